@@ -1,0 +1,32 @@
+"""Accounts: who signs in, with which role and scope."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from switchboard.db.base import Base, TZDateTime, key_string, utcnow
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    username_key: Mapped[str] = mapped_column(key_string(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80), default="")
+    email: Mapped[str] = mapped_column(String(80), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    tenant_pk: Mapped[int | None] = mapped_column(ForeignKey("tenants.pk", ondelete="CASCADE"), index=True)
+    group_pk: Mapped[int | None] = mapped_column(ForeignKey("groups.pk", ondelete="CASCADE"), index=True)
+    user_pk: Mapped[int | None] = mapped_column(ForeignKey("users.pk", ondelete="SET NULL"), index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('system', 'tenant_admin', 'group_admin', 'user')", name="role"),
+    )

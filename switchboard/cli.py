@@ -1,0 +1,202 @@
+"""The switchboard command: init, serve, db upgrade, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from switchboard.settings import Settings, UnsafeSettingsError
+
+app = typer.Typer(
+    help="Switchboard: a secure API layer for hosted telephony and contact centres.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $SWITCHBOARD_DATA_DIR or ./data)."),
+]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    if data_dir is not None:
+        # Exported so that server worker processes, which read the environment, agree.
+        os.environ["SWITCHBOARD_DATA_DIR"] = str(data_dir)
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return settings
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from switchboard.db.engine import Database
+
+    return Database(settings.effective_database_url)
+
+
+def _upgrade(settings: Settings) -> None:
+    from switchboard.db.migrate import upgrade
+
+    upgrade(settings.effective_database_url)
+
+
+@app.command()
+def init(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
+) -> None:
+    """Create the schema, the global API key and the 'admin' account; prints the secrets once."""
+    from switchboard.system.bootstrap import ADMIN_USERNAME, initialise
+
+    settings = _settings(data_dir)
+    _upgrade(settings)
+    db = _database(settings)
+    with db.transaction() as session:
+        created = initialise(session)
+    db.engine.dispose()
+    if created is None:
+        message = "Already initialised: nothing changed (secrets are shown only when created)."
+        if as_json:
+            typer.echo(json.dumps({"initialised": False, "message": message}))
+        else:
+            err.print(message)
+        return
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "initialised": True,
+                    "global_api_key": created.global_api_key,
+                    "admin_username": ADMIN_USERNAME,
+                    "admin_password": created.admin_password,
+                }
+            )
+        )
+        return
+    err.print("[bold]Switchboard initialised.[/bold] These secrets are shown once; store them safely.")
+    sys.stderr.flush()
+    typer.echo(f"global_api_key={created.global_api_key}")
+    typer.echo(f"admin_username={ADMIN_USERNAME}")
+    typer.echo(f"admin_password={created.admin_password}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply every pending schema migration."""
+    settings = _settings(data_dir)
+    _upgrade(settings)
+    err.print("Database schema is up to date.")
+
+
+@app.command()
+def demo(data_dir: DataDir = None) -> None:
+    """Load the demo directory (two tenants, 220 users, every service kind); safe to run again."""
+    from switchboard.demo import load_demo
+
+    settings = _settings(data_dir)
+    _upgrade(settings)
+    db = _database(settings)
+    with db.transaction() as session:
+        made = load_demo(session)
+    db.engine.dispose()
+    if not any(vars(made).values()):
+        err.print("Demo data already present: nothing changed.")
+    else:
+        err.print(
+            f"Demo loaded: {made.tenants} tenants, {made.groups} groups, {made.departments} departments, "
+            f"{made.users} users, {made.service_users} service users."
+        )
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8443).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (PostgreSQL only for >1).")
+    ] = 1,
+    certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    insecure_http: Annotated[
+        bool, typer.Option("--insecure-http", help="Development only: plain HTTP on loopback.")
+    ] = False,
+) -> None:
+    """Serve the API over HTTPS (a self-signed localhost certificate is made if none is given)."""
+    import uvicorn
+
+    overrides = {"HOST": host, "PORT": port, "CERTFILE": certfile, "KEYFILE": keyfile}
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[f"SWITCHBOARD_{name}"] = str(value)
+    if insecure_http:
+        os.environ["SWITCHBOARD_INSECURE_HTTP"] = "1"
+    settings = _settings(data_dir)
+    try:
+        settings.check_serving(workers)
+    except UnsafeSettingsError as exc:
+        err.print(f"[red]Refusing to start:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if not _is_initialised(settings):
+        err.print("[red]Not initialised:[/red] run `switchboard init` first.")
+        raise typer.Exit(2)
+    ssl: dict[str, str] = {}
+    scheme = "http"
+    if not settings.insecure_http:
+        from switchboard.tls import ensure_self_signed
+
+        cert, key = (
+            (settings.certfile, settings.keyfile)
+            if settings.certfile and settings.keyfile
+            else ensure_self_signed(settings.data_dir)
+        )
+        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        scheme = "https"
+    else:
+        err.print("[yellow]WARNING: serving plain HTTP (development only, loopback only).[/yellow]")
+    base = f"{scheme}://{settings.host}:{settings.port}"
+    err.print(f"Switchboard API: {base}/api/v1/  (docs {base}/api/v1/docs, health {base}/healthz)")
+    uvicorn.run(
+        "switchboard.server:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        proxy_headers=False,  # one parser for X-Forwarded-*: ours, with the trusted-proxy rule
+        forwarded_allow_ips="",
+        server_header=False,
+        access_log=False,
+        log_config=None,
+        **ssl,  # type: ignore[arg-type]
+    )
+
+
+def _is_initialised(settings: Settings) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from switchboard.system.bootstrap import is_initialised
+
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            return is_initialised(session)
+    except SQLAlchemyError:
+        return False
+    finally:
+        db.engine.dispose()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

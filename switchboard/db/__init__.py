@@ -1,0 +1,1 @@
+"""Storage: engines, the unit of work, raw-driver reads for hot paths, and migrations."""

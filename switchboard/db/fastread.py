@@ -1,0 +1,117 @@
+"""Hot reads without the ORM: Core statements compiled once, run on the raw driver in the event loop.
+
+SQLite is read through one sqlite3 connection in the loop's own thread (an indexed read costs a
+few microseconds, cheaper than a thread hop); PostgreSQL through an asyncpg pool.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Boolean, Select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.url import make_url
+
+Row = dict[str, Any]
+
+
+def _load_json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _to_bool(value: Any) -> Any:
+    return None if value is None else bool(value)
+
+
+class CompiledQuery:
+    """A Core select compiled for one dialect: SQL text, bind order and per-column converters."""
+
+    def __init__(self, stmt: Select[Any], dialect: Any) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.bind_names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        self.defaults = {name: bp.value for name, bp in compiled.binds.items()}
+        self.columns = [col.key for col in stmt.selected_columns]
+        self.converters: list[Callable[[Any], Any] | None] = []
+        for col in stmt.selected_columns:
+            if isinstance(col.type, JSON):
+                self.converters.append(_load_json)
+            elif isinstance(col.type, Boolean):
+                self.converters.append(_to_bool)
+            else:
+                self.converters.append(None)
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[name] if name in params else self.defaults[name] for name in self.bind_names]
+
+    def shape(self, record: Sequence[Any]) -> Row:
+        return {
+            name: (conv(value) if conv is not None and value is not None else value)
+            for name, value, conv in zip(self.columns, record, self.converters, strict=True)
+        }
+
+
+class FastReader:
+    """Runs precompiled selects on the raw driver; one instance per process."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self._url = parsed
+        self._dialect: Any = sqlite.dialect() if self.is_sqlite else postgresql.asyncpg.dialect()
+        self._sqlite: sqlite3.Connection | None = None
+        self._pool: Any = None
+        self._cache: dict[object, CompiledQuery] = {}
+
+    def compiled(self, key: object, build: Callable[[], Select[Any]]) -> CompiledQuery:
+        """The compiled form of a statement, built once per key and process."""
+        query = self._cache.get(key)
+        if query is None:
+            query = self._cache[key] = CompiledQuery(build(), self._dialect)
+        return query
+
+    async def open(self) -> None:
+        if self.is_sqlite:
+            path = self._url.database or ":memory:"
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=10000")
+            self._sqlite = conn
+        else:
+            import asyncpg
+
+            dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10)
+
+    async def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def fetch_all(self, query: CompiledQuery, params: Mapping[str, Any]) -> list[Row]:
+        args = query.args(params)
+        if self._sqlite is not None:
+            records: Sequence[Sequence[Any]] = self._sqlite.execute(query.sql, args).fetchall()
+        else:
+            if self._pool is None:
+                raise RuntimeError("FastReader.open() was not awaited")
+            async with self._pool.acquire() as conn:
+                records = await conn.fetch(query.sql, *args)
+        return [query.shape(record) for record in records]
+
+    async def fetch_one(self, query: CompiledQuery, params: Mapping[str, Any]) -> Row | None:
+        rows = await self.fetch_all(query, params)
+        return rows[0] if rows else None
+
+    async def ping(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.execute("SELECT 1").fetchone()
+        elif self._pool is not None:
+            async with self._pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")

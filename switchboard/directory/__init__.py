@@ -1,0 +1,1 @@
+"""The directory: tenants, groups, departments, domains, end users and service users."""

@@ -1,0 +1,233 @@
+"""Directory reads as Core selects whose labels are the wire names; one shape per object.
+
+The same select serves the hot path (FastReader, raw driver) and the write path (the response of a
+create or update, read back inside its own transaction), so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from switchboard.db.fastread import FastReader, Row
+from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
+from switchboard.directory.schemas import (
+    GroupCreate,
+    ServiceInstanceProfile,
+    TenantCreate,
+    UserCreate,
+)
+from switchboard.pagination import PageRequest, page_body
+
+
+def _columns(model: Any, fields: list[str]) -> list[Any]:
+    return [getattr(model, name).label(to_camel(name)) for name in fields]
+
+
+TENANT_FIELDS = list(TenantCreate.model_fields)
+GROUP_FIELDS = [f for f in GroupCreate.model_fields] + ["user_count"]
+USER_FIELDS = [f for f in UserCreate.model_fields if f != "department"]
+PROFILE_FIELDS = [f for f in ServiceInstanceProfile.model_fields if f != "department"]
+PROFILE_KEYS = [to_camel(f) for f in PROFILE_FIELDS]
+
+_DepartmentOfObject = aliased(Department)
+_DepartmentGroup = aliased(Group)
+_ParentDepartment = aliased(Department)
+_ScopeGroup = aliased(Group)
+
+
+def _department_columns() -> list[Any]:
+    return [
+        _DepartmentOfObject.name.label("_departmentName"),
+        _DepartmentGroup.group_id.label("_departmentGroupId"),
+        _DepartmentOfObject.full_path_name.label("_departmentPath"),
+    ]
+
+
+def _pop_department(row: Row) -> dict[str, Any] | None:
+    name, group_id, path = (
+        row.pop("_departmentName"),
+        row.pop("_departmentGroupId"),
+        row.pop("_departmentPath"),
+    )
+    if name is None:
+        return None
+    return {
+        "tenantId": row["tenantId"],
+        "groupId": group_id,
+        "departmentName": name,
+        "fullPathName": path,
+    }
+
+
+def shape_user(row: Row) -> Row:
+    row["department"] = _pop_department(row)
+    return row
+
+
+def shape_service_user(row: Row) -> Row:
+    profile = {key: row.pop(key) for key in PROFILE_KEYS}
+    profile["department"] = _pop_department(row)
+    settings = row.pop("settings") or {}
+    row["serviceInstanceProfile"] = profile
+    row.update(settings)
+    return row
+
+
+def _identity(row: Row) -> Row:
+    return row
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How to select one kind of object, scoped by its parents' ids, and how to shape a row."""
+
+    name: str
+    base: Callable[[], Select[Any]]  # columns, joins and the parent scope (bind parameters)
+    key: Callable[[], ColumnElement[str]]  # the object's own lower-cased id column
+    name_column: Callable[[], ColumnElement[str]]
+    shape: Callable[[Row], Row] = _identity
+
+    def item(self) -> Select[Any]:
+        return self.base().where(self.key() == bindparam("key"))
+
+    def page(self, variant: tuple[bool, bool, bool]) -> Select[Any]:
+        has_after, has_id, has_name = variant
+        stmt = self._filtered(has_id, has_name).add_columns(self.key().label("_sort"))
+        if has_after:
+            stmt = stmt.where(self.key() > bindparam("after"))
+        return stmt.order_by(self.key()).limit(bindparam("limit"))
+
+    def count(self, variant: tuple[bool, bool, bool]) -> Select[Any]:
+        _, has_id, has_name = variant
+        inner = self._filtered(has_id, has_name).with_only_columns(literal(1)).subquery()
+        return select(func.count().label("total")).select_from(inner)
+
+    def _filtered(self, has_id: bool, has_name: bool) -> Select[Any]:
+        stmt = self.base()
+        if has_id:
+            stmt = stmt.where(and_(self.key() >= bindparam("id_from"), self.key() < bindparam("id_to")))
+        if has_name:
+            stmt = stmt.where(func.lower(self.name_column()).like(bindparam("name_like"), escape="\\"))
+        return stmt
+
+
+def _tenant_base() -> Select[Any]:
+    return select(*_columns(Tenant, TENANT_FIELDS))
+
+
+def _group_base() -> Select[Any]:
+    return (
+        select(Tenant.tenant_id.label("tenantId"), *_columns(Group, GROUP_FIELDS))
+        .join(Tenant, Tenant.pk == Group.tenant_pk)
+        .where(Tenant.tenant_key == bindparam("tenant"))
+    )
+
+
+def _department_base() -> Select[Any]:
+    return (
+        select(
+            Tenant.tenant_id.label("tenantId"),
+            Group.group_id.label("groupId"),
+            Department.name.label("name"),
+            _ParentDepartment.name.label("parent"),
+            Department.full_path_name.label("fullPathName"),
+        )
+        .select_from(Department)
+        .join(Tenant, Tenant.pk == Department.tenant_pk)
+        .outerjoin(Group, Group.pk == Department.group_pk)
+        .outerjoin(_ParentDepartment, _ParentDepartment.pk == Department.parent_pk)
+        .where(Tenant.tenant_key == bindparam("tenant"))
+        .where(Department.scope_pk == func.coalesce(_group_scope(), 0))
+    )
+
+
+def _group_scope() -> Any:
+    # The group of a group-level department list, or NULL (-> scope 0) for the tenant level.
+    return (
+        select(_ScopeGroup.pk)
+        .where(_ScopeGroup.tenant_pk == Tenant.pk, _ScopeGroup.group_key == bindparam("group"))
+        .scalar_subquery()
+    )
+
+
+def _user_base() -> Select[Any]:
+    return (
+        select(
+            Tenant.tenant_id.label("tenantId"),
+            Group.group_id.label("groupId"),
+            *_columns(User, USER_FIELDS),
+            *_department_columns(),
+        )
+        .select_from(User)
+        .join(Group, Group.pk == User.group_pk)
+        .join(Tenant, Tenant.pk == User.tenant_pk)
+        .outerjoin(_DepartmentOfObject, _DepartmentOfObject.pk == User.department_pk)
+        .outerjoin(_DepartmentGroup, _DepartmentGroup.pk == _DepartmentOfObject.group_pk)
+        .where(Tenant.tenant_key == bindparam("tenant"), Group.group_key == bindparam("group"))
+    )
+
+
+def _service_user_base() -> Select[Any]:
+    return (
+        select(
+            ServiceUser.service_user_id.label("serviceUserId"),
+            Tenant.tenant_id.label("tenantId"),
+            Group.group_id.label("groupId"),
+            *_columns(ServiceUser, PROFILE_FIELDS),
+            ServiceUser.settings.label("settings"),
+            *_department_columns(),
+        )
+        .select_from(ServiceUser)
+        .join(Group, Group.pk == ServiceUser.group_pk)
+        .join(Tenant, Tenant.pk == ServiceUser.tenant_pk)
+        .outerjoin(_DepartmentOfObject, _DepartmentOfObject.pk == ServiceUser.department_pk)
+        .outerjoin(_DepartmentGroup, _DepartmentGroup.pk == _DepartmentOfObject.group_pk)
+        .where(
+            Tenant.tenant_key == bindparam("tenant"),
+            Group.group_key == bindparam("group"),
+            ServiceUser.kind == bindparam("kind"),
+        )
+    )
+
+
+TENANTS = Shape("tenants", _tenant_base, lambda: Tenant.tenant_key, lambda: Tenant.name)
+GROUPS = Shape("groups", _group_base, lambda: Group.group_key, lambda: Group.group_name)
+DEPARTMENTS = Shape("departments", _department_base, lambda: Department.name_key, lambda: Department.name)
+USERS = Shape("users", _user_base, lambda: User.user_key, lambda: User.last_name, shape_user)
+SERVICE_USERS = Shape(
+    "service_users",
+    _service_user_base,
+    lambda: ServiceUser.service_user_key,
+    lambda: ServiceUser.name,
+    shape_service_user,
+)
+
+
+async def read_item(reader: FastReader, shape: Shape, params: Mapping[str, Any]) -> Row | None:
+    query = reader.compiled((shape.name, "item"), shape.item)
+    row = await reader.fetch_one(query, params)
+    return None if row is None else shape.shape(row)
+
+
+async def read_page(
+    reader: FastReader, shape: Shape, scope: Mapping[str, Any], request: PageRequest
+) -> dict[str, object]:
+    variant = request.variant
+    page_query = reader.compiled((shape.name, "page", variant), lambda: shape.page(variant))
+    count_query = reader.compiled((shape.name, "count", variant[1:]), lambda: shape.count(variant))
+    params = {**scope, **request.params()}
+    rows = [shape.shape(row) for row in await reader.fetch_all(page_query, params)]
+    counted = await reader.fetch_one(count_query, params)
+    return page_body(rows, request, int(counted["total"]) if counted else 0)
+
+
+def read_item_in(session: Session, shape: Shape, params: Mapping[str, Any]) -> Row:
+    """The object as the API shows it, read inside a write transaction (after flush)."""
+    row = session.execute(shape.item(), dict(params)).mappings().one()
+    return shape.shape(dict(row))

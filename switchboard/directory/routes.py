@@ -1,0 +1,522 @@
+"""Directory provisioning routes: thin adapters that parse, call one service, shape the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from switchboard.access.dependencies import require_system
+from switchboard.access.principal import Principal
+from switchboard.db.engine import Database
+from switchboard.directory import service
+from switchboard.directory.queries import (
+    DEPARTMENTS,
+    GROUPS,
+    SERVICE_USERS,
+    TENANTS,
+    USERS,
+    Shape,
+    read_item,
+    read_item_in,
+    read_page,
+)
+from switchboard.directory.schemas import (
+    KIND_PATHS,
+    SERVICE_MODELS,
+    DepartmentCreate,
+    DepartmentOut,
+    DepartmentUpdate,
+    DomainCreate,
+    DomainOut,
+    GroupCreate,
+    GroupOut,
+    GroupUpdate,
+    TenantCreate,
+    TenantOut,
+    TenantUpdate,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
+from switchboard.errors import NotFound
+from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest, page_request
+from switchboard.responses import errors, json_response, no_content
+from switchboard.schemas import Page
+from switchboard.system.store import DEFAULT_DOMAIN
+
+router = APIRouter(prefix="/api/v1", tags=["directory"])
+
+System = Annotated[Principal, Depends(require_system)]
+READ = errors(400, 401, 403, 404)
+WRITE = errors(400, 401, 403, 404, 409)
+
+
+async def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    id_prefix: Annotated[str | None, Query(alias="idPrefix", max_length=80)] = None,
+    name_prefix: Annotated[str | None, Query(alias="namePrefix", max_length=80)] = None,
+) -> PageRequest:
+    return page_request(limit, cursor, id_prefix, name_prefix)
+
+
+Paging = Annotated[PageRequest, Depends(page_params)]
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def _require(request: Request, shape: Shape, params: dict[str, Any]) -> dict[str, Any]:
+    row = await read_item(_db(request).reader, shape, params)
+    if row is None:
+        raise NotFound(f"{shape.name} {params.get('key')!r} not found")
+    return row
+
+
+async def _list(request: Request, shape: Shape, scope: dict[str, Any], paging: PageRequest) -> Response:
+    return json_response(await read_page(_db(request).reader, shape, scope, paging))
+
+
+def _write(
+    request: Request,
+    shape: Shape,
+    act: Callable[[Any], Any],
+    key: Callable[[Any], dict[str, Any]],
+    status: int = 200,
+) -> Response:
+    """Run one service call in a unit of work and answer with the object as reads show it."""
+    with _db(request).transaction() as session:
+        obj = act(session)
+        body = read_item_in(session, shape, key(obj))
+    return json_response(body, status)
+
+
+def _delete(request: Request, act: Callable[[Any], None]) -> Response:
+    with _db(request).transaction() as session:
+        act(session)
+    return no_content()
+
+
+async def _full_id(request: Request, raw: str) -> str:
+    return service.full_user_id(raw, await request.app.state.settings_cache.get(DEFAULT_DOMAIN)).lower()
+
+
+# -- tenants ---------------------------------------------------------------------------------------
+
+
+@router.get("/tenants/", response_model=Page[TenantOut], responses=READ)
+async def list_tenants(request: Request, _: System, paging: Paging) -> Response:
+    """Tenants, ordered by id; filter with idPrefix / namePrefix (name)."""
+    return await _list(request, TENANTS, {}, paging)
+
+
+@router.post("/tenants/", status_code=201, response_model=TenantOut, responses=WRITE)
+def create_tenant(request: Request, _: System, body: TenantCreate) -> Response:
+    return _write(
+        request,
+        TENANTS,
+        lambda s: service.create_tenant(s, body),
+        lambda t: {"key": t.tenant_key},
+        201,
+    )
+
+
+@router.get("/tenants/{tenant_id}/", response_model=TenantOut, responses=READ)
+async def get_tenant(request: Request, _: System, tenant_id: str) -> Response:
+    return json_response(await _require(request, TENANTS, {"key": tenant_id.lower()}))
+
+
+@router.patch("/tenants/{tenant_id}/", response_model=TenantOut, responses=WRITE)
+def update_tenant(request: Request, _: System, tenant_id: str, body: TenantUpdate) -> Response:  # type: ignore[valid-type]
+    return _write(
+        request,
+        TENANTS,
+        lambda s: service.update_tenant(s, tenant_id, body),
+        lambda t: {"key": t.tenant_key},
+    )
+
+
+@router.delete("/tenants/{tenant_id}/", status_code=204, responses=errors(401, 403, 404))
+def delete_tenant(request: Request, _: System, tenant_id: str) -> Response:
+    """Deletes the tenant and everything under it."""
+    return _delete(request, lambda s: service.delete_tenant(s, tenant_id))
+
+
+# -- domains ---------------------------------------------------------------------------------------
+
+
+@router.get("/tenants/{tenant_id}/domains/", response_model=list[DomainOut], responses=READ)
+def list_domains(request: Request, _: System, tenant_id: str) -> Response:
+    with _db(request).transaction() as session:
+        tenant = service.find_tenant(session, tenant_id)
+        rows = [
+            {"domain": d.name, "tenantId": tenant.tenant_id}
+            for d in sorted(service.tenant_domains(session, tenant), key=lambda d: d.name_key)
+        ]
+    return json_response(rows)
+
+
+@router.post("/tenants/{tenant_id}/domains/", status_code=201, response_model=DomainOut, responses=WRITE)
+def add_domain(request: Request, _: System, tenant_id: str, body: DomainCreate) -> Response:
+    """Assigns a domain to the tenant: its users' and service users' ids may then use it."""
+    with _db(request).transaction() as session:
+        domain = service.add_domain(session, tenant_id, body)
+        tenant = service.find_tenant(session, tenant_id)
+        answer = {"domain": domain.name, "tenantId": tenant.tenant_id}
+    return json_response(answer, 201)
+
+
+@router.delete(
+    "/tenants/{tenant_id}/domains/{domain}/", status_code=204, responses=errors(401, 403, 404, 409)
+)
+def remove_domain(request: Request, _: System, tenant_id: str, domain: str) -> Response:
+    return _delete(request, lambda s: service.remove_domain(s, tenant_id, domain))
+
+
+# -- groups ----------------------------------------------------------------------------------------
+
+
+@router.get("/tenants/{tenant_id}/groups/", response_model=Page[GroupOut], responses=READ)
+async def list_groups(request: Request, _: System, tenant_id: str, paging: Paging) -> Response:
+    await _require(request, TENANTS, {"key": tenant_id.lower()})
+    return await _list(request, GROUPS, {"tenant": tenant_id.lower()}, paging)
+
+
+@router.post("/tenants/{tenant_id}/groups/", status_code=201, response_model=GroupOut, responses=WRITE)
+def create_group(request: Request, _: System, tenant_id: str, body: GroupCreate) -> Response:
+    return _write(
+        request,
+        GROUPS,
+        lambda s: service.create_group(s, tenant_id, body),
+        lambda g: {"tenant": tenant_id.lower(), "key": g.group_key},
+        201,
+    )
+
+
+@router.get("/tenants/{tenant_id}/groups/{group_id}/", response_model=GroupOut, responses=READ)
+async def get_group(request: Request, _: System, tenant_id: str, group_id: str) -> Response:
+    return json_response(
+        await _require(request, GROUPS, {"tenant": tenant_id.lower(), "key": group_id.lower()})
+    )
+
+
+@router.patch("/tenants/{tenant_id}/groups/{group_id}/", response_model=GroupOut, responses=WRITE)
+def update_group(
+    request: Request,
+    _: System,
+    tenant_id: str,
+    group_id: str,
+    body: GroupUpdate,  # type: ignore[valid-type]
+) -> Response:
+    return _write(
+        request,
+        GROUPS,
+        lambda s: service.update_group(s, tenant_id, group_id, body),
+        lambda g: {"tenant": tenant_id.lower(), "key": g.group_key},
+    )
+
+
+@router.delete("/tenants/{tenant_id}/groups/{group_id}/", status_code=204, responses=errors(401, 403, 404))
+def delete_group(request: Request, _: System, tenant_id: str, group_id: str) -> Response:
+    """Deletes the group with its users, service users and departments."""
+    return _delete(request, lambda s: service.delete_group(s, tenant_id, group_id))
+
+
+# -- departments (tenant level and group level share one implementation) --------------------------
+
+
+def _department_routes(prefix: str, level: str) -> None:
+    group_level = level == "group"
+
+    async def scope_of(request: Request, tenant_id: str, group_id: str | None) -> dict[str, Any]:
+        if group_id is not None:
+            await _require(request, GROUPS, {"tenant": tenant_id.lower(), "key": group_id.lower()})
+        else:
+            await _require(request, TENANTS, {"key": tenant_id.lower()})
+        return {"tenant": tenant_id.lower(), "group": group_id.lower() if group_id else None}
+
+    def key_of(tenant_id: str, group_id: str | None) -> Callable[[Any], dict[str, Any]]:
+        return lambda d: {
+            "tenant": tenant_id.lower(),
+            "group": group_id.lower() if group_id else None,
+            "key": d.name_key,
+        }
+
+    async def list_departments(
+        request: Request, _: System, tenant_id: str, paging: Paging, group_id: str | None = None
+    ) -> Response:
+        return await _list(request, DEPARTMENTS, await scope_of(request, tenant_id, group_id), paging)
+
+    def create_department(
+        request: Request,
+        _: System,
+        tenant_id: str,
+        body: DepartmentCreate,
+        group_id: str | None = None,
+    ) -> Response:
+        return _write(
+            request,
+            DEPARTMENTS,
+            lambda s: service.create_department(s, tenant_id, group_id, body),
+            key_of(tenant_id, group_id),
+            201,
+        )
+
+    async def get_department(
+        request: Request, _: System, tenant_id: str, name: str, group_id: str | None = None
+    ) -> Response:
+        scope = {"tenant": tenant_id.lower(), "group": group_id.lower() if group_id else None}
+        return json_response(await _require(request, DEPARTMENTS, {**scope, "key": name.lower()}))
+
+    def update_department(
+        request: Request,
+        _: System,
+        tenant_id: str,
+        name: str,
+        body: DepartmentUpdate,  # type: ignore[valid-type]
+        group_id: str | None = None,
+    ) -> Response:
+        return _write(
+            request,
+            DEPARTMENTS,
+            lambda s: service.update_department(s, tenant_id, group_id, name, body),
+            key_of(tenant_id, group_id),
+        )
+
+    def delete_department(
+        request: Request, _: System, tenant_id: str, name: str, group_id: str | None = None
+    ) -> Response:
+        return _delete(request, lambda s: service.delete_department(s, tenant_id, group_id, name))
+
+    if not group_level:
+        # Tenant-level routes have no group_id path parameter: hide the argument from FastAPI.
+        for fn in (
+            list_departments,
+            create_department,
+            get_department,
+            update_department,
+            delete_department,
+        ):
+            _drop_param(fn, "group_id")
+    suffix = f" ({level} level)"
+    router.add_api_route(
+        f"{prefix}/",
+        list_departments,
+        methods=["GET"],
+        response_model=Page[DepartmentOut],
+        responses=READ,
+        summary=f"List departments{suffix}",
+    )
+    router.add_api_route(
+        f"{prefix}/",
+        create_department,
+        methods=["POST"],
+        status_code=201,
+        response_model=DepartmentOut,
+        responses=WRITE,
+        summary=f"Create a department{suffix}",
+    )
+    router.add_api_route(
+        f"{prefix}/{{name}}/",
+        get_department,
+        methods=["GET"],
+        response_model=DepartmentOut,
+        responses=READ,
+        summary=f"Get a department{suffix}",
+    )
+    router.add_api_route(
+        f"{prefix}/{{name}}/",
+        update_department,
+        methods=["PATCH"],
+        response_model=DepartmentOut,
+        responses=WRITE,
+        summary=f"Rename or move a department{suffix}",
+    )
+    router.add_api_route(
+        f"{prefix}/{{name}}/",
+        delete_department,
+        methods=["DELETE"],
+        status_code=204,
+        responses=errors(401, 403, 404, 409),
+        summary=f"Delete a department{suffix}",
+    )
+
+
+def _drop_param(fn: Callable[..., Any], name: str) -> None:
+    import inspect
+
+    signature = inspect.signature(fn)
+    fn.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in signature.parameters.values() if p.name != name]
+    )
+
+
+_department_routes("/tenants/{tenant_id}/departments", "tenant")
+_department_routes("/tenants/{tenant_id}/groups/{group_id}/departments", "group")
+
+
+# -- end users -------------------------------------------------------------------------------------
+
+USERS_PATH = "/tenants/{tenant_id}/groups/{group_id}/users"
+
+
+@router.get(f"{USERS_PATH}/", response_model=Page[UserOut], responses=READ)
+async def list_users(request: Request, _: System, tenant_id: str, group_id: str, paging: Paging) -> Response:
+    """End users of a group by userId; namePrefix matches lastName."""
+    scope = {"tenant": tenant_id.lower(), "group": group_id.lower()}
+    await _require(request, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
+    return await _list(request, USERS, scope, paging)
+
+
+@router.post(f"{USERS_PATH}/", status_code=201, response_model=UserOut, responses=WRITE)
+def create_user(request: Request, _: System, tenant_id: str, group_id: str, body: UserCreate) -> Response:
+    """Creates an end user; a userId without @domain gets DEFAULT_DOMAIN. 409 when the group is full."""
+    return _write(
+        request,
+        USERS,
+        lambda s: service.create_user(s, tenant_id, group_id, body),
+        lambda u: {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": u.user_key},
+        201,
+    )
+
+
+@router.get(f"{USERS_PATH}/{{user_id}}/", response_model=UserOut, responses=READ)
+async def get_user(request: Request, _: System, tenant_id: str, group_id: str, user_id: str) -> Response:
+    key = await _full_id(request, user_id)
+    return json_response(
+        await _require(request, USERS, {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": key})
+    )
+
+
+@router.patch(f"{USERS_PATH}/{{user_id}}/", response_model=UserOut, responses=WRITE)
+def update_user(
+    request: Request,
+    _: System,
+    tenant_id: str,
+    group_id: str,
+    user_id: str,
+    body: UserUpdate,  # type: ignore[valid-type]
+) -> Response:
+    return _write(
+        request,
+        USERS,
+        lambda s: service.update_user(s, tenant_id, group_id, user_id, body),
+        lambda u: {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": u.user_key},
+    )
+
+
+@router.delete(f"{USERS_PATH}/{{user_id}}/", status_code=204, responses=errors(401, 403, 404))
+def delete_user(request: Request, _: System, tenant_id: str, group_id: str, user_id: str) -> Response:
+    return _delete(request, lambda s: service.delete_user(s, tenant_id, group_id, user_id))
+
+
+# -- service users ---------------------------------------------------------------------------------
+
+
+def _service_routes(segment: str, kind: str) -> None:
+    create_model, update_model, out_model = SERVICE_MODELS[kind]
+    base = f"/tenants/{{tenant_id}}/groups/{{group_id}}/services/{segment}"
+    label = segment.replace("_", " ")
+
+    def key_of(tenant_id: str, group_id: str) -> Callable[[Any], dict[str, Any]]:
+        return lambda u: {
+            "tenant": tenant_id.lower(),
+            "group": group_id.lower(),
+            "kind": kind,
+            "key": u.service_user_key,
+        }
+
+    async def list_services(
+        request: Request, _: System, tenant_id: str, group_id: str, paging: Paging
+    ) -> Response:
+        scope = {"tenant": tenant_id.lower(), "group": group_id.lower(), "kind": kind}
+        await _require(request, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
+        return await _list(request, SERVICE_USERS, scope, paging)
+
+    def create_service(request: Request, _: System, tenant_id: str, group_id: str, body: Any) -> Response:
+        return _write(
+            request,
+            SERVICE_USERS,
+            lambda s: service.create_service_user(s, tenant_id, group_id, kind, body),
+            key_of(tenant_id, group_id),
+            201,
+        )
+
+    async def get_service(
+        request: Request, _: System, tenant_id: str, group_id: str, user_id: str
+    ) -> Response:
+        key = await _full_id(request, user_id)
+        params = {"tenant": tenant_id.lower(), "group": group_id.lower(), "kind": kind, "key": key}
+        return json_response(await _require(request, SERVICE_USERS, params))
+
+    def update_service(
+        request: Request, _: System, tenant_id: str, group_id: str, user_id: str, body: Any
+    ) -> Response:
+        return _write(
+            request,
+            SERVICE_USERS,
+            lambda s: service.update_service_user(s, tenant_id, group_id, kind, user_id, body),
+            key_of(tenant_id, group_id),
+        )
+
+    def delete_service(request: Request, _: System, tenant_id: str, group_id: str, user_id: str) -> Response:
+        return _delete(request, lambda s: service.delete_service_user(s, tenant_id, group_id, kind, user_id))
+
+    create_service.__annotations__["body"] = create_model
+    update_service.__annotations__["body"] = update_model
+    router.add_api_route(
+        f"{base}/",
+        list_services,
+        methods=["GET"],
+        response_model=Page[out_model],  # type: ignore[valid-type]
+        responses=READ,
+        summary=f"List {label}",
+        operation_id=f"list_{segment}",
+    )
+    router.add_api_route(
+        f"{base}/",
+        create_service,
+        methods=["POST"],
+        status_code=201,
+        response_model=out_model,
+        responses=WRITE,
+        summary=f"Create one of the {label}",
+        operation_id=f"create_{kind}",
+    )
+    item = f"{base}/{{user_id}}/"
+    router.add_api_route(
+        item,
+        get_service,
+        methods=["GET"],
+        response_model=out_model,
+        responses=READ,
+        summary=f"Get one of the {label}",
+        operation_id=f"get_{kind}",
+    )
+    router.add_api_route(
+        item,
+        update_service,
+        methods=["PATCH"],
+        response_model=out_model,
+        responses=WRITE,
+        summary=f"Update one of the {label}",
+        operation_id=f"update_{kind}",
+    )
+    router.add_api_route(
+        item,
+        delete_service,
+        methods=["DELETE"],
+        status_code=204,
+        responses=errors(401, 403, 404),
+        summary=f"Delete one of the {label}",
+        operation_id=f"delete_{kind}",
+    )
+
+
+for _segment, _kind in KIND_PATHS.items():
+    _service_routes(_segment, _kind)

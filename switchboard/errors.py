@@ -1,0 +1,149 @@
+"""Domain errors carrying their HTTP status, and the one problem+json (RFC 9457) renderer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class SwitchboardError(Exception):
+    """Base of every error a client may see; subclasses fix the status and title."""
+
+    status = 500
+    title = "Internal Server Error"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+    def body(self) -> dict[str, Any]:
+        problem: dict[str, Any] = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            problem["errors"] = self.errors
+        return problem
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class BadRequest(SwitchboardError):
+    status = 400
+    title = "Bad Request"
+
+    @classmethod
+    def field(cls, field: str, reason: str) -> BadRequest:
+        return cls(f"{field}: {reason}", errors=[{"field": field, "reason": reason}])
+
+
+class Unauthorized(SwitchboardError):
+    status = 401
+    title = "Unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="switchboard"'}
+
+
+class Forbidden(SwitchboardError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(SwitchboardError):
+    """Missing, invisible or mismatched: one response for all, so nothing can be enumerated."""
+
+    status = 404
+    title = "Not Found"
+
+    def __init__(self, reason: str = "") -> None:
+        # The reason is for the audit log only; the client always sees the same detail.
+        super().__init__("The requested object was not found.")
+        self.reason = reason
+
+
+class MethodNotAllowed(SwitchboardError):
+    status = 405
+    title = "Method Not Allowed"
+
+
+class Conflict(SwitchboardError):
+    status = 409
+    title = "Conflict"
+
+
+class ServiceUnavailable(SwitchboardError):
+    status = 503
+    title = "Service Unavailable"
+
+
+def problem_response(error: SwitchboardError, extra_headers: dict[str, str] | None = None) -> Response:
+    headers = {**error.headers(), **(extra_headers or {})}
+    return Response(
+        orjson.dumps(error.body()),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    # ("body", "groupName") -> "groupName"; ("query", "limit") -> "limit"
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def validation_problem(exc: RequestValidationError) -> BadRequest:
+    errors = []
+    for err in exc.errors():
+        field = _location(tuple(err.get("loc", ())))
+        reason = str(err.get("msg", "invalid"))
+        if err.get("type") == "extra_forbidden":
+            reason = "unknown field"
+        errors.append({"field": field, "reason": reason})
+    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or "invalid request"
+    return BadRequest(detail, errors=errors)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_domain_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SwitchboardError)
+        return problem_response(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(validation_problem(exc))
+
+    async def on_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return problem_response(NotFound("no such route"))
+        if exc.status_code == 405:
+            return problem_response(
+                MethodNotAllowed("This method is not allowed on this resource."),
+                dict(exc.headers or {}),
+            )
+        error = SwitchboardError(str(exc.detail))
+        error.status = exc.status_code
+        error.title = "Error"
+        return problem_response(error, dict(exc.headers or {}))
+
+    async def on_unexpected(_: Request, exc: Exception) -> Response:
+        # Logged with its traceback by the access-log middleware; the client learns nothing.
+        return problem_response(SwitchboardError("An internal error occurred."))
+
+    app.add_exception_handler(SwitchboardError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

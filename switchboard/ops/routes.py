@@ -1,0 +1,51 @@
+"""/healthz (the process answers), /readyz (its dependencies answer), /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from switchboard.responses import json_response
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Response:
+    return json_response({"status": "ok", "checks": {}})
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+async def readyz(request: Request) -> Response:
+    checks: dict[str, str] = {}
+    try:
+        await request.app.state.db.reader.ping()
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means "not ready", said plainly
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return json_response(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+    )
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class Floor(BaseModel):
+    status: str
+    version: int
+
+
+async def floor() -> Floor:
+    """The benchmark's floor: a FastAPI route with a small Pydantic model, no auth, no database."""
+    return Floor(status="ok", version=1)

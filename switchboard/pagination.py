@@ -1,0 +1,81 @@
+"""Keyset pagination: an opaque cursor holding the last sort key, stable under concurrent inserts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+import orjson
+
+from switchboard.errors import BadRequest
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+# Upper bound for a prefix range: sorts after every character (byte-wise on both engines).
+PREFIX_END = "\U0010ffff"
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int
+    after: str | None  # sort key of the last row of the previous page
+    id_prefix: str | None
+    name_prefix: str | None
+
+    @property
+    def variant(self) -> tuple[bool, bool, bool]:
+        """Which optional filters are on: one compiled statement per combination."""
+        return (self.after is not None, self.id_prefix is not None, self.name_prefix is not None)
+
+    def params(self) -> dict[str, object]:
+        params: dict[str, object] = {"limit": self.limit + 1}
+        if self.after is not None:
+            params["after"] = self.after
+        if self.id_prefix is not None:
+            params["id_from"] = self.id_prefix
+            params["id_to"] = self.id_prefix + PREFIX_END
+        if self.name_prefix is not None:
+            params["name_like"] = like_prefix(self.name_prefix)
+        return params
+
+
+def like_prefix(prefix: str) -> str:
+    escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def encode_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([sort_key])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, orjson.JSONDecodeError) as exc:
+        raise BadRequest.field("cursor", "is not a cursor returned by this list") from exc
+    if not (isinstance(value, list) and len(value) == 1 and isinstance(value[0], str)):
+        raise BadRequest.field("cursor", "is not a cursor returned by this list")
+    return value[0]
+
+
+def page_request(
+    limit: int, cursor: str | None, id_prefix: str | None, name_prefix: str | None
+) -> PageRequest:
+    return PageRequest(
+        limit=limit,
+        after=decode_cursor(cursor) if cursor else None,
+        id_prefix=id_prefix.lower() if id_prefix else None,
+        name_prefix=name_prefix if name_prefix else None,
+    )
+
+
+def page_body(rows: list[dict[str, object]], request: PageRequest, total: int) -> dict[str, object]:
+    """Cut the look-ahead row and build {items, total, nextCursor}; rows carry their sort key."""
+    more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    next_cursor = encode_cursor(str(rows[-1]["_sort"])) if more and rows else None
+    for row in rows:
+        del row["_sort"]
+    return {"items": rows, "total": total, "nextCursor": next_cursor}

@@ -1,0 +1,95 @@
+"""The perimeter: trusted-proxy headers, HTTPS only, and trailing-slash normalisation (pure ASGI)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from switchboard.errors import Forbidden, SwitchboardError, problem_response
+from switchboard.settings import IPNetwork
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    value = value.strip()
+    if value.startswith("[") and "]" in value:  # [::1]:443
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # 192.0.2.1:443
+        value = value.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def _trusted(peer: str | None, proxies: Iterable[IPNetwork]) -> bool:
+    address = _address(peer) if peer else None
+    return address is not None and any(address in net for net in proxies)
+
+
+def client_from_forwarded(forwarded_for: str, proxies: tuple[IPNetwork, ...]) -> str | None:
+    """Read X-Forwarded-For right to left, skipping our own proxies: the first other hop is the client.
+
+    Only the entries appended by trusted proxies can be believed; anything to the left of the first
+    untrusted hop may have been written by the client itself.
+    """
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            return None
+        if not any(address in net for net in proxies):
+            return str(address)
+    return str(_address(hops[0])) if hops else None
+
+
+class Perimeter:
+    """Refuses what must never reach a handler; rewrites client and scheme from trusted proxies."""
+
+    def __init__(self, app: ASGIApp, *, trusted_proxies: tuple[IPNetwork, ...], allow_http: bool) -> None:
+        self.app = app
+        self.proxies = trusted_proxies
+        self.allow_http = allow_http
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            self._apply_proxy_headers(scope)
+            if scope["scheme"] != "https" and not self.allow_http:
+                raise Forbidden("Switchboard accepts HTTPS only; resend the request over https://.")
+        except SwitchboardError as error:
+            await problem_response(error)(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith("/api/v1/") and not path.endswith("/") and "." not in path.rsplit("/", 1)[1]:
+            # One canonical form without a redirect: a redirect would drop a GET body (seed 003).
+            scope["path"] = path + "/"
+            scope["raw_path"] = scope["path"].encode()
+        await self.app(scope, receive, send)
+
+    def _apply_proxy_headers(self, scope: Scope) -> None:
+        forwarded_for = forwarded_proto = None
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-for":
+                forwarded_for = value.decode("latin-1")
+            elif name == b"x-forwarded-proto":
+                forwarded_proto = value.decode("latin-1")
+        if forwarded_for is None and forwarded_proto is None:
+            return
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if not _trusted(peer, self.proxies):
+            raise Forbidden(
+                "X-Forwarded-* headers are accepted only from a configured trusted proxy "
+                "(SWITCHBOARD_TRUSTED_PROXIES)."
+            )
+        if forwarded_for is not None:
+            real = client_from_forwarded(forwarded_for, self.proxies)
+            if real is None:
+                raise Forbidden("X-Forwarded-For is malformed.")
+            scope["client"] = (real, 0)
+        if forwarded_proto is not None:
+            scope["scheme"] = forwarded_proto.rsplit(",", 1)[-1].strip().lower()

@@ -1,0 +1,95 @@
+"""Typed process settings from SWITCHBOARD_* environment variables, with unsafe combinations refused."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class UnsafeSettingsError(ValueError):
+    """Settings that would expose the service; the message says why and what to change."""
+
+
+class Settings(BaseSettings):
+    """Everything a Switchboard process needs to know before it touches the database."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto headers are believed (addresses or CIDRs).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    pbx: Literal["simulated", "asterisk"] = "simulated"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Development only: serve and accept plain HTTP (loopback only).
+    insecure_http: bool = False
+    # Benchmarks only: expose the framework floor route at /bench/floor.
+    bench_floor_route: bool = False
+    # How long a cached system setting (key digests, DEFAULT_DOMAIN) may be served before re-reading.
+    settings_cache_seconds: float = Field(default=1.0, ge=0.0, le=60.0)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted proxy {entry!r} is not an address or CIDR") from exc
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'switchboard.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    def check_serving(self, workers: int) -> None:
+        """Refuse a configuration that would be unsafe or cannot work, saying why."""
+        if self.insecure_http and not is_loopback_host(self.host):
+            raise UnsafeSettingsError(
+                f"plain HTTP is a development mode and is served on loopback only; "
+                f"host {self.host!r} is not a loopback address. Drop --insecure-http, or "
+                f"bind 127.0.0.1."
+            )
+        if (self.certfile is None) != (self.keyfile is None):
+            raise UnsafeSettingsError("give both a certificate file and a key file, or neither")
+        if workers > 1 and self.is_sqlite:
+            raise UnsafeSettingsError(
+                "SQLite serves one worker process; --workers > 1 needs PostgreSQL "
+                "(set SWITCHBOARD_DATABASE_URL=postgresql://...)."
+            )
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

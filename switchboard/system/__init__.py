@@ -1,0 +1,1 @@
+"""System settings ("system variables"): DEFAULT_DOMAIN, the global key digests, ..."""

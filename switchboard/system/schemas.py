@@ -1,0 +1,17 @@
+"""Shapes of /api/v1/settings/: setting names are UPPER_CASE on the wire, as APIO spells them."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict
+
+from switchboard.schemas import Schema
+
+
+class SettingsOut(Schema):
+    model_config = ConfigDict(alias_generator=None, validate_by_name=True)
+    DEFAULT_DOMAIN: str
+
+
+class SettingsUpdate(Schema):
+    model_config = ConfigDict(alias_generator=None, validate_by_name=True)
+    DEFAULT_DOMAIN: str | None = None
