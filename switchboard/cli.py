@@ -28,13 +28,24 @@ DataDir = Annotated[
 ]
 
 
-def _settings(data_dir: Path | None) -> Settings:
+def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    """Settings from the environment, with the command line's options on top."""
+    given = {name: value for name, value in overrides.items() if value is not None}
     if data_dir is not None:
-        # Exported so that server worker processes, which read the environment, agree.
-        os.environ["SWITCHBOARD_DATA_DIR"] = str(data_dir)
-    settings = Settings()
+        given["data_dir"] = data_dir
+    settings = Settings(**given)  # type: ignore[arg-type]
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return settings
+
+
+def _export(settings: Settings) -> None:
+    """Server worker processes build their settings from the environment: hand ours over."""
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ",".join(value)
+        os.environ[f"SWITCHBOARD_{name.upper()}"] = str(value)
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
@@ -134,13 +145,14 @@ def serve(
     """Serve the API over HTTPS (a self-signed localhost certificate is made if none is given)."""
     import uvicorn
 
-    overrides = {"HOST": host, "PORT": port, "CERTFILE": certfile, "KEYFILE": keyfile}
-    for name, value in overrides.items():
-        if value is not None:
-            os.environ[f"SWITCHBOARD_{name}"] = str(value)
-    if insecure_http:
-        os.environ["SWITCHBOARD_INSECURE_HTTP"] = "1"
-    settings = _settings(data_dir)
+    settings = _settings(
+        data_dir,
+        host=host,
+        port=port,
+        certfile=certfile,
+        keyfile=keyfile,
+        insecure_http=True if insecure_http else None,
+    )
     try:
         settings.check_serving(workers)
     except UnsafeSettingsError as exc:
@@ -163,6 +175,7 @@ def serve(
         scheme = "https"
     else:
         err.print("[yellow]WARNING: serving plain HTTP (development only, loopback only).[/yellow]")
+    _export(settings)
     base = f"{scheme}://{settings.host}:{settings.port}"
     err.print(f"Switchboard API: {base}/api/v1/  (docs {base}/api/v1/docs, health {base}/healthz)")
     uvicorn.run(

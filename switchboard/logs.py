@@ -8,7 +8,7 @@ import re
 from switchboard.access.keys import KEY_PATTERN
 
 REDACTED = "[REDACTED]"
-_QUERY_SECRET = re.compile(r"(?i)\b(apiKey|api_key|password|secret|token)=([^&\s"']*)")
+_QUERY_SECRET = re.compile(r"""(?i)\b(apiKey|api_key|password|secret|token)=([^&\s"']*)""")
 _HEADER_SECRET = re.compile(r"(?i)\b(authorization|x-api-key)(['\"]?\s*[:=,]\s*['\"]?)([^'\"\r\n]+)")
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, create_model
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 
 T = TypeVar("T")
 
@@ -24,10 +25,15 @@ class Schema(BaseModel):
 M = TypeVar("M", bound=Schema)
 
 
+def constrained_type(info: FieldInfo) -> Any:
+    """The field's type with its constraints (max_length, ge, pattern, ...) kept on it."""
+    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+
+
 def partial_of(model: type[M], name: str, exclude: tuple[str, ...] = ()) -> type[Schema]:
     """The same fields as `model` less `exclude`, each optional: the body of a PATCH."""
     fields: dict[str, Any] = {
-        field_name: (info.annotation | None, None)
+        field_name: (constrained_type(info) | None, None)
         for field_name, info in model.model_fields.items()
         if field_name not in exclude
     }

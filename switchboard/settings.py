@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     certfile: Path | None = None
     keyfile: Path | None = None
     # Peers whose X-Forwarded-For / X-Forwarded-Proto headers are believed (addresses or CIDRs).
-    trusted_proxies: list[str] = Field(default_factory=list)
+    # Comma-separated in the environment (NoDecode: not parsed as JSON).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     pbx: Literal["simulated", "asterisk"] = "simulated"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Development only: serve and accept plain HTTP (loopback only).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 from sqlalchemy import JSON, Boolean, Select
@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.url import make_url
 
 Row = dict[str, Any]
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
 
 
 def _load_json(value: Any) -> Any:
@@ -29,12 +30,12 @@ def _to_bool(value: Any) -> Any:
 class CompiledQuery:
     """A Core select compiled for one dialect: SQL text, bind order and per-column converters."""
 
-    def __init__(self, stmt: Select[Any], dialect: Any) -> None:
+    def __init__(self, stmt: AnySelect, dialect: Any) -> None:
         compiled = stmt.compile(dialect=dialect)
         self.sql = str(compiled)
         self.bind_names: tuple[str, ...] = tuple(compiled.positiontup or ())
-        self.defaults = {name: bp.value for name, bp in compiled.binds.items()}
-        self.columns = [col.key for col in stmt.selected_columns]
+        self.defaults = {str(name): bp.value for name, bp in compiled.binds.items()}
+        self.columns: list[str] = [str(col.key) for col in stmt.selected_columns]
         self.converters: list[Callable[[Any], Any] | None] = []
         for col in stmt.selected_columns:
             if isinstance(col.type, JSON):
@@ -61,12 +62,14 @@ class FastReader:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._url = parsed
-        self._dialect: Any = sqlite.dialect() if self.is_sqlite else postgresql.asyncpg.dialect()
+        self._dialect: Any = (
+            sqlite.dialect() if self.is_sqlite else postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
+        )
         self._sqlite: sqlite3.Connection | None = None
         self._pool: Any = None
         self._cache: dict[object, CompiledQuery] = {}
 
-    def compiled(self, key: object, build: Callable[[], Select[Any]]) -> CompiledQuery:
+    def compiled(self, key: object, build: Callable[[], AnySelect]) -> CompiledQuery:
         """The compiled form of a statement, built once per key and process."""
         query = self._cache.get(key)
         if query is None:
@@ -84,7 +87,8 @@ class FastReader:
             import asyncpg
 
             dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10)
+            # min_size=0: start even while the database is down; /readyz reports it.
+            self._pool = await asyncpg.create_pool(dsn, min_size=0, max_size=10)
 
     async def close(self) -> None:
         if self._sqlite is not None:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, bindparam, func, literal, select
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from switchboard.db.fastread import FastReader, Row
+from switchboard.db.fastread import AnySelect, FastReader, Row
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
 from switchboard.directory.schemas import (
     GroupCreate,
@@ -88,27 +88,27 @@ class Shape:
     """How to select one kind of object, scoped by its parents' ids, and how to shape a row."""
 
     name: str
-    base: Callable[[], Select[Any]]  # columns, joins and the parent scope (bind parameters)
-    key: Callable[[], ColumnElement[str]]  # the object's own lower-cased id column
-    name_column: Callable[[], ColumnElement[str]]
+    base: Callable[[], AnySelect]  # columns, joins and the parent scope (bind parameters)
+    key: Callable[[], QueryableAttribute[str]]  # the object's own lower-cased id column
+    name_column: Callable[[], QueryableAttribute[str]]
     shape: Callable[[Row], Row] = _identity
 
-    def item(self) -> Select[Any]:
+    def item(self) -> AnySelect:
         return self.base().where(self.key() == bindparam("key"))
 
-    def page(self, variant: tuple[bool, bool, bool]) -> Select[Any]:
+    def page(self, variant: tuple[bool, bool, bool]) -> AnySelect:
         has_after, has_id, has_name = variant
         stmt = self._filtered(has_id, has_name).add_columns(self.key().label("_sort"))
         if has_after:
             stmt = stmt.where(self.key() > bindparam("after"))
         return stmt.order_by(self.key()).limit(bindparam("limit"))
 
-    def count(self, variant: tuple[bool, bool, bool]) -> Select[Any]:
+    def count(self, variant: tuple[bool, bool, bool]) -> AnySelect:
         _, has_id, has_name = variant
         inner = self._filtered(has_id, has_name).with_only_columns(literal(1)).subquery()
         return select(func.count().label("total")).select_from(inner)
 
-    def _filtered(self, has_id: bool, has_name: bool) -> Select[Any]:
+    def _filtered(self, has_id: bool, has_name: bool) -> AnySelect:
         stmt = self.base()
         if has_id:
             stmt = stmt.where(and_(self.key() >= bindparam("id_from"), self.key() < bindparam("id_to")))
@@ -117,11 +117,11 @@ class Shape:
         return stmt
 
 
-def _tenant_base() -> Select[Any]:
+def _tenant_base() -> AnySelect:
     return select(*_columns(Tenant, TENANT_FIELDS))
 
 
-def _group_base() -> Select[Any]:
+def _group_base() -> AnySelect:
     return (
         select(Tenant.tenant_id.label("tenantId"), *_columns(Group, GROUP_FIELDS))
         .join(Tenant, Tenant.pk == Group.tenant_pk)
@@ -129,7 +129,7 @@ def _group_base() -> Select[Any]:
     )
 
 
-def _department_base() -> Select[Any]:
+def _department_base() -> AnySelect:
     return (
         select(
             Tenant.tenant_id.label("tenantId"),
@@ -156,7 +156,7 @@ def _group_scope() -> Any:
     )
 
 
-def _user_base() -> Select[Any]:
+def _user_base() -> AnySelect:
     return (
         select(
             Tenant.tenant_id.label("tenantId"),
@@ -173,7 +173,7 @@ def _user_base() -> Select[Any]:
     )
 
 
-def _service_user_base() -> Select[Any]:
+def _service_user_base() -> AnySelect:
     return (
         select(
             ServiceUser.service_user_id.label("serviceUserId"),

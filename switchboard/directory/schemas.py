@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from switchboard.schemas import Schema, partial_of
+from switchboard.schemas import Schema, constrained_type, partial_of
 
 ObjectId = Annotated[
     str, StringConstraints(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -233,24 +233,24 @@ def _service_models() -> dict[str, tuple[type[Schema], type[Schema], type[Schema
     models: dict[str, tuple[type[Schema], type[Schema], type[Schema]]] = {}
     for kind, settings_model in KIND_SETTINGS.items():
         title = "".join(part.title() for part in kind.split("_"))
-        extra = {name: (info.annotation, info.default) for name, info in settings_model.model_fields.items()}
-        create = create_model(
-            f"{title}Create",
-            __base__=Schema,
-            service_user_id=(UserIdInput, ...),
-            service_instance_profile=(ServiceInstanceProfile, ...),
+        extra = {
+            name: (constrained_type(info), info.default) for name, info in settings_model.model_fields.items()
+        }
+        create_fields: dict[str, Any] = {
+            "service_user_id": (UserIdInput, ...),
+            "service_instance_profile": (ServiceInstanceProfile, ...),
             **extra,
-        )
+        }
+        create = create_model(f"{title}Create", __base__=Schema, **create_fields)
         update = partial_of(create, f"{title}Update", exclude=("service_user_id",))
-        out = create_model(
-            f"{title}Out",
-            __base__=Schema,
-            service_user_id=(str, ...),
-            tenant_id=(str, ...),
-            group_id=(str, ...),
-            service_instance_profile=(ServiceInstanceProfileOut, ...),
+        out_fields: dict[str, Any] = {
+            "service_user_id": (str, ...),
+            "tenant_id": (str, ...),
+            "group_id": (str, ...),
+            "service_instance_profile": (ServiceInstanceProfileOut, ...),
             **extra,
-        )
+        }
+        out = create_model(f"{title}Out", __base__=Schema, **out_fields)
         models[kind] = (create, update, out)
     return models
 

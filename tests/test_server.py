@@ -1,0 +1,108 @@
+"""A real `switchboard serve` process: HTTPS with its own certificate, and nothing secret in its log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2
+import pytest
+
+pytestmark = pytest.mark.server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_server(data_dir: Path, database_url: str, *extra: str) -> Iterator[tuple[int, list[str]]]:
+    """Start the server, wait until it accepts connections, stop it and hand back its log lines."""
+    port = _free_port()
+    env = {**os.environ, "SWITCHBOARD_DATABASE_URL": database_url, "SWITCHBOARD_DATA_DIR": str(data_dir)}
+    log_path = data_dir.parent / f"server-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "switchboard", "serve", "--port", str(port), *extra],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"server did not start: {log_path.read_text()}")
+        yield port, lines
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        lines.extend(log_path.read_text().splitlines())
+
+
+def test_https_with_a_self_signed_certificate_and_redacted_logs(
+    database_url: str, global_key: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    with running_server(data_dir, database_url) as (port, log):
+        cert = data_dir / "tls" / "localhost.crt"
+        assert cert.exists()
+        assert oct((data_dir / "tls" / "localhost.key").stat().st_mode)[-3:] == "600"
+        base = f"https://127.0.0.1:{port}"
+        with httpx2.Client(verify=ssl.create_default_context(cafile=str(cert)), base_url=base) as client:
+            created = client.post(
+                "/api/v1/tenants/",
+                json={"tenantId": "demo", "type": "Enterprise"},
+                headers={"Authorization": f"Bearer {global_key}"},
+            )
+            assert created.status_code == 201
+            listed = client.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"})
+            assert listed.json()["items"][0]["tenantId"] == "demo"
+            assert client.get(f"/api/v1/tenants/?apiKey={global_key}").status_code == 401
+            noojee = client.post(
+                f"/servicemanager/rest/CallManagementAPI/stop?extenOrUniqueId=410&apiKey={global_key}"
+            )
+            assert noojee.status_code == 404
+        with pytest.raises(httpx2.HTTPError):
+            httpx2.get(f"http://127.0.0.1:{port}/api/v1/tenants/", timeout=3)
+    text = "\n".join(log)
+    assert global_key not in text
+    assert "apiKey=[REDACTED]" in text
+    assert '"GET /api/v1/tenants/" 200' in text
+
+
+def test_certificate_is_reused_across_restarts(database_url: str, global_key: str, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with running_server(data_dir, database_url):
+        first = (data_dir / "tls" / "localhost.crt").read_bytes()
+    with running_server(data_dir, database_url):
+        assert (data_dir / "tls" / "localhost.crt").read_bytes() == first
+
+
+def test_development_mode_serves_plain_http_on_loopback_only(
+    database_url: str, global_key: str, tmp_path: Path
+) -> None:
+    with running_server(tmp_path / "data", database_url, "--insecure-http") as (port, log):
+        url = f"http://127.0.0.1:{port}/api/v1/tenants/"
+        assert httpx2.get(url, headers={"X-API-Key": global_key}).status_code == 200
+        spoofed = httpx2.get(url, headers={"X-API-Key": global_key, "X-Forwarded-For": "127.0.0.1"})
+        assert spoofed.status_code == 403
+    assert any("development only" in line for line in log)
