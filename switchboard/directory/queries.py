@@ -156,44 +156,35 @@ def _group_scope() -> Any:
     )
 
 
-def _user_base() -> AnySelect:
+def _group_member_base(model: type[User] | type[ServiceUser], *columns: Any) -> AnySelect:
+    """An end user or service user with its tenant, group and department, scoped by their ids."""
     return (
         select(
             Tenant.tenant_id.label("tenantId"),
             Group.group_id.label("groupId"),
-            *_columns(User, USER_FIELDS),
+            *columns,
             *_department_columns(),
         )
-        .select_from(User)
-        .join(Group, Group.pk == User.group_pk)
-        .join(Tenant, Tenant.pk == User.tenant_pk)
-        .outerjoin(_DepartmentOfObject, _DepartmentOfObject.pk == User.department_pk)
+        .select_from(model)
+        .join(Group, Group.pk == model.group_pk)
+        .join(Tenant, Tenant.pk == model.tenant_pk)
+        .outerjoin(_DepartmentOfObject, _DepartmentOfObject.pk == model.department_pk)
         .outerjoin(_DepartmentGroup, _DepartmentGroup.pk == _DepartmentOfObject.group_pk)
         .where(Tenant.tenant_key == bindparam("tenant"), Group.group_key == bindparam("group"))
     )
 
 
+def _user_base() -> AnySelect:
+    return _group_member_base(User, *_columns(User, USER_FIELDS))
+
+
 def _service_user_base() -> AnySelect:
-    return (
-        select(
-            ServiceUser.service_user_id.label("serviceUserId"),
-            Tenant.tenant_id.label("tenantId"),
-            Group.group_id.label("groupId"),
-            *_columns(ServiceUser, PROFILE_FIELDS),
-            ServiceUser.settings.label("settings"),
-            *_department_columns(),
-        )
-        .select_from(ServiceUser)
-        .join(Group, Group.pk == ServiceUser.group_pk)
-        .join(Tenant, Tenant.pk == ServiceUser.tenant_pk)
-        .outerjoin(_DepartmentOfObject, _DepartmentOfObject.pk == ServiceUser.department_pk)
-        .outerjoin(_DepartmentGroup, _DepartmentGroup.pk == _DepartmentOfObject.group_pk)
-        .where(
-            Tenant.tenant_key == bindparam("tenant"),
-            Group.group_key == bindparam("group"),
-            ServiceUser.kind == bindparam("kind"),
-        )
-    )
+    return _group_member_base(
+        ServiceUser,
+        ServiceUser.service_user_id.label("serviceUserId"),
+        *_columns(ServiceUser, PROFILE_FIELDS),
+        ServiceUser.settings.label("settings"),
+    ).where(ServiceUser.kind == bindparam("kind"))
 
 
 TENANTS = Shape("tenants", _tenant_base, lambda: Tenant.tenant_key, lambda: Tenant.name)

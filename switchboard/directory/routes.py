@@ -102,6 +102,38 @@ def _delete(request: Request, act: Callable[[Any], None]) -> Response:
     return no_content()
 
 
+def _register_crud(
+    *,
+    collection: str,
+    item: str,
+    handlers: tuple[Callable[..., Any], ...],
+    out_model: Any,
+    noun: str,
+    operation_id: str,
+    delete_errors: dict[int | str, dict[str, Any]],
+) -> None:
+    """List, create, get, update and delete routes of one family, documented alike."""
+    list_fn, create_fn, get_fn, update_fn, delete_fn = handlers
+    routes: list[tuple[str, Callable[..., Any], str, int, Any, dict[int | str, dict[str, Any]], str]] = [
+        (collection, list_fn, "GET", 200, Page[out_model], READ, "list"),
+        (collection, create_fn, "POST", 201, out_model, WRITE, "create"),
+        (item, get_fn, "GET", 200, out_model, READ, "get"),
+        (item, update_fn, "PATCH", 200, out_model, WRITE, "update"),
+        (item, delete_fn, "DELETE", 204, None, delete_errors, "delete"),
+    ]
+    for path, handler, method, status, model, responses, verb in routes:
+        router.add_api_route(
+            path,
+            handler,
+            methods=[method],
+            status_code=status,
+            response_model=model,
+            responses=responses,
+            summary=f"{verb.title()} {'every' if verb == 'list' else 'a'} {noun}",
+            operation_id=f"{verb}_{operation_id}",
+        )
+
+
 async def _full_id(request: Request, raw: str) -> str:
     return service.full_user_id(raw, await request.app.state.settings_cache.get(DEFAULT_DOMAIN)).lower()
 
@@ -303,47 +335,14 @@ def _department_routes(prefix: str, level: str) -> None:
             delete_department,
         ):
             _drop_param(fn, "group_id")
-    suffix = f" ({level} level)"
-    router.add_api_route(
-        f"{prefix}/",
-        list_departments,
-        methods=["GET"],
-        response_model=Page[DepartmentOut],
-        responses=READ,
-        summary=f"List departments{suffix}",
-    )
-    router.add_api_route(
-        f"{prefix}/",
-        create_department,
-        methods=["POST"],
-        status_code=201,
-        response_model=DepartmentOut,
-        responses=WRITE,
-        summary=f"Create a department{suffix}",
-    )
-    router.add_api_route(
-        f"{prefix}/{{name}}/",
-        get_department,
-        methods=["GET"],
-        response_model=DepartmentOut,
-        responses=READ,
-        summary=f"Get a department{suffix}",
-    )
-    router.add_api_route(
-        f"{prefix}/{{name}}/",
-        update_department,
-        methods=["PATCH"],
-        response_model=DepartmentOut,
-        responses=WRITE,
-        summary=f"Rename or move a department{suffix}",
-    )
-    router.add_api_route(
-        f"{prefix}/{{name}}/",
-        delete_department,
-        methods=["DELETE"],
-        status_code=204,
-        responses=errors(401, 403, 404, 409),
-        summary=f"Delete a department{suffix}",
+    _register_crud(
+        collection=f"{prefix}/",
+        item=f"{prefix}/{{name}}/",
+        handlers=(list_departments, create_department, get_department, update_department, delete_department),
+        out_model=DepartmentOut,
+        noun=f"department ({level} level)",
+        operation_id=f"{level}_department",
+        delete_errors=errors(401, 403, 404, 409),
     )
 
 
@@ -421,7 +420,6 @@ def delete_user(request: Request, _: System, tenant_id: str, group_id: str, user
 def _service_routes(segment: str, kind: str) -> None:
     create_model, update_model, out_model = SERVICE_MODELS[kind]
     base = f"/tenants/{{tenant_id}}/groups/{{group_id}}/services/{segment}"
-    label = segment.replace("_", " ")
 
     def key_of(tenant_id: str, group_id: str) -> Callable[[Any], dict[str, Any]]:
         return lambda u: {
@@ -469,52 +467,14 @@ def _service_routes(segment: str, kind: str) -> None:
 
     create_service.__annotations__["body"] = create_model
     update_service.__annotations__["body"] = update_model
-    router.add_api_route(
-        f"{base}/",
-        list_services,
-        methods=["GET"],
-        response_model=Page[out_model],  # type: ignore[valid-type]
-        responses=READ,
-        summary=f"List {label}",
-        operation_id=f"list_{segment}",
-    )
-    router.add_api_route(
-        f"{base}/",
-        create_service,
-        methods=["POST"],
-        status_code=201,
-        response_model=out_model,
-        responses=WRITE,
-        summary=f"Create one of the {label}",
-        operation_id=f"create_{kind}",
-    )
-    item = f"{base}/{{user_id}}/"
-    router.add_api_route(
-        item,
-        get_service,
-        methods=["GET"],
-        response_model=out_model,
-        responses=READ,
-        summary=f"Get one of the {label}",
-        operation_id=f"get_{kind}",
-    )
-    router.add_api_route(
-        item,
-        update_service,
-        methods=["PATCH"],
-        response_model=out_model,
-        responses=WRITE,
-        summary=f"Update one of the {label}",
-        operation_id=f"update_{kind}",
-    )
-    router.add_api_route(
-        item,
-        delete_service,
-        methods=["DELETE"],
-        status_code=204,
-        responses=errors(401, 403, 404),
-        summary=f"Delete one of the {label}",
-        operation_id=f"delete_{kind}",
+    _register_crud(
+        collection=f"{base}/",
+        item=f"{base}/{{user_id}}/",
+        handlers=(list_services, create_service, get_service, update_service, delete_service),
+        out_model=out_model,
+        noun=kind.replace("_", " "),
+        operation_id=kind,
+        delete_errors=errors(401, 403, 404),
     )
 
 

@@ -101,3 +101,21 @@ def test_wrong_method_is_405_problem(api: TestClient) -> None:
     assert response.status_code == 405
     assert "GET" in response.headers["allow"]
     assert response.json()["status"] == 405
+
+
+def test_every_api_operation_requires_a_credential(anonymous: TestClient) -> None:
+    spec = anonymous.get("/api/v1/openapi.json").json()
+    checked = 0
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        concrete = path.replace("{tenant_id}", "t1").replace("{group_id}", "g1")
+        for placeholder in ("{user_id}", "{name}", "{domain}"):
+            concrete = concrete.replace(placeholder, "x")
+        assert "{" not in concrete, path
+        for method in operations:
+            response = anonymous.request(method.upper(), concrete, json={})
+            assert response.status_code == 401, (method, path, response.status_code)
+            assert response.json()["title"] == "Unauthorized"
+            checked += 1
+    assert checked >= 40

@@ -1,0 +1,1 @@
+"""Benchmarks: hot routes measured against the framework floor, same server, same run."""

@@ -1,0 +1,243 @@
+"""python -m bench: floor route vs. hot routes on one server worker, load from wrk on loopback.
+
+For each engine: generate (or reuse) a directory of N users, start `switchboard serve` with one
+worker, then run wrk against the floor route and each measured route in turn (same server, same
+run), reading the server's CPU time from /proc before and after each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine.url import make_url
+
+from bench.generate import GROUPS_PER_TENANT, USERS_PER_GROUP, bench_user_id, generate
+from switchboard.db.engine import Database, sync_url
+from switchboard.db.migrate import upgrade
+from switchboard.system.bootstrap import initialise
+
+RESULTS = Path(__file__).parent / "results"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Measurement:
+    engine: str
+    users: int
+    case: str
+    requests: int
+    errors: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us_per_request: float
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def _latency_ms(value: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", value)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {value!r}")
+    number, unit = match.groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}[unit]
+
+
+def _wrk_script(paths: list[str], header: str | None, directory: Path) -> Path:
+    lines = ["local paths = {" + ",".join(f'"{p}"' for p in paths) + "}"]
+    if header:
+        name, value = header.split(": ", 1)
+        lines.append(f'wrk.headers["{name}"] = "{value}"')
+    lines += [
+        "math.randomseed(42)",
+        "request = function() return wrk.format(nil, paths[math.random(#paths)]) end",
+    ]
+    script = directory / f"wrk-{random.randrange(10**9)}.lua"
+    script.write_text("\n".join(lines) + "\n")
+    return script
+
+
+def run_wrk(
+    base: str, pid: int, script: Path, seconds: int, connections: int
+) -> tuple[int, int, float, float, float, float]:
+    before = _cpu_seconds(pid)
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    cpu = _cpu_seconds(pid) - before
+    if "requests in" not in output or "Latency Distribution" not in output:
+        raise RuntimeError(f"wrk gave no figures:\n{output}")
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _latency_ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _latency_ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = int(bad.group(1)) if bad else 0
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if socket_errors:
+        errors += sum(int(x) for x in socket_errors.groups())
+    return requests, errors, rps, p50, p99, cpu
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def prepare_database(engine: str, users: int, workdir: Path, pg_base: str) -> str:
+    if engine == "sqlite":
+        url = f"sqlite:///{workdir / f'bench-{users}.db'}"
+    else:
+        name = f"sb_bench_{users}"
+        admin = create_engine(sync_url(pg_base), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = make_url(pg_base).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    db = Database(url)
+    print(f"[{engine}] generating {users:,} users ...", flush=True)
+    generate(db, users)
+    if engine == "postgresql":
+        with db.engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+    db.engine.dispose()
+    return url
+
+
+def fresh_global_key(url: str) -> str:
+    """The bench owns its database: replace the global key so it can be used (only digests are kept)."""
+    db = Database(url)
+    with db.transaction() as session:
+        session.execute(text("DELETE FROM system_settings"))
+        session.execute(text("DELETE FROM accounts"))
+        created = initialise(session)
+    db.engine.dispose()
+    assert created is not None
+    return created.global_api_key
+
+
+def bench_engine(
+    engine: str, users: int, seconds: int, connections: int, workdir: Path, pg_base: str
+) -> list[Measurement]:
+    url = prepare_database(engine, users, workdir, pg_base)
+    key = fresh_global_key(url)
+    port = _free_port()
+    data_dir = workdir / f"data-{engine}"
+    env = {
+        **os.environ,
+        "SWITCHBOARD_DATABASE_URL": url,
+        "SWITCHBOARD_DATA_DIR": str(data_dir),
+        "SWITCHBOARD_BENCH_FLOOR_ROUTE": "1",
+    }
+    log = (workdir / f"server-{engine}.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "switchboard", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"https://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        rng = random.Random(1)
+        user_paths = []
+        for _ in range(2000):
+            n = rng.randrange(users)
+            group, index = divmod(n, USERS_PER_GROUP)
+            tenant = group // GROUPS_PER_TENANT
+            user_id = bench_user_id(tenant, group, index)
+            user_paths.append(f"/api/v1/tenants/bench{tenant}/groups/g{group:06d}/users/{user_id}/")
+        cases = {
+            "floor": _wrk_script(["/bench/floor"], None, workdir),
+            "user_read_global_key": _wrk_script(user_paths, f"Authorization: Bearer {key}", workdir),
+        }
+        results = []
+        for round_ in range(2):  # warm-up round, then the measured round
+            for case, script in cases.items():
+                duration = 2 if round_ == 0 else seconds
+                requests, errors, rps, p50, p99, cpu = run_wrk(
+                    base, server.pid, script, duration, connections
+                )
+                if round_ == 1:
+                    results.append(
+                        Measurement(
+                            engine, users, case, requests, errors, rps, p50, p99, cpu / max(requests, 1) * 1e6
+                        )
+                    )
+        return results
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=15)
+        log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "switchboard-bench")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("SWITCHBOARD_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    all_results: list[Measurement] = []
+    for engine in engines:
+        all_results += bench_engine(
+            engine, args.users, args.seconds, args.connections, args.workdir, args.pg_url
+        )
+    header = ("engine", "users", "case", "req/s", "p50 ms", "p99 ms", "CPU us/req", "errors", "ratio")
+    print("\n{:<11}{:>9}  {:<24}{:>9}{:>9}{:>9}{:>12}{:>8}{:>7}".format(*header))
+    for r in all_results:
+        floor = next(x for x in all_results if x.engine == r.engine and x.case == "floor")
+        print(
+            f"{r.engine:<11}{r.users:>9,}  {r.case:<24}{r.rps:>9.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+            f"{r.cpu_us_per_request:>12.0f}{r.errors:>8}{r.rps / floor.rps:>7.2f}"
+        )
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps([asdict(r) for r in all_results], indent=2))
+    print(f"\nresults written to {out}")
+
+
+if __name__ == "__main__":
+    main()
