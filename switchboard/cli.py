@@ -177,7 +177,7 @@ def serve(
         err.print("[yellow]WARNING: serving plain HTTP (development only, loopback only).[/yellow]")
     _export(settings)
     base = f"{scheme}://{settings.host}:{settings.port}"
-    err.print(f"Switchboard API: {base}/api/v1/  (docs {base}/api/v1/docs, health {base}/healthz)")
+    typer.echo(f"Switchboard API: {base}/api/v1/  docs: {base}/api/v1/docs  health: {base}/healthz", err=True)
     uvicorn.run(
         "switchboard.server:app_from_environment",
         factory=True,
