@@ -2,34 +2,72 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Scope
 
 from switchboard import __version__
+from switchboard.access import passwords
+from switchboard.access.allowlist import SystemAllowlist
+from switchboard.access.api_keys import purge_expired_tokens, record_last_used
 from switchboard.access.credentials import CredentialResolver
+from switchboard.access.login import LoginService
+from switchboard.access.ratelimit import RateLimiter
+from switchboard.access.routes import auth_router
+from switchboard.access.routes import router as accounts_router
+from switchboard.audit.log import AuditLog
+from switchboard.audit.routes import router as audit_router
 from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
-from switchboard.errors import install_error_handlers
+from switchboard.errors import SwitchboardError, install_error_handlers
 from switchboard.observability import AccessLogAndMetrics, Metrics
 from switchboard.ops.routes import Floor, floor
 from switchboard.ops.routes import router as ops_router
 from switchboard.perimeter import Perimeter
 from switchboard.settings import Settings
+from switchboard.signals.feed import ChangeFeed
 from switchboard.system.routes import router as settings_router
-from switchboard.system.store import SettingsCache
+from switchboard.system.store import SETTINGS_CHANNEL, SettingsCache
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
     db = Database(settings.effective_database_url)
+    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    feed = ChangeFeed(db.reader, settings.change_poll_seconds if db.is_sqlite else 1.0)
+    db.on_commit = feed.changed
+    cache = SettingsCache(db.reader, settings.settings_cache_seconds)
+    feed.subscribe(SETTINGS_CHANNEL, cache.invalidate)
+    limiter = RateLimiter(db)
+    credentials = CredentialResolver(
+        db.reader, cache, feed, limiter, settings.auth_failures_per_minute, settings.requests_per_minute
+    )
+    audit = AuditLog(db, settings.audit_retention_days, settings.audit_max_rows)
+    allowlist = SystemAllowlist(cache)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.open()
+        await feed.start()
+        task = asyncio.create_task(_maintenance(db, limiter, audit, credentials), name="maintenance")
         try:
             yield
         finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await feed.stop()
+            try:
+                await _flush_all(db, limiter, audit, credentials)
+            except Exception:  # the database is away: what was buffered is lost, and said so
+                log.error("could not write buffered audit entries and counters at shutdown", exc_info=True)
             await db.close()
 
     app = FastAPI(
@@ -42,20 +80,40 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     metrics = Metrics()
-    cache = SettingsCache(db.reader, settings.settings_cache_seconds)
     app.state.settings = settings
     app.state.db = db
     app.state.metrics = metrics
     app.state.settings_cache = cache
-    app.state.credentials = CredentialResolver(cache)
+    app.state.feed = feed
+    app.state.limiter = limiter
+    app.state.credentials = credentials
+    app.state.audit = audit
+    app.state.login = LoginService(
+        db,
+        limiter,
+        settings.auth_failures_per_minute,
+        settings.login_concurrency,
+        settings.login_token_minutes,
+    )
 
     install_error_handlers(app)
-    app.include_router(ops_router)
-    app.include_router(directory_router)
-    app.include_router(settings_router)
+    for router in (ops_router, auth_router, accounts_router, directory_router, settings_router, audit_router):
+        app.include_router(router)
     if settings.bench_floor_route:
         app.add_api_route(
             "/bench/floor", floor, methods=["GET"], response_model=Floor, include_in_schema=False
+        )
+
+    def perimeter_refusal(scope: Scope, error: SwitchboardError) -> None:
+        client = scope.get("client")
+        audit.record(
+            principal=None,
+            client=client[0] if client else "-",
+            operation=f"{scope['method']} {scope['path']}",
+            decision="deny",
+            status=error.status,
+            reason_code="perimeter",
+            reason=error.detail,
         )
 
     # The last added is outermost: every request is logged and counted, refused ones included.
@@ -63,6 +121,48 @@ def create_app(settings: Settings) -> FastAPI:
         Perimeter,
         trusted_proxies=settings.trusted_proxy_networks,
         allow_http=settings.insecure_http,
+        client_allowed=allowlist.allows,
+        on_refusal=perimeter_refusal,
     )
     app.add_middleware(AccessLogAndMetrics, metrics=metrics)
     return app
+
+
+async def _flush_all(
+    db: Database, limiter: RateLimiter, audit: AuditLog, credentials: CredentialResolver
+) -> None:
+    """Write what this worker holds in memory: rate counts, audit entries, key last-use times."""
+    used, credentials.last_used = credentials.last_used, {}
+
+    def write() -> None:
+        limiter.sync()
+        audit.flush()
+        if used:
+            with db.transaction() as session:
+                record_last_used(session, used)
+
+    await asyncio.to_thread(write)
+
+
+async def _maintenance(
+    db: Database, limiter: RateLimiter, audit: AuditLog, credentials: CredentialResolver
+) -> None:
+    last_housekeeping = 0.0
+    while True:
+        await asyncio.sleep(0.25)
+        try:
+            await _flush_all(db, limiter, audit, credentials)
+            if time.monotonic() - last_housekeeping > 600:
+                last_housekeeping = time.monotonic()
+
+                def housekeeping() -> None:
+                    audit.enforce_retention()
+                    limiter.purge()
+                    with db.transaction() as session:
+                        purge_expired_tokens(session)
+
+                await asyncio.to_thread(housekeeping)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database may be away; the next round tries again
+            log.warning("maintenance round failed", exc_info=True)

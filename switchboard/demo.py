@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from switchboard.access.principal import CLI_PRINCIPAL
 from switchboard.directory import service
 from switchboard.directory.models import Department, Domain, Group, ServiceUser, Tenant, User
 from switchboard.directory.schemas import (
@@ -126,6 +127,7 @@ def load_demo(session: Session) -> DemoSummary:
         if not _exists(session, select(Tenant.pk).where(Tenant.tenant_key == tenant.tenant_id)):
             service.create_tenant(
                 session,
+                CLI_PRINCIPAL,
                 TenantCreate.model_validate(
                     {
                         "tenantId": tenant.tenant_id,
@@ -140,7 +142,7 @@ def load_demo(session: Session) -> DemoSummary:
             )
             made.tenants += 1
         if not _exists(session, select(Domain.pk).where(Domain.name_key == tenant.domain)):
-            service.add_domain(session, tenant.tenant_id, DomainCreate(domain=tenant.domain))
+            service.add_domain(session, CLI_PRINCIPAL, tenant.tenant_id, DomainCreate(domain=tenant.domain))
         made.departments += _departments(session, tenant.tenant_id, None, TENANT_DEPARTMENTS)
         for group in tenant.groups:
             made.groups += _group(session, tenant, group)
@@ -158,6 +160,7 @@ def _group(session: Session, tenant: DemoTenant, group: DemoGroup) -> int:
         return 0
     service.create_group(
         session,
+        CLI_PRINCIPAL,
         tenant.tenant_id,
         GroupCreate.model_validate(
             {
@@ -182,8 +185,8 @@ def _group(session: Session, tenant: DemoTenant, group: DemoGroup) -> int:
 def _departments(
     session: Session, tenant_id: str, group_id: str | None, wanted: tuple[tuple[str, str | None], ...]
 ) -> int:
-    tenant = service.find_tenant(session, tenant_id)
-    group_pk = service.find_group(session, tenant_id, group_id).pk if group_id else None
+    tenant = service.find_tenant(session, CLI_PRINCIPAL, tenant_id)
+    group_pk = service.find_group(session, CLI_PRINCIPAL, tenant_id, group_id).pk if group_id else None
     made = 0
     for name, parent in wanted:
         found = select(Department.pk).where(
@@ -193,7 +196,7 @@ def _departments(
         )
         if not _exists(session, found):
             service.create_department(
-                session, tenant_id, group_id, DepartmentCreate(name=name, parent=parent)
+                session, CLI_PRINCIPAL, tenant_id, group_id, DepartmentCreate(name=name, parent=parent)
             )
             made += 1
     return made
@@ -213,6 +216,7 @@ def _users(session: Session, tenant: DemoTenant, group: DemoGroup, rng: random.R
         number = f"{group.dial}555{extension.zfill(4)}"
         service.create_user(
             session,
+            CLI_PRINCIPAL,
             tenant.tenant_id,
             group.group_id,
             UserCreate.model_validate(
@@ -277,6 +281,6 @@ def _services(session: Session, tenant: DemoTenant, group: DemoGroup) -> int:
                 **settings,
             }
         )
-        service.create_service_user(session, tenant.tenant_id, group.group_id, kind, body)
+        service.create_service_user(session, CLI_PRINCIPAL, tenant.tenant_id, group.group_id, kind, body)
         made += 1
     return made

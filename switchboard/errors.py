@@ -83,6 +83,18 @@ class Conflict(SwitchboardError):
     title = "Conflict"
 
 
+class TooManyRequests(SwitchboardError):
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class ServiceUnavailable(SwitchboardError):
     status = 503
     title = "Service Unavailable"
@@ -116,19 +128,31 @@ def validation_problem(exc: RequestValidationError) -> BadRequest:
     return BadRequest(detail, errors=errors)
 
 
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Connection-level database failures (not bad SQL): the caller should retry later."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError):
+        return True
+    return type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_domain_error(_: Request, exc: Exception) -> Response:
+    async def on_domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SwitchboardError)
+        from switchboard.audit.recording import audit_refusal
+
+        audit_refusal(request, exc)
         return problem_response(exc)
 
     async def on_validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return problem_response(validation_problem(exc))
 
-    async def on_http(_: Request, exc: Exception) -> Response:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
-            return problem_response(NotFound("no such route"))
+            return await on_domain_error(request, NotFound("no such route"))
         if exc.status_code == 405:
             return problem_response(
                 MethodNotAllowed("This method is not allowed on this resource."),
@@ -141,6 +165,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(_: Request, exc: Exception) -> Response:
         # Logged with its traceback by the access-log middleware; the client learns nothing.
+        if is_database_unavailable(exc):
+            return problem_response(ServiceUnavailable("The database is unavailable; try again shortly."))
         return problem_response(SwitchboardError("An internal error occurred."))
 
     app.add_exception_handler(SwitchboardError, on_domain_error)

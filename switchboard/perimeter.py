@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -47,10 +47,20 @@ def client_from_forwarded(forwarded_for: str, proxies: tuple[IPNetwork, ...]) ->
 class Perimeter:
     """Refuses what must never reach a handler; rewrites client and scheme from trusted proxies."""
 
-    def __init__(self, app: ASGIApp, *, trusted_proxies: tuple[IPNetwork, ...], allow_http: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        trusted_proxies: tuple[IPNetwork, ...],
+        allow_http: bool,
+        client_allowed: Callable[[str | None], Awaitable[bool]],
+        on_refusal: Callable[[Scope, SwitchboardError], None],
+    ) -> None:
         self.app = app
         self.proxies = trusted_proxies
         self.allow_http = allow_http
+        self.client_allowed = client_allowed
+        self.on_refusal = on_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,7 +70,11 @@ class Perimeter:
             self._apply_proxy_headers(scope)
             if scope["scheme"] != "https" and not self.allow_http:
                 raise Forbidden("Switchboard accepts HTTPS only; resend the request over https://.")
+            client = scope.get("client")
+            if not await self.client_allowed(client[0] if client else None):
+                raise Forbidden("Requests from this address are not accepted (the system IP allowlist).")
         except SwitchboardError as error:
+            self.on_refusal(scope, error)
             await problem_response(error)(scope, receive, send)
             return
         path: str = scope["path"]

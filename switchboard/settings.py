@@ -36,8 +36,18 @@ class Settings(BaseSettings):
     insecure_http: bool = False
     # Benchmarks only: expose the framework floor route at /bench/floor.
     bench_floor_route: bool = False
-    # How long a cached system setting (key digests, DEFAULT_DOMAIN) may be served before re-reading.
-    settings_cache_seconds: float = Field(default=1.0, ge=0.0, le=60.0)
+    # Safety net only: changes reach every worker through the change feed within a fraction of a second.
+    settings_cache_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+    # How often SQLite deployments poll for changes (PostgreSQL is told by LISTEN/NOTIFY).
+    change_poll_seconds: float = Field(default=0.1, gt=0.0, le=5.0)
+    auth_failures_per_minute: int = Field(default=10, ge=1)  # per client address
+    requests_per_minute: int = Field(default=30_000, ge=1)  # per credential
+    login_token_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    login_concurrency: int = Field(default=2, ge=1, le=64)  # password verifications at once
+    argon2_time_cost: int = Field(default=2, ge=1)  # OWASP: 2 iterations
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=8)  # OWASP: 19 MiB
+    audit_retention_days: int = Field(default=90, ge=1)
+    audit_max_rows: int = Field(default=1_000_000, ge=1000)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -80,7 +80,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, trusted_proxies=["10.0.0.0/8"])
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        trusted_proxies=["10.0.0.0/8"],
+        argon2_time_cost=1,  # cheap hashing in tests; production uses OWASP's parameters
+        argon2_memory_kib=64,
+    )
 
 
 @pytest.fixture
@@ -92,6 +98,9 @@ def db(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def global_key(db: Database) -> str:
+    from switchboard.access import passwords
+
+    passwords.configure(time_cost=1, memory_kib=64)
     with db.transaction() as session:
         created = initialise(session)
     assert created is not None

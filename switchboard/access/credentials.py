@@ -1,18 +1,34 @@
-"""Credential check: find the API key on a request and resolve it to a principal."""
+"""Credential check: find the key or token on a request and resolve it to a principal.
+
+Warm path: one SHA-256 and one dict lookup, no query. The cache maps digests to what the database
+said about them (including "unknown") and is cleared whenever any worker commits a change to
+keys, tokens or accounts (the "credentials" channel of the change feed).
+"""
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import Request
+from sqlalchemy import bindparam, select
 
 from switchboard.access import keys
-from switchboard.access.principal import Principal
-from switchboard.errors import Unauthorized
+from switchboard.access.models import AccessToken, Account, ApiKey
+from switchboard.access.principal import Credential, Principal
+from switchboard.access.ratelimit import RateLimiter
+from switchboard.db.fastread import FastReader
+from switchboard.errors import Forbidden, Unauthorized
+from switchboard.settings import IPNetwork
+from switchboard.signals.feed import ChangeFeed
 from switchboard.system.store import GLOBAL_API_KEYS, SettingsCache
 
 NOOJEE_PREFIX = "/servicemanager/rest/"
+CREDENTIALS_CHANNEL = "credentials"
+MAX_CACHED = 200_000
 
 
 def presented_key(request: Request) -> str | None:
@@ -30,28 +46,138 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-def _expired(entry: dict[str, str | None], now: datetime) -> bool:
-    expires = entry.get("expiresAt")
-    return expires is not None and datetime.fromisoformat(expires) <= now
+@dataclass(frozen=True, slots=True)
+class CachedCredential:
+    principal: Principal
+    expires_at: datetime | None
+    revoked: bool
+    enabled: bool
+    allowlist: tuple[IPNetwork, ...]
+
+
+def _credential_query(model: type[ApiKey] | type[AccessToken]) -> Any:
+    allowlist = ApiKey.ip_allowlist if model is ApiKey else None
+    prefix = ApiKey.prefix if model is ApiKey else None
+    columns: list[Any] = [
+        model.pk.label("key_pk"),
+        model.expires_at.label("expires_at"),
+        model.revoked_at.label("revoked_at"),
+        Account.pk.label("account_pk"),
+        Account.username.label("username"),
+        Account.role.label("role"),
+        Account.tenant_pk.label("tenant_pk"),
+        Account.group_pk.label("group_pk"),
+        Account.user_pk.label("user_pk"),
+        Account.enabled.label("enabled"),
+    ]
+    if allowlist is not None and prefix is not None:
+        columns += [allowlist.label("ip_allowlist"), prefix.label("prefix")]
+    return (
+        select(*columns)
+        .join(Account, Account.pk == model.account_pk)
+        .where(model.digest == bindparam("digest"))
+    )
 
 
 class CredentialResolver:
-    """Resolves keys by digest against the cached system settings; no query on a warm cache."""
-
-    def __init__(self, settings: SettingsCache) -> None:
+    def __init__(
+        self,
+        reader: FastReader,
+        settings: SettingsCache,
+        feed: ChangeFeed,
+        limiter: RateLimiter,
+        failures_per_minute: int,
+        requests_per_minute: int,
+    ) -> None:
+        self._reader = reader
         self._settings = settings
+        self._limiter = limiter
+        self._failures_per_minute = failures_per_minute
+        self._requests_per_minute = requests_per_minute
+        self._cache: dict[str, CachedCredential | None] = {}
+        self.last_used: dict[int, datetime] = {}  # user key pk -> time; flushed in the background
+        self._queries = {
+            keys.KeyKind.USER: reader.compiled("credentials.user_key", lambda: _credential_query(ApiKey)),
+            keys.KeyKind.TOKEN: reader.compiled("credentials.token", lambda: _credential_query(AccessToken)),
+        }
+        feed.subscribe(CREDENTIALS_CHANNEL, self._cache.clear)
 
     async def resolve(self, request: Request) -> Principal:
         key = presented_key(request)
         if key is None:
-            raise Unauthorized("An API key is required (Authorization: Bearer <key>).")
-        if not keys.is_well_formed(key):
-            raise Unauthorized("The API key is not valid.")
-        if keys.key_kind(key) is keys.KeyKind.GLOBAL:
-            wanted = keys.digest(key)
+            raise Unauthorized("An API key or login token is required (Authorization: Bearer <key>).")
+        client = request.client.host if request.client else "-"
+        failures = f"auth-fail:{client}"
+        self._limiter.check(failures, self._failures_per_minute, "failed authentications from this address")
+        principal = await self._principal(key, client) if keys.is_well_formed(key) else None
+        if principal is None:
+            self._limiter.hit(failures, self._failures_per_minute, "failed authentications from this address")
+            raise Unauthorized("The API key or token is not valid.")
+        self._limiter.hit(
+            f"rate:{principal.audit_name}", self._requests_per_minute, "requests for this credential"
+        )
+        return principal
+
+    async def _principal(self, key: str, client: str) -> Principal | None:
+        kind = keys.key_kind(key)
+        digest = keys.digest(key)
+        if kind is keys.KeyKind.GLOBAL:
             now = datetime.now(UTC)
             for entry in await self._settings.get(GLOBAL_API_KEYS) or ():
-                # compare_digest: equal-time over the digest, whichever entry matches.
-                if hmac.compare_digest(entry["digest"], wanted) and not _expired(entry, now):
-                    return Principal("global_key", "system", keys.display_prefix(key))
-        raise Unauthorized("The API key is not valid.")
+                expires = entry.get("expiresAt")
+                if hmac.compare_digest(entry["digest"], digest) and (
+                    expires is None or datetime.fromisoformat(expires) > now
+                ):
+                    return Principal("global_key", "system", key_prefix=keys.display_prefix(key))
+            return None
+        cached = self._cache.get(digest, _MISSING)
+        if cached is _MISSING:
+            cached = await self._load(kind, digest)
+            if len(self._cache) >= MAX_CACHED:
+                self._cache.clear()
+            self._cache[digest] = cached
+        if not isinstance(cached, CachedCredential) or cached.revoked or not cached.enabled:
+            return None
+        if cached.expires_at is not None and cached.expires_at <= datetime.now(UTC):
+            return None
+        if cached.allowlist and not _allowed(client, cached.allowlist):
+            raise Forbidden("This API key may not be used from this address (the key's IP allowlist).")
+        if kind is keys.KeyKind.USER and cached.principal.key_pk is not None:
+            self.last_used[cached.principal.key_pk] = datetime.now(UTC)
+        return cached.principal
+
+    async def _load(self, kind: keys.KeyKind, digest: str) -> CachedCredential | None:
+        row = await self._reader.fetch_one(self._queries[kind], {"digest": digest})
+        if row is None:
+            return None
+        credential: Credential = "user_key" if kind is keys.KeyKind.USER else "token"
+        principal = Principal(
+            credential=credential,
+            role=row["role"],
+            account_pk=row["account_pk"],
+            username=row["username"],
+            tenant_pk=row["tenant_pk"],
+            group_pk=row["group_pk"],
+            user_pk=row["user_pk"],
+            key_pk=row["key_pk"],
+            key_prefix=row.get("prefix") or f"{kind.value}_#{row['key_pk']}",
+        )
+        networks = tuple(ipaddress.ip_network(c, strict=False) for c in row.get("ip_allowlist") or ())
+        return CachedCredential(
+            principal=principal,
+            expires_at=row["expires_at"],
+            revoked=row["revoked_at"] is not None,
+            enabled=bool(row["enabled"]),
+            allowlist=networks,
+        )
+
+
+_MISSING: Any = object()
+
+
+def _allowed(client: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)

@@ -1,16 +1,30 @@
-"""FastAPI dependencies that resolve the principal (async: no thread hop on the hot path)."""
+"""FastAPI dependencies resolving the principal (async: no thread hop on the hot path)."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 
+from fastapi import Depends, Request
+
+from switchboard.access.policy import Area, require_area
 from switchboard.access.principal import Principal
-from switchboard.errors import Forbidden
 
 
-async def require_system(request: Request) -> Principal:
-    """The caller must hold system rights (the global key, for now)."""
-    principal: Principal = await request.app.state.credentials.resolve(request)
-    if principal.role != "system":
-        raise Forbidden("This operation needs system rights.")
-    return principal
+def authorize(area: Area) -> Callable[[Request], Awaitable[Principal]]:
+    """Resolve the request's credential, then apply the function-level rule of `area`."""
+
+    async def principal_for(request: Request) -> Principal:
+        principal: Principal = await request.app.state.credentials.resolve(request)
+        request.state.principal = principal
+        require_area(principal, area)
+        return principal
+
+    principal_for.__name__ = f"principal_for_{area.value}"
+    return principal_for
+
+
+DirectoryCaller = Annotated[Principal, Depends(authorize(Area.DIRECTORY))]
+AccountsCaller = Annotated[Principal, Depends(authorize(Area.ACCOUNTS))]
+SettingsCaller = Annotated[Principal, Depends(authorize(Area.SETTINGS))]
+AuditCaller = Annotated[Principal, Depends(authorize(Area.AUDIT))]

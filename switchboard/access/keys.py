@@ -16,9 +16,10 @@ _CHECKSUM_CHARS = 6  # CRC32 in base62, as GitHub's token format does
 class KeyKind(StrEnum):
     GLOBAL = "sbg"
     USER = "sbu"
+    TOKEN = "sbt"  # noqa: S105 -- a prefix, not a secret: login tokens share the key format
 
 
-KEY_PATTERN = re.compile(r"\bsb[gu]_[0-9A-Za-z]{38}\b")
+KEY_PATTERN = re.compile(r"\bsb[gut]_[0-9A-Za-z]{38}\b")
 
 
 def _base62(number: int, width: int) -> str:

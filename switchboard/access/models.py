@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from switchboard.db.base import Base, TZDateTime, key_string, utcnow
+from switchboard.db.base import Base, JSONType, TZDateTime, key_string, utcnow
 
 
 class Account(Base):
@@ -30,3 +30,34 @@ class Account(Base):
     __table_args__ = (
         CheckConstraint("role IN ('system', 'tenant_admin', 'group_admin', 'user')", name="role"),
     )
+
+
+class ApiKey(Base):
+    """A user API key (seed 000): belongs to an account, shown once, stored as a SHA-256 digest."""
+
+    __tablename__ = "api_keys"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_pk: Mapped[int] = mapped_column(ForeignKey("accounts.pk", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # CIDRs; empty means "the system allowlist alone decides".
+    ip_allowlist: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+
+class AccessToken(Base):
+    """A login token: opaque bearer credential of an account, short-lived and revocable."""
+
+    __tablename__ = "access_tokens"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_pk: Mapped[int] = mapped_column(ForeignKey("accounts.pk", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)

@@ -6,14 +6,31 @@ from dataclasses import dataclass
 from typing import Literal
 
 Role = Literal["system", "tenant_admin", "group_admin", "user"]
+Credential = Literal["global_key", "user_key", "token", "session", "cli"]
+ROLES: tuple[Role, ...] = ("system", "tenant_admin", "group_admin", "user")
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    credential: Literal["global_key"]
+    credential: Credential
     role: Role
-    key_prefix: str  # identifies the key in logs and audit, never enough to use it
+    account_pk: int | None = None
+    username: str | None = None
+    tenant_pk: int | None = None
+    group_pk: int | None = None
+    user_pk: int | None = None  # the directory end user linked to the account, if any
+    key_pk: int | None = None  # the user key or token row
+    key_prefix: str | None = None  # identifies a key in logs and audit, never enough to use it
 
     @property
     def audit_name(self) -> str:
-        return f"{self.credential}:{self.key_prefix}"
+        if self.username is not None:
+            via = (
+                f" via {self.credential}:{self.key_prefix}" if self.key_prefix else f" via {self.credential}"
+            )
+            return f"account:{self.username}{via}"
+        return f"{self.credential}:{self.key_prefix or '-'}"
+
+
+# The operator at the shell (switchboard CLI): system rights, audited as such.
+CLI_PRINCIPAL = Principal(credential="cli", role="system")

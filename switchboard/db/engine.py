@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,6 +56,8 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.reader = FastReader(url)
+        # Set by the app to its ChangeFeed.changed: local subscribers hear of a commit at once.
+        self.on_commit: Callable[[set[str]], None] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,9 +65,16 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """The unit of work: commit when the block ends, roll back on any exception."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """The unit of work: commit when the block ends, roll back on any exception.
+
+        Channels bumped in it (switchboard.signals) are announced in this process after commit.
+        """
+        with self.sessions() as session:
+            with session.begin():
+                yield session
+            changed = session.info.pop("switchboard.changed_channels", None)
+        if changed and self.on_commit is not None:
+            self.on_commit(changed)
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

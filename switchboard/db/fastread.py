@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import orjson
-from sqlalchemy import JSON, Boolean, Select
+from sqlalchemy import JSON, Boolean, DateTime, Select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.url import make_url
+
+from switchboard.db.base import UTCDateTime, as_utc
 
 Row = dict[str, Any]
 AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
@@ -42,6 +44,8 @@ class CompiledQuery:
                 self.converters.append(_load_json)
             elif isinstance(col.type, Boolean):
                 self.converters.append(_to_bool)
+            elif isinstance(col.type, UTCDateTime | DateTime):
+                self.converters.append(as_utc)
             else:
                 self.converters.append(None)
 
@@ -112,6 +116,13 @@ class FastReader:
     async def fetch_one(self, query: CompiledQuery, params: Mapping[str, Any]) -> Row | None:
         rows = await self.fetch_all(query, params)
         return rows[0] if rows else None
+
+    async def dedicated_connection(self) -> Any:
+        """A PostgreSQL connection of its own (for LISTEN), outside the pool."""
+        import asyncpg
+
+        dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return await asyncpg.connect(dsn)
 
     async def ping(self) -> None:
         if self._sqlite is not None:

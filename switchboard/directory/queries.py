@@ -14,6 +14,8 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy import and_, bindparam, func, literal, select
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
+from switchboard.access.policy import scope_params, visibility, visibility_key
+from switchboard.access.principal import Principal
 from switchboard.db.fastread import AnySelect, FastReader, Row
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
 from switchboard.directory.schemas import (
@@ -88,6 +90,7 @@ class Shape:
     """How to select one kind of object, scoped by its parents' ids, and how to shape a row."""
 
     name: str
+    kind: str  # the policy's name for these rows
     base: Callable[[], AnySelect]  # columns, joins and the parent scope (bind parameters)
     key: Callable[[], QueryableAttribute[str]]  # the object's own lower-cased id column
     name_column: Callable[[], QueryableAttribute[str]]
@@ -103,9 +106,9 @@ class Shape:
             stmt = stmt.where(self.key() > bindparam("after"))
         return stmt.order_by(self.key()).limit(bindparam("limit"))
 
-    def count(self, variant: tuple[bool, bool, bool]) -> AnySelect:
+    def count(self, variant: tuple[bool, bool, bool], visible: Any) -> AnySelect:
         _, has_id, has_name = variant
-        inner = self._filtered(has_id, has_name).with_only_columns(literal(1)).subquery()
+        inner = self._filtered(has_id, has_name).where(visible).with_only_columns(literal(1)).subquery()
         return select(func.count().label("total")).select_from(inner)
 
     def _filtered(self, has_id: bool, has_name: bool) -> AnySelect:
@@ -187,12 +190,15 @@ def _service_user_base() -> AnySelect:
     ).where(ServiceUser.kind == bindparam("kind"))
 
 
-TENANTS = Shape("tenants", _tenant_base, lambda: Tenant.tenant_key, lambda: Tenant.name)
-GROUPS = Shape("groups", _group_base, lambda: Group.group_key, lambda: Group.group_name)
-DEPARTMENTS = Shape("departments", _department_base, lambda: Department.name_key, lambda: Department.name)
-USERS = Shape("users", _user_base, lambda: User.user_key, lambda: User.last_name, shape_user)
+TENANTS = Shape("tenants", "tenant", _tenant_base, lambda: Tenant.tenant_key, lambda: Tenant.name)
+GROUPS = Shape("groups", "group", _group_base, lambda: Group.group_key, lambda: Group.group_name)
+DEPARTMENTS = Shape(
+    "departments", "department", _department_base, lambda: Department.name_key, lambda: Department.name
+)
+USERS = Shape("users", "user", _user_base, lambda: User.user_key, lambda: User.last_name, shape_user)
 SERVICE_USERS = Shape(
     "service_users",
+    "service_user",
     _service_user_base,
     lambda: ServiceUser.service_user_key,
     lambda: ServiceUser.name,
@@ -200,19 +206,31 @@ SERVICE_USERS = Shape(
 )
 
 
-async def read_item(reader: FastReader, shape: Shape, params: Mapping[str, Any]) -> Row | None:
-    query = reader.compiled((shape.name, "item"), shape.item)
-    row = await reader.fetch_one(query, params)
+async def read_item(
+    reader: FastReader, shape: Shape, params: Mapping[str, Any], principal: Principal
+) -> Row | None:
+    """One object by its ids, if the principal may see it (one query: the policy is in it)."""
+    role = visibility_key(principal)
+    query = reader.compiled(
+        (shape.name, "item", role), lambda: shape.item().where(visibility(principal, shape.kind))
+    )
+    row = await reader.fetch_one(query, {**params, **scope_params(principal)})
     return None if row is None else shape.shape(row)
 
 
 async def read_page(
-    reader: FastReader, shape: Shape, scope: Mapping[str, Any], request: PageRequest
+    reader: FastReader, shape: Shape, scope: Mapping[str, Any], request: PageRequest, principal: Principal
 ) -> dict[str, object]:
-    variant = request.variant
-    page_query = reader.compiled((shape.name, "page", variant), lambda: shape.page(variant))
-    count_query = reader.compiled((shape.name, "count", variant[1:]), lambda: shape.count(variant))
-    params = {**scope, **request.params()}
+    """One page of what the principal may see, and the total of it."""
+    variant, role = request.variant, visibility_key(principal)
+    visible = visibility(principal, shape.kind)
+    page_query = reader.compiled(
+        (shape.name, "page", variant, role), lambda: shape.page(variant).where(visible)
+    )
+    count_query = reader.compiled(
+        (shape.name, "count", variant[1:], role), lambda: shape.count(variant, visible)
+    )
+    params = {**scope, **request.params(), **scope_params(principal)}
     rows = [shape.shape(row) for row in await reader.fetch_all(page_query, params)]
     counted = await reader.fetch_one(count_query, params)
     return page_body(rows, request, int(counted["total"]) if counted else 0)

@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from switchboard.access.dependencies import require_system
+from switchboard.access.dependencies import DirectoryCaller
 from switchboard.access.principal import Principal
+from switchboard.audit.recording import audit_write
 from switchboard.db.engine import Database
 from switchboard.directory import service
+from switchboard.directory.models import Tenant
 from switchboard.directory.queries import (
     DEPARTMENTS,
     GROUPS,
@@ -49,7 +51,6 @@ from switchboard.system.store import DEFAULT_DOMAIN
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
-System = Annotated[Principal, Depends(require_system)]
 READ = errors(400, 401, 403, 404)
 WRITE = errors(400, 401, 403, 404, 409)
 
@@ -71,15 +72,19 @@ def _db(request: Request) -> Database:
     return db
 
 
-async def _require(request: Request, shape: Shape, params: dict[str, Any]) -> dict[str, Any]:
-    row = await read_item(_db(request).reader, shape, params)
+async def _require(
+    request: Request, principal: Principal, shape: Shape, params: dict[str, Any]
+) -> dict[str, Any]:
+    row = await read_item(_db(request).reader, shape, params, principal)
     if row is None:
         raise NotFound(f"{shape.name} {params.get('key')!r} not found")
     return row
 
 
-async def _list(request: Request, shape: Shape, scope: dict[str, Any], paging: PageRequest) -> Response:
-    return json_response(await read_page(_db(request).reader, shape, scope, paging))
+async def _list(
+    request: Request, principal: Principal, shape: Shape, scope: dict[str, Any], paging: PageRequest
+) -> Response:
+    return json_response(await read_page(_db(request).reader, shape, scope, paging, principal))
 
 
 def _write(
@@ -92,13 +97,17 @@ def _write(
     """Run one service call in a unit of work and answer with the object as reads show it."""
     with _db(request).transaction() as session:
         obj = act(session)
-        body = read_item_in(session, shape, key(obj))
+        params = key(obj)
+        body = read_item_in(session, shape, params)
+    tenant_pk = obj.pk if isinstance(obj, Tenant) else obj.tenant_pk
+    audit_write(request, status, f"{shape.kind}:{'/'.join(str(v) for v in params.values() if v)}", tenant_pk)
     return json_response(body, status)
 
 
 def _delete(request: Request, act: Callable[[Any], None]) -> Response:
     with _db(request).transaction() as session:
         act(session)
+    audit_write(request, 204, request.url.path, None)
     return no_content()
 
 
@@ -142,105 +151,112 @@ async def _full_id(request: Request, raw: str) -> str:
 
 
 @router.get("/tenants/", response_model=Page[TenantOut], responses=READ)
-async def list_tenants(request: Request, _: System, paging: Paging) -> Response:
+async def list_tenants(request: Request, principal: DirectoryCaller, paging: Paging) -> Response:
     """Tenants, ordered by id; filter with idPrefix / namePrefix (name)."""
-    return await _list(request, TENANTS, {}, paging)
+    return await _list(request, principal, TENANTS, {}, paging)
 
 
 @router.post("/tenants/", status_code=201, response_model=TenantOut, responses=WRITE)
-def create_tenant(request: Request, _: System, body: TenantCreate) -> Response:
+def create_tenant(request: Request, principal: DirectoryCaller, body: TenantCreate) -> Response:
     return _write(
         request,
         TENANTS,
-        lambda s: service.create_tenant(s, body),
+        lambda s: service.create_tenant(s, principal, body),
         lambda t: {"key": t.tenant_key},
         201,
     )
 
 
 @router.get("/tenants/{tenant_id}/", response_model=TenantOut, responses=READ)
-async def get_tenant(request: Request, _: System, tenant_id: str) -> Response:
-    return json_response(await _require(request, TENANTS, {"key": tenant_id.lower()}))
+async def get_tenant(request: Request, principal: DirectoryCaller, tenant_id: str) -> Response:
+    return json_response(await _require(request, principal, TENANTS, {"key": tenant_id.lower()}))
 
 
 @router.patch("/tenants/{tenant_id}/", response_model=TenantOut, responses=WRITE)
-def update_tenant(request: Request, _: System, tenant_id: str, body: TenantUpdate) -> Response:  # type: ignore[valid-type]
+def update_tenant(
+    request: Request,
+    principal: DirectoryCaller,
+    tenant_id: str,
+    body: TenantUpdate,  # type: ignore[valid-type]
+) -> Response:
     return _write(
         request,
         TENANTS,
-        lambda s: service.update_tenant(s, tenant_id, body),
+        lambda s: service.update_tenant(s, principal, tenant_id, body),
         lambda t: {"key": t.tenant_key},
     )
 
 
 @router.delete("/tenants/{tenant_id}/", status_code=204, responses=errors(401, 403, 404))
-def delete_tenant(request: Request, _: System, tenant_id: str) -> Response:
+def delete_tenant(request: Request, principal: DirectoryCaller, tenant_id: str) -> Response:
     """Deletes the tenant and everything under it."""
-    return _delete(request, lambda s: service.delete_tenant(s, tenant_id))
+    return _delete(request, lambda s: service.delete_tenant(s, principal, tenant_id))
 
 
 # -- domains ---------------------------------------------------------------------------------------
 
 
 @router.get("/tenants/{tenant_id}/domains/", response_model=list[DomainOut], responses=READ)
-def list_domains(request: Request, _: System, tenant_id: str) -> Response:
+def list_domains(request: Request, principal: DirectoryCaller, tenant_id: str) -> Response:
     with _db(request).transaction() as session:
-        tenant = service.find_tenant(session, tenant_id)
+        tenant = service.find_tenant(session, principal, tenant_id)
         rows = [
-            {"domain": d.name, "tenantId": tenant.tenant_id}
-            for d in sorted(service.tenant_domains(session, tenant), key=lambda d: d.name_key)
+            {"domain": d.name, "tenantId": tenant.tenant_id} for d in service.tenant_domains(session, tenant)
         ]
     return json_response(rows)
 
 
 @router.post("/tenants/{tenant_id}/domains/", status_code=201, response_model=DomainOut, responses=WRITE)
-def add_domain(request: Request, _: System, tenant_id: str, body: DomainCreate) -> Response:
+def add_domain(request: Request, principal: DirectoryCaller, tenant_id: str, body: DomainCreate) -> Response:
     """Assigns a domain to the tenant: its users' and service users' ids may then use it."""
     with _db(request).transaction() as session:
-        domain = service.add_domain(session, tenant_id, body)
-        tenant = service.find_tenant(session, tenant_id)
+        domain = service.add_domain(session, principal, tenant_id, body)
+        tenant = service.find_tenant(session, principal, tenant_id)
         answer = {"domain": domain.name, "tenantId": tenant.tenant_id}
+    audit_write(request, 201, f"domain:{domain.name}", tenant.pk)
     return json_response(answer, 201)
 
 
 @router.delete(
     "/tenants/{tenant_id}/domains/{domain}/", status_code=204, responses=errors(401, 403, 404, 409)
 )
-def remove_domain(request: Request, _: System, tenant_id: str, domain: str) -> Response:
-    return _delete(request, lambda s: service.remove_domain(s, tenant_id, domain))
+def remove_domain(request: Request, principal: DirectoryCaller, tenant_id: str, domain: str) -> Response:
+    return _delete(request, lambda s: service.remove_domain(s, principal, tenant_id, domain))
 
 
 # -- groups ----------------------------------------------------------------------------------------
 
 
 @router.get("/tenants/{tenant_id}/groups/", response_model=Page[GroupOut], responses=READ)
-async def list_groups(request: Request, _: System, tenant_id: str, paging: Paging) -> Response:
-    await _require(request, TENANTS, {"key": tenant_id.lower()})
-    return await _list(request, GROUPS, {"tenant": tenant_id.lower()}, paging)
+async def list_groups(
+    request: Request, principal: DirectoryCaller, tenant_id: str, paging: Paging
+) -> Response:
+    await _require(request, principal, TENANTS, {"key": tenant_id.lower()})
+    return await _list(request, principal, GROUPS, {"tenant": tenant_id.lower()}, paging)
 
 
 @router.post("/tenants/{tenant_id}/groups/", status_code=201, response_model=GroupOut, responses=WRITE)
-def create_group(request: Request, _: System, tenant_id: str, body: GroupCreate) -> Response:
+def create_group(request: Request, principal: DirectoryCaller, tenant_id: str, body: GroupCreate) -> Response:
     return _write(
         request,
         GROUPS,
-        lambda s: service.create_group(s, tenant_id, body),
+        lambda s: service.create_group(s, principal, tenant_id, body),
         lambda g: {"tenant": tenant_id.lower(), "key": g.group_key},
         201,
     )
 
 
 @router.get("/tenants/{tenant_id}/groups/{group_id}/", response_model=GroupOut, responses=READ)
-async def get_group(request: Request, _: System, tenant_id: str, group_id: str) -> Response:
+async def get_group(request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str) -> Response:
     return json_response(
-        await _require(request, GROUPS, {"tenant": tenant_id.lower(), "key": group_id.lower()})
+        await _require(request, principal, GROUPS, {"tenant": tenant_id.lower(), "key": group_id.lower()})
     )
 
 
 @router.patch("/tenants/{tenant_id}/groups/{group_id}/", response_model=GroupOut, responses=WRITE)
 def update_group(
     request: Request,
-    _: System,
+    principal: DirectoryCaller,
     tenant_id: str,
     group_id: str,
     body: GroupUpdate,  # type: ignore[valid-type]
@@ -248,15 +264,15 @@ def update_group(
     return _write(
         request,
         GROUPS,
-        lambda s: service.update_group(s, tenant_id, group_id, body),
+        lambda s: service.update_group(s, principal, tenant_id, group_id, body),
         lambda g: {"tenant": tenant_id.lower(), "key": g.group_key},
     )
 
 
 @router.delete("/tenants/{tenant_id}/groups/{group_id}/", status_code=204, responses=errors(401, 403, 404))
-def delete_group(request: Request, _: System, tenant_id: str, group_id: str) -> Response:
+def delete_group(request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str) -> Response:
     """Deletes the group with its users, service users and departments."""
-    return _delete(request, lambda s: service.delete_group(s, tenant_id, group_id))
+    return _delete(request, lambda s: service.delete_group(s, principal, tenant_id, group_id))
 
 
 # -- departments (tenant level and group level share one implementation) --------------------------
@@ -265,11 +281,13 @@ def delete_group(request: Request, _: System, tenant_id: str, group_id: str) -> 
 def _department_routes(prefix: str, level: str) -> None:
     group_level = level == "group"
 
-    async def scope_of(request: Request, tenant_id: str, group_id: str | None) -> dict[str, Any]:
+    async def scope_of(
+        request: Request, principal: Principal, tenant_id: str, group_id: str | None
+    ) -> dict[str, Any]:
         if group_id is not None:
-            await _require(request, GROUPS, {"tenant": tenant_id.lower(), "key": group_id.lower()})
+            await _require(request, principal, GROUPS, {"tenant": tenant_id.lower(), "key": group_id.lower()})
         else:
-            await _require(request, TENANTS, {"key": tenant_id.lower()})
+            await _require(request, principal, TENANTS, {"key": tenant_id.lower()})
         return {"tenant": tenant_id.lower(), "group": group_id.lower() if group_id else None}
 
     def key_of(tenant_id: str, group_id: str | None) -> Callable[[Any], dict[str, Any]]:
@@ -280,13 +298,19 @@ def _department_routes(prefix: str, level: str) -> None:
         }
 
     async def list_departments(
-        request: Request, _: System, tenant_id: str, paging: Paging, group_id: str | None = None
+        request: Request,
+        principal: DirectoryCaller,
+        tenant_id: str,
+        paging: Paging,
+        group_id: str | None = None,
     ) -> Response:
-        return await _list(request, DEPARTMENTS, await scope_of(request, tenant_id, group_id), paging)
+        return await _list(
+            request, principal, DEPARTMENTS, await scope_of(request, principal, tenant_id, group_id), paging
+        )
 
     def create_department(
         request: Request,
-        _: System,
+        principal: DirectoryCaller,
         tenant_id: str,
         body: DepartmentCreate,
         group_id: str | None = None,
@@ -294,20 +318,20 @@ def _department_routes(prefix: str, level: str) -> None:
         return _write(
             request,
             DEPARTMENTS,
-            lambda s: service.create_department(s, tenant_id, group_id, body),
+            lambda s: service.create_department(s, principal, tenant_id, group_id, body),
             key_of(tenant_id, group_id),
             201,
         )
 
     async def get_department(
-        request: Request, _: System, tenant_id: str, name: str, group_id: str | None = None
+        request: Request, principal: DirectoryCaller, tenant_id: str, name: str, group_id: str | None = None
     ) -> Response:
         scope = {"tenant": tenant_id.lower(), "group": group_id.lower() if group_id else None}
-        return json_response(await _require(request, DEPARTMENTS, {**scope, "key": name.lower()}))
+        return json_response(await _require(request, principal, DEPARTMENTS, {**scope, "key": name.lower()}))
 
     def update_department(
         request: Request,
-        _: System,
+        principal: DirectoryCaller,
         tenant_id: str,
         name: str,
         body: DepartmentUpdate,  # type: ignore[valid-type]
@@ -316,14 +340,14 @@ def _department_routes(prefix: str, level: str) -> None:
         return _write(
             request,
             DEPARTMENTS,
-            lambda s: service.update_department(s, tenant_id, group_id, name, body),
+            lambda s: service.update_department(s, principal, tenant_id, group_id, name, body),
             key_of(tenant_id, group_id),
         )
 
     def delete_department(
-        request: Request, _: System, tenant_id: str, name: str, group_id: str | None = None
+        request: Request, principal: DirectoryCaller, tenant_id: str, name: str, group_id: str | None = None
     ) -> Response:
-        return _delete(request, lambda s: service.delete_department(s, tenant_id, group_id, name))
+        return _delete(request, lambda s: service.delete_department(s, principal, tenant_id, group_id, name))
 
     if not group_level:
         # Tenant-level routes have no group_id path parameter: hide the argument from FastAPI.
@@ -365,37 +389,45 @@ USERS_PATH = "/tenants/{tenant_id}/groups/{group_id}/users"
 
 
 @router.get(f"{USERS_PATH}/", response_model=Page[UserOut], responses=READ)
-async def list_users(request: Request, _: System, tenant_id: str, group_id: str, paging: Paging) -> Response:
+async def list_users(
+    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, paging: Paging
+) -> Response:
     """End users of a group by userId; namePrefix matches lastName."""
     scope = {"tenant": tenant_id.lower(), "group": group_id.lower()}
-    await _require(request, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
-    return await _list(request, USERS, scope, paging)
+    await _require(request, principal, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
+    return await _list(request, principal, USERS, scope, paging)
 
 
 @router.post(f"{USERS_PATH}/", status_code=201, response_model=UserOut, responses=WRITE)
-def create_user(request: Request, _: System, tenant_id: str, group_id: str, body: UserCreate) -> Response:
+def create_user(
+    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, body: UserCreate
+) -> Response:
     """Creates an end user; a userId without @domain gets DEFAULT_DOMAIN. 409 when the group is full."""
     return _write(
         request,
         USERS,
-        lambda s: service.create_user(s, tenant_id, group_id, body),
+        lambda s: service.create_user(s, principal, tenant_id, group_id, body),
         lambda u: {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": u.user_key},
         201,
     )
 
 
 @router.get(f"{USERS_PATH}/{{user_id}}/", response_model=UserOut, responses=READ)
-async def get_user(request: Request, _: System, tenant_id: str, group_id: str, user_id: str) -> Response:
+async def get_user(
+    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, user_id: str
+) -> Response:
     key = await _full_id(request, user_id)
     return json_response(
-        await _require(request, USERS, {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": key})
+        await _require(
+            request, principal, USERS, {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": key}
+        )
     )
 
 
 @router.patch(f"{USERS_PATH}/{{user_id}}/", response_model=UserOut, responses=WRITE)
 def update_user(
     request: Request,
-    _: System,
+    principal: DirectoryCaller,
     tenant_id: str,
     group_id: str,
     user_id: str,
@@ -404,14 +436,16 @@ def update_user(
     return _write(
         request,
         USERS,
-        lambda s: service.update_user(s, tenant_id, group_id, user_id, body),
+        lambda s: service.update_user(s, principal, tenant_id, group_id, user_id, body),
         lambda u: {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": u.user_key},
     )
 
 
 @router.delete(f"{USERS_PATH}/{{user_id}}/", status_code=204, responses=errors(401, 403, 404))
-def delete_user(request: Request, _: System, tenant_id: str, group_id: str, user_id: str) -> Response:
-    return _delete(request, lambda s: service.delete_user(s, tenant_id, group_id, user_id))
+def delete_user(
+    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, user_id: str
+) -> Response:
+    return _delete(request, lambda s: service.delete_user(s, principal, tenant_id, group_id, user_id))
 
 
 # -- service users ---------------------------------------------------------------------------------
@@ -430,40 +464,46 @@ def _service_routes(segment: str, kind: str) -> None:
         }
 
     async def list_services(
-        request: Request, _: System, tenant_id: str, group_id: str, paging: Paging
+        request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, paging: Paging
     ) -> Response:
         scope = {"tenant": tenant_id.lower(), "group": group_id.lower(), "kind": kind}
-        await _require(request, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
-        return await _list(request, SERVICE_USERS, scope, paging)
+        await _require(request, principal, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
+        return await _list(request, principal, SERVICE_USERS, scope, paging)
 
-    def create_service(request: Request, _: System, tenant_id: str, group_id: str, body: Any) -> Response:
+    def create_service(
+        request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, body: Any
+    ) -> Response:
         return _write(
             request,
             SERVICE_USERS,
-            lambda s: service.create_service_user(s, tenant_id, group_id, kind, body),
+            lambda s: service.create_service_user(s, principal, tenant_id, group_id, kind, body),
             key_of(tenant_id, group_id),
             201,
         )
 
     async def get_service(
-        request: Request, _: System, tenant_id: str, group_id: str, user_id: str
+        request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, user_id: str
     ) -> Response:
         key = await _full_id(request, user_id)
         params = {"tenant": tenant_id.lower(), "group": group_id.lower(), "kind": kind, "key": key}
-        return json_response(await _require(request, SERVICE_USERS, params))
+        return json_response(await _require(request, principal, SERVICE_USERS, params))
 
     def update_service(
-        request: Request, _: System, tenant_id: str, group_id: str, user_id: str, body: Any
+        request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, user_id: str, body: Any
     ) -> Response:
         return _write(
             request,
             SERVICE_USERS,
-            lambda s: service.update_service_user(s, tenant_id, group_id, kind, user_id, body),
+            lambda s: service.update_service_user(s, principal, tenant_id, group_id, kind, user_id, body),
             key_of(tenant_id, group_id),
         )
 
-    def delete_service(request: Request, _: System, tenant_id: str, group_id: str, user_id: str) -> Response:
-        return _delete(request, lambda s: service.delete_service_user(s, tenant_id, group_id, kind, user_id))
+    def delete_service(
+        request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, user_id: str
+    ) -> Response:
+        return _delete(
+            request, lambda s: service.delete_service_user(s, principal, tenant_id, group_id, kind, user_id)
+        )
 
     create_service.__annotations__["body"] = create_model
     update_service.__annotations__["body"] = update_model

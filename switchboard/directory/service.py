@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import Select, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from switchboard.access.policy import Target, require_manage, scope_params, visibility
+from switchboard.access.principal import Principal
 from switchboard.directory.models import Department, Domain, Group, ServiceUser, Tenant, User
 from switchboard.directory.schemas import (
     KIND_SETTINGS,
@@ -27,6 +29,7 @@ from switchboard.schemas import Schema
 from switchboard.system.store import DEFAULT_DOMAIN, check_domain_name, read_setting
 
 PATH_SEPARATOR = " \\ "
+T = TypeVar("T")
 
 
 def full_user_id(raw: str, default_domain: str) -> str:
@@ -69,31 +72,46 @@ def changed_fields(changes: Schema) -> set[str]:
 # -- lookups -------------------------------------------------------------------------------------
 
 
-def find_tenant(session: Session, tenant_id: str) -> Tenant:
-    tenant = session.scalar(select(Tenant).where(Tenant.tenant_key == tenant_id.lower()))
+def _visible(session: Session, principal: Principal, kind: str, stmt: Select[T]) -> T | None:
+    """The first row of stmt that the principal may see, or None (the caller answers 404)."""
+    return session.scalar(stmt.where(visibility(principal, kind)), scope_params(principal))
+
+
+def find_tenant(session: Session, principal: Principal, tenant_id: str) -> Tenant:
+    tenant = _visible(
+        session, principal, "tenant", select(Tenant).where(Tenant.tenant_key == tenant_id.lower())
+    )
     if tenant is None:
         raise NotFound(f"tenant {tenant_id!r} does not exist")
     return tenant
 
 
-def find_group(session: Session, tenant_id: str, group_id: str) -> Group:
-    group = session.scalar(
+def find_group(session: Session, principal: Principal, tenant_id: str, group_id: str) -> Group:
+    group = _visible(
+        session,
+        principal,
+        "group",
         select(Group)
         .join(Tenant, Tenant.pk == Group.tenant_pk)
-        .where(Tenant.tenant_key == tenant_id.lower(), Group.group_key == group_id.lower())
+        .where(Tenant.tenant_key == tenant_id.lower(), Group.group_key == group_id.lower()),
     )
     if group is None:
         raise NotFound(f"group {group_id!r} is not in tenant {tenant_id!r}")
     return group
 
 
-def find_department(session: Session, tenant_pk: int, group_pk: int | None, name: str) -> Department:
-    department = session.scalar(
+def find_department(
+    session: Session, principal: Principal, tenant_pk: int, group_pk: int | None, name: str
+) -> Department:
+    department = _visible(
+        session,
+        principal,
+        "department",
         select(Department).where(
             Department.tenant_pk == tenant_pk,
             Department.scope_pk == (group_pk or 0),
             Department.name_key == name.lower(),
-        )
+        ),
     )
     if department is None:
         raise NotFound(f"department {name!r} does not exist in that scope")
@@ -104,32 +122,53 @@ def _lookup_key(session: Session, user_id: str) -> str:
     return full_user_id(user_id, read_setting(session, DEFAULT_DOMAIN)).lower()
 
 
-def _find_user(session: Session, group: Group, user_id: str) -> User:
-    user = session.scalar(
-        select(User).where(User.group_pk == group.pk, User.user_key == _lookup_key(session, user_id))
+def _find_user(session: Session, principal: Principal, group: Group, user_id: str) -> User:
+    user = _visible(
+        session,
+        principal,
+        "user",
+        select(User).where(User.group_pk == group.pk, User.user_key == _lookup_key(session, user_id)),
     )
     if user is None:
         raise NotFound(f"user {user_id!r} is not in that group")
     return user
 
 
-def _find_service_user(session: Session, group: Group, kind: str, user_id: str) -> ServiceUser:
-    service_user = session.scalar(
+def _find_service_user(
+    session: Session, principal: Principal, group: Group, kind: str, user_id: str
+) -> ServiceUser:
+    service_user = _visible(
+        session,
+        principal,
+        "service_user",
         select(ServiceUser).where(
             ServiceUser.group_pk == group.pk,
             ServiceUser.kind == kind,
             ServiceUser.service_user_key == _lookup_key(session, user_id),
-        )
+        ),
     )
     if service_user is None:
         raise NotFound(f"{kind} {user_id!r} is not in that group")
     return service_user
 
 
+def _group_with_tenant(
+    session: Session, principal: Principal, tenant_id: str, group_id: str, manage: str | None
+) -> tuple[Tenant, Group]:
+    """The group (404 if not visible) and its tenant; with `manage`, 403 unless the principal may
+    change objects of that kind in this group."""
+    group = find_group(session, principal, tenant_id, group_id)
+    tenant = session.get_one(Tenant, group.tenant_pk)
+    if manage is not None:
+        require_manage(principal, Target(manage, tenant.pk, group.pk))
+    return tenant, group
+
+
 # -- tenants and domains -------------------------------------------------------------------------
 
 
-def create_tenant(session: Session, data: TenantCreate) -> Tenant:
+def create_tenant(session: Session, principal: Principal, data: TenantCreate) -> Tenant:
+    require_manage(principal, Target("tenant_lifecycle"))
     if session.scalar(select(Tenant.pk).where(Tenant.tenant_key == data.tenant_id.lower())):
         raise Conflict(f"tenant {data.tenant_id!r} already exists")
     tenant = Tenant(tenant_key=data.tenant_id.lower())
@@ -139,20 +178,23 @@ def create_tenant(session: Session, data: TenantCreate) -> Tenant:
     return tenant
 
 
-def update_tenant(session: Session, tenant_id: str, changes: Schema) -> Tenant:
-    tenant = find_tenant(session, tenant_id)
+def update_tenant(session: Session, principal: Principal, tenant_id: str, changes: Schema) -> Tenant:
+    tenant = find_tenant(session, principal, tenant_id)
+    require_manage(principal, Target("tenant", tenant.pk))
     _assign(tenant, changes, changed_fields(changes))
     session.flush()
     return tenant
 
 
-def delete_tenant(session: Session, tenant_id: str) -> None:
-    tenant = find_tenant(session, tenant_id)
+def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> None:
+    tenant = find_tenant(session, principal, tenant_id)
+    require_manage(principal, Target("tenant_lifecycle", tenant.pk))
     session.execute(delete(Tenant).where(Tenant.pk == tenant.pk))
 
 
-def add_domain(session: Session, tenant_id: str, data: DomainCreate) -> Domain:
-    tenant = find_tenant(session, tenant_id)
+def add_domain(session: Session, principal: Principal, tenant_id: str, data: DomainCreate) -> Domain:
+    tenant = find_tenant(session, principal, tenant_id)
+    require_manage(principal, Target("domain", tenant.pk))
     name = check_domain_name("domain", data.domain)
     if name == read_setting(session, DEFAULT_DOMAIN):
         raise Conflict(f"domain {name} is the system default domain and belongs to no tenant")
@@ -165,11 +207,14 @@ def add_domain(session: Session, tenant_id: str, data: DomainCreate) -> Domain:
 
 
 def tenant_domains(session: Session, tenant: Tenant) -> list[Domain]:
-    return list(session.scalars(select(Domain).where(Domain.tenant_pk == tenant.pk)))
+    return list(
+        session.scalars(select(Domain).where(Domain.tenant_pk == tenant.pk).order_by(Domain.name_key))
+    )
 
 
-def remove_domain(session: Session, tenant_id: str, name: str) -> None:
-    tenant = find_tenant(session, tenant_id)
+def remove_domain(session: Session, principal: Principal, tenant_id: str, name: str) -> None:
+    tenant = find_tenant(session, principal, tenant_id)
+    require_manage(principal, Target("domain", tenant.pk))
     domain = session.scalar(
         select(Domain).where(Domain.tenant_pk == tenant.pk, Domain.name_key == name.lower())
     )
@@ -207,23 +252,28 @@ def _check_identity(session: Session, tenant: Tenant, field: str, user_id: str) 
     return key
 
 
-def _check_extension(session: Session, tenant_pk: int, extension: str, own_pk: int | None) -> None:
+def _check_extension(
+    session: Session, tenant_pk: int, extension: str, own: User | ServiceUser | None
+) -> None:
     """Extensions are unique within a tenant, across end users and service users."""
     if not extension:
         return
-    user_pk = session.scalar(select(User.pk).where(User.tenant_pk == tenant_pk, User.extension == extension))
-    service_pk = session.scalar(
-        select(ServiceUser.pk).where(ServiceUser.tenant_pk == tenant_pk, ServiceUser.extension == extension)
-    )
-    if (user_pk is not None and user_pk != own_pk) or (service_pk is not None and service_pk != own_pk):
+    holders = [
+        session.scalar(select(User).where(User.tenant_pk == tenant_pk, User.extension == extension)),
+        session.scalar(
+            select(ServiceUser).where(ServiceUser.tenant_pk == tenant_pk, ServiceUser.extension == extension)
+        ),
+    ]
+    if any(holder is not None and holder is not own for holder in holders):
         raise Conflict(f"extension {extension} is already used in this tenant")
 
 
 # -- groups --------------------------------------------------------------------------------------
 
 
-def create_group(session: Session, tenant_id: str, data: GroupCreate) -> Group:
-    tenant = find_tenant(session, tenant_id)
+def create_group(session: Session, principal: Principal, tenant_id: str, data: GroupCreate) -> Group:
+    tenant = find_tenant(session, principal, tenant_id)
+    require_manage(principal, Target("group", tenant.pk))
     key = data.group_id.lower()
     conflict = f"group {data.group_id!r} already exists in this tenant"
     if session.scalar(select(Group.pk).where(Group.tenant_pk == tenant.pk, Group.group_key == key)):
@@ -235,8 +285,10 @@ def create_group(session: Session, tenant_id: str, data: GroupCreate) -> Group:
     return group
 
 
-def update_group(session: Session, tenant_id: str, group_id: str, changes: Schema) -> Group:
-    group = find_group(session, tenant_id, group_id)
+def update_group(
+    session: Session, principal: Principal, tenant_id: str, group_id: str, changes: Schema
+) -> Group:
+    _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="group")
     limit = getattr(changes, "user_limit", None)
     if limit is not None and limit < group.user_count:
         raise Conflict(f"userLimit {limit} is below the group's userCount {group.user_count}")
@@ -245,37 +297,44 @@ def update_group(session: Session, tenant_id: str, group_id: str, changes: Schem
     return group
 
 
-def delete_group(session: Session, tenant_id: str, group_id: str) -> None:
-    group = find_group(session, tenant_id, group_id)
+def delete_group(session: Session, principal: Principal, tenant_id: str, group_id: str) -> None:
+    _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="group")
     session.execute(delete(Group).where(Group.pk == group.pk))
 
 
 # -- departments ---------------------------------------------------------------------------------
 
 
-def _scope(session: Session, tenant_id: str, group_id: str | None) -> tuple[Tenant, Group | None]:
-    tenant = find_tenant(session, tenant_id)
-    group = find_group(session, tenant_id, group_id) if group_id is not None else None
+def _department_scope(
+    session: Session, principal: Principal, tenant_id: str, group_id: str | None
+) -> tuple[Tenant, Group | None]:
+    """Tenant and (for group-level departments) group, visible and manageable, or 404/403."""
+    if group_id is None:
+        tenant, group = find_tenant(session, principal, tenant_id), None
+    else:
+        tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
+    require_manage(principal, Target("department", tenant.pk, group.pk if group else None))
     return tenant, group
 
 
-def _resolve_parent(session: Session, tenant: Tenant, group: Group | None, name: str) -> Department:
+def _resolve_parent(
+    session: Session, principal: Principal, tenant: Tenant, group: Group | None, name: str
+) -> Department:
     """A parent is a department of the same scope or, for a group's department, of the tenant."""
     scopes = [group.pk, None] if group is not None else [None]
     for scope in scopes:
         try:
-            return find_department(session, tenant.pk, scope, name)
+            return find_department(session, principal, tenant.pk, scope, name)
         except NotFound:
             continue
     raise BadRequest.field("parent", f"no department named {name!r} in this group or tenant")
 
 
 def create_department(
-    session: Session, tenant_id: str, group_id: str | None, data: DepartmentCreate
+    session: Session, principal: Principal, tenant_id: str, group_id: str | None, data: DepartmentCreate
 ) -> Department:
-    tenant, group = _scope(session, tenant_id, group_id)
-    parent = _resolve_parent(session, tenant, group, data.parent) if data.parent else None
-    conflict = f"department {data.name!r} already exists here"
+    tenant, group = _department_scope(session, principal, tenant_id, group_id)
+    parent = _resolve_parent(session, principal, tenant, group, data.parent) if data.parent else None
     group_pk = group.pk if group else None
     department = Department(
         tenant_pk=tenant.pk,
@@ -284,29 +343,25 @@ def create_department(
         name=data.name,
         name_key=data.name.lower(),
         parent_pk=parent.pk if parent else None,
-        full_path_name=_path(parent, data.name),
+        full_path_name=f"{parent.full_path_name}{PATH_SEPARATOR}{data.name}" if parent else data.name,
     )
     session.add(department)
-    _flush(session, conflict)
+    _flush(session, f"department {data.name!r} already exists here")
     return department
 
 
-def _path(parent: Department | None, name: str) -> str:
-    return f"{parent.full_path_name}{PATH_SEPARATOR}{name}" if parent else name
-
-
 def update_department(
-    session: Session, tenant_id: str, group_id: str | None, name: str, changes: Schema
+    session: Session, principal: Principal, tenant_id: str, group_id: str | None, name: str, changes: Schema
 ) -> Department:
-    tenant, group = _scope(session, tenant_id, group_id)
-    department = find_department(session, tenant.pk, group.pk if group else None, name)
+    tenant, group = _department_scope(session, principal, tenant_id, group_id)
+    department = find_department(session, principal, tenant.pk, group.pk if group else None, name)
     fields = changed_fields(changes)
     if "name" in fields:
         department.name = changes.name  # type: ignore[attr-defined]
         department.name_key = department.name.lower()
     if "parent" in fields:
         new_parent = changes.parent  # type: ignore[attr-defined]
-        parent = _resolve_parent(session, tenant, group, new_parent) if new_parent else None
+        parent = _resolve_parent(session, principal, tenant, group, new_parent) if new_parent else None
         if parent is not None and _is_within(session, parent, department.pk):
             raise BadRequest.field("parent", "a department cannot be inside itself")
         department.parent_pk = parent.pk if parent else None
@@ -338,9 +393,11 @@ def _repath(session: Session, tenant_pk: int) -> None:
     session.flush()
 
 
-def delete_department(session: Session, tenant_id: str, group_id: str | None, name: str) -> None:
-    tenant, group = _scope(session, tenant_id, group_id)
-    department = find_department(session, tenant.pk, group.pk if group else None, name)
+def delete_department(
+    session: Session, principal: Principal, tenant_id: str, group_id: str | None, name: str
+) -> None:
+    tenant, group = _department_scope(session, principal, tenant_id, group_id)
+    department = find_department(session, principal, tenant.pk, group.pk if group else None, name)
     if session.scalar(select(exists().where(Department.parent_pk == department.pk))):
         raise Conflict(f"department {department.name!r} has sub-departments; move or delete them first")
     session.delete(department)
@@ -348,7 +405,12 @@ def delete_department(session: Session, tenant_id: str, group_id: str | None, na
 
 
 def _department_of(
-    session: Session, tenant: Tenant, group: Group, field: str, ref: DepartmentRef | None
+    session: Session,
+    principal: Principal,
+    tenant: Tenant,
+    group: Group,
+    field: str,
+    ref: DepartmentRef | None,
 ) -> int | None:
     if ref is None:
         return None
@@ -358,7 +420,9 @@ def _department_of(
             raise BadRequest.field(f"{field}.groupId", "must be this group, or absent for the tenant")
         scope = group
     try:
-        return find_department(session, tenant.pk, scope.pk if scope else None, ref.department_name).pk
+        return find_department(
+            session, principal, tenant.pk, scope.pk if scope else None, ref.department_name
+        ).pk
     except NotFound as exc:
         raise BadRequest.field(f"{field}.departmentName", "no such department") from exc
 
@@ -368,13 +432,14 @@ def _department_of(
 _USER_COLUMNS = [f for f in UserCreate.model_fields if f not in ("user_id", "department")]
 
 
-def create_user(session: Session, tenant_id: str, group_id: str, data: UserCreate) -> User:
-    group = find_group(session, tenant_id, group_id)
-    tenant = session.get_one(Tenant, group.tenant_pk)
+def create_user(
+    session: Session, principal: Principal, tenant_id: str, group_id: str, data: UserCreate
+) -> User:
+    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="user")
     user_id = full_user_id(data.user_id, read_setting(session, DEFAULT_DOMAIN))
     key = _check_identity(session, tenant, "userId", user_id)
     _check_extension(session, tenant.pk, data.extension, None)
-    department_pk = _department_of(session, tenant, group, "department", data.department)
+    department_pk = _department_of(session, principal, tenant, group, "department", data.department)
     admitted = session.execute(
         update(Group)
         .where(Group.pk == group.pk, Group.user_count < Group.user_limit)
@@ -384,11 +449,7 @@ def create_user(session: Session, tenant_id: str, group_id: str, data: UserCreat
     if admitted.rowcount == 0:  # type: ignore[attr-defined]
         raise Conflict(f"group {group.group_id!r} is full (userLimit {group.user_limit})")
     user = User(
-        tenant_pk=tenant.pk,
-        group_pk=group.pk,
-        user_id=user_id,
-        user_key=key,
-        department_pk=department_pk,
+        tenant_pk=tenant.pk, group_pk=group.pk, user_id=user_id, user_key=key, department_pk=department_pk
     )
     _assign(user, data, _USER_COLUMNS)
     session.add(user)
@@ -396,16 +457,19 @@ def create_user(session: Session, tenant_id: str, group_id: str, data: UserCreat
     return user
 
 
-def update_user(session: Session, tenant_id: str, group_id: str, user_id: str, changes: Schema) -> User:
-    group = find_group(session, tenant_id, group_id)
-    tenant = session.get_one(Tenant, group.tenant_pk)
-    user = _find_user(session, group, user_id)
+def update_user(
+    session: Session, principal: Principal, tenant_id: str, group_id: str, user_id: str, changes: Schema
+) -> User:
+    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
+    user = _find_user(session, principal, group, user_id)
+    require_manage(principal, Target("user", tenant.pk, group.pk))
     fields = changed_fields(changes)
     if "extension" in fields:
-        _check_extension(session, tenant.pk, changes.extension, user.pk)  # type: ignore[attr-defined]
+        _check_extension(session, tenant.pk, changes.extension, user)  # type: ignore[attr-defined]
     if "department" in fields:
         user.department_pk = _department_of(
             session,
+            principal,
             tenant,
             group,
             "department",
@@ -416,9 +480,10 @@ def update_user(session: Session, tenant_id: str, group_id: str, user_id: str, c
     return user
 
 
-def delete_user(session: Session, tenant_id: str, group_id: str, user_id: str) -> None:
-    group = find_group(session, tenant_id, group_id)
-    user = _find_user(session, group, user_id)
+def delete_user(session: Session, principal: Principal, tenant_id: str, group_id: str, user_id: str) -> None:
+    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
+    user = _find_user(session, principal, group, user_id)
+    require_manage(principal, Target("user", tenant.pk, group.pk))
     session.delete(user)
     session.execute(
         update(Group)
@@ -436,15 +501,16 @@ _PROFILE_COLUMNS = [f for f in ServiceInstanceProfile.model_fields if f != "depa
 
 def _apply_profile(
     session: Session,
+    principal: Principal,
     tenant: Tenant,
     group: Group,
     row: ServiceUser,
     profile: ServiceInstanceProfile,
 ) -> None:
-    _check_extension(session, tenant.pk, profile.extension, row.pk)
+    _check_extension(session, tenant.pk, profile.extension, row)
     _assign(row, profile, _PROFILE_COLUMNS)
     row.department_pk = _department_of(
-        session, tenant, group, "serviceInstanceProfile.department", profile.department
+        session, principal, tenant, group, "serviceInstanceProfile.department", profile.department
     )
 
 
@@ -455,10 +521,9 @@ def _kind_settings(kind: str, data: Schema, only_set: bool) -> dict[str, Any]:
 
 
 def create_service_user(
-    session: Session, tenant_id: str, group_id: str, kind: str, data: Schema
+    session: Session, principal: Principal, tenant_id: str, group_id: str, kind: str, data: Schema
 ) -> ServiceUser:
-    group = find_group(session, tenant_id, group_id)
-    tenant = session.get_one(Tenant, group.tenant_pk)
+    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="service_user")
     raw_id: str = data.service_user_id  # type: ignore[attr-defined]
     user_id = full_user_id(raw_id, read_setting(session, DEFAULT_DOMAIN))
     key = _check_identity(session, tenant, "serviceUserId", user_id)
@@ -470,27 +535,37 @@ def create_service_user(
         service_user_key=key,
         settings=_kind_settings(kind, data, only_set=False),
     )
-    _apply_profile(session, tenant, group, row, data.service_instance_profile)  # type: ignore[attr-defined]
+    _apply_profile(session, principal, tenant, group, row, data.service_instance_profile)  # type: ignore[attr-defined]
     session.add(row)
     _flush(session, f"serviceUserId {user_id!r} is already in use")
     return row
 
 
 def update_service_user(
-    session: Session, tenant_id: str, group_id: str, kind: str, user_id: str, changes: Schema
+    session: Session,
+    principal: Principal,
+    tenant_id: str,
+    group_id: str,
+    kind: str,
+    user_id: str,
+    changes: Schema,
 ) -> ServiceUser:
-    group = find_group(session, tenant_id, group_id)
-    tenant = session.get_one(Tenant, group.tenant_pk)
-    row = _find_service_user(session, group, kind, user_id)
+    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
+    row = _find_service_user(session, principal, group, kind, user_id)
+    require_manage(principal, Target("service_user", tenant.pk, group.pk))
     profile = getattr(changes, "service_instance_profile", None)
     if profile is not None:
-        _apply_profile(session, tenant, group, row, profile)
+        _apply_profile(session, principal, tenant, group, row, profile)
     row.settings = {**row.settings, **_kind_settings(kind, changes, only_set=True)}
     session.flush()
     return row
 
 
-def delete_service_user(session: Session, tenant_id: str, group_id: str, kind: str, user_id: str) -> None:
-    group = find_group(session, tenant_id, group_id)
-    session.delete(_find_service_user(session, group, kind, user_id))
+def delete_service_user(
+    session: Session, principal: Principal, tenant_id: str, group_id: str, kind: str, user_id: str
+) -> None:
+    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
+    row = _find_service_user(session, principal, group, kind, user_id)
+    require_manage(principal, Target("service_user", tenant.pk, group.pk))
+    session.delete(row)
     session.flush()

@@ -2,35 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from switchboard.access.dependencies import require_system
-from switchboard.access.principal import Principal
+from switchboard.access.dependencies import SettingsCaller
+from switchboard.audit.recording import audit_write
 from switchboard.db.engine import Database
 from switchboard.responses import errors, json_response
 from switchboard.system import store
-from switchboard.system.schemas import SettingsOut, SettingsUpdate
+from switchboard.system.schemas import AllowlistBody, SettingsOut, SettingsUpdate
 
 router = APIRouter(prefix="/api/v1", tags=["settings"])
-System = Annotated[Principal, Depends(require_system)]
 
 
 @router.get("/settings/", response_model=SettingsOut, responses=errors(401, 403))
-def read_settings(request: Request, _: System) -> Response:
+def read_settings(request: Request, _: SettingsCaller) -> Response:
     db: Database = request.app.state.db
     with db.transaction() as session:
         return json_response(store.public_settings(session))
 
 
 @router.patch("/settings/", response_model=SettingsOut, responses=errors(400, 401, 403, 409))
-def update_settings(request: Request, _: System, body: SettingsUpdate) -> Response:
+def update_settings(request: Request, _: SettingsCaller, body: SettingsUpdate) -> Response:
     """Changes the settings sent; DEFAULT_DOMAIN must be a domain name assigned to no tenant."""
     db: Database = request.app.state.db
     changes = {name: getattr(body, name) for name in body.model_fields_set if getattr(body, name) is not None}
     with db.transaction() as session:
         answer = store.update_public_settings(session, changes)
-    request.app.state.settings_cache.invalidate()
+    audit_write(request, 200, f"settings:{','.join(sorted(changes))}", None)
     return json_response(answer)
+
+
+@router.get("/settings/ip-allowlist/", response_model=AllowlistBody, responses=errors(401, 403))
+def read_allowlist(request: Request, _: SettingsCaller) -> Response:
+    """Every request must come from one of these addresses/CIDRs (after trusted-proxy resolution)."""
+    db: Database = request.app.state.db
+    with db.transaction() as session:
+        return json_response({"entries": store.read_setting(session, store.IP_ALLOWLIST)})
+
+
+@router.put("/settings/ip-allowlist/", response_model=AllowlistBody, responses=errors(400, 401, 403))
+def replace_allowlist(request: Request, _: SettingsCaller, body: AllowlistBody) -> Response:
+    """Replaces the list. An empty list is refused (it would lock everyone out)."""
+    entries = store.normalise_allowlist(body.entries)
+    db: Database = request.app.state.db
+    with db.transaction() as session:
+        store.write_setting(session, store.IP_ALLOWLIST, entries)
+    audit_write(request, 200, "settings:IP_ALLOWLIST", None)
+    return json_response({"entries": entries})

@@ -15,3 +15,9 @@ class SettingsOut(Schema):
 class SettingsUpdate(Schema):
     model_config = ConfigDict(alias_generator=None, validate_by_name=True)
     DEFAULT_DOMAIN: str | None = None
+
+
+class AllowlistBody(Schema):
+    """The system IP allowlist: addresses or CIDRs; a request must come from one of them."""
+
+    entries: list[str]

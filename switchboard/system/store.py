@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from typing import Any
@@ -10,13 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from switchboard.db.fastread import FastReader
-from switchboard.errors import BadRequest, Conflict
+from switchboard.errors import BadRequest, Conflict, ServiceUnavailable
 from switchboard.system.models import SystemSetting
 
 DEFAULT_DOMAIN = "DEFAULT_DOMAIN"
 GLOBAL_API_KEYS = "GLOBAL_API_KEYS"  # list of {digest, prefix, createdAt, expiresAt}: never exposed
+IP_ALLOWLIST = "IP_ALLOWLIST"  # CIDRs every request must come from; a fresh install: loopback only
+SETTINGS_CHANNEL = "settings"
 
-DEFAULTS: dict[str, Any] = {DEFAULT_DOMAIN: "switchboard.local"}
+DEFAULTS: dict[str, Any] = {
+    DEFAULT_DOMAIN: "switchboard.local",
+    IP_ALLOWLIST: ["127.0.0.1/32", "::1/128"],
+}
 
 # Settings readable and writable through /api/v1/settings/ (secrets are never in this list).
 PUBLIC_SETTINGS = (DEFAULT_DOMAIN,)
@@ -40,12 +46,33 @@ def read_setting(session: Session, name: str) -> Any:
 
 
 def write_setting(session: Session, name: str, value: Any) -> None:
+    """Store a setting; every worker's cache hears of it through the change feed."""
+    from switchboard.signals.feed import bump
+
     row = session.get(SystemSetting, name)
     if row is None:
         session.add(SystemSetting(name=name, value=value))
     else:
         row.value = value
     session.flush()
+    bump(session, SETTINGS_CHANNEL)
+    if name == GLOBAL_API_KEYS:
+        bump(session, "credentials")
+
+
+def normalise_allowlist(entries: list[str]) -> list[str]:
+    """CIDRs as written by ipaddress (host bits cleared), in order, without duplicates; 400 if bad."""
+    if not entries:
+        raise BadRequest.field("entries", "an empty allowlist would refuse every request")
+    seen: list[str] = []
+    for index, entry in enumerate(entries):
+        try:
+            network = str(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError as exc:
+            raise BadRequest.field(f"entries.{index}", f"{entry!r} is not an address or CIDR") from exc
+        if network not in seen:
+            seen.append(network)
+    return seen
 
 
 def public_settings(session: Session) -> dict[str, Any]:
@@ -65,10 +92,8 @@ def update_public_settings(session: Session, changes: dict[str, Any]) -> dict[st
 
 
 class SettingsCache:
-    """All system settings in memory, re-read at most every `ttl` seconds (one query).
-
-    Writes in this process call invalidate(); other processes see a change within `ttl`.
-    """
+    """All system settings in memory: re-read after a change anywhere (change feed, channel
+    "settings"), and at least every `ttl` seconds as a safety net. One query per re-read."""
 
     def __init__(self, reader: FastReader, ttl: float) -> None:
         self._reader = reader
@@ -84,8 +109,14 @@ class SettingsCache:
 
     async def get(self, name: str) -> Any:
         if time.monotonic() - self._loaded_at > self._ttl:
-            rows = await self._reader.fetch_all(self._query, {})
-            self._values = {row["name"]: row["value"] for row in rows}
-            self._loaded_at = time.monotonic()
+            try:
+                rows = await self._reader.fetch_all(self._query, {})
+            except Exception as exc:
+                if not self._values:
+                    raise ServiceUnavailable("The database is unavailable.") from exc
+                rows = None  # keep serving the last values read; the next call tries again
+            if rows is not None:
+                self._values = {row["name"]: row["value"] for row in rows}
+                self._loaded_at = time.monotonic()
         value = self._values.get(name)
         return DEFAULTS.get(name) if value is None else value

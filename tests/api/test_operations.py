@@ -77,7 +77,9 @@ def test_an_unexpected_error_is_a_bare_500_and_the_log_is_redacted(
     monkeypatch.setattr(service, "create_tenant", explode)
     caplog.set_level(logging.INFO)
     app = create_app(settings)
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+    with TestClient(
+        app, base_url="https://testserver", raise_server_exceptions=False, client=("127.0.0.1", 5000)
+    ) as client:
         response = client.post(
             "/api/v1/tenants/",
             json={"tenantId": "x", "type": "Enterprise"},

@@ -1,0 +1,231 @@
+"""Accounts: who may manage whom, and the escalation guard. Services never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from switchboard.access.models import Account
+from switchboard.access.passwords import hash_password
+from switchboard.access.policy import scope_params, visibility
+from switchboard.access.principal import Principal, Role
+from switchboard.access.schemas import AccountCreate
+from switchboard.directory.models import Group, Tenant, User
+from switchboard.directory.service import changed_fields, find_tenant, full_user_id
+from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
+from switchboard.schemas import Schema
+from switchboard.signals.feed import bump
+from switchboard.system.store import DEFAULT_DOMAIN, read_setting
+
+CREDENTIALS = "credentials"
+SELF_EDITABLE = frozenset({"display_name", "email", "password"})
+RANK: dict[str, int] = {"system": 3, "tenant_admin": 2, "group_admin": 1, "user": 0}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An account's role and scope, as stored."""
+
+    role: Role
+    tenant_pk: int | None
+    group_pk: int | None
+
+
+def find_account(session: Session, principal: Principal, username: str) -> Account:
+    account = session.scalar(
+        select(Account)
+        .where(Account.username_key == username.lower())
+        .where(visibility(principal, "account")),
+        scope_params(principal),
+    )
+    if account is None:
+        raise NotFound(f"account {username!r} not found or not visible")
+    return account
+
+
+def may_manage_account(principal: Principal, placement: Placement) -> bool:
+    """May the principal create, change or delete an account placed like this?"""
+    if principal.role == "system":
+        return True
+    if principal.role == "tenant_admin":
+        return placement.role != "system" and placement.tenant_pk == principal.tenant_pk
+    if principal.role == "group_admin":
+        return placement.role == "user" and placement.group_pk == principal.group_pk
+    return False
+
+
+def _require_grant(principal: Principal, placement: Placement) -> None:
+    """The escalation guard: nobody grants a role or scope wider than their own."""
+    if not may_manage_account(principal, placement):
+        raise Forbidden(
+            f"Not allowed: a {principal.role.replace('_', ' ')} cannot create or change a "
+            f"{placement.role.replace('_', ' ')} account in that scope."
+        )
+
+
+def _placement(
+    session: Session, principal: Principal, role: Role, tenant_id: str | None, group_id: str | None
+) -> Placement:
+    """Resolve ids to a placement consistent with the role (400 otherwise)."""
+    tenant = find_tenant(session, principal, tenant_id) if tenant_id else None
+    group = None
+    if group_id:
+        if tenant is None:
+            raise BadRequest.field("groupId", "needs tenantId")
+        group = session.scalar(
+            select(Group).where(Group.tenant_pk == tenant.pk, Group.group_key == group_id.lower())
+        )
+        if group is None:
+            raise BadRequest.field("groupId", "no such group in that tenant")
+    if role == "system" and (tenant or group):
+        raise BadRequest.field("tenantId", "a system account belongs to no tenant")
+    if role != "system" and tenant is None:
+        raise BadRequest.field("tenantId", f"a {role} account needs a tenant")
+    if role == "tenant_admin" and group is not None:
+        raise BadRequest.field("groupId", "a tenant admin belongs to no single group")
+    if role == "group_admin" and group is None:
+        raise BadRequest.field("groupId", "a group admin needs a group")
+    return Placement(role, tenant.pk if tenant else None, group.pk if group else None)
+
+
+def _link(
+    session: Session, principal: Principal, placement: Placement, linked_user_id: str | None
+) -> int | None:
+    """The linked end user must be in the account's tenant (and group, for group-scoped accounts)."""
+    if linked_user_id is None:
+        return None
+    key = full_user_id(linked_user_id, read_setting(session, DEFAULT_DOMAIN)).lower()
+    user = session.scalar(
+        select(User).where(User.user_key == key).where(visibility(principal, "user")), scope_params(principal)
+    )
+    if user is None or user.tenant_pk != placement.tenant_pk:
+        raise BadRequest.field("linkedUserId", "no such end user in the account's tenant")
+    if placement.group_pk is not None and user.group_pk != placement.group_pk:
+        raise BadRequest.field("linkedUserId", "the end user is not in the account's group")
+    return user.pk
+
+
+def create_account(session: Session, principal: Principal, data: AccountCreate) -> Account:
+    placement = _placement(session, principal, data.role, data.tenant_id, data.group_id)
+    _require_grant(principal, placement)
+    key = data.username.lower()
+    if session.scalar(select(Account.pk).where(Account.username_key == key)):
+        raise Conflict(f"username {data.username!r} is taken")
+    account = Account(
+        username=data.username,
+        username_key=key,
+        display_name=data.display_name,
+        email=data.email,
+        role=placement.role,
+        tenant_pk=placement.tenant_pk,
+        group_pk=placement.group_pk,
+        user_pk=_link(session, principal, placement, data.linked_user_id),
+        enabled=data.enabled,
+        password_hash=hash_password(data.password.get_secret_value()),
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def update_account(session: Session, principal: Principal, username: str, changes: Schema) -> Account:
+    account = find_account(session, principal, username)
+    fields = changed_fields(changes)
+    current = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
+    is_self = account.pk == principal.account_pk
+    if is_self and not fields <= SELF_EDITABLE:
+        raise Forbidden(
+            "Not allowed: your own role, scope, link and enabled flag are changed by an administrator."
+        )
+    if not is_self:
+        _require_grant(principal, current)
+    if fields & {"role", "tenant_id", "group_id"}:
+        role: Role = getattr(changes, "role", None) or account.role  # type: ignore[assignment]
+        tenant_id = _tenant_id_of(session, account) if "tenant_id" not in fields else changes.tenant_id  # type: ignore[attr-defined]
+        group_id = _group_id_of(session, account) if "group_id" not in fields else changes.group_id  # type: ignore[attr-defined]
+        placement = _placement(session, principal, role, tenant_id, group_id)
+        _require_grant(principal, placement)
+        account.role, account.tenant_pk, account.group_pk = (
+            placement.role,
+            placement.tenant_pk,
+            placement.group_pk,
+        )
+        if "linked_user_id" not in fields and account.user_pk is not None:
+            account.user_pk = _link(session, principal, placement, _linked_id_of(session, account))
+    if "linked_user_id" in fields:
+        placement = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
+        account.user_pk = _link(session, principal, placement, changes.linked_user_id)  # type: ignore[attr-defined]
+    for name in fields & {"display_name", "email", "enabled"}:
+        setattr(account, name, getattr(changes, name))
+    if "password" in fields:
+        account.password_hash = hash_password(changes.password.get_secret_value())  # type: ignore[attr-defined]
+    session.flush()
+    bump(session, CREDENTIALS)  # role, scope or enabled may have changed: every worker re-reads
+    return account
+
+
+def delete_account(session: Session, principal: Principal, username: str) -> None:
+    account = find_account(session, principal, username)
+    if account.pk == principal.account_pk:
+        raise Conflict("An account cannot delete itself.")
+    _require_grant(principal, Placement(account.role, account.tenant_pk, account.group_pk))  # type: ignore[arg-type]
+    session.delete(account)
+    session.flush()
+    bump(session, CREDENTIALS)
+
+
+def _tenant_id_of(session: Session, account: Account) -> str | None:
+    return (
+        session.scalar(select(Tenant.tenant_id).where(Tenant.pk == account.tenant_pk))
+        if account.tenant_pk
+        else None
+    )
+
+
+def _group_id_of(session: Session, account: Account) -> str | None:
+    return (
+        session.scalar(select(Group.group_id).where(Group.pk == account.group_pk))
+        if account.group_pk
+        else None
+    )
+
+
+def _linked_id_of(session: Session, account: Account) -> str | None:
+    return session.scalar(select(User.user_id).where(User.pk == account.user_pk)) if account.user_pk else None
+
+
+def account_view(session: Session, account: Account) -> dict[str, Any]:
+    user = session.get(User, account.user_pk) if account.user_pk else None
+    return {
+        "username": account.username,
+        "displayName": account.display_name,
+        "email": account.email,
+        "role": account.role,
+        "tenantId": _tenant_id_of(session, account),
+        "groupId": _group_id_of(session, account),
+        "linkedUserId": user.user_id if user else None,
+        "extension": (user.extension or None) if user else None,
+        "enabled": account.enabled,
+        "createdAt": account.created_at.isoformat(),
+    }
+
+
+def list_accounts(
+    session: Session, principal: Principal, after: str | None, limit: int, prefix: str | None
+) -> tuple[list[Account], int]:
+    from sqlalchemy import func
+
+    from switchboard.pagination import PREFIX_END
+
+    stmt = select(Account).where(visibility(principal, "account"))
+    if prefix:
+        stmt = stmt.where(Account.username_key >= prefix, Account.username_key < prefix + PREFIX_END)
+    params = scope_params(principal)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()), params) or 0
+    if after is not None:
+        stmt = stmt.where(Account.username_key > after)
+    rows = list(session.scalars(stmt.order_by(Account.username_key).limit(limit + 1), params))
+    return rows, total

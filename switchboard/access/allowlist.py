@@ -1,0 +1,35 @@
+"""The system IP allowlist (seed 000: "only accepts requests from whitelisted IP addresses")."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from switchboard.errors import ServiceUnavailable
+from switchboard.settings import IPNetwork
+from switchboard.system.store import DEFAULTS, IP_ALLOWLIST, SettingsCache
+
+
+class SystemAllowlist:
+    """Checks a client address against the IP_ALLOWLIST setting, parsed once per change."""
+
+    def __init__(self, settings: SettingsCache) -> None:
+        self._settings = settings
+        self._source: Any = None
+        self._networks: tuple[IPNetwork, ...] = ()
+
+    async def allows(self, client: str | None) -> bool:
+        try:
+            entries = await self._settings.get(IP_ALLOWLIST)
+        except ServiceUnavailable:
+            entries = DEFAULTS[IP_ALLOWLIST]  # fail closed: loopback only until settings can be read
+        if entries is not self._source:
+            self._networks = tuple(ipaddress.ip_network(e, strict=False) for e in entries)
+            self._source = entries
+        if client is None:
+            return False
+        try:
+            address = ipaddress.ip_address(client)
+        except ValueError:
+            return False
+        return any(address in network for network in self._networks)

@@ -1,0 +1,125 @@
+"""User API keys (seed 000) and login tokens: issued once, stored as digests, revocable at once."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from switchboard.access import keys
+from switchboard.access.accounts import CREDENTIALS, Placement, find_account, may_manage_account
+from switchboard.access.models import AccessToken, Account, ApiKey
+from switchboard.access.principal import Principal
+from switchboard.access.schemas import ApiKeyCreate
+from switchboard.db.base import utcnow
+from switchboard.errors import BadRequest, Forbidden, NotFound
+from switchboard.signals.feed import bump
+
+
+def _require_key_rights(principal: Principal, account: Account) -> None:
+    """An account's keys are managed by the account itself and by whoever manages the account."""
+    if account.pk == principal.account_pk:
+        return
+    placement = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
+    if not may_manage_account(principal, placement):
+        raise Forbidden("Not allowed: you do not manage this account's API keys.")
+
+
+def _cidrs(entries: list[str]) -> list[str]:
+    result = []
+    for index, entry in enumerate(entries):
+        try:
+            result.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError as exc:
+            raise BadRequest.field(f"ipAllowlist.{index}", f"{entry!r} is not an address or CIDR") from exc
+    return result
+
+
+def create_api_key(
+    session: Session, principal: Principal, username: str, data: ApiKeyCreate
+) -> tuple[ApiKey, str]:
+    account = find_account(session, principal, username)
+    _require_key_rights(principal, account)
+    if data.expires_at is not None:
+        expires = data.expires_at if data.expires_at.tzinfo else data.expires_at.replace(tzinfo=UTC)
+        if expires <= datetime.now(UTC):
+            raise BadRequest.field("expiresAt", "must be in the future")
+    key = keys.generate_key(keys.KeyKind.USER)
+    row = ApiKey(
+        account_pk=account.pk,
+        name=data.name,
+        prefix=keys.display_prefix(key),
+        digest=keys.digest(key),
+        ip_allowlist=_cidrs(data.ip_allowlist),
+        expires_at=data.expires_at,
+    )
+    session.add(row)
+    session.flush()
+    bump(session, CREDENTIALS)
+    return row, key
+
+
+def list_api_keys(session: Session, principal: Principal, username: str) -> list[ApiKey]:
+    account = find_account(session, principal, username)
+    _require_key_rights(principal, account)
+    return list(session.scalars(select(ApiKey).where(ApiKey.account_pk == account.pk).order_by(ApiKey.pk)))
+
+
+def revoke_api_key(session: Session, principal: Principal, username: str, key_id: int) -> ApiKey:
+    account = find_account(session, principal, username)
+    _require_key_rights(principal, account)
+    row = session.scalar(select(ApiKey).where(ApiKey.pk == key_id, ApiKey.account_pk == account.pk))
+    if row is None:
+        raise NotFound(f"key {key_id} is not a key of {username!r}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+        bump(session, CREDENTIALS)
+    return row
+
+
+def key_view(row: ApiKey, key: str | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": row.pk,
+        "name": row.name,
+        "prefix": row.prefix,
+        "createdAt": row.created_at.isoformat(),
+        "expiresAt": row.expires_at.isoformat() if row.expires_at else None,
+        "lastUsedAt": row.last_used_at.isoformat() if row.last_used_at else None,
+        "ipAllowlist": row.ip_allowlist,
+        "revoked": row.revoked_at is not None,
+        "revokedAt": row.revoked_at.isoformat() if row.revoked_at else None,
+    }
+    if key is not None:
+        view["key"] = key
+    return view
+
+
+def record_last_used(session: Session, used: dict[int, datetime]) -> None:
+    """Write when keys were last used (batched by the maintenance task, not per request)."""
+    for key_pk, when in used.items():
+        session.execute(update(ApiKey).where(ApiKey.pk == key_pk).values(last_used_at=when))
+
+
+def issue_token(session: Session, account: Account, minutes: int) -> tuple[str, datetime]:
+    token = keys.generate_key(keys.KeyKind.TOKEN)
+    expires = utcnow() + timedelta(minutes=minutes)
+    session.add(AccessToken(account_pk=account.pk, digest=keys.digest(token), expires_at=expires))
+    session.flush()
+    return token, expires
+
+
+def revoke_token(session: Session, principal: Principal) -> None:
+    if principal.credential != "token" or principal.key_pk is None:
+        raise BadRequest("Only a login token can be logged out; send it as Authorization: Bearer.")
+    session.execute(update(AccessToken).where(AccessToken.pk == principal.key_pk).values(revoked_at=utcnow()))
+    bump(session, CREDENTIALS)
+
+
+def purge_expired_tokens(session: Session) -> None:
+    from sqlalchemy import delete
+
+    session.execute(delete(AccessToken).where(AccessToken.expires_at < utcnow() - timedelta(days=1)))

@@ -1,0 +1,196 @@
+"""The access policy, in one place: pure functions over a principal.
+
+- `require_area`: may this credential reach this group of endpoints at all (403 if not)?
+- `visibility`: which rows of a kind the principal may see, as SQL clauses with bind
+  parameters, applied in the same query that fetches (lists and lookups cannot disagree).
+- `may_manage` / `require_manage`: may the principal change an object it can see (403 if not)?
+
+Adding a kind is one entry in VISIBILITY and one in MANAGERS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, true
+
+from switchboard.access.models import Account, ApiKey
+from switchboard.access.principal import Principal, Role
+from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
+from switchboard.errors import Forbidden
+
+
+class Area(StrEnum):
+    """Groups of endpoints, for function-level rules."""
+
+    DIRECTORY = "directory"
+    ACCOUNTS = "accounts"
+    SETTINGS = "settings"
+    AUDIT = "audit"
+    CAMPAIGNS = "campaigns"
+    CALLS = "calls"
+    RECORDINGS = "recordings"
+    EVENTS = "events"
+
+
+# Seed 000: a user API key reaches the campaign-related endpoints only.
+USER_KEY_AREAS = frozenset({Area.CAMPAIGNS, Area.CALLS, Area.RECORDINGS})
+ADMIN_ROLES: frozenset[Role] = frozenset({"system", "tenant_admin"})
+
+
+def require_area(principal: Principal, area: Area) -> None:
+    if principal.credential == "user_key" and area not in USER_KEY_AREAS:
+        raise Forbidden(
+            f"User API keys reach campaign-related endpoints only; {area.value} endpoints need a "
+            "login token or the global key."
+        )
+    if area is Area.SETTINGS and principal.role != "system":
+        raise Forbidden("Settings need system rights.")
+    if area is Area.AUDIT and principal.role not in ADMIN_ROLES:
+        raise Forbidden("The audit log needs system or tenant administrator rights.")
+
+
+def require_system(principal: Principal, what: str) -> None:
+    if principal.role != "system":
+        raise Forbidden(f"{what} needs system rights.")
+
+
+# -- visibility ------------------------------------------------------------------------------------
+
+# Bind parameters carrying the principal's scope into compiled statements.
+P_TENANT, P_GROUP, P_USER, P_ACCOUNT = "p_tenant", "p_group", "p_user", "p_account"
+
+
+def scope_params(principal: Principal) -> dict[str, int | None]:
+    return {
+        P_TENANT: principal.tenant_pk,
+        P_GROUP: principal.group_pk,
+        P_USER: principal.user_pk,
+        P_ACCOUNT: principal.account_pk,
+    }
+
+
+def _p(name: str) -> Any:
+    return bindparam(name)
+
+
+Clause = Callable[[], ColumnElement[bool]]
+NOTHING: Clause = false
+
+# kind -> role -> clause (system sees everything: no entry needed)
+VISIBILITY: dict[str, dict[Role, Clause]] = {
+    "tenant": {
+        "tenant_admin": lambda: Tenant.pk == _p(P_TENANT),
+        "group_admin": lambda: Tenant.pk == _p(P_TENANT),
+        "user": lambda: Tenant.pk == _p(P_TENANT),
+    },
+    "group": {
+        "tenant_admin": lambda: Group.tenant_pk == _p(P_TENANT),
+        "group_admin": lambda: Group.pk == _p(P_GROUP),
+        "user": lambda: Group.pk == _p(P_GROUP),
+    },
+    "department": {
+        "tenant_admin": lambda: Department.tenant_pk == _p(P_TENANT),
+        # Its group's departments, and the tenant's (users of the group may be placed in them).
+        "group_admin": lambda: and_(
+            Department.tenant_pk == _p(P_TENANT),
+            or_(Department.group_pk == _p(P_GROUP), Department.group_pk.is_(None)),
+        ),
+        "user": NOTHING,
+    },
+    "user": {
+        "tenant_admin": lambda: User.tenant_pk == _p(P_TENANT),
+        "group_admin": lambda: User.group_pk == _p(P_GROUP),
+        "user": lambda: User.pk == _p(P_USER),
+    },
+    "service_user": {
+        "tenant_admin": lambda: ServiceUser.tenant_pk == _p(P_TENANT),
+        "group_admin": lambda: ServiceUser.group_pk == _p(P_GROUP),
+        "user": NOTHING,  # seed 003: not the IVRs or hunt groups of one's own group
+    },
+    "account": {
+        "tenant_admin": lambda: Account.tenant_pk == _p(P_TENANT),
+        "group_admin": lambda: or_(Account.group_pk == _p(P_GROUP), Account.pk == _p(P_ACCOUNT)),
+        "user": lambda: Account.pk == _p(P_ACCOUNT),
+    },
+    "api_key": {
+        "tenant_admin": lambda: ApiKey.account_pk.in_(_account_pks_of_tenant()),
+        "group_admin": lambda: ApiKey.account_pk.in_(_account_pks_of_group()),
+        "user": lambda: ApiKey.account_pk == _p(P_ACCOUNT),
+    },
+}
+
+
+def _account_pks_of_tenant() -> Any:
+    from sqlalchemy import select
+
+    return select(Account.pk).where(Account.tenant_pk == _p(P_TENANT)).scalar_subquery()
+
+
+def _account_pks_of_group() -> Any:
+    from sqlalchemy import select
+
+    return (
+        select(Account.pk)
+        .where(or_(Account.group_pk == _p(P_GROUP), Account.pk == _p(P_ACCOUNT)))
+        .scalar_subquery()
+    )
+
+
+def visibility(principal: Principal, kind: str) -> ColumnElement[bool]:
+    """The SQL condition selecting the rows of `kind` the principal may see (bind parameters)."""
+    clause = VISIBILITY[kind].get(principal.role)
+    return true() if clause is None else clause()
+
+
+def visibility_key(principal: Principal) -> str:
+    """Principals with the same key get the same compiled statement (their values are parameters)."""
+    return principal.role
+
+
+# -- management (writes on objects the principal can see) ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where an object lives: what management rights are decided on."""
+
+    kind: str
+    tenant_pk: int | None = None
+    group_pk: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    rule: str
+
+
+def may_manage(principal: Principal, target: Target) -> Decision:
+    """May the principal create, change or delete an object of this kind at this place?"""
+    role = principal.role
+    if role == "system":
+        return Decision(True, "system manages everything")
+    kind = target.kind
+    in_tenant = target.tenant_pk is not None and target.tenant_pk == principal.tenant_pk
+    in_group = target.group_pk is not None and target.group_pk == principal.group_pk
+    if kind in ("tenant_lifecycle", "domain", "settings"):
+        return Decision(False, f"{kind.replace('_', ' ')} needs system rights")
+    if role == "tenant_admin":
+        if in_tenant:
+            return Decision(True, "tenant admin manages its tenant")
+        return Decision(False, "outside the tenant admin's tenant")
+    if role == "group_admin":
+        if kind in ("department", "user", "service_user") and in_group:
+            return Decision(True, "group admin manages its group's members and departments")
+        return Decision(False, f"a group admin cannot change a {kind.replace('_', ' ')} here")
+    return Decision(False, f"an end user cannot change a {kind.replace('_', ' ')}")
+
+
+def require_manage(principal: Principal, target: Target) -> None:
+    decision = may_manage(principal, target)
+    if not decision.allowed:
+        raise Forbidden(f"Not allowed: {decision.rule}.")

@@ -1,0 +1,87 @@
+"""Rate limits over fixed one-minute windows, shared by every worker through the database.
+
+Each process counts locally and, every fraction of a second, adds its counts to the shared rows
+(`rate_counters`) and reads back the totals; a bucket is over its limit when the shared total plus
+the counts not yet flushed reach it. With W workers, the overshoot is bounded by what they can
+serve in one sync interval.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from switchboard.db.engine import Database
+from switchboard.errors import TooManyRequests
+from switchboard.signals.models import RateCounter
+
+WINDOW = 60
+
+
+def _window(now: float) -> int:
+    return int(now) - int(now) % WINDOW
+
+
+class RateLimiter:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._window = _window(time.time())
+        self._unflushed: dict[str, int] = defaultdict(int)
+        self._shared: dict[str, int] = {}
+
+    def _roll(self) -> float:
+        now = time.time()
+        window = _window(now)
+        if window != self._window:
+            self._window, self._unflushed, self._shared = window, defaultdict(int), {}
+        return now
+
+    def count(self, bucket: str) -> int:
+        self._roll()
+        return self._shared.get(bucket, 0) + self._unflushed.get(bucket, 0)
+
+    def retry_after(self) -> int:
+        return self._window + WINDOW - int(self._roll()) + 1
+
+    def check(self, bucket: str, limit: int, what: str) -> None:
+        """429 when the bucket is already at its limit (nothing is counted)."""
+        if self.count(bucket) >= limit:
+            raise TooManyRequests(f"Too many {what}; try again later.", self.retry_after())
+
+    def hit(self, bucket: str, limit: int, what: str) -> None:
+        """Count one, then 429 if that went over the limit."""
+        self._roll()
+        self._unflushed[bucket] += 1
+        if self.count(bucket) > limit:
+            raise TooManyRequests(f"Too many {what}; try again later.", self.retry_after())
+
+    def sync(self) -> None:
+        """Add local counts to the shared rows and read the totals back (run off the request path)."""
+        self._roll()
+        window, pending = self._window, dict(self._unflushed)
+        with self._db.transaction() as session:
+            dialect = session.get_bind().dialect.name
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            for bucket, n in sorted(pending.items()):
+                stmt = insert(RateCounter).values(bucket=bucket, window=window, count=n)
+                session.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["bucket", "window"], set_={"count": RateCounter.count + n}
+                    )
+                )
+            rows = session.execute(
+                select(RateCounter.bucket, RateCounter.count).where(RateCounter.window == window)
+            )
+            shared = {bucket: int(count) for bucket, count in rows}
+        if window == self._window:
+            for bucket, n in pending.items():
+                self._unflushed[bucket] -= n
+            self._shared = shared
+
+    def purge(self) -> None:
+        with self._db.transaction() as session:
+            session.execute(delete(RateCounter).where(RateCounter.window < self._window - WINDOW))

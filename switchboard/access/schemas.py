@@ -1,0 +1,81 @@
+"""Shapes of accounts, API keys and login."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, StringConstraints
+
+from switchboard.directory.schemas import ObjectId, UserIdInput
+from switchboard.schemas import Schema, partial_of
+
+Username = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@\-]*$")
+]
+Password = Annotated[SecretStr, Field(min_length=12, max_length=256)]
+RoleName = Literal["system", "tenant_admin", "group_admin", "user"]
+Cidr = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class AccountCreate(Schema):
+    username: Username
+    password: Password
+    display_name: Annotated[str, StringConstraints(max_length=80)] = ""
+    email: Annotated[str, StringConstraints(max_length=80)] = ""
+    role: RoleName
+    tenant_id: ObjectId | None = None
+    group_id: ObjectId | None = None
+    linked_user_id: UserIdInput | None = Field(
+        default=None, description="A directory end user of the account's tenant (gives it an extension)."
+    )
+    enabled: bool = True
+
+
+AccountUpdate = partial_of(AccountCreate, "AccountUpdate", exclude=("username",))
+
+
+class AccountOut(Schema):
+    username: str
+    display_name: str
+    email: str
+    role: RoleName
+    tenant_id: str | None
+    group_id: str | None
+    linked_user_id: str | None
+    extension: str | None
+    enabled: bool
+    created_at: datetime
+
+
+class ApiKeyCreate(Schema):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    expires_at: datetime | None = None
+    ip_allowlist: Annotated[list[Cidr], Field(max_length=50)] = Field(default_factory=list)
+
+
+class ApiKeyOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    ip_allowlist: list[str]
+    revoked: bool
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The key itself: shown this once, never again.")
+
+
+class LoginBody(Schema):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[SecretStr, Field(min_length=1, max_length=256)]
+
+
+class LoginOut(Schema):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 -- the scheme name, not a secret
+    expires_at: datetime

@@ -1,0 +1,82 @@
+"""Recording audit entries: buffered in memory, written in batches off the request path.
+
+Buffering keeps the audit out of the response time, so it cannot reveal by timing whether a
+404 was "missing" or "forbidden". Retention bounds the table (age and row count).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+
+from switchboard.access.principal import Principal
+from switchboard.audit.models import AuditEntry
+from switchboard.db.base import utcnow
+from switchboard.db.engine import Database
+from switchboard.logs import redact
+
+MAX_BUFFER = 50_000  # beyond this, entries are counted as dropped rather than eat memory
+
+
+class AuditLog:
+    def __init__(self, db: Database, retention_days: int, max_rows: int) -> None:
+        self._db = db
+        self._buffer: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self.retention = timedelta(days=retention_days)
+        self.max_rows = max_rows
+        self.dropped = 0
+
+    def record(
+        self,
+        *,
+        principal: Principal | None,
+        client: str,
+        operation: str,
+        decision: str,
+        status: int,
+        object: str = "",
+        tenant_pk: int | None = None,
+        reason_code: str = "",
+        reason: str = "",
+    ) -> None:
+        entry = {
+            "at": utcnow(),
+            "principal": principal.audit_name if principal else "-",
+            "principal_tenant_pk": principal.tenant_pk if principal else None,
+            "client": client[:64],
+            "operation": operation[:80],
+            "object": redact(object)[:200],
+            "tenant_pk": tenant_pk,
+            "decision": decision,
+            "status": status,
+            "reason_code": reason_code[:40],
+            "reason": redact(reason)[:300],
+        }
+        with self._lock:
+            if len(self._buffer) >= MAX_BUFFER:
+                self.dropped += 1
+                return
+            self._buffer.append(entry)
+
+    def flush(self) -> int:
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+        if batch:
+            with self._db.transaction() as session:
+                session.execute(insert(AuditEntry), batch)
+        return len(batch)
+
+    def enforce_retention(self) -> None:
+        with self._db.transaction() as session:
+            session.execute(delete(AuditEntry).where(AuditEntry.at < utcnow() - self.retention))
+            count = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+            if count > self.max_rows:
+                cutoff = session.scalar(
+                    select(AuditEntry.pk).order_by(AuditEntry.pk.desc()).offset(self.max_rows).limit(1)
+                )
+                if cutoff is not None:
+                    session.execute(delete(AuditEntry).where(AuditEntry.pk <= cutoff))

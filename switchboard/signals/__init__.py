@@ -1,0 +1,1 @@
+"""Cross-worker signals (credential changes now; new events later)."""
