@@ -1,4 +1,4 @@
-"""The switchboard command: init, serve, db upgrade, demo."""
+"""The switchboard command: init, serve, db upgrade, demo, keys, accounts, allowlist, access."""
 
 from __future__ import annotations
 
@@ -206,6 +206,18 @@ def _is_initialised(settings: Settings) -> bool:
         return False
     finally:
         db.engine.dispose()
+
+
+def _register_subcommands() -> None:
+    from switchboard.cli_access import access_app, accounts_app, allowlist_app, keys_app
+
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(accounts_app, name="accounts")
+    app.add_typer(allowlist_app, name="allowlist")
+    app.add_typer(access_app, name="access")
+
+
+_register_subcommands()
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -55,3 +56,18 @@ def initialise(session: Session) -> Credentials | None:
     )
     session.flush()
     return Credentials(global_api_key=key, admin_password=password)
+
+
+def rotate_global_key(session: Session, grace: timedelta) -> str:
+    """Issue a new global key; keys in use now stop working when `grace` has passed."""
+    new_key = keys.generate_key(keys.KeyKind.GLOBAL)
+    deadline = utcnow() + grace
+    kept = []
+    for entry in read_setting(session, GLOBAL_API_KEYS) or []:
+        expires = entry.get("expiresAt")
+        if expires is None or datetime.fromisoformat(expires) > deadline:
+            entry = {**entry, "expiresAt": deadline.isoformat()}
+        if datetime.fromisoformat(entry["expiresAt"]) > utcnow():
+            kept.append(entry)
+    write_setting(session, GLOBAL_API_KEYS, [*kept, global_key_entry(new_key)])
+    return new_key

@@ -1,0 +1,291 @@
+"""CLI commands for credentials and access: keys, accounts, the IP allowlist, access explain."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from switchboard.errors import SwitchboardError
+
+keys_app = typer.Typer(help="Global key rotation and user API keys.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts (the shell acts with system rights).", no_args_is_help=True)
+allowlist_app = typer.Typer(help="The system IP allowlist.", no_args_is_help=True)
+access_app = typer.Typer(help="Explain access decisions.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default ./data).")]
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """'0', '90s', '30m', '12h', '7d'."""
+    if text == "0":
+        return timedelta(0)
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise typer.BadParameter(f"{text!r} is not a duration like 30m, 12h or 7d")
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+
+
+def _db(data_dir: Path | None):  # type: ignore[no-untyped-def]
+    from switchboard.cli import _database, _settings, _upgrade
+
+    settings = _settings(data_dir)
+    _upgrade(settings)
+    return _database(settings)
+
+
+def _fail(exc: SwitchboardError) -> typer.Exit:
+    err.print(f"[red]{exc.title}:[/red] {exc.detail}")
+    return typer.Exit(1)
+
+
+@keys_app.command("rotate-global")
+def rotate_global(
+    data_dir: DataDir = None,
+    grace: Annotated[
+        str, typer.Option(help="How long the current key keeps working (e.g. 1h, 7d, 0).")
+    ] = "1h",
+) -> None:
+    """Issue a new global key, printed once; the old one works until the grace period ends."""
+    from switchboard.system.bootstrap import rotate_global_key
+
+    window = parse_duration(grace)
+    db = _db(data_dir)
+    with db.transaction() as session:
+        key = rotate_global_key(session, window)
+    db.engine.dispose()
+    err.print(f"New global key (shown once). The previous key stops working in {grace}.")
+    typer.echo(f"global_api_key={key}")
+
+
+@keys_app.command("list")
+def list_keys(data_dir: DataDir = None, account: Annotated[str | None, typer.Option()] = None) -> None:
+    """User API keys (never the keys themselves)."""
+    from switchboard.access.models import Account, ApiKey
+
+    db = _db(data_dir)
+    table = Table("id", "account", "name", "prefix", "created", "expires", "last used", "revoked")
+    with db.transaction() as session:
+        stmt = select(ApiKey, Account.username).join(Account).order_by(ApiKey.pk)
+        if account:
+            stmt = stmt.where(Account.username_key == account.lower())
+        for key, username in session.execute(stmt):
+            table.add_row(
+                str(key.pk),
+                username,
+                key.name,
+                key.prefix,
+                f"{key.created_at:%Y-%m-%d %H:%M}",
+                f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "-",
+                f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-",
+                "yes" if key.revoked_at else "no",
+            )
+    db.engine.dispose()
+    out.print(table)
+
+
+@keys_app.command("create")
+def create_key(
+    account: Annotated[str, typer.Option(help="The account the key acts as.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    data_dir: DataDir = None,
+    expires_in: Annotated[str | None, typer.Option(help="e.g. 90d")] = None,
+    allow: Annotated[
+        list[str] | None, typer.Option(help="CIDR the key may be used from (repeatable).")
+    ] = None,
+) -> None:
+    """Create a user API key for an account; the key is printed once."""
+    from switchboard.access.api_keys import create_api_key
+    from switchboard.access.principal import CLI_PRINCIPAL
+    from switchboard.access.schemas import ApiKeyCreate
+    from switchboard.db.base import utcnow
+
+    expires = utcnow() + parse_duration(expires_in) if expires_in else None
+    db = _db(data_dir)
+    try:
+        with db.transaction() as session:
+            body = ApiKeyCreate.model_validate({"name": name, "expiresAt": expires, "ipAllowlist": allow or []})
+            row, key = create_api_key(session, CLI_PRINCIPAL, account, body)
+            key_id = row.pk
+    except SwitchboardError as exc:
+        raise _fail(exc) from exc
+    finally:
+        db.engine.dispose()
+    err.print(f"API key {key_id} for {account} (shown once; send it over a secure channel):")
+    typer.echo(f"api_key={key}")
+
+
+@keys_app.command("revoke")
+def revoke_key(key_id: int, data_dir: DataDir = None) -> None:
+    """Revoke a user API key by id; every worker refuses it at once."""
+    from switchboard.access.api_keys import revoke_api_key
+    from switchboard.access.models import Account, ApiKey
+    from switchboard.access.principal import CLI_PRINCIPAL
+
+    db = _db(data_dir)
+    try:
+        with db.transaction() as session:
+            owner = session.scalar(select(Account.username).join(ApiKey).where(ApiKey.pk == key_id))
+            if owner is None:
+                err.print(f"[red]No API key {key_id}.[/red]")
+                raise typer.Exit(1)
+            revoke_api_key(session, CLI_PRINCIPAL, owner, key_id)
+    finally:
+        db.engine.dispose()
+    err.print(f"API key {key_id} revoked.")
+
+
+@accounts_app.command("list")
+def list_accounts(data_dir: DataDir = None) -> None:
+    from switchboard.access.accounts import account_view
+    from switchboard.access.models import Account
+
+    db = _db(data_dir)
+    table = Table("username", "role", "tenant", "group", "linked user", "enabled")
+    with db.transaction() as session:
+        for account in session.scalars(select(Account).order_by(Account.username_key)):
+            view = account_view(session, account)
+            table.add_row(
+                view["username"],
+                view["role"],
+                view["tenantId"] or "-",
+                view["groupId"] or "-",
+                view["linkedUserId"] or "-",
+                "yes" if view["enabled"] else "no",
+            )
+    db.engine.dispose()
+    out.print(table)
+
+
+@accounts_app.command("create")
+def create_account(
+    username: str,
+    role: Annotated[str, typer.Option(help="system, tenant_admin, group_admin or user")],
+    data_dir: DataDir = None,
+    tenant: Annotated[str | None, typer.Option()] = None,
+    group: Annotated[str | None, typer.Option()] = None,
+    linked_user: Annotated[str | None, typer.Option(help="A directory end user id")] = None,
+) -> None:
+    """Create an account with a generated password, printed once."""
+    from pydantic import SecretStr, ValidationError
+
+    from switchboard.access.accounts import create_account as create
+    from switchboard.access.passwords import generate_password
+    from switchboard.access.principal import CLI_PRINCIPAL
+    from switchboard.access.schemas import AccountCreate
+
+    password = generate_password()
+    try:
+        body = AccountCreate.model_validate(
+            {
+                "username": username,
+                "password": SecretStr(password),
+                "role": role,
+                "tenantId": tenant,
+                "groupId": group,
+                "linkedUserId": linked_user,
+            }
+        )
+    except ValidationError as exc:
+        err.print(f"[red]Invalid:[/red] {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from exc
+    db = _db(data_dir)
+    try:
+        with db.transaction() as session:
+            create(session, CLI_PRINCIPAL, body)
+    except SwitchboardError as exc:
+        raise _fail(exc) from exc
+    finally:
+        db.engine.dispose()
+    err.print(f"Account {username} created (password shown once).")
+    typer.echo(f"password={password}")
+
+
+@accounts_app.command("set-password")
+def set_password(username: str, data_dir: DataDir = None) -> None:
+    """Set a new generated password (printed once); the account's sessions stay valid."""
+    from switchboard.access.accounts import update_account
+    from switchboard.access.passwords import generate_password
+    from switchboard.access.principal import CLI_PRINCIPAL
+    from switchboard.access.schemas import AccountUpdate
+
+    password = generate_password()
+    db = _db(data_dir)
+    try:
+        with db.transaction() as session:
+            update_account(
+                session, CLI_PRINCIPAL, username, AccountUpdate.model_validate({"password": password})
+            )
+    except SwitchboardError as exc:
+        raise _fail(exc) from exc
+    finally:
+        db.engine.dispose()
+    typer.echo(f"password={password}")
+
+
+@allowlist_app.command("show")
+def allowlist_show(data_dir: DataDir = None) -> None:
+    from switchboard.system.store import IP_ALLOWLIST, read_setting
+
+    db = _db(data_dir)
+    with db.transaction() as session:
+        for entry in read_setting(session, IP_ALLOWLIST):
+            typer.echo(entry)
+    db.engine.dispose()
+
+
+@allowlist_app.command("set")
+def allowlist_set(entries: list[str], data_dir: DataDir = None) -> None:
+    """Replace the allowlist (addresses or CIDRs); every worker applies it at once."""
+    from switchboard.system.store import IP_ALLOWLIST, normalise_allowlist, write_setting
+
+    try:
+        normalised = normalise_allowlist(entries)
+    except SwitchboardError as exc:
+        raise _fail(exc) from exc
+    db = _db(data_dir)
+    with db.transaction() as session:
+        write_setting(session, IP_ALLOWLIST, normalised)
+    db.engine.dispose()
+    err.print("IP allowlist: " + ", ".join(normalised))
+
+
+@access_app.command("explain")
+def access_explain(
+    obj: Annotated[str, typer.Option("--object", help="KIND:ID, e.g. user:acme/acme-sales/bob@acme.example")],
+    data_dir: DataDir = None,
+    key_prefix: Annotated[str | None, typer.Option(help="The key's shown prefix, e.g. sbu_AbCdEf")] = None,
+    account: Annotated[str | None, typer.Option(help="An account name (as with its login token)")] = None,
+    operation: Annotated[str, typer.Option(help="read or manage")] = "read",
+) -> None:
+    """Print allow/deny for a key or account on an object, and the rule that decided."""
+    from switchboard.access.explain import explain, principal_for
+
+    if (key_prefix is None) == (account is None):
+        err.print("Give exactly one of --key-prefix and --account.")
+        raise typer.Exit(2)
+    if operation not in ("read", "manage"):
+        err.print("--operation is read or manage.")
+        raise typer.Exit(2)
+    db = _db(data_dir)
+    try:
+        with db.transaction() as session:
+            principal = principal_for(session, key_prefix, account)
+            verdict = explain(session, principal, obj, operation)
+    except SwitchboardError as exc:
+        raise _fail(exc) from exc
+    finally:
+        db.engine.dispose()
+    typer.echo(f"{principal.audit_name} {operation} {obj}: {verdict}")
+    sys.exit(0 if verdict.allowed else 3)
