@@ -22,6 +22,8 @@ from switchboard.system.store import DEFAULT_DOMAIN, read_setting
 
 CREDENTIALS = "credentials"
 SELF_EDITABLE = frozenset({"display_name", "email", "password"})
+# In an account PATCH, null clears these (a scope or a link); for other fields null means "unchanged".
+CLEARABLE = frozenset({"tenant_id", "group_id", "linked_user_id"})
 RANK: dict[str, int] = {"system": 3, "tenant_admin": 2, "group_admin": 1, "user": 0}
 
 
@@ -133,7 +135,7 @@ def create_account(session: Session, principal: Principal, data: AccountCreate) 
 
 def update_account(session: Session, principal: Principal, username: str, changes: Schema) -> Account:
     account = find_account(session, principal, username)
-    fields = changed_fields(changes)
+    fields = changed_fields(changes, CLEARABLE)
     current = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
     is_self = account.pk == principal.account_pk
     if is_self and not fields <= SELF_EDITABLE:

@@ -108,7 +108,12 @@ class Shape:
 
     def count(self, variant: tuple[bool, bool, bool], visible: Any) -> AnySelect:
         _, has_id, has_name = variant
-        inner = self._filtered(has_id, has_name).where(visible).with_only_columns(literal(1)).subquery()
+        inner = (
+            self._filtered(has_id, has_name)
+            .where(visible)
+            .with_only_columns(literal(1), maintain_column_froms=True)
+            .subquery()
+        )
         return select(func.count().label("total")).select_from(inner)
 
     def _filtered(self, has_id: bool, has_name: bool) -> AnySelect:

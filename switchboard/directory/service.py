@@ -63,9 +63,9 @@ def _assign(row: Any, data: Schema, fields: Iterable[str]) -> None:
 CLEARABLE = frozenset({"department", "trunk_addressing", "parent"})
 
 
-def changed_fields(changes: Schema) -> set[str]:
+def changed_fields(changes: Schema, clearable: frozenset[str] = CLEARABLE) -> set[str]:
     return {
-        name for name in changes.model_fields_set if name in CLEARABLE or getattr(changes, name) is not None
+        name for name in changes.model_fields_set if name in clearable or getattr(changes, name) is not None
     }
 
 

@@ -1,0 +1,68 @@
+"""A small two-tenant world with one principal of every kind, built through the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.testclient import TestClient
+
+from tests.factories import created, make_domain, make_group, make_tenant, make_user
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class World:
+    """Ids of the objects, and a credential (Authorization header value) per principal."""
+
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["accessToken"]
+    return token
+
+
+def make_account(client: TestClient, username: str, role: str, tenant: str | None = None,
+                 group: str | None = None, linked: str | None = None) -> dict[str, object]:
+    body: dict[str, object] = {"username": username, "password": PASSWORD, "role": role}
+    if tenant:
+        body["tenantId"] = tenant
+    if group:
+        body["groupId"] = group
+    if linked:
+        body["linkedUserId"] = linked
+    return created(client.post("/api/v1/accounts/", json=body))
+
+
+def build_world(api: TestClient, global_key: str) -> World:
+    """t1 (groups g1, g2) and t2 (group g1); users, an IVR each, departments; five principals."""
+    world = World()
+    for tenant in ("t1", "t2"):
+        make_tenant(api, tenant)
+        make_domain(api, tenant, f"{tenant}.example")
+        make_group(api, tenant, "g1")
+        api.post(f"/api/v1/tenants/{tenant}/departments/", json={"name": "Ops"})
+    make_group(api, "t1", "g2")
+    make_user(api, "t1", "g1", "u1@t1.example", extension="101")
+    make_user(api, "t1", "g1", "u2@t1.example", extension="102")
+    make_user(api, "t1", "g2", "u3@t1.example", extension="103")
+    make_user(api, "t2", "g1", "u4@t2.example", extension="101")
+    for tenant in ("t1", "t2"):
+        created(api.post(
+            f"/api/v1/tenants/{tenant}/groups/g1/services/ivrs/",
+            json={"serviceUserId": f"ivr@{tenant}.example", "serviceInstanceProfile": {"name": "IVR"}},
+        ))
+    make_account(api, "ta1", "tenant_admin", "t1")
+    make_account(api, "ga1", "group_admin", "t1", "g1")
+    make_account(api, "eu1", "user", "t1", "g1", linked="u1@t1.example")
+    make_account(api, "ta2", "tenant_admin", "t2")
+    world.headers["system"] = {"Authorization": f"Bearer {global_key}"}
+    for name, username in (("tenant_admin", "ta1"), ("group_admin", "ga1"), ("user", "eu1")):
+        world.headers[name] = {"Authorization": f"Bearer {login(api, username)}"}
+    key = created(api.post("/api/v1/accounts/ta1/api-keys/", json={"name": "crm"}))["key"]
+    world.headers["user_key"] = {"Authorization": f"Bearer {key}"}
+    return world

@@ -1,0 +1,104 @@
+"""Login and logout: equal failures, throttling before hashing, concurrency cap, expiry."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import update
+from starlette.testclient import TestClient
+
+from switchboard.access import login as login_module
+from switchboard.access.models import AccessToken
+from switchboard.db.base import utcnow
+from switchboard.db.engine import Database
+from switchboard.settings import Settings
+from tests.access_world import PASSWORD, login, make_account
+from tests.conftest import make_client
+from tests.factories import make_tree
+
+LOGIN = "/api/v1/auth/login"
+
+
+def test_login_gives_a_token_that_works_until_logout(api: TestClient) -> None:
+    make_tree(api)
+    make_account(api, "ann", "tenant_admin", "t1")
+    response = api.post(LOGIN, json={"username": "ANN", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["tokenType"] == "Bearer"
+    assert body["accessToken"].startswith("sbt_")
+    assert response.headers["cache-control"] == "no-store"
+    token = {"Authorization": f"Bearer {body['accessToken']}"}
+    assert api.get("/api/v1/tenants/t1/", headers=token).status_code == 200
+    assert api.post("/api/v1/auth/logout", headers=token).status_code == 204
+    assert api.get("/api/v1/tenants/t1/", headers=token).status_code == 401
+    assert api.post("/api/v1/auth/logout").status_code == 400  # the global key is not a login token
+
+
+def test_wrong_name_and_wrong_password_are_the_same_answer(api: TestClient) -> None:
+    make_tree(api)
+    make_account(api, "ann", "tenant_admin", "t1")
+    wrong_password = api.post(LOGIN, json={"username": "ann", "password": "not the password"})
+    wrong_name = api.post(LOGIN, json={"username": "nobody", "password": "not the password"})
+    assert wrong_password.status_code == wrong_name.status_code == 401
+    assert wrong_password.content == wrong_name.content
+
+
+def test_unknown_username_still_costs_one_verification(api: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str | None] = []
+    real = login_module.verify_password
+
+    def counting(password_hash: str | None, password: str) -> bool:
+        calls.append(password_hash)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(login_module, "verify_password", counting)
+    api.post(LOGIN, json={"username": "nobody", "password": "whatever it is"})
+    assert calls == [None]  # verified against the decoy hash
+
+
+def test_failed_logins_are_throttled_before_hashing(
+    settings: Settings, global_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strict = settings.model_copy(update={"auth_failures_per_minute": 3})
+    calls = []
+    monkeypatch.setattr(login_module, "verify_password", lambda h, p: calls.append(1) or False)
+    with make_client(strict) as client:
+        codes = [client.post(LOGIN, json={"username": "x", "password": "y"}).status_code for _ in range(6)]
+        assert codes[:3] == [401, 401, 401]
+        assert codes[3:] == [429, 429, 429]
+        assert len(calls) == 3  # the refused attempts never reached the hasher
+        limited = client.post(LOGIN, json={"username": "x", "password": "y"})
+        assert int(limited.headers["retry-after"]) >= 1
+        # The same address is refused on the API too, with a key or without.
+        assert client.get("/api/v1/tenants/", headers={"X-API-Key": global_key}).status_code == 429
+    with make_client(strict, client=("127.0.0.2", 1)) as other:
+        # ...but another address is not (the allowlist must let it in first).
+        assert other.get("/healthz").status_code == 403
+
+
+def test_concurrent_verifications_are_capped(settings: Settings, global_key: str) -> None:
+    service_settings = settings.model_copy(update={"login_concurrency": 1})
+    with make_client(service_settings) as client:
+        service = client.app.state.login  # type: ignore[attr-defined]
+        assert service._slots._value == 1  # one verification at a time, others wait or get 429
+
+
+def test_expired_token_is_refused(api: TestClient, db: Database) -> None:
+    make_tree(api)
+    make_account(api, "ann", "tenant_admin", "t1")
+    token = {"Authorization": f"Bearer {login(api, 'ann')}"}
+    assert api.get("/api/v1/tenants/t1/", headers=token).status_code == 200
+    from switchboard.signals.feed import bump
+
+    with db.transaction() as session:
+        session.execute(update(AccessToken).values(expires_at=utcnow()))
+        bump(session, "credentials")
+    time.sleep(0.3)  # another process's change reaches this one through the change feed
+    assert api.get("/api/v1/tenants/t1/", headers=token).status_code == 401
+
+
+def test_login_input_is_validated(api: TestClient) -> None:
+    assert api.post(LOGIN, json={"username": "x"}).status_code == 400
+    assert api.post(LOGIN, json={"username": "x", "password": "y", "otp": 1}).status_code == 400

@@ -1,0 +1,151 @@
+"""Role x operation x tenant: every endpoint, every kind of principal, every cell asserted.
+
+Codes per principal, in the order system, tenant admin (t1), group admin (t1/g1), end user
+(u1 in t1/g1), user API key (of the t1 tenant admin): O = 2xx, 3 = 403, 4 = 404 identical to the
+404 for an object that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from tests.access_world import build_world
+from tests.factories import make_group, make_user
+
+PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key"]
+SHORT = {"system": "s", "tenant_admin": "ta", "group_admin": "ga", "user": "eu", "user_key": "uk"}
+G1 = "/api/v1/tenants/t1/groups/g1"
+
+MATRIX: list[tuple[str, str, Any, str]] = [
+    # reads
+    ("GET", "/api/v1/tenants/", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t1/", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t2/", None, "O4443"),
+    ("GET", "/api/v1/tenants/t1/groups/", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t2/groups/", None, "O4443"),
+    ("GET", f"{G1}/", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t1/groups/g2/", None, "OO443"),
+    ("GET", "/api/v1/tenants/t2/groups/g1/", None, "O4443"),
+    ("GET", f"{G1}/users/", None, "OOOO3"),
+    ("GET", f"{G1}/users/u1@t1.example/", None, "OOOO3"),
+    ("GET", f"{G1}/users/u2@t1.example/", None, "OOO43"),
+    ("GET", "/api/v1/tenants/t1/groups/g2/users/u3@t1.example/", None, "OO443"),
+    ("GET", "/api/v1/tenants/t2/groups/g1/users/u4@t2.example/", None, "O4443"),
+    ("GET", f"{G1}/services/ivrs/", None, "OOOO3"),
+    ("GET", f"{G1}/services/ivrs/ivr@t1.example/", None, "OOO43"),
+    ("GET", "/api/v1/tenants/t2/groups/g1/services/ivrs/ivr@t2.example/", None, "O4443"),
+    ("GET", "/api/v1/tenants/t1/departments/", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t1/departments/Ops/", None, "OOO43"),
+    ("GET", "/api/v1/tenants/t2/departments/Ops/", None, "O4443"),
+    ("GET", "/api/v1/tenants/t1/domains/", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t2/domains/", None, "O4443"),
+    ("GET", "/api/v1/settings/", None, "O3333"),
+    ("GET", "/api/v1/settings/ip-allowlist/", None, "O3333"),
+    ("GET", "/api/v1/audit/", None, "OO333"),
+    ("GET", "/api/v1/accounts/", None, "OOOO3"),
+    ("GET", "/api/v1/accounts/ta1/", None, "OO443"),
+    ("GET", "/api/v1/accounts/ta2/", None, "O4443"),
+    ("GET", "/api/v1/accounts/eu1/", None, "OOOO3"),
+    ("GET", "/api/v1/accounts/ta1/api-keys/", None, "OO443"),
+    # writes
+    ("POST", "/api/v1/tenants/", {"tenantId": "n-{p}", "type": "Enterprise"}, "O3333"),
+    ("PATCH", "/api/v1/tenants/t1/", {"name": "T1 {p}"}, "OO333"),
+    ("PATCH", "/api/v1/tenants/t2/", {"name": "T2 {p}"}, "O4443"),
+    ("POST", "/api/v1/tenants/t1/domains/", {"domain": "{p}.t1.example"}, "O3333"),
+    ("POST", "/api/v1/tenants/t2/domains/", {"domain": "{p}.t2.example"}, "O4443"),
+    ("POST", "/api/v1/tenants/t1/groups/", {"groupId": "new-{p}"}, "OO333"),
+    ("POST", "/api/v1/tenants/t2/groups/", {"groupId": "new-{p}"}, "O4443"),
+    ("PATCH", f"{G1}/", {"groupName": "G1 {p}"}, "OO333"),
+    ("PATCH", "/api/v1/tenants/t1/groups/g2/", {"groupName": "G2 {p}"}, "OO443"),
+    ("PATCH", "/api/v1/tenants/t2/groups/g1/", {"groupName": "X {p}"}, "O4443"),
+    ("POST", f"{G1}/users/", {"userId": "new-{p}@t1.example", "firstName": "N", "lastName": "N"}, "OOO33"),
+    ("POST", "/api/v1/tenants/t1/groups/g2/users/", {"userId": "n2-{p}@t1.example", "firstName": "N", "lastName": "N"}, "OO443"),
+    ("POST", "/api/v1/tenants/t2/groups/g1/users/", {"userId": "new-{p}@t2.example", "firstName": "N", "lastName": "N"}, "O4443"),
+    ("PATCH", f"{G1}/users/u1@t1.example/", {"title": "T {p}"}, "OOO33"),
+    ("PATCH", f"{G1}/users/u2@t1.example/", {"title": "T {p}"}, "OOO43"),
+    ("PATCH", "/api/v1/tenants/t1/groups/g2/users/u3@t1.example/", {"title": "T {p}"}, "OO443"),
+    ("PATCH", "/api/v1/tenants/t2/groups/g1/users/u4@t2.example/", {"title": "T {p}"}, "O4443"),
+    ("POST", f"{G1}/services/hunt_groups/", {"serviceUserId": "hg-{p}@t1.example", "serviceInstanceProfile": {"name": "HG"}}, "OOO33"),
+    ("PATCH", f"{G1}/services/ivrs/ivr@t1.example/", {"serviceInstanceProfile": {"name": "IVR {p}"}}, "OOO43"),
+    ("PATCH", "/api/v1/tenants/t2/groups/g1/services/ivrs/ivr@t2.example/", {"serviceInstanceProfile": {"name": "X"}}, "O4443"),
+    ("POST", "/api/v1/tenants/t1/departments/", {"name": "D-{p}"}, "OO333"),
+    ("POST", f"{G1}/departments/", {"name": "GD-{p}"}, "OOO33"),
+    ("POST", "/api/v1/tenants/t2/departments/", {"name": "D-{p}"}, "O4443"),
+    ("PATCH", "/api/v1/settings/", {"DEFAULT_DOMAIN": "switchboard.local"}, "O3333"),
+    ("PUT", "/api/v1/settings/ip-allowlist/", {"entries": ["127.0.0.1", "::1"]}, "O3333"),
+    ("POST", "/api/v1/accounts/", {"username": "acc-{p}", "password": "long enough password", "role": "user", "tenantId": "t1", "groupId": "g1"}, "OOO33"),
+    ("POST", "/api/v1/accounts/", {"username": "adm-{p}", "password": "long enough password", "role": "tenant_admin", "tenantId": "t2"}, "O4443"),
+    ("POST", "/api/v1/accounts/", {"username": "sys-{p}", "password": "long enough password", "role": "system"}, "O3333"),
+    ("PATCH", "/api/v1/accounts/eu1/", {"displayName": "E {p}"}, "OOOO3"),
+    ("PATCH", "/api/v1/accounts/ta2/", {"displayName": "X {p}"}, "O4443"),
+    ("POST", "/api/v1/accounts/eu1/api-keys/", {"name": "k-{p}"}, "OOOO3"),
+    ("POST", "/api/v1/accounts/ta2/api-keys/", {"name": "k-{p}"}, "O4443"),
+    # deletes last: each principal has its own victim
+    ("DELETE", f"{G1}/users/del-{{p}}@t1.example/", None, "OOO43"),
+    ("DELETE", "/api/v1/tenants/t2/groups/g1/users/del-{p}@t2.example/", None, "O4443"),
+    ("DELETE", "/api/v1/tenants/t1/groups/gdel-{p}/", None, "OO443"),
+]
+
+
+def _fill(value: Any, p: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{p}", p)
+    if isinstance(value, dict):
+        return {k: _fill(v, p) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, p) for v in value]
+    return value
+
+
+def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
+    world = build_world(api, global_key)
+    for short in SHORT.values():
+        make_user(api, "t1", "g1", f"del-{short}@t1.example")
+        make_user(api, "t2", "g1", f"del-{short}@t2.example")
+        make_group(api, "t1", f"gdel-{short}")
+    missing = api.get("/api/v1/tenants/no-such-tenant/", headers=world.headers["system"])
+    assert missing.status_code == 404
+    failures = []
+    for method, path, body, codes in MATRIX:
+        for principal, code in zip(PRINCIPALS, codes, strict=True):
+            p = SHORT[principal]
+            response = api.request(
+                method, _fill(path, p).replace("{{p}}", p), json=_fill(body, p), headers=world.headers[principal]
+            )
+            got = response.status_code
+            ok = {"O": 200 <= got < 300, "3": got == 403, "4": got == 404}[code]
+            if ok and code == "4":
+                ok = response.content == missing.content and response.headers["content-type"] == missing.headers["content-type"]
+            if ok and code == "3":
+                ok = response.json()["detail"] != missing.json()["detail"]
+            if not ok:
+                failures.append(f"{principal:13} {method:6} {path} expected {code} got {got}: {response.text[:120]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_lists_show_exactly_what_each_principal_may_see(api: TestClient, global_key: str) -> None:
+    world = build_world(api, global_key)
+
+    def ids(principal: str, path: str, key: str) -> set[str]:
+        response = api.get(path, headers=world.headers[principal])
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["total"] == len(body["items"])
+        return {item[key] for item in body["items"]}
+
+    assert ids("system", "/api/v1/tenants/", "tenantId") == {"t1", "t2"}
+    assert ids("tenant_admin", "/api/v1/tenants/", "tenantId") == {"t1"}
+    assert ids("user", "/api/v1/tenants/", "tenantId") == {"t1"}
+    assert ids("tenant_admin", "/api/v1/tenants/t1/groups/", "groupId") == {"g1", "g2"}
+    assert ids("group_admin", "/api/v1/tenants/t1/groups/", "groupId") == {"g1"}
+    assert ids("user", "/api/v1/tenants/t1/groups/", "groupId") == {"g1"}
+    assert ids("group_admin", f"{G1}/users/", "userId") == {"u1@t1.example", "u2@t1.example"}
+    assert ids("user", f"{G1}/users/", "userId") == {"u1@t1.example"}
+    assert ids("user", f"{G1}/services/ivrs/", "serviceUserId") == set()
+    assert ids("group_admin", f"{G1}/services/ivrs/", "serviceUserId") == {"ivr@t1.example"}
+    assert ids("tenant_admin", "/api/v1/accounts/", "username") == {"ta1", "ga1", "eu1"}
+    assert ids("group_admin", "/api/v1/accounts/", "username") == {"ga1", "eu1"}
+    assert ids("user", "/api/v1/accounts/", "username") == {"eu1"}
+    assert ids("system", "/api/v1/accounts/", "username") >= {"admin", "ta1", "ga1", "eu1", "ta2"}
