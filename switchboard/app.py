@@ -142,6 +142,7 @@ async def _flush_all(
                 record_last_used(session, used)
 
     await asyncio.to_thread(write)
+    await limiter.refresh()
 
 
 async def _maintenance(

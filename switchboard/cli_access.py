@@ -115,7 +115,9 @@ def create_key(
     db = _db(data_dir)
     try:
         with db.transaction() as session:
-            body = ApiKeyCreate.model_validate({"name": name, "expiresAt": expires, "ipAllowlist": allow or []})
+            body = ApiKeyCreate.model_validate(
+                {"name": name, "expiresAt": expires, "ipAllowlist": allow or []}
+            )
             row, key = create_api_key(session, CLI_PRINCIPAL, account, body)
             key_id = row.pk
     except SwitchboardError as exc:

@@ -32,18 +32,26 @@ MAX_CACHED = 200_000
 
 
 def presented_key(request: Request) -> str | None:
-    """The key as sent: Authorization: Bearer, X-API-Key, or (Noojee routes only) apiKey."""
+    """The key as sent: Authorization: Bearer, X-API-Key, or (Noojee routes only) apiKey.
+
+    Two different credentials on one request are refused: which one acts would be a guess.
+    """
+    sent: set[str] = set()
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
+            sent.add(value.strip())
     header_key = request.headers.get("x-api-key")
-    if header_key:
-        return header_key.strip()
+    if header_key and header_key.strip():
+        sent.add(header_key.strip())
     if request.url.path.startswith(NOOJEE_PREFIX):
-        return request.query_params.get("apiKey")
-    return None
+        query_key = request.query_params.get("apiKey")
+        if query_key:
+            sent.add(query_key.strip())
+    if len(sent) > 1:
+        raise Unauthorized("The request carries more than one credential; send exactly one.")
+    return sent.pop() if sent else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,6 +29,12 @@ def _window(now: float) -> int:
 class RateLimiter:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._totals = db.reader.compiled(
+            "rate_counters.window",
+            lambda: select(RateCounter.bucket, RateCounter.count).where(
+                RateCounter.window == bindparam("window")
+            ),
+        )
         self._window = _window(time.time())
         self._unflushed: dict[str, int] = defaultdict(int)
         self._shared: dict[str, int] = {}

@@ -75,7 +75,8 @@ async def read_audit(
             "decision": r.decision,
             "status": r.status,
             "reasonCode": r.reason_code,
-            "reason": r.reason,
+            # A 404's reason may be about another tenant's objects: system administrators only.
+            "reason": r.reason if principal.role == "system" or r.status != 404 else "",
         }
         for r in rows
     ]

@@ -119,3 +119,13 @@ def test_every_api_operation_requires_a_credential(anonymous: TestClient) -> Non
             assert response.json()["title"] == "Unauthorized"
             checked += 1
     assert checked >= 40
+
+
+def test_two_different_credentials_on_one_request_are_refused(anonymous: TestClient, global_key: str) -> None:
+    other = keys.generate_key(keys.KeyKind.USER)
+    both = {"Authorization": f"Bearer {global_key}", "X-API-Key": other}
+    response = anonymous.get("/api/v1/tenants/", headers=both)
+    assert response.status_code == 401
+    assert "more than one credential" in response.json()["detail"]
+    same = {"Authorization": f"Bearer {global_key}", "X-API-Key": global_key}
+    assert anonymous.get("/api/v1/tenants/", headers=same).status_code == 200
