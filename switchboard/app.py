@@ -135,7 +135,7 @@ async def _flush_all(
     used, credentials.last_used = credentials.last_used, {}
 
     def write() -> None:
-        limiter.sync()
+        limiter.flush()
         audit.flush()
         if used:
             with db.transaction() as session:

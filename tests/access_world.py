@@ -26,8 +26,14 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     return token
 
 
-def make_account(client: TestClient, username: str, role: str, tenant: str | None = None,
-                 group: str | None = None, linked: str | None = None) -> dict[str, object]:
+def make_account(
+    client: TestClient,
+    username: str,
+    role: str,
+    tenant: str | None = None,
+    group: str | None = None,
+    linked: str | None = None,
+) -> dict[str, object]:
     body: dict[str, object] = {"username": username, "password": PASSWORD, "role": role}
     if tenant:
         body["tenantId"] = tenant
@@ -52,10 +58,12 @@ def build_world(api: TestClient, global_key: str) -> World:
     make_user(api, "t1", "g2", "u3@t1.example", extension="103")
     make_user(api, "t2", "g1", "u4@t2.example", extension="101")
     for tenant in ("t1", "t2"):
-        created(api.post(
-            f"/api/v1/tenants/{tenant}/groups/g1/services/ivrs/",
-            json={"serviceUserId": f"ivr@{tenant}.example", "serviceInstanceProfile": {"name": "IVR"}},
-        ))
+        created(
+            api.post(
+                f"/api/v1/tenants/{tenant}/groups/g1/services/ivrs/",
+                json={"serviceUserId": f"ivr@{tenant}.example", "serviceInstanceProfile": {"name": "IVR"}},
+            )
+        )
     make_account(api, "ta1", "tenant_admin", "t1")
     make_account(api, "ga1", "group_admin", "t1", "g1")
     make_account(api, "eu1", "user", "t1", "g1", linked="u1@t1.example")

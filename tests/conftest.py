@@ -124,3 +124,15 @@ def api(settings: Settings, global_key: str) -> Iterator[TestClient]:
     with make_client(settings) as client:
         client.headers["Authorization"] = f"Bearer {global_key}"
         yield client
+
+
+@pytest.fixture
+def settings_fixture(settings: Settings) -> Settings:
+    """The settings fixture under a name that does not clash with hypothesis' `settings`."""
+    return settings
+
+
+@pytest.fixture
+def sqlite_pristine(database_url: str, sqlite_template: Path) -> Path | None:
+    """The migrated, empty SQLite template (for tests that need several fresh databases)."""
+    return sqlite_template if database_url.startswith("sqlite") else None

@@ -121,3 +121,63 @@ def test_settings_read_trusted_proxies_as_a_comma_separated_list(monkeypatch: py
     monkeypatch.setenv("SWITCHBOARD_TRUSTED_PROXIES", "not-an-address")
     with pytest.raises(ValueError, match="trusted proxy"):
         Settings()
+
+
+def test_keys_accounts_allowlist_and_explain_commands(cli_env: Path, db: Database) -> None:
+    runner = CliRunner()
+    key = _lines(runner.invoke(app, ["init"]).stdout)["global_api_key"]
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    made = runner.invoke(app, ["accounts", "create", "ann", "--role", "tenant_admin", "--tenant", "acme"])
+    assert made.exit_code == 0, made.output
+    assert len(_lines(made.stdout)["password"]) >= 16
+    assert runner.invoke(app, ["accounts", "create", "bad", "--role", "tenant_admin"]).exit_code == 1
+    assert "ann" in runner.invoke(app, ["accounts", "list"]).stdout
+    assert "password=" in runner.invoke(app, ["accounts", "set-password", "ann"]).stdout
+
+    created = runner.invoke(
+        app, ["keys", "create", "--account", "ann", "--name", "crm", "--expires-in", "30d"]
+    )
+    user_key = _lines(created.stdout)["api_key"]
+    assert keys.is_well_formed(user_key)
+    listing = runner.invoke(app, ["keys", "list", "--account", "ann"]).stdout
+    assert "crm" in listing
+    assert user_key not in listing
+    assert runner.invoke(app, ["keys", "revoke", "1"]).exit_code == 0
+    assert runner.invoke(app, ["keys", "revoke", "99"]).exit_code == 1
+
+    prefix = keys.display_prefix(user_key)
+    denied = runner.invoke(app, ["access", "explain", "--key-prefix", prefix, "--object", "tenant:acme"])
+    assert denied.exit_code == 3
+    assert "campaign" in denied.stdout
+    allowed = runner.invoke(
+        app, ["access", "explain", "--account", "ann", "--object", "group:acme/acme-sales"]
+    )
+    assert allowed.exit_code == 0
+    assert "ALLOW" in allowed.stdout
+    other = runner.invoke(
+        app, ["access", "explain", "--account", "ann", "--object", "group:globex/globex-syd"]
+    )
+    assert other.exit_code == 3
+    assert "not visible" in other.stdout
+    missing = runner.invoke(app, ["access", "explain", "--account", "ann", "--object", "group:acme/nope"])
+    assert "does not exist" in missing.stdout
+    manage = runner.invoke(
+        app, ["access", "explain", "--account", "ann", "--object", "tenant:acme", "--operation", "manage"]
+    )
+    assert manage.exit_code == 0
+    assert runner.invoke(app, ["access", "explain", "--object", "tenant:acme"]).exit_code == 2
+
+    assert runner.invoke(app, ["allowlist", "set", "10.0.0.0/8", "127.0.0.1"]).exit_code == 0
+    assert runner.invoke(app, ["allowlist", "show"]).stdout.split() == ["10.0.0.0/8", "127.0.0.1/32"]
+    assert runner.invoke(app, ["allowlist", "set", "nonsense"]).exit_code == 1
+
+    rotated = runner.invoke(app, ["keys", "rotate-global", "--grace", "1h"])
+    new_key = _lines(rotated.stdout)["global_api_key"]
+    from switchboard.system.store import GLOBAL_API_KEYS, read_setting
+
+    with db.transaction() as session:
+        entries = read_setting(session, GLOBAL_API_KEYS)
+    digests = {entry["digest"]: entry["expiresAt"] for entry in entries}
+    assert digests[keys.digest(new_key)] is None
+    assert digests[keys.digest(key)] is not None  # the old key expires after the grace period
+    assert runner.invoke(app, ["keys", "rotate-global", "--grace", "soon"]).exit_code == 2

@@ -81,10 +81,26 @@ def test_https_with_a_self_signed_certificate_and_redacted_logs(
                 f"/servicemanager/rest/CallManagementAPI/stop?extenOrUniqueId=410&apiKey={global_key}"
             )
             assert noojee.status_code == 404
+            system = {"Authorization": f"Bearer {global_key}"}
+            password = "a long enough password"
+            account = {"username": "ann", "password": password, "role": "system"}
+            assert client.post("/api/v1/accounts/", json=account, headers=system).status_code == 201
+            token = client.post("/api/v1/auth/login", json={"username": "ann", "password": password}).json()
+            user_key = client.post(
+                "/api/v1/accounts/ann/api-keys/", json={"name": "k"}, headers=system
+            ).json()["key"]
+            secrets = [global_key, token["accessToken"], user_key, password]
+            for secret in secrets[1:3]:
+                client.get(
+                    f"/api/v1/tenants/?apiKey={secret}&token={secret}",
+                    headers={"Authorization": f"Bearer {secret}"},
+                )
+                client.post(f"/servicemanager/rest/CampaignAPI/getCampaignList?apiKey={secret}")
         with pytest.raises(httpx2.HTTPError):
             httpx2.get(f"http://127.0.0.1:{port}/api/v1/tenants/", timeout=3)
     text = "\n".join(log)
-    assert global_key not in text
+    for secret in secrets:
+        assert secret not in text
     assert "apiKey=[REDACTED]" in text
     assert '"GET /api/v1/tenants/" 200' in text
 

@@ -35,6 +35,12 @@ class RateLimiter:
                 RateCounter.window == bindparam("window")
             ),
         )
+        self._totals = db.reader.compiled(
+            "rate_counters.window",
+            lambda: select(RateCounter.bucket, RateCounter.count).where(
+                RateCounter.window == bindparam("window")
+            ),
+        )
         self._window = _window(time.time())
         self._unflushed: dict[str, int] = defaultdict(int)
         self._shared: dict[str, int] = {}
@@ -65,10 +71,13 @@ class RateLimiter:
         if self.count(bucket) > limit:
             raise TooManyRequests(f"Too many {what}; try again later.", self.retry_after())
 
-    def sync(self) -> None:
-        """Add local counts to the shared rows and read the totals back (run off the request path)."""
+    def flush(self) -> None:
+        """Add local counts to the shared rows (in a thread; a write only when there is something)."""
         self._roll()
-        window, pending = self._window, dict(self._unflushed)
+        window = self._window
+        pending = {bucket: n for bucket, n in self._unflushed.items() if n}
+        if not pending:
+            return
         with self._db.transaction() as session:
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -79,14 +88,17 @@ class RateLimiter:
                         index_elements=["bucket", "window"], set_={"count": RateCounter.count + n}
                     )
                 )
-            rows = session.execute(
-                select(RateCounter.bucket, RateCounter.count).where(RateCounter.window == window)
-            )
-            shared = {bucket: int(count) for bucket, count in rows}
         if window == self._window:
             for bucket, n in pending.items():
                 self._unflushed[bucket] -= n
-            self._shared = shared
+                self._shared[bucket] = self._shared.get(bucket, 0) + n
+
+    async def refresh(self) -> None:
+        """Read every worker's totals for the current window (a read, on the event loop)."""
+        window = self._window
+        rows = await self._db.reader.fetch_all(self._totals, {"window": window})
+        if window == self._window:
+            self._shared = {row["bucket"]: int(row["count"]) for row in rows}
 
     def purge(self) -> None:
         with self._db.transaction() as session:

@@ -29,14 +29,26 @@ def test_escalation_guard(api: TestClient, global_key: str) -> None:
     # An end user grants nothing.
     assert _post(api, eu, username="x8", role="user", tenantId="t1", groupId="g1") == 403
     # Nobody raises an account they manage above their own reach.
-    assert api.patch(f"{A}x7/", json={"role": "tenant_admin"}, headers=ga).status_code == 400  # needs groupId null
+    assert (
+        api.patch(f"{A}x7/", json={"role": "tenant_admin"}, headers=ga).status_code == 400
+    )  # needs groupId null
     assert api.patch(f"{A}x7/", json={"role": "tenant_admin", "groupId": None}, headers=ga).status_code == 403
-    assert api.patch(f"{A}x3/", json={"role": "system", "tenantId": None, "groupId": None}, headers=ta).status_code == 403
+    assert (
+        api.patch(
+            f"{A}x3/", json={"role": "system", "tenantId": None, "groupId": None}, headers=ta
+        ).status_code
+        == 403
+    )
     assert api.patch(f"{A}x3/", json={"tenantId": "t2", "groupId": "g1"}, headers=ta).status_code == 404
     # Nor their own account.
     assert api.patch(f"{A}ta1/", json={"role": "system"}, headers=ta).status_code == 403
     assert api.patch(f"{A}eu1/", json={"enabled": False}, headers=eu).status_code == 403
-    assert api.patch(f"{A}eu1/", json={"displayName": "Me", "password": "another long password"}, headers=eu).status_code == 200
+    assert (
+        api.patch(
+            f"{A}eu1/", json={"displayName": "Me", "password": "another long password"}, headers=eu
+        ).status_code
+        == 200
+    )
 
 
 def test_role_and_scope_must_agree(api: TestClient, global_key: str) -> None:
@@ -60,16 +72,34 @@ def test_role_and_scope_must_agree(api: TestClient, global_key: str) -> None:
 def test_linked_user_must_be_inside_the_accounts_scope(api: TestClient, global_key: str) -> None:
     w = build_world(api, global_key)
     h = w.headers["system"]
-    assert _post(api, h, username="l1", role="user", tenantId="t1", groupId="g1", linkedUserId="u4@t2.example") == 400
-    assert _post(api, h, username="l2", role="user", tenantId="t1", groupId="g1", linkedUserId="u3@t1.example") == 400
-    response = api.post(A, json={"password": PASSWORD, "username": "l3", "role": "user", "tenantId": "t1",
-                                 "groupId": "g1", "linkedUserId": "u2@t1.example"}, headers=h)
+    assert (
+        _post(api, h, username="l1", role="user", tenantId="t1", groupId="g1", linkedUserId="u4@t2.example")
+        == 400
+    )
+    assert (
+        _post(api, h, username="l2", role="user", tenantId="t1", groupId="g1", linkedUserId="u3@t1.example")
+        == 400
+    )
+    response = api.post(
+        A,
+        json={
+            "password": PASSWORD,
+            "username": "l3",
+            "role": "user",
+            "tenantId": "t1",
+            "groupId": "g1",
+            "linkedUserId": "u2@t1.example",
+        },
+        headers=h,
+    )
     assert response.status_code == 201
     assert response.json()["extension"] == "102"
     # A tenant admin cannot link to a user it cannot see (another tenant's): same 400 as missing.
     ta = w.headers["tenant_admin"]
-    assert api.patch(f"{A}l3/", json={"linkedUserId": "u4@t2.example"}, headers=ta).json()["detail"] == \
-        api.patch(f"{A}l3/", json={"linkedUserId": "nobody@t1.example"}, headers=ta).json()["detail"]
+    assert (
+        api.patch(f"{A}l3/", json={"linkedUserId": "u4@t2.example"}, headers=ta).json()["detail"]
+        == api.patch(f"{A}l3/", json={"linkedUserId": "nobody@t1.example"}, headers=ta).json()["detail"]
+    )
 
 
 def test_role_change_and_disable_apply_to_existing_tokens_at_once(api: TestClient, global_key: str) -> None:
@@ -78,7 +108,10 @@ def test_role_change_and_disable_apply_to_existing_tokens_at_once(api: TestClien
     make_account(api, "boss", "tenant_admin", "t1")
     token = {"Authorization": f"Bearer {login(api, 'boss')}"}
     assert api.get("/api/v1/tenants/t1/groups/g2/", headers=token).status_code == 200
-    assert api.patch(f"{A}boss/", json={"role": "group_admin", "groupId": "g1"}, headers=system).status_code == 200
+    assert (
+        api.patch(f"{A}boss/", json={"role": "group_admin", "groupId": "g1"}, headers=system).status_code
+        == 200
+    )
     assert api.get("/api/v1/tenants/t1/groups/g2/", headers=token).status_code == 404
     assert api.patch(f"{A}boss/", json={"enabled": False}, headers=system).status_code == 200
     assert api.get("/api/v1/tenants/t1/", headers=token).status_code == 401

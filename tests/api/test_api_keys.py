@@ -33,8 +33,14 @@ def test_key_is_shown_once_and_listed_without_the_secret(api: TestClient, global
 def test_user_key_reaches_campaign_endpoints_only(api: TestClient, global_key: str) -> None:
     w = build_world(api, global_key)
     key = w.headers["user_key"]
-    for path in ("/api/v1/tenants/", "/api/v1/tenants/t1/", "/api/v1/accounts/", "/api/v1/accounts/ta1/api-keys/",
-                 "/api/v1/settings/", "/api/v1/audit/"):
+    for path in (
+        "/api/v1/tenants/",
+        "/api/v1/tenants/t1/",
+        "/api/v1/accounts/",
+        "/api/v1/accounts/ta1/api-keys/",
+        "/api/v1/settings/",
+        "/api/v1/audit/",
+    ):
         response = api.get(path, headers=key)
         assert response.status_code == 403, path
         assert "campaign" in response.json()["detail"]
@@ -68,15 +74,26 @@ def test_expired_key_is_refused(api: TestClient, global_key: str) -> None:
 def test_per_key_allowlist(settings: Settings, api: TestClient, global_key: str) -> None:
     build_world(api, global_key)
     key = created(api.post(KEYS, json={"name": "bound", "ipAllowlist": ["10.9.0.0/16"]}))["key"]
-    assert api.put("/api/v1/settings/ip-allowlist/", json={"entries": ["127.0.0.0/8", "10.0.0.0/8"]}).status_code == 200
+    assert (
+        api.put("/api/v1/settings/ip-allowlist/", json={"entries": ["127.0.0.0/8", "10.0.0.0/8"]}).status_code
+        == 200
+    )
     time.sleep(0.2)
-    with make_client(settings, client=("10.9.1.1", 1)) as inside, make_client(settings, client=("10.8.1.1", 1)) as outside:
-        assert inside.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {key}"}).status_code == 403  # authenticated
+    with (
+        make_client(settings, client=("10.9.1.1", 1)) as inside,
+        make_client(settings, client=("10.8.1.1", 1)) as outside,
+    ):
+        assert (
+            inside.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {key}"}).status_code == 403
+        )  # authenticated
         refused = outside.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {key}"})
         assert refused.status_code == 403
         assert "allowlist" in refused.json()["detail"]
         # The system allowlist still applies to the global key from the same address.
-        assert outside.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"}).status_code == 200
+        assert (
+            outside.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"}).status_code
+            == 200
+        )
     bad = api.post(KEYS, json={"name": "bad", "ipAllowlist": ["not-a-network"]})
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["field"] == "ipAllowlist.0"
@@ -85,12 +102,32 @@ def test_per_key_allowlist(settings: Settings, api: TestClient, global_key: str)
 def test_who_may_manage_whose_keys(api: TestClient, global_key: str) -> None:
     w = build_world(api, global_key)
     make_account(api, "ga2", "group_admin", "t1", "g2")
-    assert api.post("/api/v1/accounts/eu1/api-keys/", json={"name": "own"}, headers=w.headers["user"]).status_code == 201
-    assert api.post("/api/v1/accounts/eu1/api-keys/", json={"name": "ga"}, headers=w.headers["group_admin"]).status_code == 201
-    assert api.post("/api/v1/accounts/ta1/api-keys/", json={"name": "x"}, headers=w.headers["group_admin"]).status_code == 404
+    assert (
+        api.post(
+            "/api/v1/accounts/eu1/api-keys/", json={"name": "own"}, headers=w.headers["user"]
+        ).status_code
+        == 201
+    )
+    assert (
+        api.post(
+            "/api/v1/accounts/eu1/api-keys/", json={"name": "ga"}, headers=w.headers["group_admin"]
+        ).status_code
+        == 201
+    )
+    assert (
+        api.post(
+            "/api/v1/accounts/ta1/api-keys/", json={"name": "x"}, headers=w.headers["group_admin"]
+        ).status_code
+        == 404
+    )
     ga2 = {"Authorization": f"Bearer {login(api, 'ga2')}"}
     assert api.post("/api/v1/accounts/eu1/api-keys/", json={"name": "x"}, headers=ga2).status_code == 404
-    assert api.post("/api/v1/accounts/ga1/api-keys/", json={"name": "x"}, headers=w.headers["tenant_admin"]).status_code == 201
+    assert (
+        api.post(
+            "/api/v1/accounts/ga1/api-keys/", json={"name": "x"}, headers=w.headers["tenant_admin"]
+        ).status_code
+        == 201
+    )
 
 
 def test_last_used_is_recorded(api: TestClient, global_key: str) -> None:
@@ -115,19 +152,29 @@ def test_system_ip_allowlist(settings: Settings, api: TestClient, global_key: st
         refused = remote.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"})
         assert refused.status_code == 403
         assert "allowlist" in refused.json()["detail"]
-        assert api.put("/api/v1/settings/ip-allowlist/", json={"entries": ["127.0.0.1", "192.0.2.0/28"]}).status_code == 200
+        assert (
+            api.put(
+                "/api/v1/settings/ip-allowlist/", json={"entries": ["127.0.0.1", "192.0.2.0/28"]}
+            ).status_code
+            == 200
+        )
         # `remote` is another app instance, as another worker would be: it hears of the change
         # through the change feed (LISTEN/NOTIFY, or polling on SQLite) within a second.
         deadline, status = time.monotonic() + 1.0, 0
         while time.monotonic() < deadline and status != 200:
-            status = remote.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"}).status_code
+            status = remote.get(
+                "/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"}
+            ).status_code
         assert status == 200
 
 
 def test_requests_per_credential_are_limited(settings: Settings, global_key: str) -> None:
     strict = settings.model_copy(update={"requests_per_minute": 5})
     with make_client(strict) as client:
-        codes = [client.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"}).status_code for _ in range(7)]
+        codes = [
+            client.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"}).status_code
+            for _ in range(7)
+        ]
     assert codes[:5] == [200] * 5
     assert codes[5:] == [429, 429]
 
@@ -138,8 +185,14 @@ def test_failed_authentications_per_address_are_limited(settings: Settings, glob
     strict = settings.model_copy(update={"auth_failures_per_minute": 4})
     forged = keys.generate_key(keys.KeyKind.USER)
     with make_client(strict) as client:
-        codes = [client.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {forged}"}).status_code for _ in range(6)]
+        codes = [
+            client.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {forged}"}).status_code
+            for _ in range(6)
+        ]
         assert codes == [401] * 4 + [429] * 2
-        assert client.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"}).status_code == 429
+        assert (
+            client.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"}).status_code
+            == 429
+        )
         # No credential at all is not a failed authentication: it does not count.
         assert client.get("/healthz").status_code == 200

@@ -20,7 +20,9 @@ def test_writes_refusals_and_failures_are_audited(api: TestClient, global_key: s
     w = build_world(api, global_key)
     api.patch("/api/v1/tenants/t1/", json={"name": "Renamed"}, headers=w.headers["tenant_admin"])
     api.get("/api/v1/tenants/t2/", headers=w.headers["tenant_admin"])  # invisible: 404
-    api.post("/api/v1/tenants/", json={"tenantId": "x", "type": "Enterprise"}, headers=w.headers["tenant_admin"])  # 403
+    api.post(
+        "/api/v1/tenants/", json={"tenantId": "x", "type": "Enterprise"}, headers=w.headers["tenant_admin"]
+    )  # 403
     api.get("/api/v1/tenants/", headers={"Authorization": "Bearer sbu_" + "A" * 38})  # malformed: 401
     api.post("/api/v1/auth/login", json={"username": "ta1", "password": "wrong password"})
     entries = _entries(api, w.headers["system"])
@@ -47,7 +49,9 @@ def test_writes_refusals_and_failures_are_audited(api: TestClient, global_key: s
 
 def test_tenant_admin_sees_its_own_tenant_only_and_no_404_reasons(api: TestClient, global_key: str) -> None:
     w = build_world(api, global_key)
-    ta2 = {"Authorization": "Bearer " + __import__("tests.access_world", fromlist=["login"]).login(api, "ta2")}
+    ta2 = {
+        "Authorization": "Bearer " + __import__("tests.access_world", fromlist=["login"]).login(api, "ta2")
+    }
     api.patch("/api/v1/tenants/t2/", json={"name": "Other"}, headers=ta2)
     api.get("/api/v1/tenants/t2/", headers=w.headers["tenant_admin"])  # a probe of t2 by t1's admin
     mine = _entries(api, w.headers["tenant_admin"])
@@ -65,10 +69,15 @@ def test_audit_filters_and_pagination(api: TestClient, global_key: str) -> None:
     api.patch("/api/v1/tenants/t1/", json={"name": "x"}, headers=w.headers["tenant_admin"])
     first = api.get("/api/v1/audit/", params={"limit": 3}, headers=w.headers["system"]).json()
     assert len(first["items"]) == 3
-    second = api.get("/api/v1/audit/", params={"limit": 3, "cursor": first["nextCursor"]}, headers=w.headers["system"]).json()
+    second = api.get(
+        "/api/v1/audit/", params={"limit": 3, "cursor": first["nextCursor"]}, headers=w.headers["system"]
+    ).json()
     assert {e["id"] for e in first["items"]}.isdisjoint(e["id"] for e in second["items"])
     assert api.get("/api/v1/audit/", params={"cursor": "x"}, headers=w.headers["system"]).status_code == 400
-    assert api.get("/api/v1/audit/", params={"decision": "maybe"}, headers=w.headers["system"]).status_code == 400
+    assert (
+        api.get("/api/v1/audit/", params={"decision": "maybe"}, headers=w.headers["system"]).status_code
+        == 400
+    )
     by_principal = _entries(api, w.headers["system"], principal="account:ta1")
     assert by_principal
     assert all(str(e["principal"]).startswith("account:ta1") for e in by_principal)

@@ -45,7 +45,9 @@ def test_wrong_name_and_wrong_password_are_the_same_answer(api: TestClient) -> N
     assert wrong_password.content == wrong_name.content
 
 
-def test_unknown_username_still_costs_one_verification(api: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_username_still_costs_one_verification(
+    api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[str | None] = []
     real = login_module.verify_password
 

@@ -61,23 +61,69 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("PATCH", "/api/v1/tenants/t1/groups/g2/", {"groupName": "G2 {p}"}, "OO443"),
     ("PATCH", "/api/v1/tenants/t2/groups/g1/", {"groupName": "X {p}"}, "O4443"),
     ("POST", f"{G1}/users/", {"userId": "new-{p}@t1.example", "firstName": "N", "lastName": "N"}, "OOO33"),
-    ("POST", "/api/v1/tenants/t1/groups/g2/users/", {"userId": "n2-{p}@t1.example", "firstName": "N", "lastName": "N"}, "OO443"),
-    ("POST", "/api/v1/tenants/t2/groups/g1/users/", {"userId": "new-{p}@t2.example", "firstName": "N", "lastName": "N"}, "O4443"),
+    (
+        "POST",
+        "/api/v1/tenants/t1/groups/g2/users/",
+        {"userId": "n2-{p}@t1.example", "firstName": "N", "lastName": "N"},
+        "OO443",
+    ),
+    (
+        "POST",
+        "/api/v1/tenants/t2/groups/g1/users/",
+        {"userId": "new-{p}@t2.example", "firstName": "N", "lastName": "N"},
+        "O4443",
+    ),
     ("PATCH", f"{G1}/users/u1@t1.example/", {"title": "T {p}"}, "OOO33"),
     ("PATCH", f"{G1}/users/u2@t1.example/", {"title": "T {p}"}, "OOO43"),
     ("PATCH", "/api/v1/tenants/t1/groups/g2/users/u3@t1.example/", {"title": "T {p}"}, "OO443"),
     ("PATCH", "/api/v1/tenants/t2/groups/g1/users/u4@t2.example/", {"title": "T {p}"}, "O4443"),
-    ("POST", f"{G1}/services/hunt_groups/", {"serviceUserId": "hg-{p}@t1.example", "serviceInstanceProfile": {"name": "HG"}}, "OOO33"),
-    ("PATCH", f"{G1}/services/ivrs/ivr@t1.example/", {"serviceInstanceProfile": {"name": "IVR {p}"}}, "OOO43"),
-    ("PATCH", "/api/v1/tenants/t2/groups/g1/services/ivrs/ivr@t2.example/", {"serviceInstanceProfile": {"name": "X"}}, "O4443"),
+    (
+        "POST",
+        f"{G1}/services/hunt_groups/",
+        {"serviceUserId": "hg-{p}@t1.example", "serviceInstanceProfile": {"name": "HG"}},
+        "OOO33",
+    ),
+    (
+        "PATCH",
+        f"{G1}/services/ivrs/ivr@t1.example/",
+        {"serviceInstanceProfile": {"name": "IVR {p}"}},
+        "OOO43",
+    ),
+    (
+        "PATCH",
+        "/api/v1/tenants/t2/groups/g1/services/ivrs/ivr@t2.example/",
+        {"serviceInstanceProfile": {"name": "X"}},
+        "O4443",
+    ),
     ("POST", "/api/v1/tenants/t1/departments/", {"name": "D-{p}"}, "OO333"),
     ("POST", f"{G1}/departments/", {"name": "GD-{p}"}, "OOO33"),
     ("POST", "/api/v1/tenants/t2/departments/", {"name": "D-{p}"}, "O4443"),
     ("PATCH", "/api/v1/settings/", {"DEFAULT_DOMAIN": "switchboard.local"}, "O3333"),
     ("PUT", "/api/v1/settings/ip-allowlist/", {"entries": ["127.0.0.1", "::1"]}, "O3333"),
-    ("POST", "/api/v1/accounts/", {"username": "acc-{p}", "password": "long enough password", "role": "user", "tenantId": "t1", "groupId": "g1"}, "OOO33"),
-    ("POST", "/api/v1/accounts/", {"username": "adm-{p}", "password": "long enough password", "role": "tenant_admin", "tenantId": "t2"}, "O4443"),
-    ("POST", "/api/v1/accounts/", {"username": "sys-{p}", "password": "long enough password", "role": "system"}, "O3333"),
+    (
+        "POST",
+        "/api/v1/accounts/",
+        {
+            "username": "acc-{p}",
+            "password": "long enough password",
+            "role": "user",
+            "tenantId": "t1",
+            "groupId": "g1",
+        },
+        "OOO33",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/",
+        {"username": "adm-{p}", "password": "long enough password", "role": "tenant_admin", "tenantId": "t2"},
+        "O4443",
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/",
+        {"username": "sys-{p}", "password": "long enough password", "role": "system"},
+        "O3333",
+    ),
     ("PATCH", "/api/v1/accounts/eu1/", {"displayName": "E {p}"}, "OOOO3"),
     ("PATCH", "/api/v1/accounts/ta2/", {"displayName": "X {p}"}, "O4443"),
     ("POST", "/api/v1/accounts/eu1/api-keys/", {"name": "k-{p}"}, "OOOO3"),
@@ -112,16 +158,24 @@ def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
         for principal, code in zip(PRINCIPALS, codes, strict=True):
             p = SHORT[principal]
             response = api.request(
-                method, _fill(path, p).replace("{{p}}", p), json=_fill(body, p), headers=world.headers[principal]
+                method,
+                _fill(path, p).replace("{{p}}", p),
+                json=_fill(body, p),
+                headers=world.headers[principal],
             )
             got = response.status_code
             ok = {"O": 200 <= got < 300, "3": got == 403, "4": got == 404}[code]
             if ok and code == "4":
-                ok = response.content == missing.content and response.headers["content-type"] == missing.headers["content-type"]
+                ok = (
+                    response.content == missing.content
+                    and response.headers["content-type"] == missing.headers["content-type"]
+                )
             if ok and code == "3":
                 ok = response.json()["detail"] != missing.json()["detail"]
             if not ok:
-                failures.append(f"{principal:13} {method:6} {path} expected {code} got {got}: {response.text[:120]}")
+                failures.append(
+                    f"{principal:13} {method:6} {path} expected {code} got {got}: {response.text[:120]}"
+                )
     assert not failures, "\n".join(failures)
 
 

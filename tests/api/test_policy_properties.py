@@ -1,0 +1,168 @@
+"""Property: in random directories, no principal reads or changes anything outside its view.
+
+The expected view is computed here from design section 2, independently of the policy module.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from switchboard.settings import Settings
+from tests.access_world import PASSWORD, login
+from tests.conftest import _truncate_postgres, make_client
+
+
+@dataclass(frozen=True)
+class Spec:
+    groups: tuple[tuple[int, int], ...]  # (tenant index, users in group)
+    accounts: tuple[tuple[str, int, int], ...]  # (role, group index, user index to link for "user")
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> Spec:
+    n_tenants = draw(st.integers(1, 3))
+    groups = tuple(
+        (tenant, draw(st.integers(1, 3)))
+        for tenant in range(n_tenants)
+        for _ in range(draw(st.integers(1, 2)))
+    )
+    roles = st.sampled_from(["tenant_admin", "group_admin", "user"])
+    accounts = tuple(
+        (draw(roles), draw(st.integers(0, len(groups) - 1)), draw(st.integers(0, 2)))
+        for _ in range(draw(st.integers(1, 4)))
+    )
+    return Spec(groups, accounts)
+
+
+@dataclass(frozen=True)
+class Obj:
+    tenant: int
+    group: int
+    user: int
+
+    @property
+    def user_id(self) -> str:
+        return f"u{self.group}x{self.user}@t{self.tenant}.example"
+
+    def path(self) -> str:
+        return f"/api/v1/tenants/t{self.tenant}/groups/g{self.group}/users/{self.user_id}/"
+
+
+def _sees(role: str, me: Obj, user: Obj) -> bool:
+    if role == "tenant_admin":
+        return user.tenant == me.tenant
+    if role == "group_admin":
+        return user.group == me.group
+    return user == me
+
+
+def _manages(role: str, me: Obj, user: Obj) -> bool:
+    return role != "user" and _sees(role, me, user)
+
+
+def _run(client: TestClient, global_key: str, spec: Spec) -> None:
+    system = {"Authorization": f"Bearer {global_key}"}
+    users: list[Obj] = []
+    for tenant in sorted({t for t, _ in spec.groups}):
+        assert (
+            client.post(
+                "/api/v1/tenants/", json={"tenantId": f"t{tenant}", "type": "Enterprise"}, headers=system
+            ).status_code
+            == 201
+        )
+        assert (
+            client.post(
+                f"/api/v1/tenants/t{tenant}/domains/", json={"domain": f"t{tenant}.example"}, headers=system
+            ).status_code
+            == 201
+        )
+    for group, (tenant, n_users) in enumerate(spec.groups):
+        assert (
+            client.post(
+                f"/api/v1/tenants/t{tenant}/groups/", json={"groupId": f"g{group}"}, headers=system
+            ).status_code
+            == 201
+        )
+        for index in range(n_users):
+            obj = Obj(tenant, group, index)
+            body = {"userId": f"u{group}x{index}@t{tenant}.example", "firstName": "F", "lastName": "L"}
+            assert (
+                client.post(
+                    f"/api/v1/tenants/t{tenant}/groups/g{group}/users/", json=body, headers=system
+                ).status_code
+                == 201
+            )
+            users.append(obj)
+    for n, (role, group, link) in enumerate(spec.accounts):
+        tenant, n_users = spec.groups[group]
+        me = Obj(tenant, group, min(link, n_users - 1))
+        body = {"username": f"a{n}", "password": PASSWORD, "role": role, "tenantId": f"t{tenant}"}
+        if role != "tenant_admin":
+            body["groupId"] = f"g{group}"
+        if role == "user":
+            body["linkedUserId"] = f"u{group}x{me.user}@t{tenant}.example"
+        assert client.post("/api/v1/accounts/", json=body, headers=system).status_code == 201, body
+        token = {"Authorization": f"Bearer {login(client, f'a{n}')}"}
+        missing = client.get("/api/v1/tenants/t0/groups/g0/users/nobody@t0.example/", headers=token)
+        for user in users:
+            read = client.get(user.path(), headers=token)
+            if _sees(role, me, user):
+                assert read.status_code == 200, (role, me, user)
+            else:
+                assert read.status_code == 404, (role, me, user)
+                assert read.content == missing.content
+            title = f"by a{n}"
+            write = client.patch(user.path(), json={"title": title}, headers=token)
+            expected = 200 if _manages(role, me, user) else (403 if _sees(role, me, user) else 404)
+            assert write.status_code == expected, (role, me, user, write.text)
+            stored = client.get(user.path(), headers=system).json()["title"]
+            assert (stored == title) == (expected == 200)
+        for group, (tenant, _) in enumerate(spec.groups):
+            listing = client.get(f"/api/v1/tenants/t{tenant}/groups/g{group}/users/", headers=token)
+            group_seen = (role == "tenant_admin" and tenant == me.tenant) or group == me.group
+            if not group_seen:
+                assert listing.status_code == 404
+                continue
+            listed = {item["userId"] for item in listing.json()["items"]}
+            wanted = {
+                f"u{u.group}x{u.user}@t{u.tenant}.example"
+                for u in users
+                if u.group == group and _sees(role, me, u)
+            }
+            assert listed == wanted, (role, me, group)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=specs())
+def test_no_principal_reads_or_changes_outside_its_view(
+    settings_fixture: Settings, database_url: str, sqlite_pristine: Path | None, spec: Spec
+) -> None:
+    # A fresh database for every example.
+    if database_url.startswith("sqlite"):
+        assert sqlite_pristine is not None
+        path = sqlite_pristine.parent / f"example-{uuid.uuid4().hex}.db"
+        shutil.copy(sqlite_pristine, path)
+        url = f"sqlite:///{path}"
+    else:
+        _truncate_postgres(database_url)
+        url = database_url
+    example_settings = settings_fixture.model_copy(update={"database_url": url})
+    from switchboard.access import passwords
+    from switchboard.db.engine import Database
+    from switchboard.system.bootstrap import initialise
+
+    passwords.configure(time_cost=1, memory_kib=64)
+    db = Database(url)
+    with db.transaction() as session:
+        created = initialise(session)
+    db.engine.dispose()
+    assert created is not None
+    with make_client(example_settings) as client:
+        _run(client, created.global_api_key, spec)

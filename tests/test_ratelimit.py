@@ -1,0 +1,39 @@
+"""The rate limiter's shared counts: two limiters on one database act as two workers would."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from switchboard.access.ratelimit import RateLimiter
+from switchboard.db.engine import Database
+from switchboard.errors import TooManyRequests
+
+
+def test_counts_are_shared_between_workers(database_url: str) -> None:
+    async def scenario() -> None:
+        first, second = Database(database_url), Database(database_url)
+        await first.open()
+        await second.open()
+        try:
+            a, b = RateLimiter(first), RateLimiter(second)
+            for _ in range(3):
+                a.hit("auth-fail:192.0.2.1", 5, "failures")
+            for _ in range(2):
+                b.hit("auth-fail:192.0.2.1", 5, "failures")
+            # Neither has seen the other's counts yet; after one sync round both have.
+            for limiter in (a, b):
+                await asyncio.to_thread(limiter.flush)
+            for limiter in (a, b):
+                await limiter.refresh()
+            assert a.count("auth-fail:192.0.2.1") == b.count("auth-fail:192.0.2.1") == 5
+            with pytest.raises(TooManyRequests) as refused:
+                b.check("auth-fail:192.0.2.1", 5, "failures")
+            assert refused.value.headers()["Retry-After"].isdigit()
+            a.check("auth-fail:192.0.2.2", 5, "failures")  # another bucket is untouched
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(scenario())

@@ -1,0 +1,145 @@
+"""Two worker processes on PostgreSQL: revocation, rotation and rate limits hold across them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from switchboard.access import keys
+from switchboard.db.engine import Database
+from switchboard.db.migrate import upgrade
+from switchboard.system.bootstrap import initialise
+from tests.conftest import scratch_postgres_database
+from tests.test_server import running_server
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture
+def pg_system(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL database, initialised: (url, global key). Skips without PostgreSQL."""
+    with scratch_postgres_database("sb_workers") as url:
+        upgrade(url)
+        db = Database(url)
+        with db.transaction() as session:
+            created = initialise(session)
+        db.engine.dispose()
+        assert created is not None
+        yield url, created.global_api_key
+
+
+def _fresh(client: httpx2.Client, method: str, path: str, **kwargs: object) -> httpx2.Response:
+    # A new connection per request, so the kernel spreads requests over both workers.
+    headers = {**kwargs.pop("headers", {}), "Connection": "close"}  # type: ignore[dict-item]
+    return client.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
+
+
+def _pids(log: list[str], after: int = 0) -> set[str]:
+    return {
+        m.group(1)
+        for line in log[after:]
+        if (m := re.search(r"^\S+ \S+ (\d+) INFO switchboard\.access", line))
+    }
+
+
+def test_revocation_rotation_and_limits_across_two_workers(
+    pg_system: tuple[str, str], tmp_path: Path
+) -> None:
+    url, global_key = pg_system
+    data_dir = tmp_path / "data"
+    env_limit = "SWITCHBOARD_AUTH_FAILURES_PER_MINUTE"
+    import os
+
+    os.environ[env_limit] = "100"
+    try:
+        with running_server(data_dir, url, "--workers", "2") as (port, log):
+            time.sleep(1.5)  # both workers up
+            client = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=10)
+            system = {"Authorization": f"Bearer {global_key}"}
+            assert (
+                _fresh(
+                    client,
+                    "POST",
+                    "/api/v1/tenants/",
+                    json={"tenantId": "t1", "type": "Enterprise"},
+                    headers=system,
+                ).status_code
+                == 201
+            )
+            account = {
+                "username": "ta",
+                "password": "a long enough password",
+                "role": "tenant_admin",
+                "tenantId": "t1",
+            }
+            assert (
+                _fresh(client, "POST", "/api/v1/accounts/", json=account, headers=system).status_code == 201
+            )
+            made = _fresh(
+                client, "POST", "/api/v1/accounts/ta/api-keys/", json={"name": "k"}, headers=system
+            ).json()
+            user_key = {"Authorization": f"Bearer {made['key']}"}
+            # Warm both workers' caches with the key (403: authenticated, not a campaign endpoint).
+            assert {
+                _fresh(client, "GET", "/api/v1/tenants/", headers=user_key).status_code for _ in range(20)
+            } == {403}
+
+            # 1. Revocation reaches every worker within a second.
+            assert (
+                _fresh(
+                    client, "DELETE", f"/api/v1/accounts/ta/api-keys/{made['id']}/", headers=system
+                ).status_code
+                == 204
+            )
+            revoked_at, last_accepted = time.monotonic(), None
+            for _ in range(40):
+                if _fresh(client, "GET", "/api/v1/tenants/", headers=user_key).status_code != 401:
+                    last_accepted = time.monotonic()
+            assert last_accepted is None or last_accepted - revoked_at < 1.0
+            codes = [
+                _fresh(client, "GET", "/api/v1/tenants/", headers=user_key).status_code for _ in range(20)
+            ]
+            assert set(codes) == {401}
+
+            # 2. Rotation from the CLI, another process: the old key stops on both workers.
+            rotated = subprocess.run(
+                [sys.executable, "-m", "switchboard", "keys", "rotate-global", "--grace", "0"],
+                env={**os.environ, "SWITCHBOARD_DATABASE_URL": url, "SWITCHBOARD_DATA_DIR": str(data_dir)},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            new_key = rotated.stdout.split("global_api_key=", 1)[1].strip()
+            assert keys.is_well_formed(new_key)
+            time.sleep(1.0)
+            assert {
+                _fresh(client, "GET", "/api/v1/tenants/", headers=system).status_code for _ in range(20)
+            } == {401}
+            new = {"Authorization": f"Bearer {new_key}"}
+            assert {
+                _fresh(client, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)
+            } == {200}
+
+            # 3. Failed authentications are limited across workers: 100 per address and minute,
+            # and the 80 refusals above already count. Each worker syncs every 0.25 s, so the
+            # overshoot is bounded by what two workers serve in one sync interval.
+            forged = {"Authorization": f"Bearer {keys.generate_key(keys.KeyKind.USER)}"}
+            time.sleep(0.6)
+            codes = [_fresh(client, "GET", "/api/v1/tenants/", headers=forged).status_code for _ in range(60)]
+            assert codes.count(429) > 0
+            assert codes.count(401) < 40, codes
+            time.sleep(0.6)
+            assert {
+                _fresh(client, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)
+            } == {429}
+            client.close()
+    finally:
+        os.environ.pop(env_limit, None)
+    assert len(_pids(log)) == 2, "both workers should have served requests"
