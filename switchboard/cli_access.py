@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from switchboard.errors import SwitchboardError
+from switchboard.errors import NotFound, SwitchboardError
 
 keys_app = typer.Typer(help="Global key rotation and user API keys.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (the shell acts with system rights).", no_args_is_help=True)
@@ -37,17 +40,22 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
 
 
-def _db(data_dir: Path | None):  # type: ignore[no-untyped-def]
+@contextmanager
+def shell_transaction(data_dir: Path | None) -> Iterator[Session]:
+    """One unit of work for a shell command: a refused request is a message and exit code 1."""
     from switchboard.cli import _database, _settings, _upgrade
 
     settings = _settings(data_dir)
     _upgrade(settings)
-    return _database(settings)
-
-
-def _fail(exc: SwitchboardError) -> typer.Exit:
-    err.print(f"[red]{exc.title}:[/red] {exc.detail}")
-    return typer.Exit(1)
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            yield session
+    except SwitchboardError as exc:
+        err.print(f"[red]{exc.title}:[/red] {exc.detail}")
+        raise typer.Exit(1) from exc
+    finally:
+        db.engine.dispose()
 
 
 @keys_app.command("rotate-global")
@@ -61,10 +69,8 @@ def rotate_global(
     from switchboard.system.bootstrap import rotate_global_key
 
     window = parse_duration(grace)
-    db = _db(data_dir)
-    with db.transaction() as session:
+    with shell_transaction(data_dir) as session:
         key = rotate_global_key(session, window)
-    db.engine.dispose()
     err.print(f"New global key (shown once). The previous key stops working in {grace}.")
     typer.echo(f"global_api_key={key}")
 
@@ -74,9 +80,8 @@ def list_keys(data_dir: DataDir = None, account: Annotated[str | None, typer.Opt
     """User API keys (never the keys themselves)."""
     from switchboard.access.models import Account, ApiKey
 
-    db = _db(data_dir)
     table = Table("id", "account", "name", "prefix", "created", "expires", "last used", "revoked")
-    with db.transaction() as session:
+    with shell_transaction(data_dir) as session:
         stmt = select(ApiKey, Account.username).join(Account).order_by(ApiKey.pk)
         if account:
             stmt = stmt.where(Account.username_key == account.lower())
@@ -91,7 +96,6 @@ def list_keys(data_dir: DataDir = None, account: Annotated[str | None, typer.Opt
                 f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-",
                 "yes" if key.revoked_at else "no",
             )
-    db.engine.dispose()
     out.print(table)
 
 
@@ -112,18 +116,10 @@ def create_key(
     from switchboard.db.base import utcnow
 
     expires = utcnow() + parse_duration(expires_in) if expires_in else None
-    db = _db(data_dir)
-    try:
-        with db.transaction() as session:
-            body = ApiKeyCreate.model_validate(
-                {"name": name, "expiresAt": expires, "ipAllowlist": allow or []}
-            )
-            row, key = create_api_key(session, CLI_PRINCIPAL, account, body)
-            key_id = row.pk
-    except SwitchboardError as exc:
-        raise _fail(exc) from exc
-    finally:
-        db.engine.dispose()
+    with shell_transaction(data_dir) as session:
+        body = ApiKeyCreate.model_validate({"name": name, "expiresAt": expires, "ipAllowlist": allow or []})
+        row, key = create_api_key(session, CLI_PRINCIPAL, account, body)
+        key_id = row.pk
     err.print(f"API key {key_id} for {account} (shown once; send it over a secure channel):")
     typer.echo(f"api_key={key}")
 
@@ -135,16 +131,11 @@ def revoke_key(key_id: int, data_dir: DataDir = None) -> None:
     from switchboard.access.models import Account, ApiKey
     from switchboard.access.principal import CLI_PRINCIPAL
 
-    db = _db(data_dir)
-    try:
-        with db.transaction() as session:
-            owner = session.scalar(select(Account.username).join(ApiKey).where(ApiKey.pk == key_id))
-            if owner is None:
-                err.print(f"[red]No API key {key_id}.[/red]")
-                raise typer.Exit(1)
-            revoke_api_key(session, CLI_PRINCIPAL, owner, key_id)
-    finally:
-        db.engine.dispose()
+    with shell_transaction(data_dir) as session:
+        owner = session.scalar(select(Account.username).join(ApiKey).where(ApiKey.pk == key_id))
+        if owner is None:
+            raise NotFound(f"no API key {key_id}")
+        revoke_api_key(session, CLI_PRINCIPAL, owner, key_id)
     err.print(f"API key {key_id} revoked.")
 
 
@@ -153,9 +144,8 @@ def list_accounts(data_dir: DataDir = None) -> None:
     from switchboard.access.accounts import account_view
     from switchboard.access.models import Account
 
-    db = _db(data_dir)
     table = Table("username", "role", "tenant", "group", "linked user", "enabled")
-    with db.transaction() as session:
+    with shell_transaction(data_dir) as session:
         for account in session.scalars(select(Account).order_by(Account.username_key)):
             view = account_view(session, account)
             table.add_row(
@@ -166,7 +156,6 @@ def list_accounts(data_dir: DataDir = None) -> None:
                 view["linkedUserId"] or "-",
                 "yes" if view["enabled"] else "no",
             )
-    db.engine.dispose()
     out.print(table)
 
 
@@ -202,14 +191,8 @@ def create_account(
     except ValidationError as exc:
         err.print(f"[red]Invalid:[/red] {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from exc
-    db = _db(data_dir)
-    try:
-        with db.transaction() as session:
-            create(session, CLI_PRINCIPAL, body)
-    except SwitchboardError as exc:
-        raise _fail(exc) from exc
-    finally:
-        db.engine.dispose()
+    with shell_transaction(data_dir) as session:
+        create(session, CLI_PRINCIPAL, body)
     err.print(f"Account {username} created (password shown once).")
     typer.echo(f"password={password}")
 
@@ -223,16 +206,8 @@ def set_password(username: str, data_dir: DataDir = None) -> None:
     from switchboard.access.schemas import AccountUpdate
 
     password = generate_password()
-    db = _db(data_dir)
-    try:
-        with db.transaction() as session:
-            update_account(
-                session, CLI_PRINCIPAL, username, AccountUpdate.model_validate({"password": password})
-            )
-    except SwitchboardError as exc:
-        raise _fail(exc) from exc
-    finally:
-        db.engine.dispose()
+    with shell_transaction(data_dir) as session:
+        update_account(session, CLI_PRINCIPAL, username, AccountUpdate.model_validate({"password": password}))
     typer.echo(f"password={password}")
 
 
@@ -240,11 +215,9 @@ def set_password(username: str, data_dir: DataDir = None) -> None:
 def allowlist_show(data_dir: DataDir = None) -> None:
     from switchboard.system.store import IP_ALLOWLIST, read_setting
 
-    db = _db(data_dir)
-    with db.transaction() as session:
+    with shell_transaction(data_dir) as session:
         for entry in read_setting(session, IP_ALLOWLIST):
             typer.echo(entry)
-    db.engine.dispose()
 
 
 @allowlist_app.command("set")
@@ -252,14 +225,9 @@ def allowlist_set(entries: list[str], data_dir: DataDir = None) -> None:
     """Replace the allowlist (addresses or CIDRs); every worker applies it at once."""
     from switchboard.system.store import IP_ALLOWLIST, normalise_allowlist, write_setting
 
-    try:
+    with shell_transaction(data_dir) as session:
         normalised = normalise_allowlist(entries)
-    except SwitchboardError as exc:
-        raise _fail(exc) from exc
-    db = _db(data_dir)
-    with db.transaction() as session:
         write_setting(session, IP_ALLOWLIST, normalised)
-    db.engine.dispose()
     err.print("IP allowlist: " + ", ".join(normalised))
 
 
@@ -280,14 +248,8 @@ def access_explain(
     if operation not in ("read", "manage"):
         err.print("--operation is read or manage.")
         raise typer.Exit(2)
-    db = _db(data_dir)
-    try:
-        with db.transaction() as session:
-            principal = principal_for(session, key_prefix, account)
-            verdict = explain(session, principal, obj, operation)
-    except SwitchboardError as exc:
-        raise _fail(exc) from exc
-    finally:
-        db.engine.dispose()
+    with shell_transaction(data_dir) as session:
+        principal = principal_for(session, key_prefix, account)
+        verdict = explain(session, principal, obj, operation)
     typer.echo(f"{principal.audit_name} {operation} {obj}: {verdict}")
     sys.exit(0 if verdict.allowed else 3)

@@ -83,3 +83,25 @@ def test_audit_filters_and_pagination(api: TestClient, global_key: str) -> None:
     assert all(str(e["principal"]).startswith("account:ta1") for e in by_principal)
     future = _entries(api, w.headers["system"], since="2999-01-01T00:00:00Z")
     assert future == []
+
+
+def test_retention_bounds_the_audit_table(db: Database) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func, insert, select
+
+    from switchboard.audit.log import AuditLog
+    from switchboard.audit.models import AuditEntry
+    from switchboard.db.base import utcnow
+
+    log = AuditLog(db, retention_days=1, max_rows=1000)
+    old = {"principal": "-", "client": "-", "operation": "GET /", "decision": "deny", "status": 404}
+    with db.transaction() as session:
+        session.execute(insert(AuditEntry), [{**old, "at": utcnow() - timedelta(days=2)}] * 10)
+        session.execute(insert(AuditEntry), [{**old, "at": utcnow()}] * 1200)
+    log.enforce_retention()
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 1000
+        oldest = session.scalar(select(func.min(AuditEntry.at)))
+    assert oldest is not None
+    assert oldest > utcnow() - timedelta(days=1)

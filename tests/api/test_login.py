@@ -80,11 +80,54 @@ def test_failed_logins_are_throttled_before_hashing(
         assert other.get("/healthz").status_code == 403
 
 
-def test_concurrent_verifications_are_capped(settings: Settings, global_key: str) -> None:
-    service_settings = settings.model_copy(update={"login_concurrency": 1})
-    with make_client(service_settings) as client:
-        service = client.app.state.login  # type: ignore[attr-defined]
-        assert service._slots._value == 1  # one verification at a time, others wait or get 429
+def test_concurrent_verifications_are_capped(
+    settings: Settings, global_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    def slow(password_hash: str | None, password: str) -> bool:
+        time.sleep(2.6)  # longer than a waiting login may queue (2 s)
+        return False
+
+    monkeypatch.setattr(login_module, "verify_password", slow)
+    capped = settings.model_copy(update={"login_concurrency": 1})
+    codes: list[int] = []
+    with make_client(capped) as client:
+
+        def attempt() -> None:
+            codes.append(client.post(LOGIN, json={"username": "x", "password": "y"}).status_code)
+
+        threads = [threading.Thread(target=attempt) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(codes) == [401, 429]  # one verified; the other was turned away, not queued forever
+
+
+def test_wrong_name_and_wrong_password_take_the_same_time(settings: Settings, global_key: str) -> None:
+    from statistics import median
+
+    from switchboard.access import passwords
+
+    # A real cost (8 MiB) so hashing dominates, as it does in production.
+    costly = settings.model_copy(
+        update={"argon2_memory_kib": 8192, "argon2_time_cost": 2, "auth_failures_per_minute": 100}
+    )
+    with make_client(costly) as client:
+        client.headers["Authorization"] = f"Bearer {global_key}"
+        make_tree(client)
+        make_account(client, "ann", "tenant_admin", "t1")  # hashed at the cost above
+        del client.headers["Authorization"]
+        timings: dict[str, list[float]] = {"name": [], "password": []}
+        for _ in range(12):
+            for case, username in (("name", "nobody"), ("password", "ann")):
+                started = time.perf_counter()
+                assert client.post(LOGIN, json={"username": username, "password": "wrong one"}).status_code == 401
+                timings[case].append(time.perf_counter() - started)
+    passwords.configure(time_cost=1, memory_kib=64)
+    name, password = median(timings["name"]), median(timings["password"])
+    assert abs(name - password) / max(name, password) < 0.25, (name, password)
 
 
 def test_expired_token_is_refused(api: TestClient, db: Database) -> None:
