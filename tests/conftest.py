@@ -136,3 +136,12 @@ def settings_fixture(settings: Settings) -> Settings:
 def sqlite_pristine(database_url: str, sqlite_template: Path) -> Path | None:
     """The migrated, empty SQLite template (for tests that need several fresh databases)."""
     return sqlite_template if database_url.startswith("sqlite") else None
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test() -> Iterator[None]:
+    """Unclosed connections surface (as ResourceWarning errors) in the test that leaked them."""
+    yield
+    import gc
+
+    gc.collect()

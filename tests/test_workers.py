@@ -134,7 +134,8 @@ def test_revocation_rotation_and_limits_across_two_workers(
             time.sleep(0.6)
             codes = [_fresh(client, "GET", "/api/v1/tenants/", headers=forged).status_code for _ in range(60)]
             assert codes.count(429) > 0
-            assert codes.count(401) < 40, codes
+            # Each worker may admit what it last saw remaining (100 - 80 = 20) before the next sync.
+            assert codes.count(401) <= 2 * 20, codes
             time.sleep(0.6)
             assert {
                 _fresh(client, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)

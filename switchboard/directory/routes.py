@@ -147,6 +147,71 @@ async def _full_id(request: Request, raw: str) -> str:
     return service.full_user_id(raw, await request.app.state.settings_cache.get(DEFAULT_DOMAIN)).lower()
 
 
+# -- end users: first, as routes are matched in order and reading a user is the hot path ----------
+
+USERS_PATH = "/tenants/{tenant_id}/groups/{group_id}/users"
+
+
+@router.get(f"{USERS_PATH}/", response_model=Page[UserOut], responses=READ)
+async def list_users(
+    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, paging: Paging
+) -> Response:
+    """End users of a group by userId; namePrefix matches lastName."""
+    scope = {"tenant": tenant_id.lower(), "group": group_id.lower()}
+    await _require(request, principal, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
+    return await _list(request, principal, USERS, scope, paging)
+
+
+@router.post(f"{USERS_PATH}/", status_code=201, response_model=UserOut, responses=WRITE)
+def create_user(
+    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, body: UserCreate
+) -> Response:
+    """Creates an end user; a userId without @domain gets DEFAULT_DOMAIN. 409 when the group is full."""
+    return _write(
+        request,
+        USERS,
+        lambda s: service.create_user(s, principal, tenant_id, group_id, body),
+        lambda u: {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": u.user_key},
+        201,
+    )
+
+
+@router.get(f"{USERS_PATH}/{{user_id}}/", response_model=UserOut, responses=READ)
+async def get_user(
+    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, user_id: str
+) -> Response:
+    key = await _full_id(request, user_id)
+    return json_response(
+        await _require(
+            request, principal, USERS, {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": key}
+        )
+    )
+
+
+@router.patch(f"{USERS_PATH}/{{user_id}}/", response_model=UserOut, responses=WRITE)
+def update_user(
+    request: Request,
+    principal: DirectoryCaller,
+    tenant_id: str,
+    group_id: str,
+    user_id: str,
+    body: UserUpdate,  # type: ignore[valid-type]
+) -> Response:
+    return _write(
+        request,
+        USERS,
+        lambda s: service.update_user(s, principal, tenant_id, group_id, user_id, body),
+        lambda u: {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": u.user_key},
+    )
+
+
+@router.delete(f"{USERS_PATH}/{{user_id}}/", status_code=204, responses=errors(401, 403, 404))
+def delete_user(
+    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, user_id: str
+) -> Response:
+    return _delete(request, lambda s: service.delete_user(s, principal, tenant_id, group_id, user_id))
+
+
 # -- tenants ---------------------------------------------------------------------------------------
 
 
@@ -381,71 +446,6 @@ def _drop_param(fn: Callable[..., Any], name: str) -> None:
 
 _department_routes("/tenants/{tenant_id}/departments", "tenant")
 _department_routes("/tenants/{tenant_id}/groups/{group_id}/departments", "group")
-
-
-# -- end users -------------------------------------------------------------------------------------
-
-USERS_PATH = "/tenants/{tenant_id}/groups/{group_id}/users"
-
-
-@router.get(f"{USERS_PATH}/", response_model=Page[UserOut], responses=READ)
-async def list_users(
-    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, paging: Paging
-) -> Response:
-    """End users of a group by userId; namePrefix matches lastName."""
-    scope = {"tenant": tenant_id.lower(), "group": group_id.lower()}
-    await _require(request, principal, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
-    return await _list(request, principal, USERS, scope, paging)
-
-
-@router.post(f"{USERS_PATH}/", status_code=201, response_model=UserOut, responses=WRITE)
-def create_user(
-    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, body: UserCreate
-) -> Response:
-    """Creates an end user; a userId without @domain gets DEFAULT_DOMAIN. 409 when the group is full."""
-    return _write(
-        request,
-        USERS,
-        lambda s: service.create_user(s, principal, tenant_id, group_id, body),
-        lambda u: {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": u.user_key},
-        201,
-    )
-
-
-@router.get(f"{USERS_PATH}/{{user_id}}/", response_model=UserOut, responses=READ)
-async def get_user(
-    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, user_id: str
-) -> Response:
-    key = await _full_id(request, user_id)
-    return json_response(
-        await _require(
-            request, principal, USERS, {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": key}
-        )
-    )
-
-
-@router.patch(f"{USERS_PATH}/{{user_id}}/", response_model=UserOut, responses=WRITE)
-def update_user(
-    request: Request,
-    principal: DirectoryCaller,
-    tenant_id: str,
-    group_id: str,
-    user_id: str,
-    body: UserUpdate,  # type: ignore[valid-type]
-) -> Response:
-    return _write(
-        request,
-        USERS,
-        lambda s: service.update_user(s, principal, tenant_id, group_id, user_id, body),
-        lambda u: {"tenant": tenant_id.lower(), "group": group_id.lower(), "key": u.user_key},
-    )
-
-
-@router.delete(f"{USERS_PATH}/{{user_id}}/", status_code=204, responses=errors(401, 403, 404))
-def delete_user(
-    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, user_id: str
-) -> Response:
-    return _delete(request, lambda s: service.delete_user(s, principal, tenant_id, group_id, user_id))
 
 
 # -- service users ---------------------------------------------------------------------------------
