@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -131,6 +132,9 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+_flush_lock = threading.Lock()
+
+
 async def _flush_all(
     db: Database, limiter: RateLimiter, audit: AuditLog, credentials: CredentialResolver
 ) -> None:
@@ -138,11 +142,14 @@ async def _flush_all(
     used, credentials.last_used = credentials.last_used, {}
 
     def write() -> None:
-        limiter.flush()
-        audit.flush()
-        if used:
-            with db.transaction() as session:
-                record_last_used(session, used)
+        # One flush at a time: a cancelled maintenance round may still be writing in its thread,
+        # and the final flush at shutdown must wait for it before the engine is disposed.
+        with _flush_lock:
+            limiter.flush()
+            audit.flush()
+            if used:
+                with db.transaction() as session:
+                    record_last_used(session, used)
 
     await asyncio.to_thread(write)
     await limiter.refresh()

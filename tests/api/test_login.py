@@ -123,7 +123,10 @@ def test_wrong_name_and_wrong_password_take_the_same_time(settings: Settings, gl
         for _ in range(12):
             for case, username in (("name", "nobody"), ("password", "ann")):
                 started = time.perf_counter()
-                assert client.post(LOGIN, json={"username": username, "password": "wrong one"}).status_code == 401
+                assert (
+                    client.post(LOGIN, json={"username": username, "password": "wrong one"}).status_code
+                    == 401
+                )
                 timings[case].append(time.perf_counter() - started)
     passwords.configure(time_cost=1, memory_kib=64)
     name, password = median(timings["name"]), median(timings["password"])
