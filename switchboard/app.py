@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.types import Scope
@@ -26,6 +27,7 @@ from switchboard.audit.log import AuditLog
 from switchboard.audit.routes import router as audit_router
 from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
+from switchboard.directory.search_routes import router as search_router
 from switchboard.errors import SwitchboardError, install_error_handlers
 from switchboard.observability import AccessLogAndMetrics, Metrics
 from switchboard.ops.routes import Floor, floor
@@ -105,7 +107,16 @@ def create_app(settings: Settings) -> FastAPI:
         floor_router.add_api_route("/bench/floor", floor, response_model=Floor, include_in_schema=False)
         app.include_router(floor_router)
     # Routes are matched in order, one by one: the hot paths' router comes first.
-    for router in (directory_router, ops_router, auth_router, accounts_router, settings_router, audit_router):
+    routers = (
+        search_router,
+        directory_router,
+        ops_router,
+        auth_router,
+        accounts_router,
+        settings_router,
+        audit_router,
+    )
+    for router in routers:
         app.include_router(router)
 
     def perimeter_refusal(scope: Scope, error: SwitchboardError) -> None:
@@ -120,6 +131,8 @@ def create_app(settings: Settings) -> FastAPI:
             reason=error.detail,
         )
 
+    _document_real_error_statuses(app)
+
     # The last added is outermost: every request is logged and counted, refused ones included.
     app.add_middleware(
         Perimeter,
@@ -130,6 +143,22 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(AccessLogAndMetrics, metrics=metrics)
     return app
+
+
+def _document_real_error_statuses(app: FastAPI) -> None:
+    """FastAPI documents 422 for input errors; Switchboard answers those 400 (seed 003)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 _flush_lock = threading.Lock()

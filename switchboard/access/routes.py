@@ -137,7 +137,7 @@ def revoke_api_key(request: Request, principal: AccountsCaller, username: str, k
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@auth_router.post("/login/", response_model=LoginOut, responses=errors(400, 401, 429))
+@auth_router.post("/login/", response_model=LoginOut, responses=errors(400, 401, 403, 429))
 async def login(request: Request, body: LoginBody) -> Response:
     """Exchanges a username and password for a short-lived bearer token."""
     client = request.client.host if request.client else "-"
@@ -149,7 +149,7 @@ async def login(request: Request, body: LoginBody) -> Response:
     return response
 
 
-@auth_router.post("/logout/", status_code=204, responses=errors(400, 401))
+@auth_router.post("/logout/", status_code=204, responses=errors(400, 401, 403))
 def logout(request: Request, principal: AccountsCaller) -> Response:
     """Revokes the login token this request carries."""
     with _db(request).transaction() as session:

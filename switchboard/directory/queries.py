@@ -37,21 +37,21 @@ USER_FIELDS = [f for f in UserCreate.model_fields if f != "department"]
 PROFILE_FIELDS = [f for f in ServiceInstanceProfile.model_fields if f != "department"]
 PROFILE_KEYS = [to_camel(f) for f in PROFILE_FIELDS]
 
-_DepartmentOfObject = aliased(Department)
-_DepartmentGroup = aliased(Group)
+DepartmentOfObject = aliased(Department)
+DepartmentGroup = aliased(Group)
 _ParentDepartment = aliased(Department)
 _ScopeGroup = aliased(Group)
 
 
-def _department_columns() -> list[Any]:
+def department_columns() -> list[Any]:
     return [
-        _DepartmentOfObject.name.label("_departmentName"),
-        _DepartmentGroup.group_id.label("_departmentGroupId"),
-        _DepartmentOfObject.full_path_name.label("_departmentPath"),
+        DepartmentOfObject.name.label("_departmentName"),
+        DepartmentGroup.group_id.label("_departmentGroupId"),
+        DepartmentOfObject.full_path_name.label("_departmentPath"),
     ]
 
 
-def _pop_department(row: Row) -> dict[str, Any] | None:
+def pop_department(row: Row) -> dict[str, Any] | None:
     name, group_id, path = (
         row.pop("_departmentName"),
         row.pop("_departmentGroupId"),
@@ -68,13 +68,13 @@ def _pop_department(row: Row) -> dict[str, Any] | None:
 
 
 def shape_user(row: Row) -> Row:
-    row["department"] = _pop_department(row)
+    row["department"] = pop_department(row)
     return row
 
 
 def shape_service_user(row: Row) -> Row:
     profile = {key: row.pop(key) for key in PROFILE_KEYS}
-    profile["department"] = _pop_department(row)
+    profile["department"] = pop_department(row)
     settings = row.pop("settings") or {}
     row["serviceInstanceProfile"] = profile
     row.update(settings)
@@ -171,13 +171,13 @@ def _group_member_base(model: type[User] | type[ServiceUser], *columns: Any) -> 
             Tenant.tenant_id.label("tenantId"),
             Group.group_id.label("groupId"),
             *columns,
-            *_department_columns(),
+            *department_columns(),
         )
         .select_from(model)
         .join(Group, Group.pk == model.group_pk)
         .join(Tenant, Tenant.pk == model.tenant_pk)
-        .outerjoin(_DepartmentOfObject, _DepartmentOfObject.pk == model.department_pk)
-        .outerjoin(_DepartmentGroup, _DepartmentGroup.pk == _DepartmentOfObject.group_pk)
+        .outerjoin(DepartmentOfObject, DepartmentOfObject.pk == model.department_pk)
+        .outerjoin(DepartmentGroup, DepartmentGroup.pk == DepartmentOfObject.group_pk)
         .where(Tenant.tenant_key == bindparam("tenant"), Group.group_key == bindparam("group"))
     )
 

@@ -10,11 +10,13 @@ from switchboard.schemas import Schema
 class SettingsOut(Schema):
     model_config = ConfigDict(alias_generator=None, validate_by_name=True)
     DEFAULT_DOMAIN: str
+    END_USER_NAME: str
 
 
 class SettingsUpdate(Schema):
     model_config = ConfigDict(alias_generator=None, validate_by_name=True)
     DEFAULT_DOMAIN: str | None = None
+    END_USER_NAME: str | None = None
 
 
 class AllowlistBody(Schema):

@@ -19,13 +19,38 @@ GLOBAL_API_KEYS = "GLOBAL_API_KEYS"  # list of {digest, prefix, createdAt, expir
 IP_ALLOWLIST = "IP_ALLOWLIST"  # CIDRs every request must come from; a fresh install: loopback only
 SETTINGS_CHANNEL = "settings"
 
+END_USER_NAME = "END_USER_NAME"  # how search objects builds an end user's "name" (seed 003)
+
 DEFAULTS: dict[str, Any] = {
     DEFAULT_DOMAIN: "switchboard.local",
+    END_USER_NAME: "{{first_name}} {{last_name}}",
     IP_ALLOWLIST: ["127.0.0.1/32", "::1/128"],
 }
 
 # Settings readable and writable through /api/v1/settings/ (secrets are never in this list).
-PUBLIC_SETTINGS = (DEFAULT_DOMAIN,)
+PUBLIC_SETTINGS = (DEFAULT_DOMAIN, END_USER_NAME)
+
+# A parameter in one or two braces on each side: seed 003 itself writes "{first_name}} {{last_name}}".
+_NAME_PARAMETER = re.compile(r"\{\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}?")
+NAME_PARAMETERS = frozenset({"first_name", "last_name"})
+
+
+def check_end_user_name(template: str) -> str:
+    """The template as saved; 400 if it uses a parameter other than first_name and last_name."""
+    if not template.strip() or len(template) > 200:
+        raise BadRequest.field(END_USER_NAME, "must be 1 to 200 characters")
+    unknown = sorted({m.group(1) for m in _NAME_PARAMETER.finditer(template)} - NAME_PARAMETERS)
+    if unknown:
+        raise BadRequest.field(
+            END_USER_NAME, f"unknown parameter {', '.join(unknown)}: only first_name and last_name exist"
+        )
+    return template
+
+
+def render_end_user_name(template: str, first_name: str, last_name: str) -> str:
+    values = {"first_name": first_name, "last_name": last_name}
+    return _NAME_PARAMETER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
 
 _DOMAIN = re.compile(
     r"^(?=.{1,80}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -88,6 +113,8 @@ def update_public_settings(session: Session, changes: dict[str, Any]) -> dict[st
         if taken is not None:
             raise Conflict(f"{DEFAULT_DOMAIN}: {domain} is assigned to a tenant")
         write_setting(session, DEFAULT_DOMAIN, domain)
+    if END_USER_NAME in changes:
+        write_setting(session, END_USER_NAME, check_end_user_name(str(changes[END_USER_NAME])))
     return public_settings(session)
 
 

@@ -49,6 +49,25 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/accounts/ta2/", None, "O4443"),
     ("GET", "/api/v1/accounts/eu1/", None, "OOOO3"),
     ("GET", "/api/v1/accounts/ta1/api-keys/", None, "OO443"),
+    (
+        "POST",
+        "/api/v1/search/objects/",
+        {"tenant_id": "t1", "group_id": "g1", "user_id": "u1@t1.example"},
+        "OOOO3",
+    ),
+    (
+        "POST",
+        "/api/v1/search/objects/",
+        {"tenant_id": "t1", "group_id": "g1", "user_id": "u2@t1.example"},
+        "OOO43",
+    ),
+    (
+        "POST",
+        "/api/v1/search/objects/",
+        {"tenant_id": "t1", "group_id": "g1", "user_id": "ivr@t1.example", "type": "ivr"},
+        "OOO43",
+    ),
+    ("POST", "/api/v1/search/objects/", {"tenant_id": "t2"}, "O4443"),
     # writes
     ("POST", "/api/v1/tenants/", {"tenantId": "n-{p}", "type": "Enterprise"}, "O3333"),
     ("PATCH", "/api/v1/tenants/t1/", {"name": "T1 {p}"}, "OO333"),

@@ -201,7 +201,8 @@ def test_domains_are_managed_per_tenant(api: TestClient) -> None:
 def test_settings_default_domain(api: TestClient) -> None:
     make_tree(api)
     assert api.patch("/api/v1/settings/", json={"DEFAULT_DOMAIN": "Corp.Example"}).json() == {
-        "DEFAULT_DOMAIN": "corp.example"
+        "DEFAULT_DOMAIN": "corp.example",
+        "END_USER_NAME": "{{first_name}} {{last_name}}",
     }
     assert api.get("/api/v1/settings/").json()["DEFAULT_DOMAIN"] == "corp.example"
     assert make_user(api, "t1", "g1", "dana")["userId"] == "dana@corp.example"
