@@ -130,9 +130,17 @@ def prepare_database(engine: str, users: int, workdir: Path, pg_base: str) -> st
     return url
 
 
-def fresh_credentials(url: str) -> tuple[str, str]:
-    """The bench owns its database: a new global key, and a login token of a tenant admin of
-    tenant bench0 (only digests are stored, so earlier credentials cannot be reused)."""
+@dataclass
+class Credentials:
+    global_key: str
+    admin_token: str  # a tenant admin of bench0
+    end_users: list[tuple[str, str, str, str]]  # (token, tenant, group, userId) of linked end users
+
+
+def fresh_credentials(url: str, users: int, end_users: int = 200) -> Credentials:
+    """The bench owns its database: a new global key, a tenant admin's login token, and login
+    tokens of end-user accounts linked to random directory users (only digests are stored, so
+    earlier credentials cannot be reused)."""
     from switchboard.access import passwords
     from switchboard.access.accounts import create_account
     from switchboard.access.api_keys import issue_token
@@ -154,16 +162,55 @@ def fresh_credentials(url: str) -> tuple[str, str]:
             }
         )
         token, _ = issue_token(session, create_account(session, CLI_PRINCIPAL, body), 24 * 60)
+        rng = random.Random(3)
+        linked = []
+        for n in range(end_users):
+            group, index = divmod(rng.randrange(users), USERS_PER_GROUP)
+            tenant = group // GROUPS_PER_TENANT
+            user_id = bench_user_id(tenant, group, index)
+            account = AccountCreate.model_validate(
+                {
+                    "username": f"bench-user-{n}",
+                    "password": "bench password 123",
+                    "role": "user",
+                    "tenantId": f"bench{tenant}",
+                    "groupId": f"g{group:06d}",
+                    "linkedUserId": user_id,
+                }
+            )
+            user_token, _ = issue_token(session, create_account(session, CLI_PRINCIPAL, account), 24 * 60)
+            linked.append((user_token, f"bench{tenant}", f"g{group:06d}", user_id))
     db.engine.dispose()
     assert created is not None
-    return created.global_api_key, token
+    return Credentials(created.global_api_key, token, linked)
+
+
+def _wrk_search_script(end_users: list[tuple[str, str, str, str]], directory: Path) -> Path:
+    """Each end user searches itself, seed-style: GET with a JSON body."""
+    entries = []
+    for token, tenant, group, user_id in end_users:
+        body = json.dumps({"tenant_id": tenant, "group_id": group, "user_id": user_id, "type": "user"})
+        entries.append("{" + f'"{token}", {json.dumps(body)}' + "}")
+    lines = [
+        "local searches = {" + ",".join(entries) + "}",
+        "math.randomseed(42)",
+        "request = function()",
+        "  local s = searches[math.random(#searches)]",
+        '  return wrk.format("GET", "/api/v1/search/objects/",',
+        '    {["Authorization"] = "Bearer " .. s[1], ["Content-Type"] = "application/json"}, s[2])',
+        "end",
+    ]
+    script = directory / f"wrk-{random.randrange(10**9)}.lua"
+    script.write_text("\n".join(lines) + "\n")
+    return script
 
 
 def bench_engine(
     engine: str, users: int, seconds: int, connections: int, workdir: Path, pg_base: str
 ) -> list[Measurement]:
     url = prepare_database(engine, users, workdir, pg_base)
-    key, token = fresh_credentials(url)
+    credentials = fresh_credentials(url, users)
+    key, token = credentials.global_key, credentials.admin_token
     port = _free_port()
     data_dir = workdir / f"data-{engine}"
     env = {
@@ -203,6 +250,8 @@ def bench_engine(
             "user_read_global_key": _wrk_script(user_paths, f"Authorization: Bearer {key}", workdir),
             # An account principal: tenant admin of bench0, policy filter in the query.
             "user_read_login_token": _wrk_script(tenant0, f"Authorization: Bearer {token}", workdir),
+            # Seed 003: end users (200 accounts, login tokens) each searching themselves.
+            "search_objects_end_user": _wrk_search_script(credentials.end_users, workdir),
         }
         results = []
         for round_ in range(2):  # warm-up round, then the measured round

@@ -186,8 +186,16 @@ def _statement(variant: str, principal: Principal) -> Select[Any]:
     )
 
 
-def _part(row: Row, prefix: str) -> dict[str, Any]:
-    return {key[len(prefix) :]: value for key, value in row.items() if key.startswith(prefix)}
+def _split(row: Row) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], Row]:
+    """One pass over the row: "t.", "g." and "u." columns, and the rest (the department)."""
+    parts: dict[str, dict[str, Any]] = {"t": {}, "g": {}, "u": {}}
+    rest: Row = {}
+    for key, value in row.items():
+        if key[1:2] == ".":
+            parts[key[0]][key[2:]] = value
+        else:
+            rest[key] = value
+    return parts["t"], parts["g"], parts["u"], rest
 
 
 async def search_objects(
@@ -201,14 +209,12 @@ async def search_objects(
     row = await reader.fetch_one(query, {**params, **scope_params(principal)})
     if row is None:
         raise NotFound(f"search objects: no visible match for {params}")
-    tenant = _part(row, "t.")
+    tenant, group, user, rest = _split(row)
     answer: dict[str, Any] = {"tenant": {**tenant, "id": tenant["tenantId"]}}
     if search.group is not None:
-        group = _part(row, "g.")
         answer["group"] = {"groupId": group["groupId"], "id": group["groupId"], **group}
     if search.user is not None:
-        department = pop_department({**row, "tenantId": tenant["tenantId"]})
-        user = _part(row, "u.")
+        department = pop_department({**rest, "tenantId": tenant["tenantId"]})
         answer["user"] = (
             _end_user(user, department, name_template)
             if variant == "end_user"
