@@ -37,3 +37,26 @@ def test_counts_are_shared_between_workers(database_url: str) -> None:
             await second.close()
 
     asyncio.run(scenario())
+
+
+def test_buckets_far_from_their_limit_are_not_written_yet(database_url: str) -> None:
+    async def scenario() -> None:
+        first, second = Database(database_url), Database(database_url)
+        await first.open()
+        await second.open()
+        try:
+            a, b = RateLimiter(first), RateLimiter(second)
+            for _ in range(49):  # below 5% of 1,000: kept local
+                a.hit("rate:key", 1000, "requests")
+            await asyncio.to_thread(a.flush)
+            await b.refresh()
+            assert b.count("rate:key") == 0
+            a.hit("rate:key", 1000, "requests")  # the 50th: now it is shared
+            await asyncio.to_thread(a.flush)
+            await b.refresh()
+            assert b.count("rate:key") == 50
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(scenario())

@@ -22,6 +22,10 @@ from switchboard.signals.models import RateCounter
 WINDOW = 60
 
 
+def _share_after(limit: int) -> int:
+    return 1 if limit <= 100 else limit // 20
+
+
 def _window(now: float) -> int:
     return int(now) - int(now) % WINDOW
 
@@ -44,6 +48,7 @@ class RateLimiter:
         self._window = _window(time.time())
         self._unflushed: dict[str, int] = defaultdict(int)
         self._shared: dict[str, int] = {}
+        self._limits: dict[str, int] = {}
 
     def _roll(self) -> float:
         now = time.time()
@@ -68,6 +73,7 @@ class RateLimiter:
         """Count one, then 429 if that went over the limit."""
         self._roll()
         self._unflushed[bucket] += 1
+        self._limits[bucket] = limit
         if self.count(bucket) > limit:
             raise TooManyRequests(f"Too many {what}; try again later.", self.retry_after())
 
@@ -75,7 +81,15 @@ class RateLimiter:
         """Add local counts to the shared rows (in a thread; a write only when there is something)."""
         self._roll()
         window = self._window
-        pending = {bucket: n for bucket, n in self._unflushed.items() if n}
+        # A bucket far from its limit need not be shared yet: wait until it has counted 5% of the
+        # limit here (small limits, such as failed authentications, are shared on every count).
+        # Thousands of active keys then cost a handful of writes, and each worker overshoots by
+        # at most 5% of a limit before the others know.
+        pending = {
+            bucket: n
+            for bucket, n in self._unflushed.items()
+            if n and n >= _share_after(self._limits.get(bucket, 0))
+        }
         if not pending:
             return
         with self._db.transaction() as session:
