@@ -60,14 +60,31 @@ def _latency_ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}[unit]
 
 
-def _wrk_script(paths: list[str], header: str | None, directory: Path) -> Path:
-    lines = ["local paths = {" + ",".join(f'"{p}"' for p in paths) + "}"]
-    if header:
-        name, value = header.split(": ", 1)
-        lines.append(f'wrk.headers["{name}"] = "{value}"')
-    lines += [
+@dataclass(frozen=True)
+class Call:
+    """One request wrk may send: it picks one of a case's calls at random each time."""
+
+    path: str
+    headers: dict[str, str]
+    body: str | None = None
+    method: str = "GET"
+
+
+def _wrk_script(calls: list[Call], directory: Path) -> Path:
+    def lua(value: str | None) -> str:
+        return "nil" if value is None else json.dumps(value)
+
+    entries = []
+    for call in calls:
+        headers = ", ".join(f"[{lua(k)}] = {lua(v)}" for k, v in call.headers.items())
+        entries.append(f"{{{lua(call.method)}, {lua(call.path)}, {{{headers}}}, {lua(call.body)}}}")
+    lines = [
+        "local calls = {" + ",\n".join(entries) + "}",
         "math.randomseed(42)",
-        "request = function() return wrk.format(nil, paths[math.random(#paths)]) end",
+        "request = function()",
+        "  local c = calls[math.random(#calls)]",
+        "  return wrk.format(c[1], c[2], c[3], c[4])",
+        "end",
     ]
     script = directory / f"wrk-{random.randrange(10**9)}.lua"
     script.write_text("\n".join(lines) + "\n")
@@ -185,26 +202,6 @@ def fresh_credentials(url: str, users: int, end_users: int = 200) -> Credentials
     return Credentials(created.global_api_key, token, linked)
 
 
-def _wrk_search_script(end_users: list[tuple[str, str, str, str]], directory: Path) -> Path:
-    """Each end user searches itself, seed-style: GET with a JSON body."""
-    entries = []
-    for token, tenant, group, user_id in end_users:
-        body = json.dumps({"tenant_id": tenant, "group_id": group, "user_id": user_id, "type": "user"})
-        entries.append("{" + f'"{token}", {json.dumps(body)}' + "}")
-    lines = [
-        "local searches = {" + ",".join(entries) + "}",
-        "math.randomseed(42)",
-        "request = function()",
-        "  local s = searches[math.random(#searches)]",
-        '  return wrk.format("GET", "/api/v1/search/objects/",',
-        '    {["Authorization"] = "Bearer " .. s[1], ["Content-Type"] = "application/json"}, s[2])',
-        "end",
-    ]
-    script = directory / f"wrk-{random.randrange(10**9)}.lua"
-    script.write_text("\n".join(lines) + "\n")
-    return script
-
-
 def bench_engine(
     engine: str, users: int, seconds: int, connections: int, workdir: Path, pg_base: str
 ) -> list[Measurement]:
@@ -245,13 +242,24 @@ def bench_engine(
             user_id = bench_user_id(tenant, group, index)
             user_paths.append(f"/api/v1/tenants/bench{tenant}/groups/g{group:06d}/users/{user_id}/")
         tenant0 = [path for path in user_paths if path.startswith("/api/v1/tenants/bench0/")]
+        auth = {"Authorization": f"Bearer {key}"}
+        admin = {"Authorization": f"Bearer {token}"}
+        tenant0 = [path for path in user_paths if path.startswith("/api/v1/tenants/bench0/")]
+        searches = [
+            Call(
+                "/api/v1/search/objects/",
+                {"Authorization": f"Bearer {user_token}", "Content-Type": "application/json"},
+                json.dumps({"tenant_id": tenant, "group_id": group, "user_id": user_id, "type": "user"}),
+            )
+            for user_token, tenant, group, user_id in credentials.end_users
+        ]
         cases = {
-            "floor": _wrk_script(["/bench/floor"], None, workdir),
-            "user_read_global_key": _wrk_script(user_paths, f"Authorization: Bearer {key}", workdir),
+            "floor": _wrk_script([Call("/bench/floor", {})], workdir),
+            "user_read_global_key": _wrk_script([Call(path, auth) for path in user_paths], workdir),
             # An account principal: tenant admin of bench0, policy filter in the query.
-            "user_read_login_token": _wrk_script(tenant0, f"Authorization: Bearer {token}", workdir),
-            # Seed 003: end users (200 accounts, login tokens) each searching themselves.
-            "search_objects_end_user": _wrk_search_script(credentials.end_users, workdir),
+            "user_read_login_token": _wrk_script([Call(path, admin) for path in tenant0], workdir),
+            # Seed 003: end users (200 accounts, login tokens) each searching themselves, GET + body.
+            "search_objects_end_user": _wrk_script(searches, workdir),
         }
         results = []
         for round_ in range(2):  # warm-up round, then the measured round

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -11,52 +12,52 @@ from switchboard.db.engine import Database
 from switchboard.errors import TooManyRequests
 
 
-def test_counts_are_shared_between_workers(database_url: str) -> None:
-    async def scenario() -> None:
+def _two_workers(database_url: str, scenario: Callable[[RateLimiter, RateLimiter], Awaitable[None]]) -> None:
+    """Run `scenario` with two limiters on one database, as two worker processes would have."""
+
+    async def run() -> None:
         first, second = Database(database_url), Database(database_url)
         await first.open()
         await second.open()
         try:
-            a, b = RateLimiter(first), RateLimiter(second)
-            for _ in range(3):
-                a.hit("auth-fail:192.0.2.1", 5, "failures")
-            for _ in range(2):
-                b.hit("auth-fail:192.0.2.1", 5, "failures")
-            # Neither has seen the other's counts yet; after one sync round both have.
-            for limiter in (a, b):
-                await asyncio.to_thread(limiter.flush)
-            for limiter in (a, b):
-                await limiter.refresh()
-            assert a.count("auth-fail:192.0.2.1") == b.count("auth-fail:192.0.2.1") == 5
-            with pytest.raises(TooManyRequests) as refused:
-                b.check("auth-fail:192.0.2.1", 5, "failures")
-            assert refused.value.headers()["Retry-After"].isdigit()
-            a.check("auth-fail:192.0.2.2", 5, "failures")  # another bucket is untouched
+            await scenario(RateLimiter(first), RateLimiter(second))
         finally:
             await first.close()
             await second.close()
 
-    asyncio.run(scenario())
+    asyncio.run(run())
+
+
+def test_counts_are_shared_between_workers(database_url: str) -> None:
+    async def scenario(a: RateLimiter, b: RateLimiter) -> None:
+        for _ in range(3):
+            a.hit("auth-fail:192.0.2.1", 5, "failures")
+        for _ in range(2):
+            b.hit("auth-fail:192.0.2.1", 5, "failures")
+        # Neither has seen the other's counts yet; after one sync round both have.
+        for limiter in (a, b):
+            await asyncio.to_thread(limiter.flush)
+        for limiter in (a, b):
+            await limiter.refresh()
+        assert a.count("auth-fail:192.0.2.1") == b.count("auth-fail:192.0.2.1") == 5
+        with pytest.raises(TooManyRequests) as refused:
+            b.check("auth-fail:192.0.2.1", 5, "failures")
+        assert refused.value.headers()["Retry-After"].isdigit()
+        a.check("auth-fail:192.0.2.2", 5, "failures")  # another bucket is untouched
+
+    _two_workers(database_url, scenario)
 
 
 def test_buckets_far_from_their_limit_are_not_written_yet(database_url: str) -> None:
-    async def scenario() -> None:
-        first, second = Database(database_url), Database(database_url)
-        await first.open()
-        await second.open()
-        try:
-            a, b = RateLimiter(first), RateLimiter(second)
-            for _ in range(49):  # below 5% of 1,000: kept local
-                a.hit("rate:key", 1000, "requests")
-            await asyncio.to_thread(a.flush)
-            await b.refresh()
-            assert b.count("rate:key") == 0
-            a.hit("rate:key", 1000, "requests")  # the 50th: now it is shared
-            await asyncio.to_thread(a.flush)
-            await b.refresh()
-            assert b.count("rate:key") == 50
-        finally:
-            await first.close()
-            await second.close()
+    async def scenario(a: RateLimiter, b: RateLimiter) -> None:
+        for _ in range(49):  # below 5% of 1,000: kept local
+            a.hit("rate:key", 1000, "requests")
+        await asyncio.to_thread(a.flush)
+        await b.refresh()
+        assert b.count("rate:key") == 0
+        a.hit("rate:key", 1000, "requests")  # the 50th: now it is shared
+        await asyncio.to_thread(a.flush)
+        await b.refresh()
+        assert b.count("rate:key") == 50
 
-    asyncio.run(scenario())
+    _two_workers(database_url, scenario)

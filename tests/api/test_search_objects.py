@@ -11,80 +11,9 @@ from starlette.testclient import TestClient
 
 from tests.access_world import build_world, login, make_account
 from tests.factories import created, make_domain, make_group, make_tenant
+from tests.seed_003 import SEED_RESPONSE, SEED_USER
 
 S = "/api/v1/search/objects/"
-
-# The seed's example response, verbatim.
-SEED_RESPONSE: dict[str, Any] = {
-    "tenant": {
-        "type": "ServiceProvider",
-        "useCustomRoutingProfile": True,
-        "defaultDomain": "",
-        "tenantId": "foo",
-        "id": "foo",
-        "name": "",
-        "supportEmail": "",
-        "useTenantLanguages": False,
-    },
-    "group": {
-        "groupId": "fooGroup",
-        "id": "fooGroup",
-        "groupName": "APIO Group Test",
-        "defaultDomain": "",
-        "userLimit": 25,
-        "userCount": 8,
-        "cliName": "",
-        "cliPhoneNumber": "+3225126777",
-        "timeZone": "Europe/Berlin",
-        "locationDialingCode": "",
-        "addressInformation": {
-            "addressLine1": "via Bruxelles, 33",
-            "addressLine2": "",
-            "city": "Milano",
-            "state": "",
-            "stateDisplayName": "",
-            "postalCode": "20124",
-            "country": "Italy",
-        },
-    },
-    "user": {
-        "userId": "",
-        "id": "",
-        "userType": "user",
-        "name": "Test Test",
-        "lastName": "Test",
-        "firstName": "Test",
-        "cliLastName": "Test",
-        "cliFirstName": "Test",
-        "phoneNumber": "",
-        "extension": "4000",
-        "cliPhoneNumber": "",
-        "department": {
-            "tenantId": "foo",
-            "groupId": "fooGroup",
-            "departmentName": "test_department_initial",
-            "fullPathName": "test_department_parent_1 \\ test_department_initial",
-        },
-        "language": "English",
-        "timeZone": "Europe/Berlin",
-        "title": "Title Test",
-        "pagerPhoneNumber": "+321234567789",
-        "mobilePhoneNumber": "+32498765431",
-        "emailAddress": "",
-        "yahooId": "",
-        "addressLocation": "Location Test",
-        "address": {
-            "addressLine1": "Add Test 1",
-            "addressLine2": "Add Test 2",
-            "city": "City Test",
-            "state": "Utah",
-            "stateDisplayName": "",
-            "postalCode": "10211",
-            "country": "CC Test",
-        },
-        "networkClassOfService": "4",
-    },
-}
 
 
 def _same_shape(expected: Any, actual: Any, path: str = "") -> list[str]:
@@ -121,17 +50,12 @@ def _seed_world(api: TestClient) -> None:
         "/api/v1/tenants/foo/groups/fooGroup/departments/",
         json={"name": "test_department_initial", "parent": "test_department_parent_1"},
     )
-    user = {
-        k: v
-        for k, v in SEED_RESPONSE["user"].items()
-        if k not in ("userId", "id", "userType", "name", "department")
-    }
     created(
         api.post(
             "/api/v1/tenants/foo/groups/fooGroup/users/",
             json={
                 "userId": "foo",
-                **user,
+                **SEED_USER,
                 "department": {"departmentName": "test_department_initial", "groupId": "fooGroup"},
                 "devices": [{"deviceName": "desk"}],
                 "trunkAddressing": {"trunkGroupName": "tg"},

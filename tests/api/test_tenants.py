@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from tests.factories import make_group, make_tenant
+from tests.seed_003 import SEED_ADDRESS
 
 FULL_TENANT = {
     "tenantId": "Foo",
@@ -15,15 +16,7 @@ FULL_TENANT = {
     "useCustomRoutingProfile": True,
     "useTenantLanguages": False,
     "contact": {"contactName": "Ops", "contactNumber": "+3225126777", "contactEmail": "ops@foo.example"},
-    "addressInformation": {
-        "addressLine1": "via Bruxelles, 33",
-        "addressLine2": "",
-        "city": "Milano",
-        "state": "",
-        "stateDisplayName": "",
-        "postalCode": "20124",
-        "country": "Italy",
-    },
+    "addressInformation": SEED_ADDRESS,
 }
 
 

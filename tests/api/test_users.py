@@ -5,36 +5,9 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from tests.factories import make_domain, make_group, make_tenant, make_tree, make_user, user_body
+from tests.seed_003 import SEED_USER
 
 USERS = "/api/v1/tenants/t1/groups/g1/users/"
-
-SEED_USER = {
-    "lastName": "Test",
-    "firstName": "Test",
-    "cliLastName": "Test",
-    "cliFirstName": "Test",
-    "phoneNumber": "",
-    "extension": "4000",
-    "cliPhoneNumber": "",
-    "language": "English",
-    "timeZone": "Europe/Berlin",
-    "title": "Title Test",
-    "pagerPhoneNumber": "+321234567789",
-    "mobilePhoneNumber": "+32498765431",
-    "emailAddress": "",
-    "yahooId": "",
-    "addressLocation": "Location Test",
-    "address": {
-        "addressLine1": "Add Test 1",
-        "addressLine2": "Add Test 2",
-        "city": "City Test",
-        "state": "Utah",
-        "stateDisplayName": "",
-        "postalCode": "10211",
-        "country": "CC Test",
-    },
-    "networkClassOfService": "4",
-}
 
 
 def test_user_round_trips_every_seed_field_plus_devices_and_trunking(api: TestClient) -> None:
