@@ -25,6 +25,7 @@ from switchboard.access.routes import auth_router
 from switchboard.access.routes import router as accounts_router
 from switchboard.audit.log import AuditLog
 from switchboard.audit.routes import router as audit_router
+from switchboard.contact_centre.routes import router as contact_centre_router
 from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
 from switchboard.directory.search_routes import router as search_router
@@ -110,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
     routers = (
         search_router,
         directory_router,
+        contact_centre_router,
         ops_router,
         auth_router,
         accounts_router,

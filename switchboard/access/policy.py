@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, or_, true
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_, true
 
 from switchboard.access.models import Account, ApiKey
 from switchboard.access.principal import Principal, Role
@@ -73,7 +73,7 @@ def scope_params(principal: Principal) -> dict[str, int | None]:
     }
 
 
-def _p(name: str) -> Any:
+def _p(name: str) -> BindParameter[Any]:
     return bindparam(name)
 
 
@@ -122,6 +122,64 @@ VISIBILITY: dict[str, dict[Role, Clause]] = {
         "user": lambda: ApiKey.account_pk == _p(P_ACCOUNT),
     },
 }
+
+
+def _template_visible_to_member() -> ColumnElement[bool]:
+    """Seed 000: the templates whose team the account is in; team-less ones only if the tenant
+    opened them to everyone. One tenant's templates only, whatever the teams say."""
+    from sqlalchemy import select
+
+    from switchboard.contact_centre.models import CampaignTemplate, TeamMember
+
+    my_teams = select(TeamMember.team_pk).where(TeamMember.account_pk == _p(P_ACCOUNT))
+    teamless_open = (
+        select(Tenant.teamless_templates_visible_to).where(Tenant.pk == _p(P_TENANT)).scalar_subquery()
+        == "everyone"
+    )
+    return and_(
+        CampaignTemplate.tenant_pk == _p(P_TENANT),
+        or_(CampaignTemplate.team_pk.in_(my_teams), and_(CampaignTemplate.team_pk.is_(None), teamless_open)),
+    )
+
+
+def _template_of_tenant() -> ColumnElement[bool]:
+    from switchboard.contact_centre.models import CampaignTemplate
+
+    return CampaignTemplate.tenant_pk == _p(P_TENANT)
+
+
+def _campaign_via_template(template_clause: Clause) -> Clause:
+    """A campaign (and later its leads and calls) follows its template."""
+
+    def clause() -> ColumnElement[bool]:
+        from sqlalchemy import select
+
+        from switchboard.contact_centre.models import Campaign, CampaignTemplate
+
+        return Campaign.template_pk.in_(select(CampaignTemplate.pk).where(template_clause()))
+
+    return clause
+
+
+VISIBILITY["campaign_template"] = {
+    "tenant_admin": _template_of_tenant,
+    "group_admin": _template_visible_to_member,
+    "user": _template_visible_to_member,
+}
+VISIBILITY["campaign"] = {
+    role: _campaign_via_template(clause) for role, clause in VISIBILITY["campaign_template"].items()
+}
+VISIBILITY["team"] = {
+    "tenant_admin": lambda: _team_of_tenant(),
+    "group_admin": NOTHING,
+    "user": NOTHING,
+}
+
+
+def _team_of_tenant() -> ColumnElement[bool]:
+    from switchboard.contact_centre.models import Team
+
+    return Team.tenant_pk == _p(P_TENANT)
 
 
 def _account_pks_of_tenant() -> Any:
@@ -177,6 +235,9 @@ def may_manage(principal: Principal, target: Target) -> Decision:
     kind = target.kind
     in_tenant = target.tenant_pk is not None and target.tenant_pk == principal.tenant_pk
     in_group = target.group_pk is not None and target.group_pk == principal.group_pk
+    if kind == "contact_centre":
+        allowed = role == "tenant_admin" and in_tenant
+        return Decision(allowed, "tenant admins manage their tenant's teams, templates and campaigns")
     if kind in ("tenant_lifecycle", "domain", "settings"):
         return Decision(False, f"{kind.replace('_', ' ')} needs system rights")
     if role == "tenant_admin":

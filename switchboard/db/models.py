@@ -2,9 +2,18 @@
 
 from switchboard.access import models as access_models
 from switchboard.audit import models as audit_models
+from switchboard.contact_centre import models as contact_centre_models
 from switchboard.db.base import Base
 from switchboard.directory import models as directory_models
 from switchboard.signals import models as signal_models
 from switchboard.system import models as system_models
 
-__all__ = ["Base", "access_models", "audit_models", "directory_models", "signal_models", "system_models"]
+__all__ = [
+    "Base",
+    "access_models",
+    "audit_models",
+    "contact_centre_models",
+    "directory_models",
+    "signal_models",
+    "system_models",
+]

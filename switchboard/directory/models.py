@@ -36,10 +36,17 @@ class Tenant(Base):
     use_tenant_languages: Mapped[bool] = mapped_column(Boolean, default=False)
     contact: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     address_information: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Who sees campaign templates that have no team: "admins" (default) or "everyone".
+    teamless_templates_visible_to: Mapped[str] = mapped_column(
+        String(10), default="admins", server_default="admins"
+    )
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (CheckConstraint("type IN ('ServiceProvider', 'Enterprise')", name="type"),)
+    __table_args__ = (
+        CheckConstraint("type IN ('ServiceProvider', 'Enterprise')", name="type"),
+        CheckConstraint("teamless_templates_visible_to IN ('admins', 'everyone')", name="teamless"),
+    )
 
 
 class Domain(Base):

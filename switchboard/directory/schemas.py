@@ -48,6 +48,9 @@ class TenantCreate(Schema):
     use_tenant_languages: bool = False
     contact: Contact = Field(default_factory=Contact)
     address_information: AddressInformation = Field(default_factory=AddressInformation)
+    teamless_templates_visible_to: Literal["admins", "everyone"] = Field(
+        default="admins", description="Who sees campaign templates that have no team."
+    )
 
 
 TenantUpdate = partial_of(TenantCreate, "TenantUpdate", exclude=("tenant_id", "type"))

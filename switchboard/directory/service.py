@@ -37,7 +37,7 @@ def full_user_id(raw: str, default_domain: str) -> str:
     return raw if "@" in raw else f"{raw}@{default_domain}"
 
 
-def _flush(session: Session, conflict: str) -> None:
+def flush_or_conflict(session: Session, conflict: str) -> None:
     # A concurrent writer may win the race the existence checks looked for: same answer, 409.
     try:
         session.flush()
@@ -45,18 +45,18 @@ def _flush(session: Session, conflict: str) -> None:
         raise Conflict(conflict) from exc
 
 
-def _stored(value: Any) -> Any:
+def stored_json(value: Any) -> Any:
     """Nested schema values are stored as their wire (camelCase) JSON."""
     if isinstance(value, BaseModel):
         return value.model_dump(by_alias=True)
     if isinstance(value, list):
-        return [_stored(item) for item in value]
+        return [stored_json(item) for item in value]
     return value
 
 
 def _assign(row: Any, data: Schema, fields: Iterable[str]) -> None:
     for name in fields:
-        setattr(row, name, _stored(getattr(data, name)))
+        setattr(row, name, stored_json(getattr(data, name)))
 
 
 # Fields a PATCH may set to null to clear them; for every other field null means "unchanged".
@@ -174,7 +174,7 @@ def create_tenant(session: Session, principal: Principal, data: TenantCreate) ->
     tenant = Tenant(tenant_key=data.tenant_id.lower())
     _assign(tenant, data, TenantCreate.model_fields)
     session.add(tenant)
-    _flush(session, f"tenant {data.tenant_id!r} already exists")
+    flush_or_conflict(session, f"tenant {data.tenant_id!r} already exists")
     return tenant
 
 
@@ -202,7 +202,7 @@ def add_domain(session: Session, principal: Principal, tenant_id: str, data: Dom
         raise Conflict(f"domain {name} is already assigned")
     domain = Domain(tenant_pk=tenant.pk, name=name, name_key=name)
     session.add(domain)
-    _flush(session, f"domain {name} is already assigned")
+    flush_or_conflict(session, f"domain {name} is already assigned")
     return domain
 
 
@@ -281,7 +281,7 @@ def create_group(session: Session, principal: Principal, tenant_id: str, data: G
     group = Group(tenant_pk=tenant.pk, group_key=key, user_count=0)
     _assign(group, data, GroupCreate.model_fields)
     session.add(group)
-    _flush(session, conflict)
+    flush_or_conflict(session, conflict)
     return group
 
 
@@ -346,7 +346,7 @@ def create_department(
         full_path_name=f"{parent.full_path_name}{PATH_SEPARATOR}{data.name}" if parent else data.name,
     )
     session.add(department)
-    _flush(session, f"department {data.name!r} already exists here")
+    flush_or_conflict(session, f"department {data.name!r} already exists here")
     return department
 
 
@@ -365,7 +365,7 @@ def update_department(
         if parent is not None and _is_within(session, parent, department.pk):
             raise BadRequest.field("parent", "a department cannot be inside itself")
         department.parent_pk = parent.pk if parent else None
-    _flush(session, f"department {department.name!r} already exists here")
+    flush_or_conflict(session, f"department {department.name!r} already exists here")
     _repath(session, tenant.pk)
     return department
 
@@ -453,7 +453,7 @@ def create_user(
     )
     _assign(user, data, _USER_COLUMNS)
     session.add(user)
-    _flush(session, f"userId {user_id!r} is already in use")
+    flush_or_conflict(session, f"userId {user_id!r} is already in use")
     return user
 
 
@@ -517,7 +517,7 @@ def _apply_profile(
 def _kind_settings(kind: str, data: Schema, only_set: bool) -> dict[str, Any]:
     names = KIND_SETTINGS[kind].model_fields
     wanted = changed_fields(data) if only_set else names
-    return {to_camel(name): _stored(getattr(data, name)) for name in names if name in wanted}
+    return {to_camel(name): stored_json(getattr(data, name)) for name in names if name in wanted}
 
 
 def create_service_user(
@@ -537,7 +537,7 @@ def create_service_user(
     )
     _apply_profile(session, principal, tenant, group, row, data.service_instance_profile)  # type: ignore[attr-defined]
     session.add(row)
-    _flush(session, f"serviceUserId {user_id!r} is already in use")
+    flush_or_conflict(session, f"serviceUserId {user_id!r} is already in use")
     return row
 
 

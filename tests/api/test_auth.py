@@ -110,7 +110,15 @@ def test_every_api_operation_requires_a_credential(anonymous: TestClient) -> Non
         if not path.startswith("/api/v1/") or path == "/api/v1/auth/login/":
             continue  # login is how a credential is obtained
         concrete = path.replace("{tenant_id}", "t1").replace("{group_id}", "g1")
-        for placeholder in ("{user_id}", "{name}", "{domain}", "{username}", "{key_id}"):
+        for placeholder in (
+            "{user_id}",
+            "{name}",
+            "{domain}",
+            "{username}",
+            "{key_id}",
+            "{template_id}",
+            "{campaign_id}",
+        ):
             concrete = concrete.replace(placeholder, "1")
         assert "{" not in concrete, path
         for method in operations:

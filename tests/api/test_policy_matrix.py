@@ -11,8 +11,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.access_world import build_world
-from tests.factories import make_group, make_user
+from tests.access_world import build_world, make_account
+from tests.factories import created, make_group, make_user
 
 PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key"]
 SHORT = {"system": "s", "tenant_admin": "ta", "group_admin": "ga", "user": "eu", "user_key": "uk"}
@@ -173,7 +173,7 @@ def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
     missing = api.get("/api/v1/tenants/no-such-tenant/", headers=world.headers["system"])
     assert missing.status_code == 404
     failures = []
-    for method, path, body, codes in MATRIX:
+    for method, path, body, codes in MATRIX + _contact_centre_rows(api):
         for principal, code in zip(PRINCIPALS, codes, strict=True):
             p = SHORT[principal]
             response = api.request(
@@ -196,6 +196,49 @@ def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
                     f"{principal:13} {method:6} {path} expected {code} got {got}: {response.text[:120]}"
                 )
     assert not failures, "\n".join(failures)
+
+
+def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
+    """Team A (with eu1) owns template TA; TN has no team; t2 has its own. The user key is the
+    t1 tenant admin's, so it sees what a tenant admin sees, on campaign endpoints only."""
+    created(api.post("/api/v1/tenants/t1/teams/", json={"name": "A"}))
+    created(api.post("/api/v1/tenants/t1/teams/A/members/", json={"username": "eu1"}), 200)
+    created(api.post("/api/v1/tenants/t1/teams/", json={"name": "M"}))
+    for short in SHORT.values():  # a membership of its own for each principal to remove
+        make_account(api, f"m-{short}", "user", "t1", "g2")
+        created(api.post("/api/v1/tenants/t1/teams/M/members/", json={"username": f"m-{short}"}), 200)
+    ids = {}
+    for tenant, name, team in (("t1", "TA", "A"), ("t1", "TN", None), ("t2", "T2", None)):
+        template = created(
+            api.post(f"/api/v1/tenants/{tenant}/campaign-templates/", json={"name": name, "team": team})
+        )
+        ids[name] = template["id"]
+        ids[f"c{name}"] = created(
+            api.post(
+                f"/api/v1/tenants/{tenant}/campaigns/",
+                json={"name": f"c{name}", "templateId": template["id"]},
+            )
+        )["id"]
+    t1, t2 = "/api/v1/tenants/t1", "/api/v1/tenants/t2"
+    return [
+        ("GET", f"{t1}/teams/", None, "OOOO3"),
+        ("POST", f"{t1}/teams/", {"name": "n-{p}"}, "OO333"),
+        ("POST", f"{t1}/teams/M/members/", {"username": "ta1"}, "OO333"),
+        ("GET", f"{t1}/campaign-templates/", None, "OOOOO"),
+        ("GET", f"{t1}/campaign-templates/{ids['TA']}/", None, "OO4OO"),
+        ("GET", f"{t1}/campaign-templates/{ids['TN']}/", None, "OO44O"),
+        ("GET", f"{t2}/campaign-templates/{ids['T2']}/", None, "O4444"),
+        ("GET", f"{t1}/campaigns/", None, "OOOOO"),
+        ("GET", f"{t1}/campaigns/{ids['cTA']}/", None, "OO4OO"),
+        ("GET", f"{t1}/campaigns/{ids['cTN']}/", None, "OO44O"),
+        ("GET", f"{t2}/campaigns/{ids['cT2']}/", None, "O4444"),
+        ("POST", f"{t1}/campaigns/", {"name": "c-{p}", "templateId": ids["TA"]}, "OO33O"),
+        # Managing campaigns is for administrators: 403 whether or not the campaign is visible.
+        ("PATCH", f"{t1}/campaigns/{ids['cTA']}/", {"status": "paused"}, "OO33O"),
+        ("PATCH", f"{t2}/campaigns/{ids['cT2']}/", {"status": "paused"}, "O4444"),
+        ("PATCH", f"{t1}/campaign-templates/{ids['TN']}/", {"dialMode": "progressive"}, "OO33O"),
+        ("DELETE", f"{t1}/teams/M/members/m-{{p}}/", None, "OO333"),
+    ]
 
 
 def test_lists_show_exactly_what_each_principal_may_see(api: TestClient, global_key: str) -> None:

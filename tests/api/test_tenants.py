@@ -17,6 +17,7 @@ FULL_TENANT = {
     "useTenantLanguages": False,
     "contact": {"contactName": "Ops", "contactNumber": "+3225126777", "contactEmail": "ops@foo.example"},
     "addressInformation": SEED_ADDRESS,
+    "teamlessTemplatesVisibleTo": "admins",
 }
 
 

@@ -1,0 +1,1 @@
+"""The contact centre: teams, campaign templates, campaigns and leads (Noojee vocabulary)."""

@@ -1,0 +1,80 @@
+"""Contact-centre tables. A template's optional team decides who sees its campaigns (seed 000)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from switchboard.db.base import Base, JSONType, TZDateTime, key_string, utcnow
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_pk: Mapped[int] = mapped_column(ForeignKey("tenants.pk", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(key_string(80))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("tenant_pk", "name_key"),)
+
+
+class TeamMember(Base):
+    """An account in a team; members are accounts of the team's tenant."""
+
+    __tablename__ = "team_members"
+
+    team_pk: Mapped[int] = mapped_column(ForeignKey("teams.pk", ondelete="CASCADE"), primary_key=True)
+    account_pk: Mapped[int] = mapped_column(ForeignKey("accounts.pk", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), default="agent")
+
+    __table_args__ = (
+        CheckConstraint("role IN ('agent', 'supervisor')", name="role"),
+        # "Which teams is this account in?" is asked by every campaign visibility check.
+        Index("ix_team_members_account_pk_team_pk", "account_pk", "team_pk"),
+    )
+
+
+class CampaignTemplate(Base):
+    __tablename__ = "campaign_templates"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_pk: Mapped[int] = mapped_column(ForeignKey("tenants.pk", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(key_string(80))
+    # The seed's "Details tab" Team: who may see this template's campaigns. NULL: admins only,
+    # unless the tenant opens team-less templates to everyone.
+    team_pk: Mapped[int | None] = mapped_column(ForeignKey("teams.pk", ondelete="SET NULL"), index=True)
+    dial_mode: Mapped[str] = mapped_column(String(20), default="preview")
+    dispositions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    lead_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    contact_hours: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_pk", "name_key"),
+        CheckConstraint("dial_mode IN ('preview', 'progressive', 'predictive')", name="dial_mode"),
+    )
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_pk: Mapped[int] = mapped_column(ForeignKey("tenants.pk", ondelete="CASCADE"))
+    template_pk: Mapped[int] = mapped_column(
+        ForeignKey("campaign_templates.pk", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(key_string(80))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_pk", "name_key"),
+        CheckConstraint("status IN ('active', 'paused', 'finished')", name="status"),
+    )

@@ -1,0 +1,176 @@
+"""Teams (/tenants/{t}/teams/), campaign templates and campaigns: thin adapters over the service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from switchboard.access.dependencies import AccountsCaller, authorize
+from switchboard.access.policy import Area
+from switchboard.access.principal import Principal
+from switchboard.audit.recording import audit_write
+from switchboard.contact_centre import service
+from switchboard.contact_centre.schemas import (
+    CampaignCreate,
+    CampaignOut,
+    CampaignUpdate,
+    MemberBody,
+    TeamCreate,
+    TeamOut,
+    TemplateCreate,
+    TemplateOut,
+    TemplateUpdate,
+)
+from switchboard.db.engine import Database
+from switchboard.directory.service import find_tenant
+from switchboard.responses import errors, json_response, no_content
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["contact centre"])
+# Seed 000: user API keys reach campaign-related endpoints, seeing what their account may.
+CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
+READ = errors(401, 403, 404)
+WRITE = errors(400, 401, 403, 404, 409)
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+@router.get("/teams/", response_model=list[TeamOut], responses=READ)
+def list_teams(request: Request, principal: AccountsCaller, tenant_id: str) -> Response:
+    """Teams of the tenant (administrators)."""
+    with _db(request).transaction() as session:
+        tenant, teams = service.list_teams(session, principal, tenant_id)
+        return json_response([service.team_view(session, team, tenant.tenant_id) for team in teams])
+
+
+@router.post("/teams/", status_code=201, response_model=TeamOut, responses=WRITE)
+def create_team(request: Request, principal: AccountsCaller, tenant_id: str, body: TeamCreate) -> Response:
+    with _db(request).transaction() as session:
+        tenant, team = service.create_team(session, principal, tenant_id, body)
+        view = service.team_view(session, team, tenant.tenant_id)
+    audit_write(request, 201, f"team:{tenant_id}/{team.name}", tenant.pk)
+    return json_response(view, 201)
+
+
+@router.delete("/teams/{name}/", status_code=204, responses=READ)
+def delete_team(request: Request, principal: AccountsCaller, tenant_id: str, name: str) -> Response:
+    with _db(request).transaction() as session:
+        service.delete_team(session, principal, tenant_id, name)
+    audit_write(request, 204, f"team:{tenant_id}/{name}", None)
+    return no_content()
+
+
+@router.post("/teams/{name}/members/", response_model=TeamOut, responses=WRITE)
+def add_member(
+    request: Request, principal: AccountsCaller, tenant_id: str, name: str, body: MemberBody
+) -> Response:
+    """Adds an account of the tenant (or changes its role); its keys see the team's campaigns at once."""
+    with _db(request).transaction() as session:
+        team = service.add_member(session, principal, tenant_id, name, body)
+        view = service.team_view(session, team, tenant_id)
+    audit_write(request, 200, f"team:{tenant_id}/{name}+{body.username}", team.tenant_pk)
+    return json_response(view)
+
+
+@router.delete("/teams/{name}/members/{username}/", status_code=204, responses=READ)
+def remove_member(
+    request: Request, principal: AccountsCaller, tenant_id: str, name: str, username: str
+) -> Response:
+    with _db(request).transaction() as session:
+        service.remove_member(session, principal, tenant_id, name, username)
+    audit_write(request, 204, f"team:{tenant_id}/{name}-{username}", None)
+    return no_content()
+
+
+@router.get("/campaign-templates/", response_model=list[TemplateOut], responses=READ)
+def list_templates(request: Request, principal: CampaignsCaller, tenant_id: str) -> Response:
+    """The templates the caller may see: all for admins; for others, those of their teams."""
+    with _db(request).transaction() as session:
+        tenant, templates = service.list_templates(session, principal, tenant_id)
+        return json_response([service.template_view(session, t, tenant.tenant_id) for t in templates])
+
+
+@router.post("/campaign-templates/", status_code=201, response_model=TemplateOut, responses=WRITE)
+def create_template(
+    request: Request, principal: CampaignsCaller, tenant_id: str, body: TemplateCreate
+) -> Response:
+    with _db(request).transaction() as session:
+        template = service.create_template(session, principal, tenant_id, body)
+        view = service.template_view(session, template, tenant_id)
+    audit_write(request, 201, f"campaign_template:{tenant_id}/{template.pk}", template.tenant_pk)
+    return json_response(view, 201)
+
+
+@router.get("/campaign-templates/{template_id}/", response_model=TemplateOut, responses=READ)
+def get_template(request: Request, principal: CampaignsCaller, tenant_id: str, template_id: int) -> Response:
+    with _db(request).transaction() as session:
+        tenant = find_tenant(session, principal, tenant_id)
+        template = service.find_template(session, principal, tenant, template_id)
+        return json_response(service.template_view(session, template, tenant.tenant_id))
+
+
+@router.patch("/campaign-templates/{template_id}/", response_model=TemplateOut, responses=WRITE)
+def update_template(
+    request: Request,
+    principal: CampaignsCaller,
+    tenant_id: str,
+    template_id: int,
+    body: TemplateUpdate,  # type: ignore[valid-type]
+) -> Response:
+    """Changes a template; a new team changes who sees its campaigns at once."""
+    with _db(request).transaction() as session:
+        template = service.update_template(session, principal, tenant_id, template_id, body)
+        view = service.template_view(session, template, tenant_id)
+    audit_write(request, 200, f"campaign_template:{tenant_id}/{template_id}", template.tenant_pk)
+    return json_response(view)
+
+
+@router.get("/campaigns/", response_model=list[CampaignOut], responses=READ)
+def list_campaigns(
+    request: Request,
+    principal: CampaignsCaller,
+    tenant_id: str,
+    template_id: Annotated[int | None, Query(alias="templateId")] = None,
+) -> Response:
+    """The campaigns the caller may see (seed 000: those of its teams' templates, no others)."""
+    with _db(request).transaction() as session:
+        tenant, campaigns = service.list_campaigns(session, principal, tenant_id, template_id)
+        return json_response([service.campaign_view(session, c, tenant.tenant_id) for c in campaigns])
+
+
+@router.post("/campaigns/", status_code=201, response_model=CampaignOut, responses=WRITE)
+def create_campaign(
+    request: Request, principal: CampaignsCaller, tenant_id: str, body: CampaignCreate
+) -> Response:
+    with _db(request).transaction() as session:
+        campaign = service.create_campaign(session, principal, tenant_id, body)
+        view = service.campaign_view(session, campaign, tenant_id)
+    audit_write(request, 201, f"campaign:{tenant_id}/{campaign.pk}", campaign.tenant_pk)
+    return json_response(view, 201)
+
+
+@router.get("/campaigns/{campaign_id}/", response_model=CampaignOut, responses=READ)
+def get_campaign(request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: int) -> Response:
+    with _db(request).transaction() as session:
+        tenant = find_tenant(session, principal, tenant_id)
+        campaign = service.find_campaign(session, principal, tenant, campaign_id)
+        return json_response(service.campaign_view(session, campaign, tenant.tenant_id))
+
+
+@router.patch("/campaigns/{campaign_id}/", response_model=CampaignOut, responses=WRITE)
+def update_campaign(
+    request: Request,
+    principal: CampaignsCaller,
+    tenant_id: str,
+    campaign_id: int,
+    body: CampaignUpdate,  # type: ignore[valid-type]
+) -> Response:
+    with _db(request).transaction() as session:
+        campaign = service.update_campaign(session, principal, tenant_id, campaign_id, body)
+        view = service.campaign_view(session, campaign, tenant_id)
+    audit_write(request, 200, f"campaign:{tenant_id}/{campaign_id}", campaign.tenant_pk)
+    return json_response(view)

@@ -1,0 +1,85 @@
+"""Shapes of teams, campaign templates and campaigns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from switchboard.schemas import Schema, partial_of
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^/\\]+$")]
+
+
+class TeamCreate(Schema):
+    name: Name
+
+
+class MemberBody(Schema):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    role: Literal["agent", "supervisor"] = "agent"
+
+
+class Member(Schema):
+    username: str
+    role: str
+
+
+class TeamOut(Schema):
+    id: int
+    tenant_id: str
+    name: str
+    members: list[Member]
+
+
+class Disposition(Schema):
+    name: Name
+    final: bool = False
+
+
+class LeadField(Schema):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+    type: Literal["text", "number", "date", "phone", "email"] = "text"
+    required: bool = False
+    phone: bool = Field(default=False, description="Dialled: a phone field.")
+
+
+class ContactHours(Schema):
+    time_zone: Annotated[str, StringConstraints(max_length=64)] = "UTC"
+    start: Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "09:00"
+    end: Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "17:00"
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+
+
+class TemplateCreate(Schema):
+    name: Name
+    team: Name | None = Field(default=None, description="The Details tab's Team: who sees the campaigns.")
+    dial_mode: Literal["preview", "progressive", "predictive"] = "preview"
+    dispositions: Annotated[list[Disposition], Field(max_length=100)] = Field(default_factory=list)
+    lead_fields: Annotated[list[LeadField], Field(max_length=100)] = Field(default_factory=list)
+    contact_hours: ContactHours = Field(default_factory=ContactHours)
+
+
+TemplateUpdate = partial_of(TemplateCreate, "TemplateUpdate")
+
+
+class TemplateOut(TemplateCreate):
+    model_config = {"extra": "ignore"}
+    id: int
+    tenant_id: str
+
+
+class CampaignCreate(Schema):
+    name: Name
+    template_id: int
+    status: Literal["active", "paused", "finished"] = "active"
+
+
+CampaignUpdate = partial_of(CampaignCreate, "CampaignUpdate", exclude=("template_id",))
+
+
+class CampaignOut(CampaignCreate):
+    model_config = {"extra": "ignore"}
+    id: int
+    tenant_id: str
+    template_name: str

@@ -1,0 +1,282 @@
+"""Teams, campaign templates and campaigns. Services take a session and a principal, never commit.
+
+Visibility comes from the policy (a template's team; campaigns follow their template); changes
+are for system and tenant administrators.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from switchboard.access.models import Account
+from switchboard.access.policy import Target, require_manage, scope_params, visibility
+from switchboard.access.principal import Principal
+from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
+from switchboard.contact_centre.schemas import CampaignCreate, MemberBody, TeamCreate, TemplateCreate
+from switchboard.directory.models import Tenant
+from switchboard.directory.service import changed_fields, find_tenant, flush_or_conflict, stored_json
+from switchboard.errors import BadRequest, NotFound
+from switchboard.schemas import Schema
+
+T = TypeVar("T")
+
+
+def _visible(session: Session, principal: Principal, kind: str, stmt: Select[T]) -> T | None:
+    return session.scalar(stmt.where(visibility(principal, kind)), scope_params(principal))
+
+
+def _tenant_to_manage(session: Session, principal: Principal, tenant_id: str) -> Tenant:
+    tenant = find_tenant(session, principal, tenant_id)
+    require_manage(principal, Target("contact_centre", tenant.pk))
+    return tenant
+
+
+# -- teams -----------------------------------------------------------------------------------------
+
+
+def find_team(session: Session, principal: Principal, tenant: Tenant, name: str) -> Team:
+    team = _visible(
+        session,
+        principal,
+        "team",
+        select(Team).where(Team.tenant_pk == tenant.pk, Team.name_key == name.lower()),
+    )
+    if team is None:
+        raise NotFound(f"team {name!r} not found or not visible")
+    return team
+
+
+def team_view(session: Session, team: Team, tenant_id: str) -> dict[str, Any]:
+    members = session.execute(
+        select(Account.username, TeamMember.role)
+        .join(TeamMember, TeamMember.account_pk == Account.pk)
+        .where(TeamMember.team_pk == team.pk)
+        .order_by(Account.username_key)
+    )
+    return {
+        "id": team.pk,
+        "tenantId": tenant_id,
+        "name": team.name,
+        "members": [{"username": username, "role": role} for username, role in members],
+    }
+
+
+def list_teams(session: Session, principal: Principal, tenant_id: str) -> tuple[Tenant, list[Team]]:
+    tenant = find_tenant(session, principal, tenant_id)
+    stmt = (
+        select(Team).where(Team.tenant_pk == tenant.pk, visibility(principal, "team")).order_by(Team.name_key)
+    )
+    return tenant, list(session.scalars(stmt, scope_params(principal)))
+
+
+def create_team(
+    session: Session, principal: Principal, tenant_id: str, data: TeamCreate
+) -> tuple[Tenant, Team]:
+    tenant = _tenant_to_manage(session, principal, tenant_id)
+    team = Team(tenant_pk=tenant.pk, name=data.name, name_key=data.name.lower())
+    session.add(team)
+    flush_or_conflict(session, f"team {data.name!r} already exists")
+    return tenant, team
+
+
+def delete_team(session: Session, principal: Principal, tenant_id: str, name: str) -> None:
+    tenant = _tenant_to_manage(session, principal, tenant_id)
+    session.delete(find_team(session, principal, tenant, name))
+    session.flush()
+
+
+def add_member(session: Session, principal: Principal, tenant_id: str, name: str, data: MemberBody) -> Team:
+    """Membership decides campaign visibility in the same query that fetches: effective at once."""
+    tenant = _tenant_to_manage(session, principal, tenant_id)
+    team = find_team(session, principal, tenant, name)
+    account = session.scalar(
+        select(Account).where(Account.username_key == data.username.lower(), Account.tenant_pk == tenant.pk)
+    )
+    if account is None:
+        raise BadRequest.field("username", "no such account in this tenant")
+    member = session.get(TeamMember, (team.pk, account.pk))
+    if member is None:
+        session.add(TeamMember(team_pk=team.pk, account_pk=account.pk, role=data.role))
+    else:
+        member.role = data.role
+    session.flush()
+    return team
+
+
+def remove_member(session: Session, principal: Principal, tenant_id: str, name: str, username: str) -> None:
+    tenant = _tenant_to_manage(session, principal, tenant_id)
+    team = find_team(session, principal, tenant, name)
+    account_pk = session.scalar(
+        select(Account.pk).where(Account.username_key == username.lower(), Account.tenant_pk == tenant.pk)
+    )
+    member = session.get(TeamMember, (team.pk, account_pk)) if account_pk else None
+    if member is None:
+        raise NotFound(f"{username!r} is not a member of team {name!r}")
+    session.delete(member)
+    session.flush()
+
+
+# -- campaign templates ----------------------------------------------------------------------------
+
+
+def find_template(
+    session: Session, principal: Principal, tenant: Tenant, template_id: int
+) -> CampaignTemplate:
+    template = _visible(
+        session,
+        principal,
+        "campaign_template",
+        select(CampaignTemplate).where(
+            CampaignTemplate.tenant_pk == tenant.pk, CampaignTemplate.pk == template_id
+        ),
+    )
+    if template is None:
+        raise NotFound(f"template {template_id} not found or not visible")
+    return template
+
+
+def _team_pk(session: Session, tenant: Tenant, name: str | None) -> int | None:
+    if name is None:
+        return None
+    team_pk = session.scalar(
+        select(Team.pk).where(Team.tenant_pk == tenant.pk, Team.name_key == name.lower())
+    )
+    if team_pk is None:
+        raise BadRequest.field("team", "no such team in this tenant")
+    return team_pk
+
+
+_TEMPLATE_COLUMNS = ("dial_mode", "dispositions", "lead_fields", "contact_hours")
+
+
+def create_template(
+    session: Session, principal: Principal, tenant_id: str, data: TemplateCreate
+) -> CampaignTemplate:
+    tenant = _tenant_to_manage(session, principal, tenant_id)
+    template = CampaignTemplate(
+        tenant_pk=tenant.pk,
+        name=data.name,
+        name_key=data.name.lower(),
+        team_pk=_team_pk(session, tenant, data.team),
+    )
+    for column in _TEMPLATE_COLUMNS:
+        setattr(template, column, stored_json(getattr(data, column)))
+    session.add(template)
+    flush_or_conflict(session, f"template {data.name!r} already exists")
+    return template
+
+
+def update_template(
+    session: Session, principal: Principal, tenant_id: str, template_id: int, changes: Schema
+) -> CampaignTemplate:
+    tenant = _tenant_to_manage(session, principal, tenant_id)
+    template = find_template(session, principal, tenant, template_id)
+    fields = changed_fields(changes, frozenset({"team"}))
+    if "team" in fields:
+        template.team_pk = _team_pk(session, tenant, changes.team)  # type: ignore[attr-defined]
+    if "name" in fields:
+        template.name = changes.name  # type: ignore[attr-defined]
+        template.name_key = template.name.lower()
+    for column in fields.intersection(_TEMPLATE_COLUMNS):
+        setattr(template, column, stored_json(getattr(changes, column)))
+    flush_or_conflict(session, f"template {template.name!r} already exists")
+    return template
+
+
+def template_view(session: Session, template: CampaignTemplate, tenant_id: str) -> dict[str, Any]:
+    team = session.get(Team, template.team_pk) if template.team_pk else None
+    return {
+        "id": template.pk,
+        "tenantId": tenant_id,
+        "name": template.name,
+        "team": team.name if team else None,
+        "dialMode": template.dial_mode,
+        "dispositions": template.dispositions,
+        "leadFields": template.lead_fields,
+        "contactHours": template.contact_hours,
+    }
+
+
+def list_templates(
+    session: Session, principal: Principal, tenant_id: str
+) -> tuple[Tenant, list[CampaignTemplate]]:
+    tenant = find_tenant(session, principal, tenant_id)
+    stmt = (
+        select(CampaignTemplate)
+        .where(CampaignTemplate.tenant_pk == tenant.pk, visibility(principal, "campaign_template"))
+        .order_by(CampaignTemplate.pk)
+    )
+    return tenant, list(session.scalars(stmt, scope_params(principal)))
+
+
+# -- campaigns -------------------------------------------------------------------------------------
+
+
+def find_campaign(session: Session, principal: Principal, tenant: Tenant, campaign_id: int) -> Campaign:
+    campaign = _visible(
+        session,
+        principal,
+        "campaign",
+        select(Campaign).where(Campaign.tenant_pk == tenant.pk, Campaign.pk == campaign_id),
+    )
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} not found or not visible")
+    return campaign
+
+
+def create_campaign(session: Session, principal: Principal, tenant_id: str, data: CampaignCreate) -> Campaign:
+    tenant = _tenant_to_manage(session, principal, tenant_id)
+    try:
+        template = find_template(session, principal, tenant, data.template_id)
+    except NotFound as exc:
+        raise BadRequest.field("templateId", "no such template in this tenant") from exc
+    campaign = Campaign(
+        tenant_pk=tenant.pk,
+        template_pk=template.pk,
+        name=data.name,
+        name_key=data.name.lower(),
+        status=data.status,
+    )
+    session.add(campaign)
+    flush_or_conflict(session, f"campaign {data.name!r} already exists")
+    return campaign
+
+
+def update_campaign(
+    session: Session, principal: Principal, tenant_id: str, campaign_id: int, changes: Schema
+) -> Campaign:
+    tenant = _tenant_to_manage(session, principal, tenant_id)
+    campaign = find_campaign(session, principal, tenant, campaign_id)
+    fields = changed_fields(changes)
+    if "name" in fields:
+        campaign.name = changes.name  # type: ignore[attr-defined]
+        campaign.name_key = campaign.name.lower()
+    if "status" in fields:
+        campaign.status = changes.status  # type: ignore[attr-defined]
+    flush_or_conflict(session, f"campaign {campaign.name!r} already exists")
+    return campaign
+
+
+def campaign_view(session: Session, campaign: Campaign, tenant_id: str) -> dict[str, Any]:
+    template = session.get_one(CampaignTemplate, campaign.template_pk)
+    return {
+        "id": campaign.pk,
+        "tenantId": tenant_id,
+        "name": campaign.name,
+        "templateId": template.pk,
+        "templateName": template.name,
+        "status": campaign.status,
+    }
+
+
+def list_campaigns(
+    session: Session, principal: Principal, tenant_id: str, template_id: int | None
+) -> tuple[Tenant, list[Campaign]]:
+    tenant = find_tenant(session, principal, tenant_id)
+    stmt = select(Campaign).where(Campaign.tenant_pk == tenant.pk, visibility(principal, "campaign"))
+    if template_id is not None:
+        stmt = stmt.where(Campaign.template_pk == template_id)
+    return tenant, list(session.scalars(stmt.order_by(Campaign.pk), scope_params(principal)))
