@@ -30,6 +30,7 @@ from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
 from switchboard.directory.search_routes import router as search_router
 from switchboard.errors import SwitchboardError, install_error_handlers
+from switchboard.noojee.routes import router as noojee_router
 from switchboard.observability import AccessLogAndMetrics, Metrics
 from switchboard.ops.routes import Floor, floor
 from switchboard.ops.routes import router as ops_router
@@ -112,6 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
         search_router,
         directory_router,
         contact_centre_router,
+        noojee_router,
         ops_router,
         auth_router,
         accounts_router,

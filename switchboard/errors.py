@@ -77,6 +77,13 @@ class MethodNotAllowed(SwitchboardError):
     status = 405
     title = "Method Not Allowed"
 
+    def __init__(self, detail: str, allow: str = "") -> None:
+        super().__init__(detail)
+        self.allow = allow
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": self.allow} if self.allow else {}
+
 
 class Conflict(SwitchboardError):
     status = 409
@@ -98,6 +105,17 @@ class TooManyRequests(SwitchboardError):
 class ServiceUnavailable(SwitchboardError):
     status = 503
     title = "Service Unavailable"
+
+
+def error_response(
+    path: str, error: SwitchboardError, extra_headers: dict[str, str] | None = None
+) -> Response:
+    """The error as the surface speaks: Noojee's envelope under its prefix, problem+json elsewhere."""
+    from switchboard.noojee.envelope import NOOJEE_PREFIX, error_envelope
+
+    if path.startswith(NOOJEE_PREFIX):
+        return error_envelope(error, extra_headers)
+    return problem_response(error, extra_headers)
 
 
 def problem_response(error: SwitchboardError, extra_headers: dict[str, str] | None = None) -> Response:
@@ -143,18 +161,19 @@ def install_error_handlers(app: FastAPI) -> None:
         from switchboard.audit.recording import audit_refusal
 
         audit_refusal(request, exc)
-        return problem_response(exc)
+        return error_response(request.url.path, exc)
 
-    async def on_validation(_: Request, exc: Exception) -> Response:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return problem_response(validation_problem(exc))
+        return error_response(request.url.path, validation_problem(exc))
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
             return await on_domain_error(request, NotFound("no such route"))
         if exc.status_code == 405:
-            return problem_response(
+            return error_response(
+                request.url.path,
                 MethodNotAllowed("This method is not allowed on this resource."),
                 dict(exc.headers or {}),
             )
@@ -163,11 +182,13 @@ def install_error_handlers(app: FastAPI) -> None:
         error.title = "Error"
         return problem_response(error, dict(exc.headers or {}))
 
-    async def on_unexpected(_: Request, exc: Exception) -> Response:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         # Logged with its traceback by the access-log middleware; the client learns nothing.
         if is_database_unavailable(exc):
-            return problem_response(ServiceUnavailable("The database is unavailable; try again shortly."))
-        return problem_response(SwitchboardError("An internal error occurred."))
+            return error_response(
+                request.url.path, ServiceUnavailable("The database is unavailable; try again shortly.")
+            )
+        return error_response(request.url.path, SwitchboardError("An internal error occurred."))
 
     app.add_exception_handler(SwitchboardError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from switchboard.errors import Forbidden, SwitchboardError, problem_response
+from switchboard.errors import Forbidden, SwitchboardError, error_response
 from switchboard.settings import IPNetwork
 
 
@@ -75,7 +75,7 @@ class Perimeter:
                 raise Forbidden("Requests from this address are not accepted (the system IP allowlist).")
         except SwitchboardError as error:
             self.on_refusal(scope, error)
-            await problem_response(error)(scope, receive, send)
+            await error_response(scope["path"], error)(scope, receive, send)
             return
         path: str = scope["path"]
         if path.startswith("/api/v1/") and not path.endswith("/") and "." not in path.rsplit("/", 1)[1]:

@@ -112,6 +112,8 @@ class CredentialResolver:
 
     async def resolve(self, request: Request) -> Principal:
         key = presented_key(request)
+        if key is None and request.url.path.startswith(NOOJEE_PREFIX):
+            key = await _form_key(request)
         if key is None:
             raise Unauthorized("An API key or login token is required (Authorization: Bearer <key>).")
         client = request.client.host if request.client else "-"
@@ -181,6 +183,14 @@ class CredentialResolver:
 
 
 _MISSING: Any = object()
+
+
+async def _form_key(request: Request) -> str | None:
+    """Noojee clients may post apiKey as a form field (compatibility only)."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    value = (await request.form()).get("apiKey")
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _allowed(client: str, networks: tuple[IPNetwork, ...]) -> bool:

@@ -200,16 +200,25 @@ def template_view(session: Session, template: CampaignTemplate, tenant_id: str) 
     }
 
 
+def visible_templates(
+    session: Session, principal: Principal, tenant_pk: int | None = None
+) -> list[CampaignTemplate]:
+    """Every template the principal may see (in one tenant, when given), by id."""
+    stmt = (
+        select(CampaignTemplate)
+        .where(visibility(principal, "campaign_template"))
+        .order_by(CampaignTemplate.pk)
+    )
+    if tenant_pk is not None:
+        stmt = stmt.where(CampaignTemplate.tenant_pk == tenant_pk)
+    return list(session.scalars(stmt, scope_params(principal)))
+
+
 def list_templates(
     session: Session, principal: Principal, tenant_id: str
 ) -> tuple[Tenant, list[CampaignTemplate]]:
     tenant = find_tenant(session, principal, tenant_id)
-    stmt = (
-        select(CampaignTemplate)
-        .where(CampaignTemplate.tenant_pk == tenant.pk, visibility(principal, "campaign_template"))
-        .order_by(CampaignTemplate.pk)
-    )
-    return tenant, list(session.scalars(stmt, scope_params(principal)))
+    return tenant, visible_templates(session, principal, tenant.pk)
 
 
 # -- campaigns -------------------------------------------------------------------------------------
@@ -272,11 +281,20 @@ def campaign_view(session: Session, campaign: Campaign, tenant_id: str) -> dict[
     }
 
 
+def visible_campaigns(
+    session: Session, principal: Principal, template_id: int | None, tenant_pk: int | None = None
+) -> list[Campaign]:
+    """Every campaign the principal may see (seed 000: those of its teams' templates), by id."""
+    stmt = select(Campaign).where(visibility(principal, "campaign")).order_by(Campaign.pk)
+    if tenant_pk is not None:
+        stmt = stmt.where(Campaign.tenant_pk == tenant_pk)
+    if template_id is not None:
+        stmt = stmt.where(Campaign.template_pk == template_id)
+    return list(session.scalars(stmt, scope_params(principal)))
+
+
 def list_campaigns(
     session: Session, principal: Principal, tenant_id: str, template_id: int | None
 ) -> tuple[Tenant, list[Campaign]]:
     tenant = find_tenant(session, principal, tenant_id)
-    stmt = select(Campaign).where(Campaign.tenant_pk == tenant.pk, visibility(principal, "campaign"))
-    if template_id is not None:
-        stmt = stmt.where(Campaign.template_pk == template_id)
-    return tenant, list(session.scalars(stmt.order_by(Campaign.pk), scope_params(principal)))
+    return tenant, visible_campaigns(session, principal, template_id, tenant.pk)

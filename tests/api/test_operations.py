@@ -48,13 +48,14 @@ def test_every_route_is_in_openapi_with_its_error_statuses(api: TestClient) -> N
     from switchboard.audit.routes import router as audit
     from switchboard.directory.routes import router as directory
     from switchboard.directory.search_routes import router as search
+    from switchboard.noojee.routes import router as noojee
     from switchboard.ops.routes import router as ops
     from switchboard.system.routes import router as system
 
     spec = api.get("/api/v1/openapi.json").json()
     routes = [
         r
-        for router in (directory, ops, system, search, accounts, auth_router, audit)
+        for router in (directory, ops, system, search, accounts, auth_router, audit, noojee)
         for r in router.routes
         if isinstance(r, APIRoute) and r.include_in_schema
     ]

@@ -221,6 +221,9 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         )["id"]
     t1, t2 = "/api/v1/tenants/t1", "/api/v1/tenants/t2"
     return [
+        # Noojee CampaignAPI: every credential gets 200 with its own view (tested in detail elsewhere).
+        ("POST", "/servicemanager/rest/CampaignAPI/getCampaignList", None, "OOOOO"),
+        ("POST", "/servicemanager/rest/CampaignAPI/getCampaignTemplateList", None, "OOOOO"),
         ("GET", f"{t1}/teams/", None, "OOOO3"),
         ("POST", f"{t1}/teams/", {"name": "n-{p}"}, "OO333"),
         ("POST", f"{t1}/teams/M/members/", {"username": "ta1"}, "OO333"),
