@@ -8,6 +8,7 @@ serve in one sync interval.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 
@@ -49,6 +50,7 @@ class RateLimiter:
         self._unflushed: dict[str, int] = defaultdict(int)
         self._shared: dict[str, int] = {}
         self._limits: dict[str, int] = {}
+        self.urgent = asyncio.Event()
 
     def _roll(self) -> float:
         now = time.time()
@@ -74,6 +76,9 @@ class RateLimiter:
         self._roll()
         self._unflushed[bucket] += 1
         self._limits[bucket] = limit
+        if _share_after(limit) == 1:
+            # Small, security-relevant limits (failed authentications): sync now, not at the next tick.
+            self.urgent.set()
         if self.count(bucket) > limit:
             raise TooManyRequests(f"Too many {what}; try again later.", self.retry_after())
 
