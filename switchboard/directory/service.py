@@ -26,6 +26,7 @@ from switchboard.directory.schemas import (
 )
 from switchboard.errors import BadRequest, Conflict, NotFound
 from switchboard.schemas import Schema
+from switchboard.signals.feed import bump
 from switchboard.system.store import DEFAULT_DOMAIN, check_domain_name, read_setting
 
 PATH_SEPARATOR = " \\ "
@@ -190,6 +191,7 @@ def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> Non
     tenant = find_tenant(session, principal, tenant_id)
     require_manage(principal, Target("tenant_lifecycle", tenant.pk))
     session.execute(delete(Tenant).where(Tenant.pk == tenant.pk))
+    bump(session, "credentials")  # its accounts, keys and tokens went with it: forget them everywhere
 
 
 def add_domain(session: Session, principal: Principal, tenant_id: str, data: DomainCreate) -> Domain:
@@ -300,6 +302,7 @@ def update_group(
 def delete_group(session: Session, principal: Principal, tenant_id: str, group_id: str) -> None:
     _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="group")
     session.execute(delete(Group).where(Group.pk == group.pk))
+    bump(session, "credentials")  # its accounts, keys and tokens went with it: forget them everywhere
 
 
 # -- departments ---------------------------------------------------------------------------------
@@ -485,6 +488,7 @@ def delete_user(session: Session, principal: Principal, tenant_id: str, group_id
     user = _find_user(session, principal, group, user_id)
     require_manage(principal, Target("user", tenant.pk, group.pk))
     session.delete(user)
+    bump(session, "credentials")  # an account linked to this user loses its link (and extension)
     session.execute(
         update(Group)
         .where(Group.pk == group.pk)
