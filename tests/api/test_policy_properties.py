@@ -23,6 +23,10 @@ from tests.conftest import _truncate_postgres, make_client
 class Spec:
     groups: tuple[tuple[int, int], ...]  # (tenant index, users in group)
     accounts: tuple[tuple[str, int, int], ...]  # (role, group index, user index to link for "user")
+    # Contact centre: teams "A" and "B" in every tenant; templates (tenant, team index or None),
+    # one campaign each; the teams (indexes) each account is a member of, in its own tenant.
+    templates: tuple[tuple[int, int | None], ...] = ()
+    memberships: tuple[frozenset[int], ...] = ()
 
 
 @st.composite
@@ -38,7 +42,12 @@ def specs(draw: st.DrawFn) -> Spec:
         (draw(roles), draw(st.integers(0, len(groups) - 1)), draw(st.integers(0, 2)))
         for _ in range(draw(st.integers(1, 4)))
     )
-    return Spec(groups, accounts)
+    templates = tuple(
+        (draw(st.integers(0, n_tenants - 1)), draw(st.sampled_from([None, 0, 1])))
+        for _ in range(draw(st.integers(0, 4)))
+    )
+    memberships = tuple(draw(st.frozensets(st.integers(0, 1))) for _ in accounts)
+    return Spec(groups, accounts, templates, memberships)
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,27 @@ def _run(client: TestClient, global_key: str, spec: Spec) -> None:
                 == 201
             )
             users.append(obj)
+    tenants = sorted({t for t, _ in spec.groups})
+    for tenant in tenants:
+        for team in ("A", "B"):
+            assert (
+                client.post(
+                    f"/api/v1/tenants/t{tenant}/teams/", json={"name": team}, headers=system
+                ).status_code
+                == 201
+            )
+    campaigns: list[tuple[int, int | None, int]] = []  # (tenant, team index, campaign id)
+    for n, (tenant, team) in enumerate(spec.templates):
+        body = {"name": f"tpl{n}", "team": None if team is None else "AB"[team]}
+        template = client.post(f"/api/v1/tenants/t{tenant}/campaign-templates/", json=body, headers=system)
+        assert template.status_code == 201, template.text
+        campaign = client.post(
+            f"/api/v1/tenants/t{tenant}/campaigns/",
+            json={"name": f"c{n}", "templateId": template.json()["id"]},
+            headers=system,
+        )
+        assert campaign.status_code == 201, campaign.text
+        campaigns.append((tenant, team, campaign.json()["id"]))
     for n, (role, group, link) in enumerate(spec.accounts):
         tenant, n_users = spec.groups[group]
         me = Obj(tenant, group, min(link, n_users - 1))
@@ -109,7 +139,32 @@ def _run(client: TestClient, global_key: str, spec: Spec) -> None:
         if role == "user":
             body["linkedUserId"] = f"u{group}x{me.user}@t{tenant}.example"
         assert client.post("/api/v1/accounts/", json=body, headers=system).status_code == 201, body
+        for team in spec.memberships[n]:
+            member = client.post(
+                f"/api/v1/tenants/t{tenant}/teams/{'AB'[team]}/members/",
+                json={"username": f"a{n}"},
+                headers=system,
+            )
+            assert member.status_code == 200, member.text
         token = {"Authorization": f"Bearer {login(client, f'a{n}')}"}
+        # Seed 000: a tenant admin sees its tenant's campaigns; anyone else those of its teams.
+        wanted_campaigns = {
+            cid
+            for t, team, cid in campaigns
+            if t == me.tenant
+            and (role == "tenant_admin" or (team is not None and team in spec.memberships[n]))
+        }
+        for t in tenants:
+            seen = client.get(f"/api/v1/tenants/t{t}/campaigns/", headers=token)
+            if t != me.tenant:
+                assert seen.status_code == 404
+            else:
+                assert {c["id"] for c in seen.json()} == wanted_campaigns, (role, spec.memberships[n])
+        noojee = client.post("/servicemanager/rest/CampaignAPI/getCampaignList", headers=token).json()
+        assert {c["id"] for c in noojee["entities"]} == wanted_campaigns
+        for _, _, cid in campaigns:
+            direct = client.get(f"/api/v1/tenants/t{me.tenant}/campaigns/{cid}/", headers=token)
+            assert direct.status_code == (200 if cid in wanted_campaigns else 404)
         missing = client.get("/api/v1/tenants/t0/groups/g0/users/nobody@t0.example/", headers=token)
         for user in users:
             read = client.get(user.path(), headers=token)
