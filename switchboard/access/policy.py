@@ -13,14 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_, true
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, false, or_, true
+from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account, ApiKey
 from switchboard.access.principal import Principal, Role
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
 from switchboard.errors import Forbidden
+
+T = TypeVar("T")
 
 
 class Area(StrEnum):
@@ -202,6 +205,12 @@ def visibility(principal: Principal, kind: str) -> ColumnElement[bool]:
     """The SQL condition selecting the rows of `kind` the principal may see (bind parameters)."""
     clause = VISIBILITY[kind].get(principal.role)
     return true() if clause is None else clause()
+
+
+def first_visible(session: Session, principal: Principal, kind: str, stmt: Select[T]) -> T | None:
+    """The first row of `stmt` the principal may see, or None (callers answer 404): the policy's
+    condition goes into the same query that fetches."""
+    return session.scalar(stmt.where(visibility(principal, kind)), scope_params(principal))
 
 
 def visibility_key(principal: Principal) -> str:

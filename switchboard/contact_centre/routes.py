@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from switchboard.access.dependencies import AccountsCaller, authorize
@@ -37,6 +39,21 @@ WRITE = errors(400, 401, 403, 404, 409)
 def _db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+def _write(
+    request: Request,
+    act: Callable[[Session], Any],
+    view: Callable[[Session, Any], dict[str, Any]],
+    kind: str,
+    status: int = 200,
+) -> Response:
+    """One service call in a unit of work; answer with the object's view; audit the write."""
+    with _db(request).transaction() as session:
+        obj = act(session)
+        body = view(session, obj)
+    audit_write(request, status, f"{kind}:{body['tenantId']}/{obj.pk}", obj.tenant_pk)
+    return json_response(body, status)
 
 
 @router.get("/teams/", response_model=list[TeamOut], responses=READ)
@@ -98,11 +115,13 @@ def list_templates(request: Request, principal: CampaignsCaller, tenant_id: str)
 def create_template(
     request: Request, principal: CampaignsCaller, tenant_id: str, body: TemplateCreate
 ) -> Response:
-    with _db(request).transaction() as session:
-        template = service.create_template(session, principal, tenant_id, body)
-        view = service.template_view(session, template, tenant_id)
-    audit_write(request, 201, f"campaign_template:{tenant_id}/{template.pk}", template.tenant_pk)
-    return json_response(view, 201)
+    return _write(
+        request,
+        lambda s: service.create_template(s, principal, tenant_id, body),
+        lambda s, template: service.template_view(s, template, tenant_id),
+        "campaign_template",
+        201,
+    )
 
 
 @router.get("/campaign-templates/{template_id}/", response_model=TemplateOut, responses=READ)
@@ -122,11 +141,12 @@ def update_template(
     body: TemplateUpdate,  # type: ignore[valid-type]
 ) -> Response:
     """Changes a template; a new team changes who sees its campaigns at once."""
-    with _db(request).transaction() as session:
-        template = service.update_template(session, principal, tenant_id, template_id, body)
-        view = service.template_view(session, template, tenant_id)
-    audit_write(request, 200, f"campaign_template:{tenant_id}/{template_id}", template.tenant_pk)
-    return json_response(view)
+    return _write(
+        request,
+        lambda s: service.update_template(s, principal, tenant_id, template_id, body),
+        lambda s, template: service.template_view(s, template, tenant_id),
+        "campaign_template",
+    )
 
 
 @router.get("/campaigns/", response_model=list[CampaignOut], responses=READ)
@@ -146,11 +166,13 @@ def list_campaigns(
 def create_campaign(
     request: Request, principal: CampaignsCaller, tenant_id: str, body: CampaignCreate
 ) -> Response:
-    with _db(request).transaction() as session:
-        campaign = service.create_campaign(session, principal, tenant_id, body)
-        view = service.campaign_view(session, campaign, tenant_id)
-    audit_write(request, 201, f"campaign:{tenant_id}/{campaign.pk}", campaign.tenant_pk)
-    return json_response(view, 201)
+    return _write(
+        request,
+        lambda s: service.create_campaign(s, principal, tenant_id, body),
+        lambda s, campaign: service.campaign_view(s, campaign, tenant_id),
+        "campaign",
+        201,
+    )
 
 
 @router.get("/campaigns/{campaign_id}/", response_model=CampaignOut, responses=READ)
@@ -169,8 +191,9 @@ def update_campaign(
     campaign_id: int,
     body: CampaignUpdate,  # type: ignore[valid-type]
 ) -> Response:
-    with _db(request).transaction() as session:
-        campaign = service.update_campaign(session, principal, tenant_id, campaign_id, body)
-        view = service.campaign_view(session, campaign, tenant_id)
-    audit_write(request, 200, f"campaign:{tenant_id}/{campaign_id}", campaign.tenant_pk)
-    return json_response(view)
+    return _write(
+        request,
+        lambda s: service.update_campaign(s, principal, tenant_id, campaign_id, body),
+        lambda s, campaign: service.campaign_view(s, campaign, tenant_id),
+        "campaign",
+    )

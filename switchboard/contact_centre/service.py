@@ -6,13 +6,13 @@ are for system and tenant administrators.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account
-from switchboard.access.policy import Target, require_manage, scope_params, visibility
+from switchboard.access.policy import Target, first_visible, require_manage, scope_params, visibility
 from switchboard.access.principal import Principal
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
 from switchboard.contact_centre.schemas import CampaignCreate, MemberBody, TeamCreate, TemplateCreate
@@ -20,12 +20,6 @@ from switchboard.directory.models import Tenant
 from switchboard.directory.service import changed_fields, find_tenant, flush_or_conflict, stored_json
 from switchboard.errors import BadRequest, NotFound
 from switchboard.schemas import Schema
-
-T = TypeVar("T")
-
-
-def _visible(session: Session, principal: Principal, kind: str, stmt: Select[T]) -> T | None:
-    return session.scalar(stmt.where(visibility(principal, kind)), scope_params(principal))
 
 
 def _tenant_to_manage(session: Session, principal: Principal, tenant_id: str) -> Tenant:
@@ -38,7 +32,7 @@ def _tenant_to_manage(session: Session, principal: Principal, tenant_id: str) ->
 
 
 def find_team(session: Session, principal: Principal, tenant: Tenant, name: str) -> Team:
-    team = _visible(
+    team = first_visible(
         session,
         principal,
         "team",
@@ -125,7 +119,7 @@ def remove_member(session: Session, principal: Principal, tenant_id: str, name: 
 def find_template(
     session: Session, principal: Principal, tenant: Tenant, template_id: int
 ) -> CampaignTemplate:
-    template = _visible(
+    template = first_visible(
         session,
         principal,
         "campaign_template",
@@ -225,7 +219,7 @@ def list_templates(
 
 
 def find_campaign(session: Session, principal: Principal, tenant: Tenant, campaign_id: int) -> Campaign:
-    campaign = _visible(
+    campaign = first_visible(
         session,
         principal,
         "campaign",

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from switchboard.access.policy import Target, require_manage, scope_params, visibility
+from switchboard.access.policy import Target, first_visible, require_manage
 from switchboard.access.principal import Principal
 from switchboard.directory.models import Department, Domain, Group, ServiceUser, Tenant, User
 from switchboard.directory.schemas import (
@@ -30,7 +30,6 @@ from switchboard.signals.feed import bump
 from switchboard.system.store import DEFAULT_DOMAIN, check_domain_name, read_setting
 
 PATH_SEPARATOR = " \\ "
-T = TypeVar("T")
 
 
 def full_user_id(raw: str, default_domain: str) -> str:
@@ -73,13 +72,8 @@ def changed_fields(changes: Schema, clearable: frozenset[str] = CLEARABLE) -> se
 # -- lookups -------------------------------------------------------------------------------------
 
 
-def _visible(session: Session, principal: Principal, kind: str, stmt: Select[T]) -> T | None:
-    """The first row of stmt that the principal may see, or None (the caller answers 404)."""
-    return session.scalar(stmt.where(visibility(principal, kind)), scope_params(principal))
-
-
 def find_tenant(session: Session, principal: Principal, tenant_id: str) -> Tenant:
-    tenant = _visible(
+    tenant = first_visible(
         session, principal, "tenant", select(Tenant).where(Tenant.tenant_key == tenant_id.lower())
     )
     if tenant is None:
@@ -88,7 +82,7 @@ def find_tenant(session: Session, principal: Principal, tenant_id: str) -> Tenan
 
 
 def find_group(session: Session, principal: Principal, tenant_id: str, group_id: str) -> Group:
-    group = _visible(
+    group = first_visible(
         session,
         principal,
         "group",
@@ -104,7 +98,7 @@ def find_group(session: Session, principal: Principal, tenant_id: str, group_id:
 def find_department(
     session: Session, principal: Principal, tenant_pk: int, group_pk: int | None, name: str
 ) -> Department:
-    department = _visible(
+    department = first_visible(
         session,
         principal,
         "department",
@@ -124,7 +118,7 @@ def _lookup_key(session: Session, user_id: str) -> str:
 
 
 def _find_user(session: Session, principal: Principal, group: Group, user_id: str) -> User:
-    user = _visible(
+    user = first_visible(
         session,
         principal,
         "user",
@@ -138,7 +132,7 @@ def _find_user(session: Session, principal: Principal, group: Group, user_id: st
 def _find_service_user(
     session: Session, principal: Principal, group: Group, kind: str, user_id: str
 ) -> ServiceUser:
-    service_user = _visible(
+    service_user = first_visible(
         session,
         principal,
         "service_user",
