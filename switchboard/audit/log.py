@@ -25,7 +25,8 @@ class AuditLog:
     def __init__(self, db: Database, retention_days: int, max_rows: int) -> None:
         self._db = db
         self._buffer: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the buffer; record() never waits on a write
+        self._writing = threading.Lock()
         self.retention = timedelta(days=retention_days)
         self.max_rows = max_rows
         self.dropped = 0
@@ -63,12 +64,15 @@ class AuditLog:
             self._buffer.append(entry)
 
     def flush(self) -> int:
-        with self._lock:
-            batch, self._buffer = self._buffer, []
-        if batch:
-            with self._db.transaction() as session:
-                session.execute(insert(AuditEntry), batch)
-        return len(batch)
+        """Write what is buffered. One flush at a time, from taking the buffer to the commit, so
+        a reader that flushes first (GET /api/v1/audit/) also waits for a flush already under way."""
+        with self._writing:
+            with self._lock:
+                batch, self._buffer = self._buffer, []
+            if batch:
+                with self._db.transaction() as session:
+                    session.execute(insert(AuditEntry), batch)
+            return len(batch)
 
     def enforce_retention(self) -> None:
         with self._db.transaction() as session:
