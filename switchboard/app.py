@@ -61,13 +61,21 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.open()
         await feed.start()
-        task = asyncio.create_task(_maintenance(db, limiter, audit, credentials), name="maintenance")
+        stop = asyncio.Event()
+        task = asyncio.create_task(_maintenance(db, limiter, audit, credentials, stop), name="maintenance")
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Ask the loop to end and wake it; cancel only if it does not end in time (on
+            # Python 3.11, asyncio.wait_for can swallow a cancellation that races its timeout).
+            stop.set()
+            limiter.urgent.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), 10)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await feed.stop()
             try:
                 await _flush_all(db, limiter, audit, credentials)
@@ -189,7 +197,7 @@ async def _flush_all(
 
 
 async def _maintenance(
-    db: Database, limiter: RateLimiter, audit: AuditLog, credentials: CredentialResolver
+    db: Database, limiter: RateLimiter, audit: AuditLog, credentials: CredentialResolver, stop: asyncio.Event
 ) -> None:
     last_housekeeping = 0.0
     while True:
@@ -197,6 +205,8 @@ async def _maintenance(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(limiter.urgent.wait(), 0.25)
         limiter.urgent.clear()
+        if stop.is_set():
+            return  # the lifespan's final flush writes what is left
         try:
             await _flush_all(db, limiter, audit, credentials)
             if time.monotonic() - last_housekeeping > 600:
