@@ -25,6 +25,8 @@ from switchboard.access.routes import auth_router
 from switchboard.access.routes import router as accounts_router
 from switchboard.audit.log import AuditLog
 from switchboard.audit.routes import router as audit_router
+from switchboard.contact_centre.lead_routes import router as leads_router
+from switchboard.contact_centre.leads import LeadWriteGate
 from switchboard.contact_centre.routes import router as contact_centre_router
 from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
@@ -101,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.limiter = limiter
     app.state.credentials = credentials
     app.state.audit = audit
+    app.state.lead_gate = LeadWriteGate(settings.lead_writers, settings.lead_writer_wait_seconds)
     app.state.login = LoginService(
         db,
         limiter,
@@ -118,10 +121,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(floor_router)
     # Routes are matched in order, one by one: the hot paths' router comes first.
     routers = (
+        noojee_router,  # its prefix is distinct and its campaign list is the hottest read
         search_router,
         directory_router,
         contact_centre_router,
-        noojee_router,
+        leads_router,
         ops_router,
         auth_router,
         accounts_router,

@@ -78,3 +78,52 @@ class Campaign(Base):
         UniqueConstraint("tenant_pk", "name_key"),
         CheckConstraint("status IN ('active', 'paused', 'finished')", name="status"),
     )
+
+
+class Lead(Base):
+    """One contact of a campaign to be dialled; visible to whoever sees its campaign."""
+
+    __tablename__ = "leads"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_pk: Mapped[int] = mapped_column(ForeignKey("campaigns.pk", ondelete="CASCADE"))
+    # Noojee's njExternalLeadId: the integrator's reference, unique in its campaign when given.
+    external_id: Mapped[str | None] = mapped_column(key_string(100))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    priority: Mapped[int] = mapped_column(Integer, default=10)
+    callback_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    disposition: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("campaign_pk", "external_id"),
+        CheckConstraint("priority BETWEEN 0 AND 100", name="priority"),
+        CheckConstraint("status IN ('new', 'callback', 'finished')", name="status"),
+        # The dialler's order: a campaign's open leads, lower priority number first, then by age.
+        Index("ix_leads_campaign_pk_status_priority_pk", "campaign_pk", "status", "priority", "pk"),
+    )
+
+
+class LeadPhone(Base):
+    """A lead's normalised phone numbers: what duplicate checks look up, per campaign."""
+
+    __tablename__ = "lead_phones"
+
+    lead_pk: Mapped[int] = mapped_column(ForeignKey("leads.pk", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[str] = mapped_column(key_string(20), primary_key=True)
+    campaign_pk: Mapped[int] = mapped_column(ForeignKey("campaigns.pk", ondelete="CASCADE"))
+
+    __table_args__ = (Index("ix_lead_phones_campaign_pk_number", "campaign_pk", "number"),)
+
+
+class DoNotCall(Base):
+    """A tenant's do-not-call list: normalised numbers no campaign of the tenant may take."""
+
+    __tablename__ = "do_not_call"
+
+    tenant_pk: Mapped[int] = mapped_column(ForeignKey("tenants.pk", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[str] = mapped_column(key_string(20), primary_key=True)
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from switchboard.schemas import Schema, partial_of
 
@@ -44,8 +46,19 @@ class LeadField(Schema):
     phone: bool = Field(default=False, description="Dialled: a phone field.")
 
 
+_zone_names = cache(available_timezones)  # reads the zone database: ~20 ms, once
+
+
+def _known_zone(name: str) -> str:
+    if name not in _zone_names():
+        raise ValueError("is not an IANA time zone name (e.g. Australia/Melbourne)")
+    return name
+
+
 class ContactHours(Schema):
-    time_zone: Annotated[str, StringConstraints(max_length=64)] = "UTC"
+    time_zone: Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_zone)] = Field(
+        default="UTC", description="IANA zone: contact hours and lead callback times are in it."
+    )
     start: Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "09:00"
     end: Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "17:00"
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]

@@ -218,13 +218,14 @@ def list_templates(
 # -- campaigns -------------------------------------------------------------------------------------
 
 
-def find_campaign(session: Session, principal: Principal, tenant: Tenant, campaign_id: int) -> Campaign:
-    campaign = first_visible(
-        session,
-        principal,
-        "campaign",
-        select(Campaign).where(Campaign.tenant_pk == tenant.pk, Campaign.pk == campaign_id),
-    )
+def find_campaign(
+    session: Session, principal: Principal, tenant: Tenant | None, campaign_id: int
+) -> Campaign:
+    """A visible campaign, of the tenant when given (Noojee's methods name the campaign alone)."""
+    stmt = select(Campaign).where(Campaign.pk == campaign_id)
+    if tenant is not None:
+        stmt = stmt.where(Campaign.tenant_pk == tenant.pk)
+    campaign = first_visible(session, principal, "campaign", stmt)
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} not found or not visible")
     return campaign

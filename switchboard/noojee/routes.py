@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,17 +16,32 @@ from switchboard.access.dependencies import authorize
 from switchboard.access.policy import Area
 from switchboard.access.principal import Principal
 from switchboard.contact_centre import service
+from switchboard.contact_centre.lead_routes import write_leads
+from switchboard.contact_centre.leads import (
+    ABSENT,
+    KEEP,
+    NOOJEE_MESSAGES,
+    Batch,
+    LeadInput,
+    Outcome,
+    RowResult,
+    insert_batch,
+    update_batch,
+)
 from switchboard.contact_centre.models import Team
 from switchboard.db.engine import Database
 from switchboard.directory.models import Tenant
-from switchboard.errors import BadRequest, MethodNotAllowed, NotFound
+from switchboard.errors import BadRequest, MethodNotAllowed, NotFound, TooManyRequests
 from switchboard.noojee.envelope import ok
 from switchboard.schemas import Schema
 
 router = APIRouter(prefix="/servicemanager/rest", tags=["noojee"])
 CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
 # Methods that exist; anything else under the prefix is an envelope 404.
-KNOWN = {("CampaignAPI", "getCampaignTemplateList"), ("CampaignAPI", "getCampaignList")}
+KNOWN = {
+    ("CampaignAPI", method)
+    for method in ("getCampaignTemplateList", "getCampaignList", "insertLeadFast", "updateLeadFast")
+}
 ENVELOPE_ERRORS: dict[int | str, dict[str, Any]] = {
     status: {
         "description": text,
@@ -149,6 +166,146 @@ def _team_names(session: Session, pks: set[int]) -> dict[int, str]:
     if not pks:
         return {}
     return {pk: name for pk, name in session.execute(select(Team.pk, Team.name).where(Team.pk.in_(pks)))}
+
+
+# -- leads ------------------------------------------------------------------------------------------
+
+
+class LeadResult(Schema):
+    model_config = {"alias_generator": None}
+    Code: int
+    Message: str
+    Detail: str
+    leadId: int | None
+    njExternalLeadId: str | None
+
+
+class LeadResults(Schema):
+    model_config = {"alias_generator": None}
+    Code: int
+    Message: str
+    entities: list[LeadResult]
+
+
+LEAD_RESPONSES = {
+    **ENVELOPE_ERRORS,
+    429: {
+        "description": "Too many concurrent lead requests: Code 109 for the request and every row",
+        "content": {"application/json": {"example": {"Code": 109, "entities": []}}},
+    },
+}
+_NO_CHANGE = "<no change>"
+_CALLBACK_FORMAT = "%Y/%m/%d %H:%M"
+
+
+async def _required_id(request: Request, name: str) -> int:
+    raw = await _parameter(request, name)
+    if not raw or not raw.isdigit():
+        raise BadRequest.field(name, "required: a number")
+    return int(raw)
+
+
+async def _lead_rows(request: Request, update: bool) -> list[LeadInput]:
+    """The JSON array body, each object a lead; 400 when the request as a whole is malformed."""
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise BadRequest("The body must be a JSON array of lead objects.") from None
+    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+        raise BadRequest("The body must be a JSON array of lead objects.")
+    return [_noojee_row(item, update) for item in body]
+
+
+def _noojee_row(raw: dict[str, Any], update: bool) -> LeadInput:
+    """Noojee's row: template fields by name plus the system fields njExternalLeadId,
+    njCallBackDate (yyyy/MM/dd HH:mm, contact-hours zone), njPriority and njDisposition;
+    '<No Change>' leaves a value alone (updates only)."""
+    row = LeadInput()
+    for key, value in raw.items():
+        keep = isinstance(value, str) and value.strip().lower() == _NO_CHANGE
+        text = "" if value is None else str(value).strip()
+        name = key.lower()
+        try:
+            if name == "njexternalleadid":
+                if keep or len(text) > 100:
+                    raise ValueError("must be the lead's reference, at most 100 characters")
+                row.external_id = text or None
+            elif name == "njcallbackdate":
+                row.callback_at = (
+                    KEEP if keep else datetime.strptime(text, _CALLBACK_FORMAT) if text else None
+                )
+            elif name == "njpriority":
+                row.priority = KEEP if keep else int(text) if text else ABSENT
+            elif name == "njdisposition":
+                row.disposition = KEEP if keep else text or None
+            elif name.startswith("nj"):
+                raise ValueError("is not a system field Switchboard supports")
+            else:
+                row.fields[key] = KEEP if keep else value
+        except ValueError as exc:
+            detail = "expected yyyy/MM/dd HH:mm" if name == "njcallbackdate" else str(exc)
+            row.rejected = (Outcome.INVALID_VALUE, f"{key}: {detail}")
+            return row
+    if update and row.external_id is None:
+        row.rejected = (Outcome.LEAD_NOT_FOUND, "njExternalLeadId is needed to find the lead")
+    return row
+
+
+def _lead_entities(results: list[RowResult]) -> list[dict[str, Any]]:
+    return [
+        {
+            "Code": int(r.outcome),
+            "Message": NOOJEE_MESSAGES[r.outcome],
+            "Detail": r.detail,
+            "leadId": r.lead_pk,
+            "njExternalLeadId": r.external_id,
+        }
+        for r in results
+    ]
+
+
+async def _write_leads(request: Request, principal: Principal, write: Batch, update: bool) -> Response:
+    template_id = await _required_id(request, "fTemplateId")
+    campaign_id = await _required_id(request, "fCampaignId")
+    allow_duplicates = (await _parameter(request, "allowDuplicates") or "").lower() == "true"
+    rows = await _lead_rows(request, update)
+    try:
+        results = await run_in_threadpool(
+            write_leads, request, principal, None, campaign_id, rows, write, allow_duplicates, template_id
+        )
+    except TooManyRequests as busy:
+        # Noojee's 109 for the request and each row, with HTTP 429 and Retry-After.
+        outcome = Outcome.TOO_MANY_CONCURRENT_REQUESTS
+        rejected = [
+            RowResult(i, outcome, busy.detail, external_id=row.external_id) for i, row in enumerate(rows)
+        ]
+        body = {
+            "Code": int(outcome),
+            "Message": NOOJEE_MESSAGES[outcome],
+            "entities": _lead_entities(rejected),
+        }
+        return Response(orjson.dumps(body), 429, busy.headers(), media_type="application/json")
+    return ok(entities=_lead_entities(results))
+
+
+@router.post("/CampaignAPI/insertLeadFast", response_model=LeadResults, responses=LEAD_RESPONSES)
+async def insert_lead_fast(request: Request, principal: CampaignsCaller) -> Response:
+    """Inserts the JSON array of leads into campaign fCampaignId of template fTemplateId.
+
+    HTTP 200 with one entity per lead, in order, each with Noojee's Code: 0 OK, 102 no phone
+    fields, 104 DNC, 105 duplicate phone (unless allowDuplicates=true), 106 invalid
+    disposition, 108 '<No Change>' on insert, 112 duplicate njExternalLeadId, 103 its batch
+    failed; 150 (Switchboard's) a value the template refuses.
+    """
+    return await _write_leads(request, principal, insert_batch, update=False)
+
+
+@router.post("/CampaignAPI/updateLeadFast", response_model=LeadResults, responses=LEAD_RESPONSES)
+async def update_lead_fast(request: Request, principal: CampaignsCaller) -> Response:
+    """Updates leads matched by njExternalLeadId; '<No Change>' leaves a value (or the disposition)
+    as it is. Codes as insertLeadFast, plus 101 no such lead and 107 '<No Change>' for a
+    disposition the lead does not have."""
+    return await _write_leads(request, principal, update_batch, update=True)
 
 
 @router.api_route(
