@@ -110,7 +110,8 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 
 @app.command()
 def demo(data_dir: DataDir = None) -> None:
-    """Load the demo directory (two tenants, 220 users, every service kind); safe to run again."""
+    """Load the demo: two tenants, 220 users, every service kind, agent accounts, teams, campaign
+    templates and campaigns; safe to run again."""
     from switchboard.demo import load_demo
 
     settings = _settings(data_dir)
@@ -124,7 +125,9 @@ def demo(data_dir: DataDir = None) -> None:
     else:
         err.print(
             f"Demo loaded: {made.tenants} tenants, {made.groups} groups, {made.departments} departments, "
-            f"{made.users} users, {made.service_users} service users."
+            f"{made.users} users, {made.service_users} service users; {made.accounts} accounts, "
+            f"{made.teams} teams ({made.team_members} members), {made.campaign_templates} campaign "
+            f"templates, {made.campaigns} campaigns."
         )
 
 

@@ -1,15 +1,22 @@
-"""A realistic, idempotent demo directory: two tenants, groups, departments, users and services."""
+"""A realistic, idempotent demo: two tenants' directories (groups, users, services) and contact centres."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from switchboard.access.accounts import create_account
+from switchboard.access.models import Account
+from switchboard.access.passwords import generate_password
 from switchboard.access.principal import CLI_PRINCIPAL
+from switchboard.access.schemas import AccountCreate
+from switchboard.contact_centre import service as contact_centre
+from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
+from switchboard.contact_centre.schemas import CampaignCreate, MemberBody, TeamCreate, TemplateCreate
 from switchboard.directory import service
 from switchboard.directory.models import Department, Domain, Group, ServiceUser, Tenant, User
 from switchboard.directory.schemas import (
@@ -32,6 +39,21 @@ LAST_NAMES = (
     "Mueller Schmidt Schneider Fischer Weber Meyer Wagner Becker Hoffmann Schulz Dubois Laurent"
 ).split()
 TITLES = ("Agent", "Senior Agent", "Team Leader", "Supervisor", "Account Manager", "Engineer")
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+# Every demo template's outcomes and lead fields: what a typical outbound campaign records.
+DISPOSITIONS = [
+    {"name": "Sale", "final": True},
+    {"name": "Callback", "final": False},
+    {"name": "No answer", "final": False},
+    {"name": "Not interested", "final": True},
+]
+LEAD_FIELDS = [
+    {"name": "firstName", "type": "text", "required": True},
+    {"name": "lastName", "type": "text"},
+    {"name": "phone", "type": "phone", "phone": True},
+    {"name": "mobile", "type": "phone", "phone": True},
+    {"name": "email", "type": "email"},
+]
 
 
 @dataclass(frozen=True)
@@ -47,12 +69,45 @@ class DemoGroup:
 
 
 @dataclass(frozen=True)
+class DemoAgent:
+    """An agent account, linked to the demo end user at this extension (it dials from there)."""
+
+    group_id: str
+    extension: int
+    teams: tuple[str, ...]
+    team_role: Literal["agent", "supervisor"] = "agent"
+
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    name: str
+    team: str | None  # None: team-less, seen by whom the tenant's setting says
+    dial_mode: str
+    campaigns: tuple[tuple[str, str], ...]  # (name, status)
+
+
+@dataclass(frozen=True)
+class DemoContactCentre:
+    # Set when the tenant is created: one demo tenant of each kind, so both answers can be explored.
+    teamless_templates_visible_to: str
+    contact_hours: dict[str, Any]
+    agents: tuple[DemoAgent, ...]
+    templates: tuple[DemoTemplate, ...]
+
+    @property
+    def teams(self) -> tuple[str, ...]:
+        """The templates' teams, in order (the agents' teams are among them)."""
+        return tuple(dict.fromkeys(team for template in self.templates if (team := template.team)))
+
+
+@dataclass(frozen=True)
 class DemoTenant:
     tenant_id: str
     type: str
     name: str
     domain: str
     groups: tuple[DemoGroup, ...]
+    contact_centre: DemoContactCentre
 
 
 DEMO = (
@@ -66,6 +121,29 @@ DEMO = (
             DemoGroup("acme-support", "Acme Support", "Milano", "Italy", "Europe/Rome", "+3902", 50, 500),
             DemoGroup(
                 "acme-hq", "Acme Head Office", "Brussels", "Belgium", "Europe/Brussels", "+322", 20, 600
+            ),
+        ),
+        DemoContactCentre(
+            "admins",
+            {"timeZone": "Europe/Berlin", "start": "09:00", "end": "18:00", "days": WEEKDAYS},
+            (
+                DemoAgent("acme-sales", 400, ("Outbound Sales",), "supervisor"),
+                DemoAgent("acme-sales", 401, ("Outbound Sales", "Customer Retention")),
+                DemoAgent("acme-support", 500, ("Customer Retention",)),
+            ),
+            (
+                DemoTemplate(
+                    "Spring Sale",
+                    "Outbound Sales",
+                    "progressive",
+                    (("Spring Sale Germany", "active"), ("Spring Sale Italy", "paused")),
+                ),
+                DemoTemplate(
+                    "Win-back", "Customer Retention", "preview", (("Win-back Lapsed Customers", "active"),)
+                ),
+                DemoTemplate(
+                    "Customer Survey", None, "predictive", (("Annual Satisfaction Survey", "active"),)
+                ),
             ),
         ),
     ),
@@ -87,6 +165,32 @@ DEMO = (
                 "+613",
                 40,
                 500,
+            ),
+        ),
+        DemoContactCentre(
+            "everyone",
+            {"timeZone": "Australia/Melbourne", "start": "08:30", "end": "20:00", "days": [*WEEKDAYS, "sat"]},
+            (
+                DemoAgent("globex-syd", 400, ("Sydney Outbound",), "supervisor"),
+                DemoAgent("globex-syd", 401, ("Sydney Outbound",)),
+                DemoAgent("globex-mel", 500, ("Melbourne Renewals",)),
+            ),
+            (
+                DemoTemplate(
+                    "New Connections",
+                    "Sydney Outbound",
+                    "predictive",
+                    (("NSW New Connections", "active"), ("NSW Broadband Upgrades", "active")),
+                ),
+                DemoTemplate(
+                    "Contract Renewals", "Melbourne Renewals", "progressive", (("VIC Renewals", "active"),)
+                ),
+                DemoTemplate(
+                    "Service Follow-up",
+                    None,
+                    "preview",
+                    (("Installation Follow-up", "active"), ("Fault Follow-up", "finished")),
+                ),
             ),
         ),
     ),
@@ -113,6 +217,11 @@ class DemoSummary:
     departments: int = 0
     users: int = 0
     service_users: int = 0
+    accounts: int = 0
+    teams: int = 0
+    team_members: int = 0
+    campaign_templates: int = 0
+    campaigns: int = 0
 
 
 def _exists(session: Session, stmt: Any) -> bool:
@@ -137,6 +246,7 @@ def load_demo(session: Session) -> DemoSummary:
                         "supportEmail": f"support@{tenant.domain}",
                         "useCustomRoutingProfile": tenant.type == "ServiceProvider",
                         "contact": {"contactName": "Operations Desk", "contactEmail": f"ops@{tenant.domain}"},
+                        "teamlessTemplatesVisibleTo": tenant.contact_centre.teamless_templates_visible_to,
                     }
                 ),
             )
@@ -149,6 +259,7 @@ def load_demo(session: Session) -> DemoSummary:
             made.departments += _departments(session, tenant.tenant_id, group.group_id, GROUP_DEPARTMENTS)
             made.users += _users(session, tenant, group, rng)
             made.service_users += _services(session, tenant, group)
+        _contact_centre(session, tenant, made)
     return made
 
 
@@ -284,3 +395,91 @@ def _services(session: Session, tenant: DemoTenant, group: DemoGroup) -> int:
         service.create_service_user(session, CLI_PRINCIPAL, tenant.tenant_id, group.group_id, kind, body)
         made += 1
     return made
+
+
+def _contact_centre(session: Session, tenant: DemoTenant, made: DemoSummary) -> None:
+    """Teams and their agents, one template per team and a team-less one, and their campaigns."""
+    tenant_pk = service.find_tenant(session, CLI_PRINCIPAL, tenant.tenant_id).pk
+    centre = tenant.contact_centre
+    teams = {name: _team(session, tenant.tenant_id, tenant_pk, name, made) for name in centre.teams}
+    for agent in centre.agents:
+        account = _agent(session, tenant, agent, made)
+        for team in agent.teams:
+            if session.get(TeamMember, (teams[team], account.pk)) is None:
+                body = MemberBody(username=account.username, role=agent.team_role)
+                contact_centre.add_member(session, CLI_PRINCIPAL, tenant.tenant_id, team, body)
+                made.team_members += 1
+    for template in centre.templates:
+        template_pk = _template(session, tenant, tenant_pk, template, made)
+        for name, status in template.campaigns:
+            found = select(Campaign.pk).where(
+                Campaign.tenant_pk == tenant_pk, Campaign.name_key == name.lower()
+            )
+            if not _exists(session, found):
+                campaign = CampaignCreate.model_validate(
+                    {"name": name, "templateId": template_pk, "status": status}
+                )
+                contact_centre.create_campaign(session, CLI_PRINCIPAL, tenant.tenant_id, campaign)
+                made.campaigns += 1
+
+
+def _team(session: Session, tenant_id: str, tenant_pk: int, name: str, made: DemoSummary) -> int:
+    team_pk = session.scalar(
+        select(Team.pk).where(Team.tenant_pk == tenant_pk, Team.name_key == name.lower())
+    )
+    if team_pk is None:
+        team_pk = contact_centre.create_team(session, CLI_PRINCIPAL, tenant_id, TeamCreate(name=name))[1].pk
+        made.teams += 1
+    return team_pk
+
+
+def _agent(session: Session, tenant: DemoTenant, agent: DemoAgent, made: DemoSummary) -> Account:
+    """The agent's account, named after its tenant and extension, linked to the end user there."""
+    username = f"{tenant.tenant_id}.agent{agent.extension}"
+    account = session.scalar(select(Account).where(Account.username_key == username))
+    if account is not None:
+        return account
+    group = service.find_group(session, CLI_PRINCIPAL, tenant.tenant_id, agent.group_id)
+    user = session.scalars(
+        select(User).where(User.group_pk == group.pk, User.extension == str(agent.extension))
+    ).one()
+    body = AccountCreate.model_validate(
+        {
+            "username": username,
+            # Nobody knows this password and it is never shown: to sign in as the agent, the
+            # operator sets one with `switchboard accounts set-password`. Access explain needs none.
+            "password": generate_password(),
+            "displayName": f"{user.first_name} {user.last_name}",
+            "email": user.email_address,
+            "role": "user",
+            "tenantId": tenant.tenant_id,
+            "groupId": agent.group_id,
+            "linkedUserId": user.user_id,
+        }
+    )
+    made.accounts += 1
+    return create_account(session, CLI_PRINCIPAL, body)
+
+
+def _template(
+    session: Session, tenant: DemoTenant, tenant_pk: int, template: DemoTemplate, made: DemoSummary
+) -> int:
+    template_pk = session.scalar(
+        select(CampaignTemplate.pk).where(
+            CampaignTemplate.tenant_pk == tenant_pk, CampaignTemplate.name_key == template.name.lower()
+        )
+    )
+    if template_pk is not None:
+        return template_pk
+    body = TemplateCreate.model_validate(
+        {
+            "name": template.name,
+            "team": template.team,
+            "dialMode": template.dial_mode,
+            "dispositions": DISPOSITIONS,
+            "leadFields": LEAD_FIELDS,
+            "contactHours": tenant.contact_centre.contact_hours,
+        }
+    )
+    made.campaign_templates += 1
+    return contact_centre.create_template(session, CLI_PRINCIPAL, tenant.tenant_id, body).pk

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +14,22 @@ from switchboard.access import keys
 from switchboard.access.models import Account
 from switchboard.access.passwords import verify_password
 from switchboard.cli import app
+from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
 from switchboard.db.engine import Database
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
+
+DEMO_MODELS = (
+    Tenant,
+    Group,
+    Department,
+    User,
+    ServiceUser,
+    Account,
+    Team,
+    TeamMember,
+    CampaignTemplate,
+    Campaign,
+)
 
 
 @pytest.fixture
@@ -70,8 +85,7 @@ def test_demo_loads_a_realistic_directory_once(cli_env: Path, db: Database) -> N
     assert first.exit_code == 0, first.output
     with db.transaction() as session:
         counts = {
-            model.__name__: session.scalar(select(func.count()).select_from(model))
-            for model in (Tenant, Group, Department, User, ServiceUser)
+            model.__name__: session.scalar(select(func.count()).select_from(model)) for model in DEMO_MODELS
         }
         kinds = set(session.scalars(select(ServiceUser.kind)))
         types = {Tenant.type for Tenant in session.scalars(select(Tenant))}
@@ -91,7 +105,73 @@ def test_demo_loads_a_realistic_directory_once(cli_env: Path, db: Database) -> N
     second = runner.invoke(app, ["demo"])
     assert "nothing changed" in second.output
     with db.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(User)) == counts["User"]
+        assert {
+            model.__name__: session.scalar(select(func.count()).select_from(model)) for model in DEMO_MODELS
+        } == counts
+
+
+def test_demo_contact_centre(cli_env: Path, db: Database) -> None:
+    """Per tenant: teams with agents, a template per team and a team-less one, campaigns of each."""
+    first = CliRunner().invoke(app, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert "password" not in first.output  # the agents' passwords are never shown
+    with db.transaction() as session:
+        for tenant in session.scalars(select(Tenant)):
+            teams = list(session.scalars(select(Team).where(Team.tenant_pk == tenant.pk)))
+            assert len(teams) >= 2
+            for team in teams:
+                members = session.scalars(select(TeamMember.account_pk).where(TeamMember.team_pk == team.pk))
+                agents = [session.get_one(Account, pk) for pk in members]
+                assert agents
+                assert {(a.role, a.tenant_pk) for a in agents} == {("user", tenant.pk)}
+                assert all(a.user_pk is not None for a in agents)  # linked: they dial from an extension
+            templates = list(
+                session.scalars(select(CampaignTemplate).where(CampaignTemplate.tenant_pk == tenant.pk))
+            )
+            assert {t.team_pk for t in templates} == {None, *(team.pk for team in teams)}
+            for template in templates:
+                finals = {d["name"]: d["final"] for d in template.dispositions}
+                assert (finals["Sale"], finals["Callback"], finals["No answer"]) == (True, False, False)
+                fields = {f["name"]: f for f in template.lead_fields}
+                assert fields["firstName"]["required"]
+                assert fields["phone"]["phone"]
+                assert fields["mobile"]["phone"]
+                assert fields["email"]["type"] == "email"
+                assert ZoneInfo(template.contact_hours["timeZone"])
+                campaigns = session.scalar(
+                    select(func.count()).select_from(Campaign).where(Campaign.template_pk == template.pk)
+                )
+                assert campaigns in (1, 2)
+        settings = set(session.scalars(select(Tenant.teamless_templates_visible_to)))
+    assert settings == {"admins", "everyone"}
+
+
+def test_explain_on_demo_campaigns(cli_env: Path, db: Database) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    with db.transaction() as session:
+        ids = {name: pk for name, pk in session.execute(select(Campaign.name, Campaign.pk))}
+    cases = (
+        (
+            "acme.agent400",
+            f"campaign:acme/{ids['Spring Sale Germany']}",
+            0,
+            "visible via team Outbound Sales",
+        ),
+        ("acme.agent500", f"campaign:acme/{ids['Spring Sale Germany']}", 3, "template team Outbound Sales"),
+        ("acme.agent401", f"campaign:acme/{ids['Annual Satisfaction Survey']}", 3, "administrators only"),
+        ("globex.agent500", f"campaign:globex/{ids['Fault Follow-up']}", 0, "to everyone"),
+        ("globex.agent500", f"campaign:acme/{ids['Win-back Lapsed Customers']}", 3, "another tenant"),
+    )
+    for account, obj, code, words in cases:
+        result = runner.invoke(app, ["access", "explain", "--account", account, "--object", obj])
+        assert result.exit_code == code, result.output
+        assert words in result.stdout, result.stdout
+    wrong = runner.invoke(
+        app, ["access", "explain", "--account", "acme.agent400", "--object", "campaign:acme"]
+    )
+    assert wrong.exit_code == 1
+    assert "campaign:T/ID" in wrong.output
 
 
 def test_serve_refuses_unsafe_or_impossible_settings(cli_env: Path, database_url: str) -> None:

@@ -10,10 +10,21 @@ from sqlalchemy.orm import Session
 
 from switchboard.access import keys
 from switchboard.access.models import Account, ApiKey
-from switchboard.access.policy import Target, may_manage, scope_params, visibility
+from switchboard.access.policy import (
+    ADMIN_ROLES,
+    Area,
+    Decision,
+    Target,
+    first_visible,
+    may_manage,
+    require_area,
+    scope_params,
+    visibility,
+)
 from switchboard.access.principal import Principal
+from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
-from switchboard.errors import BadRequest
+from switchboard.errors import BadRequest, Forbidden
 
 VISIBILITY_RULES: dict[str, dict[str, str]] = {
     "tenant": {
@@ -46,7 +57,21 @@ VISIBILITY_RULES: dict[str, dict[str, str]] = {
         "group_admin": "a group admin sees its group's accounts and itself",
         "user": "an account sees only itself",
     },
+    # Other accounts see by the template's team: _team_reason names it.
+    "campaign_template": {"tenant_admin": "a tenant admin sees its tenant's campaign templates"},
+    "campaign": {"tenant_admin": "a tenant admin sees its tenant's campaigns"},
 }
+
+# Kinds a non-admin sees through a campaign template's team (seed 000).
+TEAM_SCOPED = frozenset({"campaign_template", "campaign"})
+# The endpoints an object is reached through (what a user API key may reach is decided on these).
+AREAS: dict[str, Area] = {
+    "account": Area.ACCOUNTS,
+    "campaign_template": Area.CAMPAIGNS,
+    "campaign": Area.CAMPAIGNS,
+}
+# The API decides changes to these on their tenant's contact centre, not on the object's kind.
+MANAGED_AS: dict[str, str] = {"campaign_template": "contact_centre", "campaign": "contact_centre"}
 
 
 @dataclass(frozen=True)
@@ -117,10 +142,44 @@ def _locate(kind: str, ids: list[str]) -> tuple[Any, Any]:
         )
     if kind == "account" and len(ids) == 1:
         return Account, select(Account).where(Account.username_key == ids[0].lower())
+    if kind in TEAM_SCOPED and len(ids) == 2 and ids[1].isdigit():
+        # By tenant and id, as the API's /tenants/T/campaign-templates/ID/ and /campaigns/ID/.
+        model = CampaignTemplate if kind == "campaign_template" else Campaign
+        return model, select(model).where(model.tenant_pk == tenant, model.pk == int(ids[1]))
     raise BadRequest(
         "object must be tenant:T, group:T/G, user:T/G/U, service_user:T/G/U, department:T/NAME, "
-        "department:T/G/NAME or account:NAME"
+        "department:T/G/NAME, account:NAME, campaign_template:T/ID or campaign:T/ID"
     )
+
+
+def _read_reason(
+    session: Session, principal: Principal, kind: str, obj: str, found: Any, visible: bool
+) -> str:
+    """Why the object is (not) visible. The verdict is the policy's; this only words it."""
+    if principal.role == "system":
+        return "visible: system sees everything"
+    if kind in TEAM_SCOPED and principal.role not in ADMIN_ROLES:
+        return _team_reason(session, principal, obj, found, visible)
+    rule = VISIBILITY_RULES[kind][principal.role]
+    return f"visible: {rule}" if visible else f"not visible: {rule}, and {obj} is outside that"
+
+
+def _team_reason(session: Session, principal: Principal, obj: str, found: Any, visible: bool) -> str:
+    """Names the template's team. Membership and the tenant's setting are not looked up again:
+    given the policy's verdict, the template's team alone says which of its clauses decided."""
+    template = (
+        found if isinstance(found, CampaignTemplate) else session.get_one(CampaignTemplate, found.template_pk)
+    )
+    if template.tenant_pk != principal.tenant_pk:
+        return f"not visible: {obj} belongs to another tenant"
+    team = session.get(Team, template.team_pk) if template.team_pk is not None else None
+    if team is None:
+        if visible:
+            return "visible: team-less template, tenant opens team-less templates to everyone"
+        return "not visible: team-less template, visible to administrators only"
+    if visible:
+        return f"visible via team {team.name} (the account is a member of the template's team)"
+    return f"not visible: template team {team.name}, account not a member"
 
 
 def explain(session: Session, principal: Principal, obj: str, operation: str) -> Explanation:
@@ -129,16 +188,22 @@ def explain(session: Session, principal: Principal, obj: str, operation: str) ->
     found = session.scalar(stmt)
     if found is None:
         return Explanation(False, f"{obj} does not exist (the API answers 404)")
-    if principal.credential == "user_key":
-        return Explanation(
-            False, "user API keys reach campaign-related endpoints only (seed 000); answer 403"
-        )
+    try:
+        require_area(principal, AREAS.get(kind, Area.DIRECTORY))
+    except Forbidden as exc:
+        return Explanation(False, f"{exc.detail.rstrip('.')} (seed 000; the API answers 403)")
+    if operation == "manage" and kind in MANAGED_AS and _sees_tenant(session, principal, found.tenant_pk):
+        # The API refuses a change to a tenant's contact centre before it looks the object up:
+        # its 403 is the same for every object of that tenant, visible or not.
+        decision = may_manage(principal, _target(kind, model, found))
+        if not decision.allowed:
+            return _decided(decision)
     visible = session.scalar(stmt.where(visibility(principal, kind)), scope_params(principal)) is not None
-    rule = "system sees everything" if principal.role == "system" else VISIBILITY_RULES[kind][principal.role]
+    reason = _read_reason(session, principal, kind, obj, found, visible)
     if not visible:
-        return Explanation(False, f"not visible: {rule}, and {obj} is outside that (the API answers 404)")
+        return Explanation(False, f"{reason} (the API answers 404)")
     if operation == "read":
-        return Explanation(True, f"visible: {rule}")
+        return Explanation(True, reason)
     if model is Account:
         from switchboard.access.accounts import Placement, may_manage_account
 
@@ -146,9 +211,23 @@ def explain(session: Session, principal: Principal, obj: str, operation: str) ->
         return Explanation(
             allowed, "within the escalation guard" if allowed else "outside the escalation guard (403)"
         )
+    return _decided(may_manage(principal, _target(kind, model, found)))
+
+
+def _sees_tenant(session: Session, principal: Principal, tenant_pk: int) -> bool:
+    return (
+        first_visible(session, principal, "tenant", select(Tenant.pk).where(Tenant.pk == tenant_pk))
+        is not None
+    )
+
+
+def _target(kind: str, model: Any, found: Any) -> Target:
     tenant_pk = found.pk if model is Tenant else getattr(found, "tenant_pk", None)
     group_pk = found.pk if model is Group else getattr(found, "group_pk", None)
-    decision = may_manage(principal, Target(kind, tenant_pk, group_pk))
+    return Target(MANAGED_AS.get(kind, kind), tenant_pk, group_pk)
+
+
+def _decided(decision: Decision) -> Explanation:
     return Explanation(
         decision.allowed, f"{decision.rule}{'' if decision.allowed else ' (the API answers 403)'}"
     )
