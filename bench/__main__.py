@@ -15,17 +15,30 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.orm import Session
 
-from bench.generate import GROUPS_PER_TENANT, USERS_PER_GROUP, bench_user_id, generate
+from bench.generate import (
+    CAMPAIGNS_PER_TEMPLATE,
+    GROUPS_PER_TENANT,
+    USERS_PER_GROUP,
+    bench_user_id,
+    generate,
+    generate_contact_centre,
+)
+from switchboard.access.accounts import create_account
+from switchboard.contact_centre.models import Campaign, Team, TeamMember
 from switchboard.db.engine import Database, sync_url
 from switchboard.db.migrate import upgrade
 from switchboard.system.bootstrap import initialise
@@ -139,6 +152,7 @@ def prepare_database(engine: str, users: int, workdir: Path, pg_base: str) -> st
     db = Database(url)
     print(f"[{engine}] generating {users:,} users ...", flush=True)
     generate(db, users)
+    generate_contact_centre(db)
     if engine == "postgresql":
         with db.engine.connect() as conn:
             conn.execute(text("ANALYZE"))
@@ -152,6 +166,8 @@ class Credentials:
     global_key: str
     admin_token: str  # a tenant admin of bench0
     end_users: list[tuple[str, str, str, str]]  # (token, tenant, group, userId) of linked end users
+    agent_key: str  # user API key of an agent in 50 teams of bench0 (500 campaigns of 10k visible)
+    campaign: tuple[int, int]  # (template, campaign) of bench0 for the lead insert
 
 
 def fresh_credentials(url: str, users: int, end_users: int = 200) -> Credentials:
@@ -159,7 +175,6 @@ def fresh_credentials(url: str, users: int, end_users: int = 200) -> Credentials
     tokens of end-user accounts linked to random directory users (only digests are stored, so
     earlier credentials cannot be reused)."""
     from switchboard.access import passwords
-    from switchboard.access.accounts import create_account
     from switchboard.access.api_keys import issue_token
     from switchboard.access.principal import CLI_PRINCIPAL
     from switchboard.access.schemas import AccountCreate
@@ -197,9 +212,51 @@ def fresh_credentials(url: str, users: int, end_users: int = 200) -> Credentials
             )
             user_token, _ = issue_token(session, create_account(session, CLI_PRINCIPAL, account), 24 * 60)
             linked.append((user_token, f"bench{tenant}", f"g{group:06d}", user_id))
+        agent_key, campaign = _agent(session)
     db.engine.dispose()
     assert created is not None
-    return Credentials(created.global_api_key, token, linked)
+    return Credentials(created.global_api_key, token, linked, agent_key, campaign)
+
+
+AGENT_TEAMS = 50
+
+
+def _agent(session: Session) -> tuple[str, tuple[int, int]]:
+    """An end-user account of bench0 in 50 of its 1000 teams (spread out), with a user API key;
+    and a campaign with no leads yet for the insert timing."""
+    from switchboard.access.api_keys import create_api_key
+    from switchboard.access.principal import CLI_PRINCIPAL
+    from switchboard.access.schemas import AccountCreate, ApiKeyCreate
+    from switchboard.contact_centre.models import Lead
+
+    account = create_account(
+        session,
+        CLI_PRINCIPAL,
+        AccountCreate.model_validate(
+            {
+                "username": "bench-agent",
+                "password": "bench password 123",
+                "role": "user",
+                "tenantId": "bench0",
+                "groupId": "g000000",
+            }
+        ),
+    )
+    teams = session.scalars(select(Team.pk).order_by(Team.pk)).all()
+    step = len(teams) // AGENT_TEAMS
+    session.execute(
+        insert(TeamMember),
+        [{"team_pk": pk, "account_pk": account.pk, "role": "agent"} for pk in teams[::step]],
+    )
+    _, key = create_api_key(session, CLI_PRINCIPAL, "bench-agent", ApiKeyCreate(name="bench"))
+    used = select(Lead.campaign_pk)
+    template_pk, campaign_pk = session.execute(
+        select(Campaign.template_pk, Campaign.pk)
+        .where(Campaign.pk.not_in(used))
+        .order_by(Campaign.pk.desc())
+        .limit(1)
+    ).one()
+    return key, (template_pk, campaign_pk)
 
 
 def bench_engine(
@@ -241,7 +298,7 @@ def bench_engine(
             tenant = group // GROUPS_PER_TENANT
             user_id = bench_user_id(tenant, group, index)
             user_paths.append(f"/api/v1/tenants/bench{tenant}/groups/g{group:06d}/users/{user_id}/")
-        tenant0 = [path for path in user_paths if path.startswith("/api/v1/tenants/bench0/")]
+        campaign_list = f"/servicemanager/rest/CampaignAPI/getCampaignList?apiKey={credentials.agent_key}"
         auth = {"Authorization": f"Bearer {key}"}
         admin = {"Authorization": f"Bearer {token}"}
         tenant0 = [path for path in user_paths if path.startswith("/api/v1/tenants/bench0/")]
@@ -260,7 +317,10 @@ def bench_engine(
             "user_read_login_token": _wrk_script([Call(path, admin) for path in tenant0], workdir),
             # Seed 003: end users (200 accounts, login tokens) each searching themselves, GET + body.
             "search_objects_end_user": _wrk_script(searches, workdir),
+            # Issue 5: a user key whose account is in 50 teams (500 campaigns) of a 10k-campaign tenant.
+            "campaign_list_user_key": _wrk_script([Call(campaign_list, {}, None, "POST")], workdir),
         }
+        _check_campaign_list(base + campaign_list, AGENT_TEAMS * CAMPAIGNS_PER_TEMPLATE)
         results = []
         for round_ in range(2):  # warm-up round, then the measured round
             for case, script in cases.items():
@@ -274,11 +334,64 @@ def bench_engine(
                             engine, users, case, requests, errors, rps, p50, p99, cpu / max(requests, 1) * 1e6
                         )
                     )
+        results.append(_insert_leads(base, server.pid, engine, users, key, credentials.campaign))
         return results
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=15)
         log.close()
+
+
+def _post(url: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
+    """POST to the bench server (its self-signed certificate is not verified) and decode the JSON."""
+    context = ssl._create_unverified_context()  # noqa: S323 - our own server, on loopback
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, context=context, timeout=120) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def _check_campaign_list(url: str, expected: int) -> None:
+    body = _post(url)
+    if body.get("Code") != 0 or len(body["entities"]) != expected:
+        raise RuntimeError(f"campaign list: expected {expected} campaigns, got {str(body)[:200]}")
+
+
+LEADS = 10_000
+
+
+def _insert_leads(
+    base: str, pid: int, engine: str, users: int, key: str, campaign: tuple[int, int]
+) -> Measurement:
+    """insertLeadFast of 10k leads in one call (issue 5: under 5 s on SQLite); wall time."""
+    template, campaign_pk = campaign
+    rows = [
+        {"firstName": f"Lead {n}", "lastName": "Bench", "phone": f"+6139{n:07d}", "njExternalLeadId": f"x{n}"}
+        for n in range(LEADS)
+    ]
+    query = f"fTemplateId={template}&fCampaignId={campaign_pk}"
+    url = f"{base}/servicemanager/rest/CampaignAPI/insertLeadFast?{query}"
+    before = _cpu_seconds(pid)
+    started = time.perf_counter()
+    answer = _post(url, json.dumps(rows).encode(), {"X-API-Key": key, "Content-Type": "application/json"})
+    wall = time.perf_counter() - started
+    cpu = _cpu_seconds(pid) - before
+    entities = answer["entities"]
+    failed = sum(1 for e in entities if e["Code"] != 0) + (LEADS - len(entities))
+    print(
+        f"[{engine}] insertLeadFast {LEADS:,} leads: {wall:.2f} s wall, {cpu:.2f} s server CPU, "
+        f"{failed} failed"
+    )
+    return Measurement(
+        engine,
+        users,
+        "insert_lead_fast_10k",
+        LEADS,
+        failed,
+        LEADS / wall,
+        wall * 1e3,
+        wall * 1e3,
+        cpu / LEADS * 1e6,
+    )
 
 
 def main() -> None:

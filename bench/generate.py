@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.directory.models import Domain, Group, Tenant, User
@@ -151,3 +152,77 @@ def generate(db: Database, n_users: int, progress: bool = True) -> float:
     if progress:
         print(f"\r  users {n_users:,}/{n_users:,} in {time.perf_counter() - started:.1f}s")
     return time.perf_counter() - started
+
+
+TEMPLATES = 1000  # one team each
+CAMPAIGNS_PER_TEMPLATE = 10  # so 10k campaigns in the tenant
+LEAD_FIELDS = [
+    {"name": "firstName", "type": "text", "required": True, "phone": False},
+    {"name": "lastName", "type": "text", "required": False, "phone": False},
+    {"name": "phone", "type": "phone", "required": False, "phone": True},
+    {"name": "email", "type": "email", "required": False, "phone": False},
+]
+
+
+def generate_contact_centre(db: Database, tenant_id: str = "bench0") -> None:
+    """Teams, templates and 10k campaigns in one tenant (idempotent): the campaign-list bench."""
+    with db.transaction() as session:
+        tenant_pk = session.scalar(select(Tenant.pk).where(Tenant.tenant_id == tenant_id))
+        if session.scalar(select(func.count()).select_from(Campaign)):
+            return
+        now = utcnow()
+        session.execute(
+            insert(Team),
+            [
+                {
+                    "tenant_pk": tenant_pk,
+                    "name": f"team {n:04d}",
+                    "name_key": f"team {n:04d}",
+                    "created_at": now,
+                }
+                for n in range(TEMPLATES)
+            ],
+        )
+        teams = list(session.scalars(select(Team.pk).where(Team.tenant_pk == tenant_pk).order_by(Team.pk)))
+        session.execute(
+            insert(CampaignTemplate),
+            [
+                {
+                    "tenant_pk": tenant_pk,
+                    "name": f"template {n:04d}",
+                    "name_key": f"template {n:04d}",
+                    "team_pk": team_pk,
+                    "dial_mode": "progressive",
+                    "dispositions": [{"name": "Sale", "final": True}, {"name": "No answer", "final": False}],
+                    "lead_fields": LEAD_FIELDS,
+                    "contact_hours": {
+                        "timeZone": "Australia/Melbourne",
+                        "start": "09:00",
+                        "end": "17:00",
+                        "days": ["mon", "tue", "wed", "thu", "fri"],
+                    },
+                    "created_at": now,
+                }
+                for n, team_pk in enumerate(teams)
+            ],
+        )
+        templates = session.scalars(
+            select(CampaignTemplate.pk)
+            .where(CampaignTemplate.tenant_pk == tenant_pk)
+            .order_by(CampaignTemplate.pk)
+        ).all()
+        session.execute(
+            insert(Campaign),
+            [
+                {
+                    "tenant_pk": tenant_pk,
+                    "template_pk": template_pk,
+                    "name": f"campaign {n:04d}-{c}",
+                    "name_key": f"campaign {n:04d}-{c}",
+                    "status": "active",
+                    "created_at": now,
+                }
+                for n, template_pk in enumerate(templates)
+                for c in range(CAMPAIGNS_PER_TEMPLATE)
+            ],
+        )

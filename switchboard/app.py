@@ -32,6 +32,7 @@ from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
 from switchboard.directory.search_routes import router as search_router
 from switchboard.errors import SwitchboardError, install_error_handlers
+from switchboard.noojee.campaign_list import CampaignLists
 from switchboard.noojee.routes import router as noojee_router
 from switchboard.observability import AccessLogAndMetrics, Metrics
 from switchboard.ops.routes import Floor, floor
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.limiter = limiter
     app.state.credentials = credentials
     app.state.audit = audit
+    app.state.campaign_list = CampaignLists(db.reader)
     app.state.lead_gate = LeadWriteGate(settings.lead_writers, settings.lead_writer_wait_seconds)
     app.state.login = LoginService(
         db,

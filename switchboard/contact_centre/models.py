@@ -48,16 +48,21 @@ class CampaignTemplate(Base):
     name_key: Mapped[str] = mapped_column(key_string(80))
     # The seed's "Details tab" Team: who may see this template's campaigns. NULL: admins only,
     # unless the tenant opens team-less templates to everyone.
-    team_pk: Mapped[int | None] = mapped_column(ForeignKey("teams.pk", ondelete="SET NULL"), index=True)
+    team_pk: Mapped[int | None] = mapped_column(ForeignKey("teams.pk", ondelete="SET NULL"))
     dial_mode: Mapped[str] = mapped_column(String(20), default="preview")
     dispositions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     lead_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     contact_hours: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Raised in the transaction that changes any of its campaigns: lets a process reuse what it
+    # rendered of them while the number read with the visibility check is unchanged.
+    campaigns_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("tenant_pk", "name_key"),
         CheckConstraint("dial_mode IN ('preview', 'progressive', 'predictive')", name="dial_mode"),
+        # A member's templates: its teams' templates in its tenant (the campaign-list hot path).
+        Index("ix_campaign_templates_team_pk_tenant_pk", "team_pk", "tenant_pk"),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account
@@ -246,6 +246,7 @@ def create_campaign(session: Session, principal: Principal, tenant_id: str, data
     )
     session.add(campaign)
     flush_or_conflict(session, f"campaign {data.name!r} already exists")
+    campaigns_changed(session, template.pk)
     return campaign
 
 
@@ -261,7 +262,20 @@ def update_campaign(
     if "status" in fields:
         campaign.status = changes.status  # type: ignore[attr-defined]
     flush_or_conflict(session, f"campaign {campaign.name!r} already exists")
+    if fields:
+        campaigns_changed(session, campaign.template_pk)
     return campaign
+
+
+def campaigns_changed(session: Session, template_pk: int) -> None:
+    """Every change to a template's campaigns calls this, in its transaction: processes that
+    rendered the campaign list (switchboard.noojee.campaign_list) see the new version and redo it.
+    Counted in SQL, so concurrent changes cannot both write the same number."""
+    session.execute(
+        update(CampaignTemplate)
+        .where(CampaignTemplate.pk == template_pk)
+        .values(campaigns_version=CampaignTemplate.campaigns_version + 1)
+    )
 
 
 def campaign_view(session: Session, campaign: Campaign, tenant_id: str) -> dict[str, Any]:

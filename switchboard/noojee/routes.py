@@ -32,6 +32,7 @@ from switchboard.contact_centre.models import Team
 from switchboard.db.engine import Database
 from switchboard.directory.models import Tenant
 from switchboard.errors import BadRequest, MethodNotAllowed, NotFound, TooManyRequests
+from switchboard.noojee.campaign_list import CampaignLists
 from switchboard.noojee.envelope import ok
 from switchboard.schemas import Schema
 
@@ -133,24 +134,9 @@ async def get_campaign_list(request: Request, principal: CampaignsCaller) -> Res
         if not raw.isdigit():
             raise BadRequest.field("fTemplateId", "must be a template id (a number)")
         template_id = int(raw)
-    return await run_in_threadpool(_campaign_list, request, principal, template_id)
-
-
-def _campaign_list(request: Request, principal: Principal, template_id: int | None) -> Response:
-    with _db(request).transaction() as session:
-        campaigns = service.visible_campaigns(session, principal, template_id)
-        tenants = _tenant_ids(session, {c.tenant_pk for c in campaigns})
-        entities = [
-            {
-                "id": c.pk,
-                "name": c.name,
-                "templateId": c.template_pk,
-                "status": c.status,
-                "tenantId": tenants[c.tenant_pk],
-            }
-            for c in campaigns
-        ]
-    return ok(entities=entities)
+    campaign_list: CampaignLists = request.app.state.campaign_list
+    body = await campaign_list.body(principal, template_id)
+    return Response(body, media_type="application/json")
 
 
 def _tenant_ids(session: Session, pks: set[int]) -> dict[int, str]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from tests.api.test_contact_centre import _setup
+from switchboard.settings import Settings
+from tests.api.test_contact_centre import T1, _setup
+from tests.conftest import make_client
+from tests.factories import created
 
 N = "/servicemanager/rest/CampaignAPI"
 
@@ -58,3 +61,32 @@ def test_post_only_and_errors_in_the_envelope(
     assert "fTemplateId" in bad.json()["Message"]
     # A user key cannot subscribe (seed 000) — the method is not here yet, and never for user keys.
     assert anonymous.post(f"/servicemanager/rest/CallManagementAPI/subscribe?apiKey={key}").json()["Code"] < 0
+
+
+def test_campaign_changes_show_on_the_next_request_in_every_process(
+    anonymous: TestClient, api: TestClient, global_key: str, settings: Settings
+) -> None:
+    """The list reuses what it rendered per template only while the template's campaigns are
+    unchanged: a change made through another process (a second app here) shows at once."""
+    s = _setup(api, global_key)
+    key = s["key"]["Authorization"].split()[1]
+    url = f"{N}/getCampaignList?apiKey={key}"
+
+    def names() -> dict[int, tuple[str, str]]:
+        body = anonymous.post(url).json()
+        return {e["id"]: (e["name"], e["status"]) for e in body["entities"]}
+
+    first, second = s["campaigns"]["TA"]
+    assert names()[first] == ("TA-0", "active")  # rendered and kept by this process
+    with make_client(settings) as other:
+        other.headers["Authorization"] = f"Bearer {global_key}"
+        renamed = other.patch(f"{T1}/campaigns/{first}/", json={"name": "Renamed", "status": "paused"})
+        assert renamed.status_code == 200
+        seen = names()
+        assert seen[first] == ("Renamed", "paused")
+        assert seen[second] == ("TA-1", "active")
+        body = {"name": "TA-2", "templateId": s["templates"]["TA"]}
+        added = created(other.post(f"{T1}/campaigns/", json=body))
+    seen = names()
+    assert seen[added["id"]] == ("TA-2", "active")
+    assert list(seen) == sorted(seen)  # one template: by id
