@@ -7,21 +7,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from switchboard.access.policy import Target, require_manage
 from switchboard.access.principal import Principal
 from switchboard.contact_centre.models import DoNotCall
 from switchboard.contact_centre.phones import normalise_phone
-from switchboard.directory.models import Tenant
-from switchboard.directory.service import find_tenant, flush_or_conflict
+from switchboard.contact_centre.service import tenant_to_manage
+from switchboard.directory.service import flush_or_conflict
 from switchboard.errors import BadRequest, NotFound
-from switchboard.pagination import PageRequest
-
-
-def _tenant_to_manage(session: Session, principal: Principal, tenant_id: str) -> Tenant:
-    # Reading the list reveals numbers: administrators only, like changing it.
-    tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("contact_centre", tenant.pk))
-    return tenant
+from switchboard.pagination import PREFIX_END, PageRequest
 
 
 def number_or_400(raw: str, field: str = "number") -> str:
@@ -39,11 +31,12 @@ def list_entries(
     session: Session, principal: Principal, tenant_id: str, page: PageRequest
 ) -> tuple[list[DoNotCall], int]:
     """A page of the list by number (`idPrefix` filters on the normalised number's start)."""
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    # Reading the list reveals numbers: administrators only, like changing it.
+    tenant = tenant_to_manage(session, principal, tenant_id)
     stmt = select(DoNotCall).where(DoNotCall.tenant_pk == tenant.pk)
     if page.id_prefix is not None:
         prefix = page.id_prefix.replace(" ", "")
-        stmt = stmt.where(DoNotCall.number >= prefix, DoNotCall.number < prefix + "\U0010ffff")
+        stmt = stmt.where(DoNotCall.number >= prefix, DoNotCall.number < prefix + PREFIX_END)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     if page.after is not None:
         stmt = stmt.where(DoNotCall.number > page.after)
@@ -54,7 +47,7 @@ def list_entries(
 def add_entry(
     session: Session, principal: Principal, tenant_id: str, number: str, note: str | None
 ) -> DoNotCall:
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    tenant = tenant_to_manage(session, principal, tenant_id)
     entry = DoNotCall(tenant_pk=tenant.pk, number=number_or_400(number), note=note)
     session.add(entry)
     flush_or_conflict(session, f"{entry.number} is already on the do-not-call list")
@@ -62,7 +55,7 @@ def add_entry(
 
 
 def remove_entry(session: Session, principal: Principal, tenant_id: str, number: str) -> str:
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    tenant = tenant_to_manage(session, principal, tenant_id)
     normal = number_or_400(number)
     entry = session.get(DoNotCall, (tenant.pk, normal))
     if entry is None:

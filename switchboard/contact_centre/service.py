@@ -22,7 +22,8 @@ from switchboard.errors import BadRequest, NotFound
 from switchboard.schemas import Schema
 
 
-def _tenant_to_manage(session: Session, principal: Principal, tenant_id: str) -> Tenant:
+def tenant_to_manage(session: Session, principal: Principal, tenant_id: str) -> Tenant:
+    """The tenant, if visible (404) and its contact centre the principal's to change (403)."""
     tenant = find_tenant(session, principal, tenant_id)
     require_manage(principal, Target("contact_centre", tenant.pk))
     return tenant
@@ -69,7 +70,7 @@ def list_teams(session: Session, principal: Principal, tenant_id: str) -> tuple[
 def create_team(
     session: Session, principal: Principal, tenant_id: str, data: TeamCreate
 ) -> tuple[Tenant, Team]:
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    tenant = tenant_to_manage(session, principal, tenant_id)
     team = Team(tenant_pk=tenant.pk, name=data.name, name_key=data.name.lower())
     session.add(team)
     flush_or_conflict(session, f"team {data.name!r} already exists")
@@ -77,14 +78,14 @@ def create_team(
 
 
 def delete_team(session: Session, principal: Principal, tenant_id: str, name: str) -> None:
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    tenant = tenant_to_manage(session, principal, tenant_id)
     session.delete(find_team(session, principal, tenant, name))
     session.flush()
 
 
 def add_member(session: Session, principal: Principal, tenant_id: str, name: str, data: MemberBody) -> Team:
     """Membership decides campaign visibility in the same query that fetches: effective at once."""
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    tenant = tenant_to_manage(session, principal, tenant_id)
     team = find_team(session, principal, tenant, name)
     account = session.scalar(
         select(Account).where(Account.username_key == data.username.lower(), Account.tenant_pk == tenant.pk)
@@ -101,7 +102,7 @@ def add_member(session: Session, principal: Principal, tenant_id: str, name: str
 
 
 def remove_member(session: Session, principal: Principal, tenant_id: str, name: str, username: str) -> None:
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    tenant = tenant_to_manage(session, principal, tenant_id)
     team = find_team(session, principal, tenant, name)
     account_pk = session.scalar(
         select(Account.pk).where(Account.username_key == username.lower(), Account.tenant_pk == tenant.pk)
@@ -149,7 +150,7 @@ _TEMPLATE_COLUMNS = ("dial_mode", "dispositions", "lead_fields", "contact_hours"
 def create_template(
     session: Session, principal: Principal, tenant_id: str, data: TemplateCreate
 ) -> CampaignTemplate:
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    tenant = tenant_to_manage(session, principal, tenant_id)
     template = CampaignTemplate(
         tenant_pk=tenant.pk,
         name=data.name,
@@ -166,7 +167,7 @@ def create_template(
 def update_template(
     session: Session, principal: Principal, tenant_id: str, template_id: int, changes: Schema
 ) -> CampaignTemplate:
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    tenant = tenant_to_manage(session, principal, tenant_id)
     template = find_template(session, principal, tenant, template_id)
     fields = changed_fields(changes, frozenset({"team"}))
     if "team" in fields:
@@ -232,7 +233,7 @@ def find_campaign(
 
 
 def create_campaign(session: Session, principal: Principal, tenant_id: str, data: CampaignCreate) -> Campaign:
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    tenant = tenant_to_manage(session, principal, tenant_id)
     try:
         template = find_template(session, principal, tenant, data.template_id)
     except NotFound as exc:
@@ -253,7 +254,7 @@ def create_campaign(session: Session, principal: Principal, tenant_id: str, data
 def update_campaign(
     session: Session, principal: Principal, tenant_id: str, campaign_id: int, changes: Schema
 ) -> Campaign:
-    tenant = _tenant_to_manage(session, principal, tenant_id)
+    tenant = tenant_to_manage(session, principal, tenant_id)
     campaign = find_campaign(session, principal, tenant, campaign_id)
     fields = changed_fields(changes)
     if "name" in fields:

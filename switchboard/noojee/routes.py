@@ -181,6 +181,31 @@ LEAD_RESPONSES = {
     },
 }
 _NO_CHANGE = "<no change>"
+# The body is read by hand (a JSON array, one verdict per row), so OpenAPI is told its shape.
+LEADS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "description": "The template's lead fields by name, plus system fields.",
+                        "properties": {
+                            "njExternalLeadId": {"type": "string", "maxLength": 100},
+                            "njCallBackDate": {"type": "string", "example": "2026/12/01 09:30"},
+                            "njPriority": {"type": "string", "example": "10"},
+                            "njDisposition": {"type": "string"},
+                        },
+                        "additionalProperties": {"type": ["string", "number", "null"]},
+                    },
+                },
+                "example": [{"firstName": "Jane", "phone": "+61 3 9000 0001", "njExternalLeadId": "crm-17"}],
+            }
+        },
+    }
+}
 _CALLBACK_FORMAT = "%Y/%m/%d %H:%M"
 
 
@@ -274,7 +299,12 @@ async def _write_leads(request: Request, principal: Principal, write: Batch, upd
     return ok(entities=_lead_entities(results))
 
 
-@router.post("/CampaignAPI/insertLeadFast", response_model=LeadResults, responses=LEAD_RESPONSES)
+@router.post(
+    "/CampaignAPI/insertLeadFast",
+    response_model=LeadResults,
+    responses=LEAD_RESPONSES,
+    openapi_extra=LEADS_BODY,
+)
 async def insert_lead_fast(request: Request, principal: CampaignsCaller) -> Response:
     """Inserts the JSON array of leads into campaign fCampaignId of template fTemplateId.
 
@@ -286,7 +316,12 @@ async def insert_lead_fast(request: Request, principal: CampaignsCaller) -> Resp
     return await _write_leads(request, principal, insert_batch, update=False)
 
 
-@router.post("/CampaignAPI/updateLeadFast", response_model=LeadResults, responses=LEAD_RESPONSES)
+@router.post(
+    "/CampaignAPI/updateLeadFast",
+    response_model=LeadResults,
+    responses=LEAD_RESPONSES,
+    openapi_extra=LEADS_BODY,
+)
 async def update_lead_fast(request: Request, principal: CampaignsCaller) -> Response:
     """Updates leads matched by njExternalLeadId; '<No Change>' leaves a value (or the disposition)
     as it is. Codes as insertLeadFast, plus 101 no such lead and 107 '<No Change>' for a

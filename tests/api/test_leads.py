@@ -327,3 +327,32 @@ def test_too_many_concurrent_writers_is_109_with_429(settings: Settings, global_
         assert [e["Code"] for e in body["entities"]] == [109, 109]
         assert native.status_code == 429
         assert api.post(url, json=[{"firstName": "A", "phone": "039"}]).json()["entities"][0]["Code"] == 0
+
+
+def test_concurrent_inserts_of_the_same_numbers_admit_each_number_once(
+    settings: Settings, global_key: str, api: TestClient
+) -> None:
+    """Two apps (two workers' worth) insert the same 200 numbers into one campaign at once: the
+    duplicate check cannot race (campaign row lock on PostgreSQL, one writer on SQLite)."""
+    import threading
+
+    s = _leads_setup(api, global_key)
+    rows = [{"fields": {"firstName": "x", "phone": f"0391{n:06}"}} for n in range(200)]
+    codes: list[list[int]] = []
+    start = threading.Barrier(2)
+
+    def insert() -> None:
+        with make_client(settings.model_copy(update={"lead_batch_size": 20})) as client:
+            client.headers["Authorization"] = f"Bearer {global_key}"
+            start.wait()
+            codes.append(_codes(client.post(s["path"], json={"leads": rows})))
+
+    workers = [threading.Thread(target=insert) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert len(codes) == 2
+    # Each number once: per row, exactly one of the two requests wrote it, the other got 105.
+    assert all(sorted(pair) == [0, 105] for pair in zip(*codes, strict=True))
+    assert api.get(f"{s['path']}?limit=1").json()["total"] == 200
