@@ -25,6 +25,9 @@ from switchboard.access.routes import auth_router
 from switchboard.access.routes import router as accounts_router
 from switchboard.audit.log import AuditLog
 from switchboard.audit.routes import router as audit_router
+from switchboard.calls.control import CallControl
+from switchboard.calls.drivers import make_driver
+from switchboard.calls.routes import router as calls_router
 from switchboard.contact_centre.lead_routes import router as leads_router
 from switchboard.contact_centre.leads import LeadWriteGate
 from switchboard.contact_centre.routes import router as contact_centre_router
@@ -32,6 +35,7 @@ from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
 from switchboard.directory.search_routes import router as search_router
 from switchboard.errors import SwitchboardError, install_error_handlers
+from switchboard.noojee.call_routes import router as noojee_call_router
 from switchboard.noojee.campaign_list import CampaignLists
 from switchboard.noojee.routes import router as noojee_router
 from switchboard.observability import AccessLogAndMetrics, Metrics
@@ -59,11 +63,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     audit = AuditLog(db, settings.audit_retention_days, settings.audit_max_rows)
     allowlist = SystemAllowlist(cache)
+    calls = CallControl(db, make_driver(settings), settings.recordings_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.open()
         await feed.start()
+        await calls.driver.start()
+        calls.start_consuming()
         stop = asyncio.Event()
         task = asyncio.create_task(_maintenance(db, limiter, audit, credentials, stop), name="maintenance")
         try:
@@ -79,6 +86,8 @@ def create_app(settings: Settings) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await calls.stop_consuming()
+            await calls.driver.close()
             await feed.stop()
             try:
                 await _flush_all(db, limiter, audit, credentials)
@@ -104,6 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.limiter = limiter
     app.state.credentials = credentials
     app.state.audit = audit
+    app.state.calls = calls
     app.state.campaign_list = CampaignLists(db.reader)
     app.state.lead_gate = LeadWriteGate(settings.lead_writers, settings.lead_writer_wait_seconds)
     app.state.login = LoginService(
@@ -123,11 +133,13 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(floor_router)
     # Routes are matched in order, one by one: the hot paths' router comes first.
     routers = (
+        noojee_call_router,  # before noojee_router, whose last route catches unknown methods
         noojee_router,  # its prefix is distinct and its campaign list is the hottest read
         search_router,
         directory_router,
         contact_centre_router,
         leads_router,
+        calls_router,
         ops_router,
         auth_router,
         accounts_router,

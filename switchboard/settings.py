@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     # Comma-separated in the environment (NoDecode: not parsed as JSON).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     pbx: Literal["simulated", "asterisk"] = "simulated"
+    # The simulated PBX: seconds from dial to ringing, from ringing to answer, and of a call
+    # once answered (0: until hung up).
+    sim_ring_seconds: float = Field(default=1.0, ge=0.0, le=600.0)
+    sim_answer_seconds: float = Field(default=2.0, ge=0.0, le=600.0)
+    sim_hangup_seconds: float = Field(default=0.0, ge=0.0, le=86_400.0)
+    # Asterisk Manager Interface (SWITCHBOARD_PBX=asterisk).
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(default=5038, ge=1, le=65535)
+    ami_username: str = ""
+    ami_secret: SecretStr = SecretStr("")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Development only: serve and accept plain HTTP (loopback only).
     insecure_http: bool = False
@@ -79,6 +89,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'switchboard.db').resolve()}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return (self.data_dir / "recordings").resolve()
 
     @property
     def is_sqlite(self) -> bool:

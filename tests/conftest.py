@@ -86,6 +86,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         trusted_proxies=["10.0.0.0/8"],
         argon2_time_cost=1,  # cheap hashing in tests; production uses OWASP's parameters
         argon2_memory_kib=64,
+        sim_ring_seconds=0.0,  # the simulated PBX rings and answers at once in tests
+        sim_answer_seconds=0.0,
     )
 
 

@@ -190,6 +190,55 @@ VISIBILITY["campaign"] = {
     "group_admin": _campaign_of_member,
     "user": _campaign_of_member,
 }
+
+
+def _call_of_tenant() -> ColumnElement[bool]:
+    from switchboard.calls.models import Call
+
+    return Call.tenant_pk == _p(P_TENANT)
+
+
+def _call_of_member() -> ColumnElement[bool]:
+    """Calls on the account's own extension (its linked end user's), and calls dialled for a
+    campaign it can see; never another tenant's."""
+    from sqlalchemy import select
+
+    from switchboard.calls.models import Call
+
+    own_extension = select(User.extension).where(User.pk == _p(P_USER)).scalar_subquery()
+    return and_(
+        Call.tenant_pk == _p(P_TENANT),
+        or_(Call.extension == own_extension, Call.campaign_pk.in_(_campaign_pks_of_member())),
+    )
+
+
+def _campaign_pks_of_member() -> Any:
+    from sqlalchemy import select
+
+    from switchboard.contact_centre.models import Campaign
+
+    return select(Campaign.pk).where(Campaign.template_pk.in_(_member_template_pks()))
+
+
+def _recording_via_call(call_clause: Clause) -> Clause:
+    """A recording follows its call."""
+
+    def clause() -> ColumnElement[bool]:
+        from sqlalchemy import select
+
+        from switchboard.calls.models import Call, Recording
+
+        return Recording.call_pk.in_(select(Call.pk).where(call_clause()))
+
+    return clause
+
+
+VISIBILITY["call"] = {
+    "tenant_admin": _call_of_tenant,
+    "group_admin": _call_of_member,
+    "user": _call_of_member,
+}
+VISIBILITY["recording"] = {role: _recording_via_call(clause) for role, clause in VISIBILITY["call"].items()}
 VISIBILITY["team"] = {
     "tenant_admin": lambda: _team_of_tenant(),
     "group_admin": NOTHING,

@@ -20,17 +20,12 @@ from switchboard.access.schemas import (
     LoginOut,
 )
 from switchboard.audit.recording import audit_write
-from switchboard.db.engine import Database
+from switchboard.db.engine import database_of
 from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from switchboard.responses import errors, json_response, no_content
 from switchboard.schemas import Page
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 @router.get("/accounts/", response_model=Page[AccountOut], responses=errors(400, 401, 403))
@@ -43,7 +38,7 @@ def list_accounts(
 ) -> Response:
     """The accounts the caller may see, by username."""
     after = decode_cursor(cursor) if cursor else None
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         rows, total = accounts.list_accounts(
             session, principal, after, limit, username_prefix.lower() if username_prefix else None
         )
@@ -59,7 +54,7 @@ def list_accounts(
 )
 def create_account(request: Request, principal: AccountsCaller, body: AccountCreate) -> Response:
     """Creates an account within the caller's own reach (no wider role or scope than its own)."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         account = accounts.create_account(session, principal, body)
         view = accounts.account_view(session, account)
     audit_write(request, 201, f"account:{account.username}", account.tenant_pk)
@@ -68,7 +63,7 @@ def create_account(request: Request, principal: AccountsCaller, body: AccountCre
 
 @router.get("/accounts/{username}/", response_model=AccountOut, responses=errors(401, 403, 404))
 def get_account(request: Request, principal: AccountsCaller, username: str) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         return json_response(
             accounts.account_view(session, accounts.find_account(session, principal, username))
         )
@@ -82,7 +77,7 @@ def update_account(
     body: AccountUpdate,  # type: ignore[valid-type]
 ) -> Response:
     """Changes an account; takes effect at once for every key and token of the account."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         account = accounts.update_account(session, principal, username, body)
         view = accounts.account_view(session, account)
     audit_write(request, 200, f"account:{account.username}", account.tenant_pk)
@@ -91,7 +86,7 @@ def update_account(
 
 @router.delete("/accounts/{username}/", status_code=204, responses=errors(401, 403, 404, 409))
 def delete_account(request: Request, principal: AccountsCaller, username: str) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         accounts.delete_account(session, principal, username)
     audit_write(request, 204, f"account:{username}", principal.tenant_pk)
     return no_content()
@@ -100,7 +95,7 @@ def delete_account(request: Request, principal: AccountsCaller, username: str) -
 @router.get("/accounts/{username}/api-keys/", response_model=list[ApiKeyOut], responses=errors(401, 403, 404))
 def list_api_keys(request: Request, principal: AccountsCaller, username: str) -> Response:
     """The account's keys, never the keys themselves."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         return json_response(
             [api_keys.key_view(row) for row in api_keys.list_api_keys(session, principal, username)]
         )
@@ -116,7 +111,7 @@ def create_api_key(
     request: Request, principal: AccountsCaller, username: str, body: ApiKeyCreate
 ) -> Response:
     """Creates a user API key for the account. The key is in this answer only: store it now."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         row, key = api_keys.create_api_key(session, principal, username, body)
         view = api_keys.key_view(row, key)
     audit_write(request, 201, f"api_key:{row.prefix}", principal.tenant_pk)
@@ -128,7 +123,7 @@ def create_api_key(
 @router.delete("/accounts/{username}/api-keys/{key_id}/", status_code=204, responses=errors(401, 403, 404))
 def revoke_api_key(request: Request, principal: AccountsCaller, username: str, key_id: int) -> Response:
     """Revokes the key on every worker at once."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         row = api_keys.revoke_api_key(session, principal, username, key_id)
     audit_write(request, 204, f"api_key:{row.prefix}", principal.tenant_pk)
     return no_content()
@@ -152,6 +147,6 @@ async def login(request: Request, body: LoginBody) -> Response:
 @auth_router.post("/logout/", status_code=204, responses=errors(400, 401, 403))
 def logout(request: Request, principal: AccountsCaller) -> Response:
     """Revokes the login token this request carries."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         api_keys.revoke_token(session, principal)
     return no_content()

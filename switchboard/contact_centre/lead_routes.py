@@ -17,7 +17,7 @@ from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.contact_centre import dnc, leads
 from switchboard.contact_centre.leads import ABSENT, CampaignContext, LeadInput, Outcome, RowResult
-from switchboard.db.engine import Database
+from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
 from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_body, page_request
@@ -107,11 +107,6 @@ class DncOut(Schema):
     created_at: str
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -151,7 +146,7 @@ def write_leads(
     settings = _settings(request)
     if len(rows) > settings.lead_request_max_rows:
         raise BadRequest(f"At most {settings.lead_request_max_rows} leads per request; send more requests.")
-    db = _db(request)
+    db = database_of(request)
 
     def open_campaign(session: Session) -> CampaignContext:
         tenant = find_tenant(session, principal, tenant_id) if tenant_id is not None else None
@@ -198,7 +193,7 @@ def list_leads(
     page = page_request(limit, cursor, None, None)
     if page.after is not None and not page.after.isdigit():
         raise BadRequest.field("cursor", "is not a cursor returned by this list")
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         ctx = _context(session, principal, tenant_id, campaign_id)
         rows, total = leads.list_leads(session, ctx, int(page.after) if page.after else None, limit, status)
         items = [{**leads.lead_view(ctx, lead), "_sort": lead.pk} for lead in rows]
@@ -232,7 +227,7 @@ def insert_leads(
 def get_lead(
     request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: int, lead_id: int
 ) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         ctx = _context(session, principal, tenant_id, campaign_id)
         return json_response(leads.lead_view(ctx, leads.find_lead(session, ctx, lead_id)))
 
@@ -270,7 +265,7 @@ def update_lead(
     )
     if result.outcome is not Outcome.OK:
         raise _REJECTION_ERRORS.get(result.outcome, BadRequest)(result.detail)
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         ctx = _context(session, principal, tenant_id, campaign_id)
         return json_response(leads.lead_view(ctx, leads.find_lead(session, ctx, lead_id)))
 
@@ -279,7 +274,7 @@ def update_lead(
 def delete_lead(
     request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: int, lead_id: int
 ) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         ctx = _context(session, principal, tenant_id, campaign_id)
         session.delete(leads.find_lead(session, ctx, lead_id))
     audit_write(request, 204, f"lead:{tenant_id}/{campaign_id}/{lead_id}", ctx.tenant_pk)
@@ -300,7 +295,7 @@ def list_dnc(
 ) -> Response:
     """The tenant's do-not-call numbers, normalised, in order (administrators)."""
     page = page_request(limit, cursor, number_prefix, None)
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         entries, total = dnc.list_entries(session, principal, tenant_id, page)
         items = [{**dnc.entry_view(entry), "_sort": entry.number} for entry in entries]
     return json_response(page_body(items, page, total))
@@ -309,7 +304,7 @@ def list_dnc(
 @router.post("/dnc/", status_code=201, response_model=DncOut, responses=WRITE)
 def add_dnc(request: Request, principal: CampaignsCaller, tenant_id: str, body: DncIn) -> Response:
     """Adds a number (normalised as lead phones are); later inserts and updates refuse it (104)."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         entry = dnc.add_entry(session, principal, tenant_id, body.number, body.note)
         view = dnc.entry_view(entry)
     audit_write(request, 201, f"dnc:{tenant_id}/{entry.number}", entry.tenant_pk)
@@ -318,7 +313,7 @@ def add_dnc(request: Request, principal: CampaignsCaller, tenant_id: str, body: 
 
 @router.delete("/dnc/{number}/", status_code=204, responses=READ)
 def remove_dnc(request: Request, principal: CampaignsCaller, tenant_id: str, number: str) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         normal = dnc.remove_entry(session, principal, tenant_id, number)
     audit_write(request, 204, f"dnc:{tenant_id}/{normal}", None)
     return no_content()

@@ -25,7 +25,7 @@ from switchboard.contact_centre.schemas import (
     TemplateOut,
     TemplateUpdate,
 )
-from switchboard.db.engine import Database
+from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.responses import errors, json_response, no_content
 
@@ -36,11 +36,6 @@ READ = errors(401, 403, 404)
 WRITE = errors(400, 401, 403, 404, 409)
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 def _write(
     request: Request,
     act: Callable[[Session], Any],
@@ -49,7 +44,7 @@ def _write(
     status: int = 200,
 ) -> Response:
     """One service call in a unit of work; answer with the object's view; audit the write."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         obj = act(session)
         body = view(session, obj)
     audit_write(request, status, f"{kind}:{body['tenantId']}/{obj.pk}", obj.tenant_pk)
@@ -59,14 +54,14 @@ def _write(
 @router.get("/teams/", response_model=list[TeamOut], responses=READ)
 def list_teams(request: Request, principal: AccountsCaller, tenant_id: str) -> Response:
     """Teams of the tenant (administrators)."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         tenant, teams = service.list_teams(session, principal, tenant_id)
         return json_response([service.team_view(session, team, tenant.tenant_id) for team in teams])
 
 
 @router.post("/teams/", status_code=201, response_model=TeamOut, responses=WRITE)
 def create_team(request: Request, principal: AccountsCaller, tenant_id: str, body: TeamCreate) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         tenant, team = service.create_team(session, principal, tenant_id, body)
         view = service.team_view(session, team, tenant.tenant_id)
     audit_write(request, 201, f"team:{tenant_id}/{team.name}", tenant.pk)
@@ -75,7 +70,7 @@ def create_team(request: Request, principal: AccountsCaller, tenant_id: str, bod
 
 @router.delete("/teams/{name}/", status_code=204, responses=READ)
 def delete_team(request: Request, principal: AccountsCaller, tenant_id: str, name: str) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         service.delete_team(session, principal, tenant_id, name)
     audit_write(request, 204, f"team:{tenant_id}/{name}", None)
     return no_content()
@@ -86,7 +81,7 @@ def add_member(
     request: Request, principal: AccountsCaller, tenant_id: str, name: str, body: MemberBody
 ) -> Response:
     """Adds an account of the tenant (or changes its role); its keys see the team's campaigns at once."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         team = service.add_member(session, principal, tenant_id, name, body)
         view = service.team_view(session, team, tenant_id)
     audit_write(request, 200, f"team:{tenant_id}/{name}+{body.username}", team.tenant_pk)
@@ -97,7 +92,7 @@ def add_member(
 def remove_member(
     request: Request, principal: AccountsCaller, tenant_id: str, name: str, username: str
 ) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         service.remove_member(session, principal, tenant_id, name, username)
     audit_write(request, 204, f"team:{tenant_id}/{name}-{username}", None)
     return no_content()
@@ -106,7 +101,7 @@ def remove_member(
 @router.get("/campaign-templates/", response_model=list[TemplateOut], responses=READ)
 def list_templates(request: Request, principal: CampaignsCaller, tenant_id: str) -> Response:
     """The templates the caller may see: all for admins; for others, those of their teams."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         tenant, templates = service.list_templates(session, principal, tenant_id)
         return json_response([service.template_view(session, t, tenant.tenant_id) for t in templates])
 
@@ -126,7 +121,7 @@ def create_template(
 
 @router.get("/campaign-templates/{template_id}/", response_model=TemplateOut, responses=READ)
 def get_template(request: Request, principal: CampaignsCaller, tenant_id: str, template_id: int) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
         template = service.find_template(session, principal, tenant, template_id)
         return json_response(service.template_view(session, template, tenant.tenant_id))
@@ -157,7 +152,7 @@ def list_campaigns(
     template_id: Annotated[int | None, Query(alias="templateId")] = None,
 ) -> Response:
     """The campaigns the caller may see (seed 000: those of its teams' templates, no others)."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         tenant, campaigns = service.list_campaigns(session, principal, tenant_id, template_id)
         return json_response([service.campaign_view(session, c, tenant.tenant_id) for c in campaigns])
 
@@ -177,7 +172,7 @@ def create_campaign(
 
 @router.get("/campaigns/{campaign_id}/", response_model=CampaignOut, responses=READ)
 def get_campaign(request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: int) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
         campaign = service.find_campaign(session, principal, tenant, campaign_id)
         return json_response(service.campaign_view(session, campaign, tenant.tenant_id))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
 
 from switchboard.db.fastread import FastReader
 
@@ -86,3 +87,9 @@ class Database:
     async def close(self) -> None:
         await self.reader.close()
         self.engine.dispose()
+
+
+def database_of(request: Request) -> Database:
+    """The app's Database (set on app.state when the app is made), for routes."""
+    db: Database = request.app.state.db
+    return db

@@ -2,6 +2,7 @@
 
 from switchboard.access import models as access_models
 from switchboard.audit import models as audit_models
+from switchboard.calls import models as call_models
 from switchboard.contact_centre import models as contact_centre_models
 from switchboard.db.base import Base
 from switchboard.directory import models as directory_models
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "access_models",
     "audit_models",
+    "call_models",
     "contact_centre_models",
     "directory_models",
     "signal_models",

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from switchboard.access.dependencies import DirectoryCaller
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
-from switchboard.db.engine import Database
+from switchboard.db.engine import database_of
 from switchboard.directory import service
 from switchboard.directory.models import Tenant
 from switchboard.directory.queries import (
@@ -67,15 +67,10 @@ async def page_params(
 Paging = Annotated[PageRequest, Depends(page_params)]
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 async def _require(
     request: Request, principal: Principal, shape: Shape, params: dict[str, Any]
 ) -> dict[str, Any]:
-    row = await read_item(_db(request).reader, shape, params, principal)
+    row = await read_item(database_of(request).reader, shape, params, principal)
     if row is None:
         raise NotFound(f"{shape.name} {params.get('key')!r} not found")
     return row
@@ -84,7 +79,7 @@ async def _require(
 async def _list(
     request: Request, principal: Principal, shape: Shape, scope: dict[str, Any], paging: PageRequest
 ) -> Response:
-    return json_response(await read_page(_db(request).reader, shape, scope, paging, principal))
+    return json_response(await read_page(database_of(request).reader, shape, scope, paging, principal))
 
 
 def _write(
@@ -95,7 +90,7 @@ def _write(
     status: int = 200,
 ) -> Response:
     """Run one service call in a unit of work and answer with the object as reads show it."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         obj = act(session)
         params = key(obj)
         body = read_item_in(session, shape, params)
@@ -105,7 +100,7 @@ def _write(
 
 
 def _delete(request: Request, act: Callable[[Any], None]) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         act(session)
     audit_write(request, 204, request.url.path, None)
     return no_content()
@@ -263,7 +258,7 @@ def delete_tenant(request: Request, principal: DirectoryCaller, tenant_id: str) 
 
 @router.get("/tenants/{tenant_id}/domains/", response_model=list[DomainOut], responses=READ)
 def list_domains(request: Request, principal: DirectoryCaller, tenant_id: str) -> Response:
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         tenant = service.find_tenant(session, principal, tenant_id)
         rows = [
             {"domain": d.name, "tenantId": tenant.tenant_id} for d in service.tenant_domains(session, tenant)
@@ -274,7 +269,7 @@ def list_domains(request: Request, principal: DirectoryCaller, tenant_id: str) -
 @router.post("/tenants/{tenant_id}/domains/", status_code=201, response_model=DomainOut, responses=WRITE)
 def add_domain(request: Request, principal: DirectoryCaller, tenant_id: str, body: DomainCreate) -> Response:
     """Assigns a domain to the tenant: its users' and service users' ids may then use it."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         domain = service.add_domain(session, principal, tenant_id, body)
         tenant = service.find_tenant(session, principal, tenant_id)
         answer = {"domain": domain.name, "tenantId": tenant.tenant_id}

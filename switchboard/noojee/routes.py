@@ -29,20 +29,16 @@ from switchboard.contact_centre.leads import (
     update_batch,
 )
 from switchboard.contact_centre.models import Team
-from switchboard.db.engine import Database
+from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
 from switchboard.errors import BadRequest, MethodNotAllowed, NotFound, TooManyRequests
 from switchboard.noojee.campaign_list import CampaignLists
 from switchboard.noojee.envelope import ok
+from switchboard.noojee.parameters import flag, optional_id, required_id
 from switchboard.schemas import Schema
 
 router = APIRouter(prefix="/servicemanager/rest", tags=["noojee"])
 CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
-# Methods that exist; anything else under the prefix is an envelope 404.
-KNOWN = {
-    ("CampaignAPI", method)
-    for method in ("getCampaignTemplateList", "getCampaignList", "insertLeadFast", "updateLeadFast")
-}
 ENVELOPE_ERRORS: dict[int | str, dict[str, Any]] = {
     status: {
         "description": text,
@@ -90,26 +86,10 @@ class CampaignList(Schema):
     entities: list[CampaignEntity]
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-async def _parameter(request: Request, name: str) -> str | None:
-    """A Noojee parameter, from the query string or a form body."""
-    value = request.query_params.get(name)
-    if value is None and request.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
-        form_value = (await request.form()).get(name)
-        value = form_value if isinstance(form_value, str) else None
-    return value
-
-
 @router.post("/CampaignAPI/getCampaignTemplateList", response_model=TemplateList, responses=ENVELOPE_ERRORS)
 def get_campaign_template_list(request: Request, principal: CampaignsCaller) -> Response:
     """The campaign templates this key may see (seed 000: its account's teams' templates)."""
-    with _db(request).transaction() as session:
+    with database_of(request).transaction() as session:
         templates = service.visible_templates(session, principal)
         tenants = _tenant_ids(session, {t.tenant_pk for t in templates})
         teams = _team_names(session, {t.team_pk for t in templates if t.team_pk})
@@ -128,12 +108,7 @@ def get_campaign_template_list(request: Request, principal: CampaignsCaller) -> 
 @router.post("/CampaignAPI/getCampaignList", response_model=CampaignList, responses=ENVELOPE_ERRORS)
 async def get_campaign_list(request: Request, principal: CampaignsCaller) -> Response:
     """The campaigns this key may see, optionally of one template (fTemplateId)."""
-    raw = await _parameter(request, "fTemplateId")
-    template_id = None
-    if raw:
-        if not raw.isdigit():
-            raise BadRequest.field("fTemplateId", "must be a template id (a number)")
-        template_id = int(raw)
+    template_id = await optional_id(request, "fTemplateId")
     campaign_list: CampaignLists = request.app.state.campaign_list
     body = await campaign_list.body(principal, template_id)
     return Response(body, media_type="application/json")
@@ -209,13 +184,6 @@ LEADS_BODY = {
 _CALLBACK_FORMAT = "%Y/%m/%d %H:%M"
 
 
-async def _required_id(request: Request, name: str) -> int:
-    raw = await _parameter(request, name)
-    if not raw or not raw.isdigit():
-        raise BadRequest.field(name, "required: a number")
-    return int(raw)
-
-
 async def _lead_rows(request: Request, update: bool) -> list[LeadInput]:
     """The JSON array body, each object a lead; 400 when the request as a whole is malformed."""
     try:
@@ -276,9 +244,9 @@ def _lead_entities(results: list[RowResult]) -> list[dict[str, Any]]:
 
 
 async def _write_leads(request: Request, principal: Principal, write: Batch, update: bool) -> Response:
-    template_id = await _required_id(request, "fTemplateId")
-    campaign_id = await _required_id(request, "fCampaignId")
-    allow_duplicates = (await _parameter(request, "allowDuplicates") or "").lower() == "true"
+    template_id = await required_id(request, "fTemplateId")
+    campaign_id = await required_id(request, "fCampaignId")
+    allow_duplicates = await flag(request, "allowDuplicates")
     rows = await _lead_rows(request, update)
     try:
         results = await run_in_threadpool(
@@ -335,6 +303,7 @@ async def update_lead_fast(request: Request, principal: CampaignsCaller) -> Resp
     include_in_schema=False,
 )
 async def unknown_method(api: str, method: str, request: Request) -> Response:
-    if (api, method) in KNOWN:
+    """Registered last: a method that exists (another verb than POST) is a 405, else a 404."""
+    if f"{router.prefix}/{api}/{method}" in request.app.openapi()["paths"]:  # built once, then cached
         raise MethodNotAllowed("Noojee API methods accept POST only.", allow="POST")
     raise NotFound(f"no Noojee method {api}/{method}")

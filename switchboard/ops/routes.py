@@ -30,10 +30,13 @@ async def readyz(request: Request) -> Response:
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means "not ready", said plainly
         checks["database"] = f"unavailable: {type(exc).__name__}"
-    ready = all(value == "ok" for value in checks.values())
-    return json_response(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
-    )
+    # The PBX is reported, but its absence only degrades the service: everything but call
+    # control keeps working, so the instance stays in the load balancer.
+    pbx = request.app.state.calls.driver
+    checks["pbx"] = "ok" if pbx.available else "unavailable: the PBX cannot be reached"
+    ready = checks["database"] == "ok"
+    status = "unavailable" if not ready else "ok" if checks["pbx"] == "ok" else "degraded"
+    return json_response({"status": status, "checks": checks}, 200 if ready else 503)
 
 
 @router.get("/metrics", response_class=Response)

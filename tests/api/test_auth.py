@@ -119,6 +119,9 @@ def test_every_api_operation_requires_a_credential(anonymous: TestClient) -> Non
             "{template_id}",
             "{campaign_id}",
             "{lead_id}",
+            "{unique_id}",
+            "{action}",
+            "{recording_id}",
             "{number}",
         ):
             concrete = concrete.replace(placeholder, "1")

@@ -1,0 +1,1 @@
+"""Calls and recordings: the PBX drivers, the call service and its routes."""

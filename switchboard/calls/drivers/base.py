@@ -1,0 +1,99 @@
+"""The driver interface every PBX speaks through, and the normalised call events it yields."""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from switchboard.errors import Conflict, ServiceUnavailable
+
+
+class PbxUnavailable(ServiceUnavailable):
+    """The PBX cannot be reached: call endpoints answer 503, everything else keeps working."""
+
+    def __init__(
+        self, detail: str = "The PBX is unavailable; call control will return when it reconnects."
+    ) -> None:
+        super().__init__(detail)
+
+
+class PbxRefused(Conflict):
+    """The PBX would not do it (the call is gone, not connected, ...): nothing changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallUpdate:
+    """A call's state as the PBX reports it, on one extension of the directory."""
+
+    unique_id: str
+    extension: str
+    state: str  # one of models.CALL_STATES
+    direction: str  # inbound | outbound
+    other_party: str = ""
+    caller_id: str = ""
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCall:
+    unique_id: str
+    extension: str
+    state: str
+    direction: str
+    other_party: str
+
+
+# Channel names as Asterisk writes them: PJSIP/410-0000002a, SIP/410-12FA7B, Local/410@ctx-0001;1.
+_CHANNEL = re.compile(r"^(?:[A-Za-z0-9]+)/(?P<exten>[^-@/;]+)(?:[-@;].*)?$")
+
+
+def extension_of_channel(channel: str) -> str | None:
+    """'PJSIP/410-0000002a' -> '410'; also Noojee's dial form 'SIP/410'. None if not a channel."""
+    match = _CHANNEL.match(channel)
+    return match.group("exten") if match else None
+
+
+class Driver(abc.ABC):
+    """What Switchboard needs from a PBX. Methods raise PbxUnavailable or PbxRefused."""
+
+    @property
+    @abc.abstractmethod
+    def available(self) -> bool:
+        """Whether the PBX can be reached now (readyz reports it)."""
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Connect (drivers that need to); called once at app start."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Disconnect; called once at app shutdown."""
+
+    @abc.abstractmethod
+    async def originate(self, extension: str, number: str, caller_id: str, auto_answer: bool) -> str:
+        """Ring `extension`, then dial `number` from it; returns the call's unique id."""
+
+    @abc.abstractmethod
+    async def hangup(self, unique_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def record_start(self, unique_id: str, path: str) -> None: ...
+
+    @abc.abstractmethod
+    async def record_stop(self, unique_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def record_pause(self, unique_id: str, paused: bool) -> None:
+        """Pause (True) or resume (False) the call's recording."""
+
+    @abc.abstractmethod
+    async def live_calls(self) -> list[LiveCall]: ...
+
+    def pending(self) -> int:
+        """Updates produced but not yet taken from `updates()`."""
+        return 0
+
+    @abc.abstractmethod
+    def updates(self) -> AsyncIterator[CallUpdate]:
+        """Every call state change, in order, for as long as the driver runs."""

@@ -1,0 +1,185 @@
+"""The simulated PBX: a virtual exchange in the process whose extensions are the directory's.
+
+Calls ring and connect on timers (or on command) and hang up on command or after an optional
+duration; inbound calls can be injected. A recording is a real WAV file (8 kHz, 16-bit mono, a
+440 Hz tone) written when it stops; paused time is left out of the file, so its length is the
+time spent recording. One instance per process: with it, Switchboard serves one worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import struct
+import time
+import wave
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from switchboard.calls.drivers.base import CallUpdate, Driver, LiveCall, PbxRefused
+
+RATE = 8000
+_TONE = b"".join(
+    struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / RATE))) for n in range(RATE)
+)  # one second
+
+
+@dataclass
+class _Recording:
+    path: Path
+    recorded: float = 0.0  # seconds recorded before the current stretch
+    since: float | None = None  # monotonic start of the current stretch; None while paused
+
+
+@dataclass
+class _Call:
+    unique_id: str
+    extension: str
+    direction: str
+    other_party: str
+    caller_id: str
+    state: str
+    recording: _Recording | None = None
+    timers: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+class SimulatedPbx(Driver):
+    def __init__(self, ring_seconds: float, answer_seconds: float, hangup_seconds: float) -> None:
+        self.ring_seconds = ring_seconds
+        self.answer_seconds = answer_seconds
+        self.hangup_seconds = hangup_seconds  # 0: calls last until hung up
+        self._calls: dict[str, _Call] = {}
+        self._queue: asyncio.Queue[CallUpdate] = asyncio.Queue()
+        self._ids = itertools.count(1)
+        self._epoch = int(time.time())
+        self._immediate: set[asyncio.Task[None]] = set()
+
+    @property
+    def available(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        for call in list(self._calls.values()):
+            self._end(call, "Hungup")
+
+    def _new_id(self) -> str:
+        return f"{self._epoch}.{next(self._ids)}"
+
+    def _emit(self, call: _Call, state: str) -> None:
+        call.state = state
+        self._queue.put_nowait(
+            CallUpdate(
+                call.unique_id, call.extension, state, call.direction, call.other_party, call.caller_id
+            )
+        )
+
+    def _later(self, call: _Call, delay: float, state: str) -> None:
+        async def move() -> None:
+            await asyncio.sleep(delay)
+            if state in ("Hungup",):
+                self._end(call, state)
+            elif call.unique_id in self._calls:
+                self._emit(call, state)
+                if state == "Connected" and self.hangup_seconds > 0:
+                    self._later(call, self.hangup_seconds, "Hungup")
+
+        task = asyncio.get_running_loop().create_task(move())
+        call.timers.append(task)
+        if delay == 0:  # counted as pending until it has run: settle() waits for it
+            self._immediate.add(task)
+            task.add_done_callback(self._immediate.discard)
+
+    def _live(self, unique_id: str) -> _Call:
+        call = self._calls.get(unique_id)
+        if call is None:
+            raise PbxRefused(f"call {unique_id} is not live on the PBX")
+        return call
+
+    def _end(self, call: _Call, state: str) -> None:
+        if call.recording is not None:
+            self._write(call.recording)
+            call.recording = None
+        for timer in call.timers:
+            if timer is not asyncio.current_task():
+                timer.cancel()
+        self._calls.pop(call.unique_id, None)
+        self._emit(call, state)
+
+    async def originate(self, extension: str, number: str, caller_id: str, auto_answer: bool) -> str:
+        call = _Call(self._new_id(), extension, "outbound", number, caller_id, "Dialing Out")
+        self._calls[call.unique_id] = call
+        self._emit(call, "Dialing Out")
+        ring = 0.0 if auto_answer else self.ring_seconds
+        self._later(call, ring, "Ringing")
+        self._later(call, ring + self.answer_seconds, "Connected")
+        return call.unique_id
+
+    async def inject(self, extension: str, caller: str) -> str:
+        """An inbound call from `caller` to `extension` (switchboard simulate call)."""
+        call = _Call(self._new_id(), extension, "inbound", caller, caller, "Ringing")
+        self._calls[call.unique_id] = call
+        self._emit(call, "Ringing")
+        self._later(call, self.answer_seconds, "Connected")
+        return call.unique_id
+
+    async def answer(self, unique_id: str) -> None:
+        call = self._live(unique_id)
+        if call.state != "Connected":
+            self._emit(call, "Connected")
+
+    async def hangup(self, unique_id: str) -> None:
+        self._end(self._live(unique_id), "Hungup")
+
+    async def record_start(self, unique_id: str, path: str) -> None:
+        call = self._live(unique_id)
+        if call.state != "Connected":
+            raise PbxRefused(f"call {unique_id} is not connected ({call.state})")
+        if call.recording is not None:
+            raise PbxRefused(f"call {unique_id} is already being recorded")
+        call.recording = _Recording(Path(path), since=time.monotonic())
+
+    async def record_stop(self, unique_id: str) -> None:
+        call = self._live(unique_id)
+        if call.recording is None:
+            raise PbxRefused(f"call {unique_id} is not being recorded")
+        self._write(call.recording)
+        call.recording = None
+
+    async def record_pause(self, unique_id: str, paused: bool) -> None:
+        call = self._live(unique_id)
+        recording = call.recording
+        if recording is None:
+            raise PbxRefused(f"call {unique_id} is not being recorded")
+        if paused and recording.since is not None:
+            recording.recorded += time.monotonic() - recording.since
+            recording.since = None
+        elif not paused and recording.since is None:
+            recording.since = time.monotonic()
+
+    def _write(self, recording: _Recording) -> None:
+        seconds = recording.recorded + (time.monotonic() - recording.since if recording.since else 0.0)
+        frames = int(seconds * RATE)
+        recording.path.parent.mkdir(parents=True, exist_ok=True)
+        with wave.open(str(recording.path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(RATE)
+            whole, rest = divmod(frames, RATE)
+            for _ in range(whole):
+                out.writeframes(_TONE)
+            out.writeframes(_TONE[: rest * 2])
+
+    async def live_calls(self) -> list[LiveCall]:
+        return [
+            LiveCall(c.unique_id, c.extension, c.state, c.direction, c.other_party)
+            for c in self._calls.values()
+        ]
+
+    def pending(self) -> int:
+        return self._queue.qsize() + len(self._immediate)
+
+    async def updates(self) -> AsyncIterator[CallUpdate]:
+        while True:
+            yield await self._queue.get()

@@ -1,0 +1,327 @@
+"""/api/v1/calls/, /api/v1/recordings/, a tenant's dialling policy, and the simulator's controls."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field, StringConstraints
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import FileResponse, Response
+
+from switchboard.access.dependencies import authorize
+from switchboard.access.policy import (
+    ADMIN_ROLES,
+    Area,
+    Target,
+    first_visible,
+    require_manage,
+    scope_params,
+    visibility,
+)
+from switchboard.access.principal import Principal
+from switchboard.audit.recording import audit_write
+from switchboard.calls import service
+from switchboard.calls.control import CallControl, DialRequest, RecordingAction
+from switchboard.calls.drivers.simulated import SimulatedPbx
+from switchboard.calls.models import ENDED_STATES, Call, DiallingPolicy, Recording
+from switchboard.db.engine import database_of
+from switchboard.directory.service import find_tenant
+from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
+from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_body, page_request
+from switchboard.responses import errors, json_response
+from switchboard.schemas import Page, Schema
+
+router = APIRouter(prefix="/api/v1", tags=["calls"])
+CallsCaller = Annotated[Principal, Depends(authorize(Area.CALLS))]
+RecordingsCaller = Annotated[Principal, Depends(authorize(Area.RECORDINGS))]
+READ = errors(400, 401, 403, 404)
+CONTROL = errors(400, 401, 403, 404, 409, 503)
+
+Number = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class DialIn(Schema):
+    extension: Number = Field(description="The extension to dial from ('410' or 'SIP/410').")
+    number: Number = Field(description="The destination; the tenant's dialling policy applies.")
+    caller_id: Number | None = Field(
+        default=None, description="A number of the tenant (any, for the global key)."
+    )
+    auto_answer: bool = False
+    record: bool = Field(default=False, description="Start recording when the call is answered.")
+    tag: Annotated[str, StringConstraints(max_length=100)] = ""
+    campaign_id: int | None = None
+    tenant_id: str | None = Field(
+        default=None, description="Global key: the tenant, when the extension is ambiguous."
+    )
+
+
+class CallOut(Schema):
+    unique_id: str
+    tenant_id: str | None
+    extension: str
+    other_party: str
+    direction: Literal["inbound", "outbound"]
+    caller_id: str
+    state: str
+    campaign_id: int | None
+    started_at: str
+    answered_at: str | None
+    ended_at: str | None
+
+
+class RecordingIn(Schema):
+    agent_login_name: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="start: the recording's owner; stop/pause/resume: must be its owner."
+    )
+    tag: Annotated[str, StringConstraints(max_length=100)] = ""
+
+
+class RecordingOut(Schema):
+    id: int
+    unique_id: str
+    leg: int
+    owner: str | None
+    tag: str
+    state: Literal["recording", "paused", "stopped"]
+    started_at: str
+    stopped_at: str | None
+    seconds: float
+
+
+class DiallingPolicyIO(Schema):
+    allowed: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=100)]], Field(max_length=100)
+    ] = Field(description="Full-match regular expressions over normalised numbers ('+' kept).")
+    max_concurrent_calls: Annotated[int, Field(ge=0, le=10_000)]
+
+
+class InjectIn(Schema):
+    to: Number = Field(description="The extension called.")
+    from_: Number = Field(alias="from", description="The caller's number.")
+    tenant_id: str | None = None
+
+
+def _control(request: Request) -> CallControl:
+    control: CallControl = request.app.state.calls
+    return control
+
+
+# -- calls -----------------------------------------------------------------------------------------
+
+
+@router.get("/calls/", response_model=Page[CallOut], responses=READ)
+def list_calls(
+    request: Request,
+    principal: CallsCaller,
+    state: Annotated[Literal["live", "ended"] | None, Query()] = None,
+    extension: Annotated[str | None, Query(max_length=20)] = None,
+    campaign_id: Annotated[int | None, Query(alias="campaignId")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """Calls the caller may see, newest first: live and recent, filterable."""
+    page = page_request(limit, cursor, None, None)
+    if page.after is not None and not page.after.isdigit():
+        raise BadRequest.field("cursor", "is not a cursor returned by this list")
+    stmt = select(Call).where(visibility(principal, "call"))
+    if state == "live":
+        stmt = stmt.where(Call.state.not_in(ENDED_STATES))
+    elif state == "ended":
+        stmt = stmt.where(Call.state.in_(ENDED_STATES))
+    if extension is not None:
+        stmt = stmt.where(Call.extension == extension)
+    if campaign_id is not None:
+        stmt = stmt.where(Call.campaign_pk == campaign_id)
+    with database_of(request).transaction() as session:
+        from sqlalchemy import func
+
+        params = scope_params(principal)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery()), params) or 0
+        if page.after is not None:
+            stmt = stmt.where(Call.pk < int(page.after))
+        calls = session.scalars(stmt.order_by(Call.pk.desc()).limit(limit + 1), params)
+        items = [{**service.call_view(session, call), "_sort": call.pk} for call in calls]
+    return json_response(page_body(items, page, total))
+
+
+@router.post("/calls/", status_code=201, response_model=CallOut, responses=CONTROL)
+async def dial(request: Request, principal: CallsCaller, body: DialIn) -> Response:
+    """Dials `number` from `extension` (yours, unless you administer the tenant)."""
+    view = await _control(request).dial(
+        principal,
+        DialRequest(
+            body.extension,
+            body.number,
+            body.caller_id,
+            body.auto_answer,
+            body.record,
+            body.tag,
+            body.campaign_id,
+            body.tenant_id,
+        ),
+    )
+    audit_write(request, 201, f"call:{view['uniqueId']}", None)
+    return json_response(view, 201)
+
+
+def _find(request: Request, principal: Principal, unique_id: str) -> dict[str, Any]:
+    if not service.UNIQUE_ID.match(unique_id):
+        raise NotFound(f"call {unique_id} not found")
+    with database_of(request).transaction() as session:
+        return service.call_view(session, service.find_call(session, principal, unique_id, None))
+
+
+@router.get("/calls/{unique_id}/", response_model=CallOut, responses=READ)
+def get_call(request: Request, principal: CallsCaller, unique_id: str) -> Response:
+    return json_response(_find(request, principal, unique_id))
+
+
+@router.post("/calls/{unique_id}/hangup/", response_model=CallOut, responses=CONTROL)
+async def hangup(request: Request, principal: CallsCaller, unique_id: str) -> Response:
+    if not service.UNIQUE_ID.match(unique_id):
+        raise NotFound(f"call {unique_id} not found")
+    await _control(request).hangup(principal, unique_id, None)
+    audit_write(request, 200, f"call:{unique_id} hangup", None)
+    return json_response(await run_in_threadpool(_find, request, principal, unique_id))
+
+
+@router.post("/calls/{unique_id}/recording/{action}/", response_model=RecordingOut, responses=CONTROL)
+async def control_recording(
+    request: Request,
+    principal: CallsCaller,
+    unique_id: str,
+    action: RecordingAction,
+    body: RecordingIn | None = None,
+) -> Response:
+    """start / stop / pause / resume the call's recording. Each refusal is its own clear error
+    (409: not running, already paused, call ended); a refused request changes nothing."""
+    if not service.UNIQUE_ID.match(unique_id):
+        raise NotFound(f"call {unique_id} not found")
+    body = body or RecordingIn()
+    view = await _control(request).recording(
+        principal, action, unique_id, None, body.agent_login_name, body.tag
+    )
+    audit_write(request, 200, f"call:{unique_id} recording {action}", None)
+    return json_response(view)
+
+
+# -- recordings ------------------------------------------------------------------------------------
+
+
+@router.get("/recordings/", response_model=list[RecordingOut], responses=READ)
+def list_recordings(
+    request: Request,
+    principal: RecordingsCaller,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    unique_id: Annotated[str | None, Query(alias="uniqueId", max_length=40)] = None,
+) -> Response:
+    """Recordings of calls the caller may see, by tag or call."""
+    with database_of(request).transaction() as session:
+        found = service.visible_recordings(session, principal, tag, unique_id)
+        return json_response([service.recording_view(r, c) for r, c in found[:MAX_LIMIT]])
+
+
+def _recording(request: Request, principal: Principal, recording_id: int) -> tuple[Recording, Call]:
+    with database_of(request).transaction() as session:
+        recording = first_visible(
+            session, principal, "recording", select(Recording).where(Recording.pk == recording_id)
+        )
+        if recording is None:
+            raise NotFound(f"recording {recording_id} not found")
+        return recording, session.get_one(Call, recording.call_pk)
+
+
+@router.get("/recordings/{recording_id}/", response_model=RecordingOut, responses=READ)
+def get_recording(request: Request, principal: RecordingsCaller, recording_id: int) -> Response:
+    return json_response(service.recording_view(*_recording(request, principal, recording_id)))
+
+
+@router.get(
+    "/recordings/{recording_id}/file/",
+    responses={
+        **READ,
+        409: errors(409)[409],
+        200: {"content": {"audio/wav": {}}, "description": "The WAV file"},
+    },
+)
+def download_recording(request: Request, principal: RecordingsCaller, recording_id: int) -> Response:
+    """The recording's audio, once it has stopped (scoped like its call)."""
+    recording, call = _recording(request, principal, recording_id)
+    if recording.state != "stopped":
+        raise Conflict("the recording is still running; its file is written when it stops")
+    path = Path(recording.file)
+    if not path.is_file():
+        raise NotFound(f"recording {recording_id} has no file on this server")
+    return FileResponse(path, media_type="audio/wav", filename=f"{call.unique_id}-{recording.leg}.wav")
+
+
+# -- dialling policy -------------------------------------------------------------------------------
+
+
+@router.get("/tenants/{tenant_id}/dialling-policy/", response_model=DiallingPolicyIO, responses=READ)
+def get_dialling_policy(request: Request, principal: CallsCaller, tenant_id: str) -> Response:
+    """What the tenant's API callers may dial (defaults until set)."""
+    with database_of(request).transaction() as session:
+        tenant = find_tenant(session, principal, tenant_id)
+        require_manage(principal, Target("dialling_policy", tenant.pk))
+        allowed, max_calls = service.dialling_policy(session, tenant.pk)
+    return json_response({"allowed": allowed, "maxConcurrentCalls": max_calls})
+
+
+@router.put("/tenants/{tenant_id}/dialling-policy/", response_model=DiallingPolicyIO, responses=CONTROL)
+def put_dialling_policy(
+    request: Request, principal: CallsCaller, tenant_id: str, body: DiallingPolicyIO
+) -> Response:
+    for pattern in body.allowed:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise BadRequest.field("allowed", f"{pattern!r} is not a regular expression: {exc}") from None
+    with database_of(request).transaction() as session:
+        tenant = find_tenant(session, principal, tenant_id)
+        require_manage(principal, Target("dialling_policy", tenant.pk))
+        policy = session.get(DiallingPolicy, tenant.pk) or DiallingPolicy(tenant_pk=tenant.pk)
+        policy.allowed, policy.max_concurrent_calls = list(body.allowed), body.max_concurrent_calls
+        session.add(policy)
+    audit_write(request, 200, f"dialling_policy:{tenant_id}", tenant.pk)
+    return json_response({"allowed": policy.allowed, "maxConcurrentCalls": policy.max_concurrent_calls})
+
+
+# -- the simulated PBX -----------------------------------------------------------------------------
+
+
+def _simulator(request: Request, principal: Principal) -> SimulatedPbx:
+    if principal.role not in ADMIN_ROLES:
+        raise Forbidden("The simulator is for administrators.")
+    driver = _control(request).driver
+    if not isinstance(driver, SimulatedPbx):
+        raise Conflict("The PBX is not the simulated one (SWITCHBOARD_PBX=simulated).")
+    return driver
+
+
+@router.post("/simulator/calls/", status_code=201, response_model=CallOut, responses=CONTROL)
+async def inject_call(request: Request, principal: CallsCaller, body: InjectIn) -> Response:
+    """An inbound call to an extension of the directory (simulated PBX, administrators)."""
+    simulator = _simulator(request, principal)
+
+    def resolve() -> str:
+        with database_of(request).transaction() as session:
+            return service.resolve_extension(session, principal, body.to, body.tenant_id)[1]
+
+    extension = await run_in_threadpool(resolve)
+    unique_id = await simulator.inject(extension, body.from_)
+    await _control(request).settle()
+    return json_response(await run_in_threadpool(_find, request, principal, unique_id), 201)
+
+
+@router.post("/simulator/calls/{unique_id}/answer/", response_model=CallOut, responses=CONTROL)
+async def answer_call(request: Request, principal: CallsCaller, unique_id: str) -> Response:
+    simulator = _simulator(request, principal)
+    view = await run_in_threadpool(_find, request, principal, unique_id)
+    await simulator.answer(view["uniqueId"])
+    await _control(request).settle()
+    return json_response(await run_in_threadpool(_find, request, principal, unique_id))

@@ -1,0 +1,448 @@
+"""Calls and recordings: who may see and control which call, and what each change records.
+
+Services take a session and a principal and never commit. The PBX is never called inside a
+transaction: callers check (one transaction), act on the driver, then record (another), and
+every state change appends to the event log in the transaction that records it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from switchboard.access.models import Account
+from switchboard.access.policy import ADMIN_ROLES, first_visible, scope_params, visibility
+from switchboard.access.principal import Principal
+from switchboard.calls.drivers.base import CallUpdate, extension_of_channel
+from switchboard.calls.models import ENDED_STATES, Call, CallEvent, DiallingPolicy, Recording
+from switchboard.contact_centre.phones import normalise_phone
+from switchboard.contact_centre.service import find_campaign
+from switchboard.db.base import utcnow
+from switchboard.directory.models import ServiceUser, Tenant, User
+from switchboard.directory.service import find_tenant
+from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
+
+# Asterisk's unique ids: epoch seconds, a dot, a counter (1412750652.496).
+UNIQUE_ID = re.compile(r"^\d{6,}\.\d+$")
+# A tenant with no dialling policy of its own: internal extensions and national numbers;
+# international ('+', '00') and premium-rate (not starting 0[1-8]) are refused.
+DEFAULT_ALLOWED = [r"\d{2,6}", r"0[1-8]\d{6,12}"]
+DEFAULT_MAX_CONCURRENT = 10
+
+
+# -- the event log ---------------------------------------------------------------------------------
+
+
+def log_event(session: Session, call: Call, kind: str, **data: Any) -> None:
+    session.add(
+        CallEvent(
+            tenant_pk=call.tenant_pk,
+            unique_id=call.unique_id,
+            extension=call.extension,
+            kind=kind,
+            data={"state": call.state, **data},
+        )
+    )
+
+
+# -- finding calls ---------------------------------------------------------------------------------
+
+
+def _tenants_with_extension(session: Session, extension: str) -> list[int]:
+    users = select(User.tenant_pk).where(User.extension == extension)
+    services = select(ServiceUser.tenant_pk).where(ServiceUser.extension == extension)
+    return sorted(set(session.scalars(union_all(users, services))))
+
+
+def parse_extension(raw: str) -> str:
+    """'410' or Noojee's dial form 'SIP/410' (also 'PJSIP/410-0000002a') -> '410'."""
+    value = raw.strip()
+    if "/" in value:
+        value = extension_of_channel(value) or ""
+    if not re.fullmatch(r"[0-9*#+]{1,20}", value):
+        raise BadRequest.field("extenOrUniqueId", "is neither a call unique id nor an extension")
+    return value
+
+
+def resolve_extension(
+    session: Session, principal: Principal, raw: str, tenant_id: str | None
+) -> tuple[int, str]:
+    """(tenant, extension). Extensions are unique within a tenant, not across tenants: a
+    tenant-scoped principal's resolves in its tenant; the global key names the tenant when
+    the extension exists in several (without it: 400 'ambiguous', never a guess)."""
+    extension = parse_extension(raw)
+    if tenant_id is not None:
+        tenant_pk = find_tenant(session, principal, tenant_id).pk
+    elif principal.tenant_pk is not None:
+        tenant_pk = principal.tenant_pk
+    else:
+        tenants = _tenants_with_extension(session, extension)
+        if len(tenants) > 1:
+            raise BadRequest.field(
+                "tenantId", f"extension {extension} exists in {len(tenants)} tenants: name the tenant"
+            )
+        if not tenants:
+            raise NotFound(f"no extension {extension}")
+        tenant_pk = tenants[0]
+    if tenant_pk not in _tenants_with_extension(session, extension):
+        raise NotFound(f"no extension {extension}")
+    return tenant_pk, extension
+
+
+def find_call(session: Session, principal: Principal, exten_or_unique_id: str, tenant_id: str | None) -> Call:
+    """A unique id selects that call; an extension, the live call on it (the most recent one
+    when there are several). Invisible or missing: the same 404."""
+    value = exten_or_unique_id.strip()
+    if UNIQUE_ID.match(value):
+        call = first_visible(session, principal, "call", select(Call).where(Call.unique_id == value))
+        if call is None:
+            raise NotFound(f"call {value} not found")
+        return call
+    tenant_pk, extension = resolve_extension(session, principal, value, tenant_id)
+    call = first_visible(
+        session,
+        principal,
+        "call",
+        select(Call)
+        .where(Call.tenant_pk == tenant_pk, Call.extension == extension, Call.state.not_in(ENDED_STATES))
+        .order_by(Call.pk.desc())
+        .limit(1),
+    )
+    if call is None:
+        raise NotFound(f"no live call on extension {extension}")
+    return call
+
+
+def require_live(call: Call) -> None:
+    if call.state in ENDED_STATES:
+        raise Conflict(f"call {call.unique_id} has ended ({call.state})")
+
+
+# -- dialling --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DialPlan:
+    """A checked dial: what to ask the PBX for, and what to record once it has."""
+
+    tenant_pk: int
+    extension: str
+    number: str
+    caller_id: str
+    campaign_pk: int | None
+    account_pk: int | None
+
+
+def own_extension(session: Session, principal: Principal) -> str | None:
+    if principal.user_pk is None:
+        return None
+    return session.scalar(select(User.extension).where(User.pk == principal.user_pk)) or None
+
+
+def _tenant_numbers(session: Session, tenant_pk: int) -> set[str]:
+    """Numbers a tenant may present as caller id: its users' and service users' numbers and
+    extensions, normalised."""
+    found: set[str] = set()
+    for model in (User, ServiceUser):
+        for row in session.execute(
+            select(model.phone_number, model.extension).where(model.tenant_pk == tenant_pk)
+        ):
+            for value in row:
+                if value:
+                    try:
+                        found.add(normalise_phone(value))
+                    except ValueError:
+                        continue
+    return found
+
+
+def dialling_policy(session: Session, tenant_pk: int) -> tuple[list[str], int]:
+    policy = session.get(DiallingPolicy, tenant_pk)
+    if policy is None:
+        return DEFAULT_ALLOWED, DEFAULT_MAX_CONCURRENT
+    return policy.allowed, policy.max_concurrent_calls
+
+
+def plan_dial(
+    session: Session,
+    principal: Principal,
+    extension_raw: str,
+    number_raw: str,
+    caller_id_raw: str | None,
+    campaign_id: int | None,
+    tenant_id: str | None,
+) -> DialPlan:
+    """Every toll-fraud rule, before the PBX hears of the call (403 with the reason)."""
+    tenant_pk, extension = resolve_extension(session, principal, extension_raw, tenant_id)
+    if principal.role not in ADMIN_ROLES and extension != own_extension(session, principal):
+        raise Forbidden("You may dial only from your own extension.")
+    try:
+        number = normalise_phone(number_raw)
+    except ValueError as exc:
+        raise BadRequest.field("number", str(exc)) from None
+    allowed, max_calls = dialling_policy(session, tenant_pk)
+    if not any(re.fullmatch(pattern, number) for pattern in allowed):
+        raise Forbidden(f"The tenant's dialling policy does not allow calls to {number}.")
+    caller_id = ""
+    if caller_id_raw:
+        try:
+            caller_id = normalise_phone(caller_id_raw)
+        except ValueError as exc:
+            raise BadRequest.field("callerId", str(exc)) from None
+        if principal.role != "system" and caller_id not in _tenant_numbers(session, tenant_pk):
+            raise Forbidden("callerId must be a number of your tenant.")
+    live = session.scalar(
+        select(func.count())
+        .select_from(Call)
+        .where(Call.tenant_pk == tenant_pk, Call.api_originated, Call.state.not_in(ENDED_STATES))
+    )
+    if (live or 0) >= max_calls:
+        raise Forbidden(f"The tenant's limit of {max_calls} concurrent API calls is reached.")
+    campaign_pk = None
+    if campaign_id is not None:
+        campaign = find_campaign(session, principal, None, campaign_id)
+        if campaign.tenant_pk != tenant_pk:
+            raise NotFound(f"campaign {campaign_id} not found or not visible")
+        campaign_pk = campaign.pk
+    return DialPlan(tenant_pk, extension, number, caller_id, campaign_pk, principal.account_pk)
+
+
+def _upsert_call(session: Session, unique_id: str, values: dict[str, Any]) -> Call:
+    """The call row, created if the PBX's first event or the dial's record gets there first."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(Call)
+        .values(unique_id=unique_id, started_at=utcnow(), **values)
+        .on_conflict_do_nothing(index_elements=["unique_id"])
+    )
+    return session.scalars(
+        select(Call).where(Call.unique_id == unique_id).execution_options(populate_existing=True)
+    ).one()
+
+
+def record_dial(session: Session, plan: DialPlan, unique_id: str) -> Call:
+    call = _upsert_call(
+        session,
+        unique_id,
+        {
+            "tenant_pk": plan.tenant_pk,
+            "extension": plan.extension,
+            "other_party": plan.number,
+            "direction": "outbound",
+            "caller_id": plan.caller_id,
+            "state": "Dialing Out",
+        },
+    )
+    call.tenant_pk = plan.tenant_pk
+    call.campaign_pk = plan.campaign_pk
+    call.originated_by = plan.account_pk
+    call.api_originated = True
+    log_event(session, call, "call.originated", number=plan.number, campaignId=plan.campaign_pk)
+    session.flush()
+    return call
+
+
+def apply_update(session: Session, update: CallUpdate) -> Call | None:
+    """A state change reported by the PBX: the call row, the event log, and a recording the
+    hang-up ended. Calls on extensions outside the directory are not Switchboard's: ignored."""
+    tenants = _tenants_with_extension(session, update.extension)
+    existing = session.scalar(select(Call).where(Call.unique_id == update.unique_id))
+    if existing is None and not tenants:
+        return None
+    call = existing or _upsert_call(
+        session,
+        update.unique_id,
+        {
+            # Ambiguous extension and no dial of ours to say which: the call stays system-only.
+            "tenant_pk": tenants[0] if len(tenants) == 1 else None,
+            "extension": update.extension,
+            "other_party": update.other_party,
+            "direction": update.direction,
+            "caller_id": update.caller_id,
+            "state": update.state,
+        },
+    )
+    if call.state == update.state and existing is not None:
+        return call
+    call.state = update.state
+    if update.state == "Connected" and call.answered_at is None:
+        call.answered_at = update.at
+    if update.state in ENDED_STATES:
+        call.ended_at = update.at
+        for recording in active_recordings(session, call):
+            _stop(recording, update.at)
+            log_event(session, call, "recording.stopped", leg=recording.leg, reason="call ended")
+    log_event(session, call, f"call.{update.state.lower().replace(' ', '_')}")
+    session.flush()
+    return call
+
+
+# -- recordings ------------------------------------------------------------------------------------
+
+
+def active_recordings(session: Session, call: Call) -> list[Recording]:
+    return list(
+        session.scalars(select(Recording).where(Recording.call_pk == call.pk, Recording.state != "stopped"))
+    )
+
+
+def active_recording(session: Session, call: Call) -> Recording:
+    found = active_recordings(session, call)
+    if not found:
+        raise Conflict(f"no recording is running on call {call.unique_id}")
+    return found[0]
+
+
+def recording_owner(
+    session: Session, principal: Principal, call: Call, agent_login_name: str | None
+) -> Account | None:
+    """agentLoginName names the recording's owner; it never authorizes. A non-admin may name
+    only itself; an administrator or the global key, any account of the call's tenant."""
+    if not agent_login_name:
+        return session.get(Account, principal.account_pk) if principal.account_pk else None
+    if principal.role not in ADMIN_ROLES:
+        if principal.username is None or agent_login_name.lower() != principal.username.lower():
+            raise Forbidden("agentLoginName may only name your own account.")
+        return session.get_one(Account, principal.account_pk)
+    owner = session.scalar(
+        select(Account).where(
+            Account.username_key == agent_login_name.lower(), Account.tenant_pk == call.tenant_pk
+        )
+    )
+    if owner is None:
+        raise BadRequest.field("agentLoginName", "no such account in the call's tenant")
+    return owner
+
+
+def check_may_control(principal: Principal, recording: Recording, agent_login_name: str | None) -> None:
+    """Stopping, pausing or resuming: the owner named must be the recording's; a non-admin
+    controls its own recordings (and ones nobody owns) only."""
+    if agent_login_name and agent_login_name.lower() != recording.owner_username.lower():
+        raise Forbidden(
+            f"The recording belongs to {recording.owner_username or 'nobody'}, not {agent_login_name}."
+        )
+    if principal.role in ADMIN_ROLES or recording.owner_pk is None:
+        return
+    if recording.owner_pk != principal.account_pk:
+        raise Forbidden("The recording belongs to another account.")
+
+
+def next_leg(session: Session, call: Call) -> int:
+    return (session.scalar(select(func.max(Recording.leg)).where(Recording.call_pk == call.pk)) or 0) + 1
+
+
+def record_started(
+    session: Session, call: Call, leg: int, owner: Account | None, tag: str, path: str
+) -> Recording:
+    recording = Recording(
+        call_pk=call.pk,
+        tenant_pk=call.tenant_pk,
+        leg=leg,
+        owner_pk=owner.pk if owner else None,
+        owner_username=owner.username if owner else "",
+        tag=tag,
+        state="recording",
+        file=path,
+    )
+    session.add(recording)
+    log_event(session, call, "recording.started", leg=leg, tag=tag, owner=recording.owner_username)
+    session.flush()
+    return recording
+
+
+def _stop(recording: Recording, at: datetime) -> None:
+    if recording.state == "paused" and recording.paused_at is not None:
+        recording.paused_seconds += (at - recording.paused_at).total_seconds()
+    recording.state = "stopped"
+    recording.paused_at = None
+    recording.stopped_at = at
+
+
+def record_changed(session: Session, call: Call, recording: Recording, action: str) -> None:
+    """stop / pause / resume, after the PBX did it."""
+    now = utcnow()
+    if action == "stop":
+        _stop(recording, now)
+    elif action == "pause":
+        recording.state, recording.paused_at = "paused", now
+    else:
+        if recording.paused_at is not None:
+            recording.paused_seconds += (now - recording.paused_at).total_seconds()
+        recording.state, recording.paused_at = "recording", None
+    past = {"stop": "stopped", "pause": "paused", "resume": "resumed"}[action]
+    log_event(session, call, f"recording.{past}", leg=recording.leg, tag=recording.tag)
+    session.flush()
+
+
+def require_state(recording: Recording, action: str) -> None:
+    if action == "pause" and recording.state == "paused":
+        raise Conflict("the recording is already paused")
+    if action == "resume" and recording.state == "recording":
+        raise Conflict("the recording is not paused")
+
+
+# -- views -----------------------------------------------------------------------------------------
+
+
+def call_view(session: Session, call: Call) -> dict[str, Any]:
+    tenant_id = (
+        session.scalar(select(Tenant.tenant_id).where(Tenant.pk == call.tenant_pk))
+        if call.tenant_pk
+        else None
+    )
+    return {
+        "uniqueId": call.unique_id,
+        "tenantId": tenant_id,
+        "extension": call.extension,
+        "otherParty": call.other_party,
+        "direction": call.direction,
+        "callerId": call.caller_id,
+        "state": call.state,
+        "campaignId": call.campaign_pk,
+        "startedAt": call.started_at.isoformat(),
+        "answeredAt": call.answered_at.isoformat() if call.answered_at else None,
+        "endedAt": call.ended_at.isoformat() if call.ended_at else None,
+    }
+
+
+def duration(recording: Recording) -> float:
+    end = recording.stopped_at or recording.paused_at or utcnow()
+    return max(0.0, (end - recording.started_at).total_seconds() - recording.paused_seconds)
+
+
+def recording_view(recording: Recording, call: Call) -> dict[str, Any]:
+    return {
+        "id": recording.pk,
+        "uniqueId": call.unique_id,
+        "leg": recording.leg,
+        "owner": recording.owner_username or None,
+        "tag": recording.tag,
+        "state": recording.state,
+        "startedAt": recording.started_at.isoformat(),
+        "stoppedAt": recording.stopped_at.isoformat() if recording.stopped_at else None,
+        "seconds": round(duration(recording), 3),
+    }
+
+
+def visible_recordings(
+    session: Session, principal: Principal, tag: str | None, unique_id: str | None
+) -> list[tuple[Recording, Call]]:
+    stmt = (
+        select(Recording, Call)
+        .join(Call, Call.pk == Recording.call_pk)
+        .where(visibility(principal, "recording"))
+        .order_by(Recording.pk)
+    )
+    if tag is not None:
+        stmt = stmt.where(Recording.tag == tag)
+    if unique_id is not None:
+        stmt = stmt.where(Call.unique_id == unique_id)
+    return [(r, c) for r, c in session.execute(stmt, scope_params(principal))]

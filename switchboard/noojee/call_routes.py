@@ -1,0 +1,176 @@
+"""Noojee's CallManagementAPI and RecordingAPI: thin adapters over switchboard.calls."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from switchboard.access.dependencies import authorize
+from switchboard.access.policy import Area
+from switchboard.access.principal import Principal
+from switchboard.audit.recording import audit_write
+from switchboard.calls import service
+from switchboard.calls.control import CallControl, DialRequest, RecordingAction
+from switchboard.db.engine import Database
+from switchboard.noojee.envelope import ok
+from switchboard.noojee.parameters import flag, optional_id, parameter, required
+from switchboard.schemas import Schema
+
+router = APIRouter(prefix="/servicemanager/rest", tags=["noojee"])
+CallsCaller = Annotated[Principal, Depends(authorize(Area.CALLS))]
+RecordingsCaller = Annotated[Principal, Depends(authorize(Area.RECORDINGS))]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": text,
+        "content": {"application/json": {"example": {"Code": -status, "Message": text}}},
+    }
+    for status, text in (
+        (400, "Invalid request, or an extension in several tenants without tenantId"),
+        (401, "No valid apiKey"),
+        (403, "Not allowed: dialling policy, own extension only, recording of another agent"),
+        (404, "No such call, no live call on that extension, or not visible"),
+        (405, "POST only"),
+        (409, "Not in a state for it: not recording, already paused, call ended"),
+        (429, "Too many requests"),
+        (503, "The PBX is unavailable"),
+    )
+}
+
+
+class Envelope(Schema):
+    model_config = {"alias_generator": None}
+    Code: int
+    Message: str
+
+
+class DialResult(Envelope):
+    SessionID: str
+
+
+class MetaData(Schema):
+    model_config = {"alias_generator": None}
+    Source: str
+    Leg: int
+    Start: str
+    Tag: str
+    Duration: int
+    Username: str
+    CallRecordId: int
+    UniqueId: str
+    DID: str
+    Direction: str
+
+
+class MetaDataList(Envelope):
+    entities: list[MetaData]
+
+
+def _control(request: Request) -> CallControl:
+    control: CallControl = request.app.state.calls
+    return control
+
+
+@router.post("/CallManagementAPI/dial", response_model=DialResult, responses=ERRORS)
+async def dial(request: Request, principal: CallsCaller) -> Response:
+    """Dials `number` from `extenOrUniqueId` (an extension: yours unless you administer the
+    tenant); `callerId`, `autoAnswer`, `record` (+ `tag`), `campaignId`, `tenantId` (global key,
+    ambiguous extension). Returns the call's unique id as SessionID."""
+    view = await _control(request).dial(
+        principal,
+        DialRequest(
+            extension=await required(request, "extenOrUniqueId"),
+            number=await required(request, "number"),
+            caller_id=await parameter(request, "callerId"),
+            auto_answer=await flag(request, "autoAnswer"),
+            record=await flag(request, "record"),
+            tag=(await parameter(request, "tag") or "")[:100],
+            campaign_id=await optional_id(request, "campaignId"),
+            tenant_id=await parameter(request, "tenantId"),
+        ),
+    )
+    audit_write(request, 200, f"call:{view['uniqueId']}", None)
+    return ok(SessionID=view["uniqueId"])
+
+
+@router.post("/CallManagementAPI/hangup", response_model=Envelope, responses=ERRORS)
+async def hangup(request: Request, principal: CallsCaller) -> Response:
+    target = await required(request, "extenOrUniqueId")
+    unique_id = await _control(request).hangup(principal, target, await parameter(request, "tenantId"))
+    audit_write(request, 200, f"call:{unique_id} hangup", None)
+    return ok(UniqueId=unique_id)
+
+
+async def _recording(request: Request, principal: Principal, action: RecordingAction) -> Response:
+    view = await _control(request).recording(
+        principal,
+        action,
+        await required(request, "extenOrUniqueId"),
+        await parameter(request, "tenantId"),
+        await parameter(request, "agentLoginName"),
+        (await parameter(request, "tag") or "")[:100],
+    )
+    audit_write(request, 200, f"call:{view['uniqueId']} recording {action}", None)
+    return ok(UniqueId=view["uniqueId"], Leg=view["leg"])
+
+
+@router.post("/CallManagementAPI/start", response_model=Envelope, responses=ERRORS)
+async def start(request: Request, principal: CallsCaller) -> Response:
+    """Starts recording the call (`extenOrUniqueId`); `agentLoginName` names the recording's
+    owner (yourself, unless you administer the tenant), `tag` labels it."""
+    return await _recording(request, principal, "start")
+
+
+@router.post("/CallManagementAPI/stop", response_model=Envelope, responses=ERRORS)
+async def stop(request: Request, principal: CallsCaller) -> Response:
+    """Stops the recording (seed 000: `stop?extenOrUniqueId=410`); `agentLoginName`, when given,
+    must be the recording's owner."""
+    return await _recording(request, principal, "stop")
+
+
+@router.post("/CallManagementAPI/pause", response_model=Envelope, responses=ERRORS)
+async def pause(request: Request, principal: CallsCaller) -> Response:
+    return await _recording(request, principal, "pause")
+
+
+@router.post("/CallManagementAPI/resume", response_model=Envelope, responses=ERRORS)
+async def resume(request: Request, principal: CallsCaller) -> Response:
+    return await _recording(request, principal, "resume")
+
+
+def _metadata(request: Request, principal: Principal, tag: str | None, unique_id: str | None) -> Response:
+    db: Database = request.app.state.db
+    with db.transaction() as session:
+        found = service.visible_recordings(session, principal, tag, unique_id)
+        entities = [
+            {
+                "Source": "switchboard",
+                "Leg": recording.leg,
+                "Start": recording.started_at.strftime("%Y/%m/%d %H:%M:%S"),
+                "Tag": recording.tag,
+                "Duration": round(service.duration(recording)),
+                "Username": recording.owner_username,
+                "CallRecordId": recording.pk,
+                "UniqueId": call.unique_id,
+                "DID": call.other_party if call.direction == "inbound" else call.caller_id,
+                "Direction": "Inbound" if call.direction == "inbound" else "Outbound",
+            }
+            for recording, call in found
+        ]
+    return ok(entities=entities)
+
+
+@router.post("/RecordingAPI/retrieveMetaData", response_model=MetaDataList, responses=ERRORS)
+async def retrieve_metadata(request: Request, principal: RecordingsCaller) -> Response:
+    """One entry per recording leg with this `tag`, of calls the key may see."""
+    tag = await required(request, "tag")
+    return await run_in_threadpool(_metadata, request, principal, tag, None)
+
+
+@router.post("/RecordingAPI/retrieveMetaDataByUniqueId", response_model=MetaDataList, responses=ERRORS)
+async def retrieve_metadata_by_unique_id(request: Request, principal: RecordingsCaller) -> Response:
+    """One entry per recording leg of the call `uniqueId`, if the key may see it."""
+    unique_id = await required(request, "uniqueId")
+    return await run_in_threadpool(_metadata, request, principal, None, unique_id)
