@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -260,7 +261,7 @@ def _agent(session: Session) -> tuple[str, tuple[int, int]]:
 
 
 def bench_engine(
-    engine: str, users: int, seconds: int, connections: int, workdir: Path, pg_base: str
+    engine: str, users: int, seconds: int, connections: int, workdir: Path, pg_base: str, only: set[str]
 ) -> list[Measurement]:
     url = prepare_database(engine, users, workdir, pg_base)
     credentials = fresh_credentials(url, users)
@@ -274,6 +275,9 @@ def bench_engine(
         "SWITCHBOARD_BENCH_FLOOR_ROUTE": "1",
         # The bench is one client at full speed: lift the per-credential limit (default 30,000/min).
         "SWITCHBOARD_REQUESTS_PER_MINUTE": str(10**9),
+        # The simulated PBX answers at once: the recording cycle needs connected calls.
+        "SWITCHBOARD_SIM_RING_SECONDS": "0",
+        "SWITCHBOARD_SIM_ANSWER_SECONDS": "0",
     }
     log = (workdir / f"server-{engine}.log").open("w")
     server = subprocess.Popen(
@@ -321,9 +325,16 @@ def bench_engine(
             "campaign_list_user_key": _wrk_script([Call(campaign_list, {}, None, "POST")], workdir),
         }
         _check_campaign_list(base + campaign_list, AGENT_TEAMS * CAMPAIGNS_PER_TEMPLATE)
+        # Issue 6: stop -> start recording cycles, by extension (seed 000's call), tenant admin.
+        cases["recording_stop_start"] = _recording_cycle(base, key, token, workdir)
+        cases = {
+            name: script for name, script in cases.items() if not only or name in only or name == "floor"
+        }
         results = []
         for round_ in range(2):  # warm-up round, then the measured round
             for case, script in cases.items():
+                if case == "recording_stop_start":
+                    restart_recordings(base, token)
                 duration = 2 if round_ == 0 else seconds
                 requests, errors, rps, p50, p99, cpu = run_wrk(
                     base, server.pid, script, duration, connections
@@ -334,7 +345,8 @@ def bench_engine(
                             engine, users, case, requests, errors, rps, p50, p99, cpu / max(requests, 1) * 1e6
                         )
                     )
-        results.append(_insert_leads(base, server.pid, engine, users, key, credentials.campaign))
+        if not only or "insert_lead_fast_10k" in only:
+            results.append(_insert_leads(base, server.pid, engine, users, key, credentials.campaign))
         return results
     finally:
         server.send_signal(signal.SIGINT)
@@ -348,6 +360,54 @@ def _post(url: str, body: bytes = b"", headers: dict[str, str] | None = None) ->
     request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")  # noqa: S310
     with urllib.request.urlopen(request, context=context, timeout=120) as response:  # noqa: S310
         return json.loads(response.read())
+
+
+RECORDED_CALLS = 200
+
+
+def _recording_cycle(base: str, key: str, token: str, workdir: Path) -> Path:
+    """200 connected calls on bench0's first extensions, each being recorded; the script walks
+    them in turn and alternates stop and start per pass, so a call's next request comes 200
+    requests after its last one (never two in flight on one call with 16 connections)."""
+    for n in range(RECORDED_CALLS):
+        body = json.dumps({"to": str(1000 + n), "from": "0390000000", "tenantId": "bench0"}).encode()
+        _post(f"{base}/api/v1/simulator/calls/", body, {"X-API-Key": key, "Content-Type": "application/json"})
+    restart_recordings(base, token)
+    paths = {
+        action: [f"{CALL_API}/{action}?extenOrUniqueId={1000 + n}" for n in range(RECORDED_CALLS)]
+        for action in ("stop", "start")
+    }
+    auth = json.dumps(f"Bearer {token}")
+    lines = [
+        "local stops = {" + ", ".join(json.dumps(p) for p in paths["stop"]) + "}",
+        "local starts = {" + ", ".join(json.dumps(p) for p in paths["start"]) + "}",
+        f"local n = 0; local size = {RECORDED_CALLS}",
+        "request = function()",
+        "  local i = n % size; local pass = math.floor(n / size); n = n + 1",
+        "  local list = (pass % 2 == 0) and stops or starts",
+        "  return wrk.format('POST', list[i + 1], {['Authorization'] = " + auth + "})",
+        "end",
+    ]
+    script = workdir / f"wrk-cycle-{random.randrange(10**9)}.lua"
+    script.write_text("\n".join(lines) + "\n")
+    return script
+
+
+CALL_API = "/servicemanager/rest/CallManagementAPI"
+
+
+def restart_recordings(base: str, token: str) -> None:
+    """Every bench call recording again before a run (the last may have ended mid-pass)."""
+    for n in range(RECORDED_CALLS):
+        try:
+            _post(
+                f"{base}{CALL_API}/start?extenOrUniqueId={1000 + n}",
+                b"",
+                {"Authorization": f"Bearer {token}"},
+            )
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:  # 409: already recording
+                raise
 
 
 def _check_campaign_list(url: str, expected: int) -> None:
@@ -400,6 +460,7 @@ def main() -> None:
     )
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--only", default="", help="comma-separated cases to run (the floor always runs)")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "switchboard-bench")
@@ -415,7 +476,13 @@ def main() -> None:
     all_results: list[Measurement] = []
     for engine in engines:
         all_results += bench_engine(
-            engine, args.users, args.seconds, args.connections, args.workdir, args.pg_url
+            engine,
+            args.users,
+            args.seconds,
+            args.connections,
+            args.workdir,
+            args.pg_url,
+            set(filter(None, args.only.split(","))),
         )
     header = ("engine", "users", "case", "req/s", "p50 ms", "p99 ms", "CPU us/req", "errors", "ratio")
     print("\n{:<11}{:>9}  {:<24}{:>9}{:>9}{:>9}{:>12}{:>8}{:>7}".format(*header))

@@ -11,21 +11,23 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from switchboard.access.models import Account
+from switchboard.access.policy import scope_params, visibility_key
 from switchboard.access.principal import Principal
-from switchboard.calls import service
+from switchboard.calls import recordings, service
 from switchboard.calls.drivers.base import CallUpdate, Driver, PbxUnavailable
-from switchboard.calls.models import Call, Recording
+from switchboard.calls.models import Call
+from switchboard.calls.recordings import LocatedCall, RecordingAction
+from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
-from switchboard.errors import Conflict
+from switchboard.errors import BadRequest, NotFound
 
 log = logging.getLogger(__name__)
-RecordingAction = Literal["start", "stop", "pause", "resume"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +88,47 @@ class CallControl:
         return view
 
     async def hangup(self, principal: Principal, exten_or_unique_id: str, tenant_id: str | None) -> str:
-        call = await self._live_call(principal, exten_or_unique_id, tenant_id)
+        call = await self.locate(principal, exten_or_unique_id, tenant_id)
+        recordings.require_live(call)
         self._require_pbx()
         await self.driver.hangup(call.unique_id)
         return call.unique_id
 
-    async def _live_call(self, principal: Principal, exten_or_unique_id: str, tenant_id: str | None) -> Call:
-        def find() -> Call:
+    async def locate(
+        self, principal: Principal, exten_or_unique_id: str, tenant_id: str | None
+    ) -> LocatedCall:
+        """The call a request names, if the principal may see it: one indexed read in the loop.
+        The global key's bare extensions, a named tenant and every miss take the unit-of-work
+        path (service.find_call), which gives the precise error."""
+        value = exten_or_unique_id.strip()
+        params: dict[str, Any] | None = None
+        if service.UNIQUE_ID.match(value):
+            params = {"unique_id": value}
+        elif tenant_id is None and principal.tenant_pk is not None:
+            params = {"tenant_pk": principal.tenant_pk, "extension": service.parse_extension(value)}
+        if params is not None:
+            row = await self._locate_row(principal, params)
+            if row is not None:
+                return recordings.located(row)
+
+        def slow() -> str:
             with self.db.transaction() as session:
-                call = service.find_call(session, principal, exten_or_unique_id, tenant_id)
-                service.require_live(call)
-                return call
+                return service.find_call(session, principal, value, tenant_id).unique_id
 
-        return await run_in_threadpool(find)
+        unique_id = await run_in_threadpool(slow)
+        row = await self._locate_row(principal, {"unique_id": unique_id})
+        if row is None:  # gone between the two reads: as if it never was
+            raise NotFound(f"call {unique_id} not found")
+        return recordings.located(row)
 
-    # -- recordings -----------------------------------------------------------------------------
+    async def _locate_row(self, principal: Principal, params: dict[str, Any]) -> dict[str, Any] | None:
+        by_unique_id = "unique_id" in params
+        reader = self.db.reader
+        query = reader.compiled(
+            ("locate_call", visibility_key(principal), by_unique_id),
+            lambda: recordings.locate_statement(principal, by_unique_id),
+        )
+        return await reader.fetch_one(query, {**scope_params(principal), **params})
 
     async def recording(
         self,
@@ -110,46 +138,43 @@ class CallControl:
         tenant_id: str | None,
         agent_login_name: str | None = None,
         tag: str = "",
-    ) -> dict[str, Any]:
-        """start / stop / pause / resume. A refused request changes nothing: every check runs
-        before the PBX is asked, and the PBX's own refusal (a race) is a 409 too."""
-
-        def check() -> tuple[Call, Any]:
-            with self.db.transaction() as session:
-                call = service.find_call(session, principal, exten_or_unique_id, tenant_id)
-                service.require_live(call)
-                if action == "start":
-                    if service.active_recordings(session, call):
-                        raise Conflict(f"call {call.unique_id} is already being recorded")
-                    owner = service.recording_owner(session, principal, call, agent_login_name)
-                    return call, (service.next_leg(session, call), owner)
-                recording = service.active_recording(session, call)
-                service.check_may_control(principal, recording, agent_login_name)
-                service.require_state(recording, action)
-                return call, recording
-
-        call, detail = await run_in_threadpool(check)
-        self._require_pbx()
+    ) -> tuple[LocatedCall, int]:
+        """start / stop / pause / resume; returns the call and the recording's leg. A refused
+        request changes nothing: every check runs before the PBX is asked, and the PBX's own
+        refusal (a race) is a 409 too. The change and its event: one short transaction."""
+        call = await self.locate(principal, exten_or_unique_id, tenant_id)
+        running = recordings.check_action(principal, call, action, agent_login_name)
+        at = utcnow()
         if action == "start":
-            leg, owner = detail
+            owner = recordings.owner_for_start(principal, agent_login_name) or await self._named_owner(
+                call, agent_login_name or ""
+            )
+            leg = call.last_leg + 1
             path = str(self.recordings_dir / f"{call.unique_id}-{leg}.wav")
+            self._require_pbx()
             await self.driver.record_start(call.unique_id, path)
-        elif action == "stop":
-            await self.driver.record_stop(call.unique_id)
+            steps = recordings.start_steps(call, leg, owner, tag, path, at)
         else:
-            await self.driver.record_pause(call.unique_id, action == "pause")
+            assert running is not None
+            leg = running.leg
+            self._require_pbx()
+            if action == "stop":
+                await self.driver.record_stop(call.unique_id)
+            else:
+                await self.driver.record_pause(call.unique_id, action == "pause")
+            steps = recordings.change_steps(call, running, action, at)
+        writer = self.db.writer
+        await writer.run([(writer.compiled(key, build), params) for key, build, params in steps])
+        return call, leg
 
-        def record() -> dict[str, Any]:
-            with self.db.transaction() as session:
-                stored = session.get_one(Call, call.pk)
-                if action == "start":
-                    done = service.record_started(session, stored, leg, owner, tag, path)
-                else:
-                    done = session.get_one(Recording, detail.pk)
-                    service.record_changed(session, stored, done, action)
-                return service.recording_view(done, stored)
-
-        return await run_in_threadpool(record)
+    async def _named_owner(self, call: LocatedCall, username: str) -> tuple[int | None, str]:
+        """An administrator named the owner: an account of the call's tenant."""
+        reader = self.db.reader
+        query = reader.compiled("recording_owner", recordings.owner_lookup_statement)
+        row = await reader.fetch_one(query, {"username_key": username.lower(), "tenant_pk": call.tenant_pk})
+        if row is None:
+            raise BadRequest.field("agentLoginName", "no such account in the call's tenant")
+        return row["pk"], row["username"]
 
     async def _record_on_answer(self, unique_id: str) -> None:
         def claim() -> tuple[int | None, str] | None:

@@ -25,9 +25,10 @@ from switchboard.access.policy import (
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.calls import service
-from switchboard.calls.control import CallControl, DialRequest, RecordingAction
+from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.drivers.simulated import SimulatedPbx
 from switchboard.calls.models import ENDED_STATES, Call, DiallingPolicy, Recording
+from switchboard.calls.recordings import RecordingAction
 from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -202,11 +203,19 @@ async def control_recording(
     if not service.UNIQUE_ID.match(unique_id):
         raise NotFound(f"call {unique_id} not found")
     body = body or RecordingIn()
-    view = await _control(request).recording(
+    call, leg = await _control(request).recording(
         principal, action, unique_id, None, body.agent_login_name, body.tag
     )
     audit_write(request, 200, f"call:{unique_id} recording {action}", None)
-    return json_response(view)
+
+    def view() -> dict[str, Any]:
+        with database_of(request).transaction() as session:
+            stored = session.scalars(
+                select(Recording).where(Recording.call_pk == call.pk, Recording.leg == leg)
+            ).one()
+            return service.recording_view(stored, session.get_one(Call, call.pk))
+
+    return json_response(await run_in_threadpool(view))
 
 
 # -- recordings ------------------------------------------------------------------------------------

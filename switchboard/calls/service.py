@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, union_all
@@ -17,17 +16,23 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from switchboard.access.models import Account
-from switchboard.access.policy import ADMIN_ROLES, first_visible, scope_params, visibility
+from switchboard.access.policy import ADMIN_ROLES, scope_params, visibility
 from switchboard.access.principal import Principal
 from switchboard.calls.drivers.base import CallUpdate, extension_of_channel
-from switchboard.calls.models import ENDED_STATES, Call, CallEvent, DiallingPolicy, Recording
+from switchboard.calls.models import ENDED_STATES, Call, DiallingPolicy, Recording
+from switchboard.calls.recordings import (
+    ActiveRecording,
+    change_steps,
+    event_step,
+    locate_statement,
+    run_in_session,
+)
 from switchboard.contact_centre.phones import normalise_phone
 from switchboard.contact_centre.service import find_campaign
 from switchboard.db.base import utcnow
 from switchboard.directory.models import ServiceUser, Tenant, User
 from switchboard.directory.service import find_tenant
-from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
+from switchboard.errors import BadRequest, Forbidden, NotFound
 
 # Asterisk's unique ids: epoch seconds, a dot, a counter (1412750652.496).
 UNIQUE_ID = re.compile(r"^\d{6,}\.\d+$")
@@ -35,21 +40,6 @@ UNIQUE_ID = re.compile(r"^\d{6,}\.\d+$")
 # international ('+', '00') and premium-rate (not starting 0[1-8]) are refused.
 DEFAULT_ALLOWED = [r"\d{2,6}", r"0[1-8]\d{6,12}"]
 DEFAULT_MAX_CONCURRENT = 10
-
-
-# -- the event log ---------------------------------------------------------------------------------
-
-
-def log_event(session: Session, call: Call, kind: str, **data: Any) -> None:
-    session.add(
-        CallEvent(
-            tenant_pk=call.tenant_pk,
-            unique_id=call.unique_id,
-            extension=call.extension,
-            kind=kind,
-            data={"state": call.state, **data},
-        )
-    )
 
 
 # -- finding calls ---------------------------------------------------------------------------------
@@ -98,31 +88,21 @@ def resolve_extension(
 
 def find_call(session: Session, principal: Principal, exten_or_unique_id: str, tenant_id: str | None) -> Call:
     """A unique id selects that call; an extension, the live call on it (the most recent one
-    when there are several). Invisible or missing: the same 404."""
+    when there are several). Invisible or missing: the same 404. The clear errors (no such
+    extension, ambiguous extension, no live call) come from here."""
     value = exten_or_unique_id.strip()
     if UNIQUE_ID.match(value):
-        call = first_visible(session, principal, "call", select(Call).where(Call.unique_id == value))
-        if call is None:
-            raise NotFound(f"call {value} not found")
-        return call
-    tenant_pk, extension = resolve_extension(session, principal, value, tenant_id)
-    call = first_visible(
-        session,
-        principal,
-        "call",
-        select(Call)
-        .where(Call.tenant_pk == tenant_pk, Call.extension == extension, Call.state.not_in(ENDED_STATES))
-        .order_by(Call.pk.desc())
-        .limit(1),
-    )
-    if call is None:
-        raise NotFound(f"no live call on extension {extension}")
-    return call
-
-
-def require_live(call: Call) -> None:
-    if call.state in ENDED_STATES:
-        raise Conflict(f"call {call.unique_id} has ended ({call.state})")
+        params: dict[str, Any] = {"unique_id": value}
+        missing = f"call {value} not found"
+    else:
+        tenant_pk, extension = resolve_extension(session, principal, value, tenant_id)
+        params = {"tenant_pk": tenant_pk, "extension": extension}
+        missing = f"no live call on extension {extension}"
+    stmt = locate_statement(principal, "unique_id" in params)
+    row = session.execute(stmt, {**scope_params(principal), **params}).first()
+    if row is None:
+        raise NotFound(missing)
+    return session.get_one(Call, row.pk)
 
 
 # -- dialling --------------------------------------------------------------------------------------
@@ -245,8 +225,11 @@ def record_dial(session: Session, plan: DialPlan, unique_id: str) -> Call:
     call.campaign_pk = plan.campaign_pk
     call.originated_by = plan.account_pk
     call.api_originated = True
-    log_event(session, call, "call.originated", number=plan.number, campaignId=plan.campaign_pk)
     session.flush()
+    run_in_session(
+        session,
+        [event_step(call, "call.originated", utcnow(), number=plan.number, campaignId=plan.campaign_pk)],
+    )
     return call
 
 
@@ -275,118 +258,35 @@ def apply_update(session: Session, update: CallUpdate) -> Call | None:
     call.state = update.state
     if update.state == "Connected" and call.answered_at is None:
         call.answered_at = update.at
+    steps = []
     if update.state in ENDED_STATES:
         call.ended_at = update.at
-        for recording in active_recordings(session, call):
-            _stop(recording, update.at)
-            log_event(session, call, "recording.stopped", leg=recording.leg, reason="call ended")
-    log_event(session, call, f"call.{update.state.lower().replace(' ', '_')}")
+        running = session.scalars(
+            select(Recording).where(Recording.call_pk == call.pk, Recording.state != "stopped")
+        )
+        for recording in running:  # the PBX stops a call's recording when the call ends
+            steps += change_steps(call, active_of(recording), "stop", update.at, reason="call ended")
     session.flush()
+    steps.append(event_step(call, f"call.{update.state.lower().replace(' ', '_')}", update.at))
+    run_in_session(session, steps)
     return call
 
 
 # -- recordings ------------------------------------------------------------------------------------
 
 
-def active_recordings(session: Session, call: Call) -> list[Recording]:
-    return list(
-        session.scalars(select(Recording).where(Recording.call_pk == call.pk, Recording.state != "stopped"))
+def active_of(recording: Recording) -> ActiveRecording:
+    return ActiveRecording(
+        recording.pk,
+        recording.state,
+        recording.owner_pk,
+        recording.owner_username,
+        recording.leg,
+        recording.tag,
+        recording.started_at,
+        recording.paused_at,
+        recording.paused_seconds,
     )
-
-
-def active_recording(session: Session, call: Call) -> Recording:
-    found = active_recordings(session, call)
-    if not found:
-        raise Conflict(f"no recording is running on call {call.unique_id}")
-    return found[0]
-
-
-def recording_owner(
-    session: Session, principal: Principal, call: Call, agent_login_name: str | None
-) -> Account | None:
-    """agentLoginName names the recording's owner; it never authorizes. A non-admin may name
-    only itself; an administrator or the global key, any account of the call's tenant."""
-    if not agent_login_name:
-        return session.get(Account, principal.account_pk) if principal.account_pk else None
-    if principal.role not in ADMIN_ROLES:
-        if principal.username is None or agent_login_name.lower() != principal.username.lower():
-            raise Forbidden("agentLoginName may only name your own account.")
-        return session.get_one(Account, principal.account_pk)
-    owner = session.scalar(
-        select(Account).where(
-            Account.username_key == agent_login_name.lower(), Account.tenant_pk == call.tenant_pk
-        )
-    )
-    if owner is None:
-        raise BadRequest.field("agentLoginName", "no such account in the call's tenant")
-    return owner
-
-
-def check_may_control(principal: Principal, recording: Recording, agent_login_name: str | None) -> None:
-    """Stopping, pausing or resuming: the owner named must be the recording's; a non-admin
-    controls its own recordings (and ones nobody owns) only."""
-    if agent_login_name and agent_login_name.lower() != recording.owner_username.lower():
-        raise Forbidden(
-            f"The recording belongs to {recording.owner_username or 'nobody'}, not {agent_login_name}."
-        )
-    if principal.role in ADMIN_ROLES or recording.owner_pk is None:
-        return
-    if recording.owner_pk != principal.account_pk:
-        raise Forbidden("The recording belongs to another account.")
-
-
-def next_leg(session: Session, call: Call) -> int:
-    return (session.scalar(select(func.max(Recording.leg)).where(Recording.call_pk == call.pk)) or 0) + 1
-
-
-def record_started(
-    session: Session, call: Call, leg: int, owner: Account | None, tag: str, path: str
-) -> Recording:
-    recording = Recording(
-        call_pk=call.pk,
-        tenant_pk=call.tenant_pk,
-        leg=leg,
-        owner_pk=owner.pk if owner else None,
-        owner_username=owner.username if owner else "",
-        tag=tag,
-        state="recording",
-        file=path,
-    )
-    session.add(recording)
-    log_event(session, call, "recording.started", leg=leg, tag=tag, owner=recording.owner_username)
-    session.flush()
-    return recording
-
-
-def _stop(recording: Recording, at: datetime) -> None:
-    if recording.state == "paused" and recording.paused_at is not None:
-        recording.paused_seconds += (at - recording.paused_at).total_seconds()
-    recording.state = "stopped"
-    recording.paused_at = None
-    recording.stopped_at = at
-
-
-def record_changed(session: Session, call: Call, recording: Recording, action: str) -> None:
-    """stop / pause / resume, after the PBX did it."""
-    now = utcnow()
-    if action == "stop":
-        _stop(recording, now)
-    elif action == "pause":
-        recording.state, recording.paused_at = "paused", now
-    else:
-        if recording.paused_at is not None:
-            recording.paused_seconds += (now - recording.paused_at).total_seconds()
-        recording.state, recording.paused_at = "recording", None
-    past = {"stop": "stopped", "pause": "paused", "resume": "resumed"}[action]
-    log_event(session, call, f"recording.{past}", leg=recording.leg, tag=recording.tag)
-    session.flush()
-
-
-def require_state(recording: Recording, action: str) -> None:
-    if action == "pause" and recording.state == "paused":
-        raise Conflict("the recording is already paused")
-    if action == "resume" and recording.state == "recording":
-        raise Conflict("the recording is not paused")
 
 
 # -- views -----------------------------------------------------------------------------------------

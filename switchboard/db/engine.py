@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
 from switchboard.db.fastread import FastReader
+from switchboard.db.fastwrite import FastWriter
 
 
 def sync_url(url: str) -> str:
@@ -57,6 +58,7 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.reader = FastReader(url)
+        self.writer = FastWriter(self.reader)
         # Set by the app to its ChangeFeed.changed: local subscribers hear of a commit at once.
         self.on_commit: Callable[[set[str]], None] | None = None
 
@@ -83,8 +85,10 @@ class Database:
 
     async def open(self) -> None:
         await self.reader.open()
+        await self.writer.open()
 
     async def close(self) -> None:
+        await self.writer.close()
         await self.reader.close()
         self.engine.dispose()
 

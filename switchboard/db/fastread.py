@@ -29,17 +29,36 @@ def _to_bool(value: Any) -> Any:
     return None if value is None else bool(value)
 
 
-class CompiledQuery:
-    """A Core select compiled for one dialect: SQL text, bind order and per-column converters."""
+def _bind_converter(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """What the raw driver needs for a bound value, stored as the ORM stores it."""
+    if isinstance(type_, JSON):
+        return lambda value: None if value is None else orjson.dumps(value).decode()
+    if isinstance(type_, UTCDateTime | DateTime):
+        return _sqlite_timestamp if dialect.name == "sqlite" else as_utc
+    return None
 
-    def __init__(self, stmt: AnySelect, dialect: Any) -> None:
+
+def _sqlite_timestamp(value: Any) -> str | None:
+    """SQLAlchemy's SQLite storage format: naive UTC, a space, microseconds."""
+    moment = as_utc(value)
+    return None if moment is None else moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+class CompiledQuery:
+    """A Core statement compiled for one dialect: SQL text, bind order and converters both ways."""
+
+    def __init__(self, stmt: Any, dialect: Any) -> None:
         compiled = stmt.compile(dialect=dialect)
         self.sql = str(compiled)
         self.bind_names: tuple[str, ...] = tuple(compiled.positiontup or ())
         self.defaults = {str(name): bp.value for name, bp in compiled.binds.items()}
-        self.columns: list[str] = [str(col.key) for col in stmt.selected_columns]
+        self.bind_converters = [
+            _bind_converter(compiled.binds[name].type, dialect) for name in self.bind_names
+        ]
+        selected = list(getattr(stmt, "selected_columns", ()))  # none for INSERT / UPDATE
+        self.columns: list[str] = [str(col.key) for col in selected]
         self.converters: list[Callable[[Any], Any] | None] = []
-        for col in stmt.selected_columns:
+        for col in selected:
             if isinstance(col.type, JSON):
                 self.converters.append(_load_json)
             elif isinstance(col.type, Boolean):
@@ -50,7 +69,10 @@ class CompiledQuery:
                 self.converters.append(None)
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
-        return [params[name] if name in params else self.defaults[name] for name in self.bind_names]
+        values = [params[name] if name in params else self.defaults[name] for name in self.bind_names]
+        return [
+            conv(v) if conv is not None else v for v, conv in zip(values, self.bind_converters, strict=True)
+        ]
 
     def shape(self, record: Sequence[Any]) -> Row:
         return {
@@ -80,10 +102,20 @@ class FastReader:
             query = self._cache[key] = CompiledQuery(build(), self._dialect)
         return query
 
+    @property
+    def sqlite_path(self) -> str:
+        return self._url.database or ":memory:"
+
+    @property
+    def pool(self) -> Any:
+        """The asyncpg pool (PostgreSQL)."""
+        if self._pool is None:
+            raise RuntimeError("FastReader.open() was not awaited")
+        return self._pool
+
     async def open(self) -> None:
         if self.is_sqlite:
-            path = self._url.database or ":memory:"
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            conn = sqlite3.connect(self.sqlite_path, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA query_only=ON")
             conn.execute("PRAGMA busy_timeout=10000")
             self._sqlite = conn

@@ -13,7 +13,8 @@ from switchboard.access.policy import Area
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.calls import service
-from switchboard.calls.control import CallControl, DialRequest, RecordingAction
+from switchboard.calls.control import CallControl, DialRequest
+from switchboard.calls.recordings import RecordingAction
 from switchboard.db.engine import Database
 from switchboard.noojee.envelope import ok
 from switchboard.noojee.parameters import flag, optional_id, parameter, required
@@ -104,7 +105,7 @@ async def hangup(request: Request, principal: CallsCaller) -> Response:
 
 
 async def _recording(request: Request, principal: Principal, action: RecordingAction) -> Response:
-    view = await _control(request).recording(
+    call, leg = await _control(request).recording(
         principal,
         action,
         await required(request, "extenOrUniqueId"),
@@ -112,8 +113,8 @@ async def _recording(request: Request, principal: Principal, action: RecordingAc
         await parameter(request, "agentLoginName"),
         (await parameter(request, "tag") or "")[:100],
     )
-    audit_write(request, 200, f"call:{view['uniqueId']} recording {action}", None)
-    return ok(UniqueId=view["uniqueId"], Leg=view["leg"])
+    audit_write(request, 200, f"call:{call.unique_id} recording {action}", None)
+    return ok(UniqueId=call.unique_id, Leg=leg)
 
 
 @router.post("/CallManagementAPI/start", response_model=Envelope, responses=ERRORS)

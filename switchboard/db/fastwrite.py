@@ -1,0 +1,76 @@
+"""Hot writes without the ORM or a thread hop: a few Core statements, one short transaction.
+
+SQLite: a connection of its own in the loop's thread. Its statements are a handful of indexed
+writes; when another writer (a unit of work in a worker thread, the audit flush) holds the
+lock, it does not block the loop in SQLite's busy handler but yields and retries, so other
+requests go on meanwhile. PostgreSQL: the reader's asyncpg pool. Statements are compiled once
+(switchboard.db.fastread.CompiledQuery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from switchboard.db.fastread import CompiledQuery, FastReader
+
+Step = tuple[CompiledQuery, Mapping[str, Any]]
+BUSY_SECONDS = 10.0  # as the sync engine's busy_timeout
+
+
+class FastWriter:
+    def __init__(self, reader: FastReader) -> None:
+        self._reader = reader
+        self._sqlite: sqlite3.Connection | None = None
+
+    def compiled(self, key: object, build: Any) -> CompiledQuery:
+        return self._reader.compiled(("write", key), build)
+
+    async def open(self) -> None:
+        if self._reader.is_sqlite:
+            conn = sqlite3.connect(self._reader.sqlite_path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")  # as the engine's: WAL, no fsync per commit
+            conn.execute("PRAGMA busy_timeout=0")  # never block the loop: see _begin
+            self._sqlite = conn
+
+    async def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+
+    @staticmethod
+    async def _begin(conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE, waiting for the write lock without holding up the event loop."""
+        delay, waited = 0.0005, 0.0
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or waited > BUSY_SECONDS:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.01)
+
+    async def run(self, steps: Sequence[Step]) -> list[int]:
+        """Execute the steps in one transaction; the rows each changed, in order."""
+        if self._sqlite is not None:
+            conn = self._sqlite
+            await self._begin(conn)
+            try:
+                counts = [conn.execute(query.sql, query.args(params)).rowcount for query, params in steps]
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return counts
+        async with self._reader.pool.acquire() as conn, conn.transaction():
+            counts = []
+            for query, params in steps:
+                status = await conn.execute(query.sql, *query.args(params))
+                counts.append(int(status.rsplit(" ", 1)[-1]))  # "UPDATE 1", "INSERT 0 1"
+            return counts
