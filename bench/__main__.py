@@ -260,6 +260,12 @@ def _agent(session: Session) -> tuple[str, tuple[int, int]]:
     return key, (template_pk, campaign_pk)
 
 
+def _profiler() -> list[str]:
+    """SWITCHBOARD_BENCH_PROFILE=file: run the server under cProfile (figures then mean nothing)."""
+    target = os.environ.get("SWITCHBOARD_BENCH_PROFILE")
+    return ["-m", "cProfile", "-o", target] if target else []
+
+
 def bench_engine(
     engine: str, users: int, seconds: int, connections: int, workdir: Path, pg_base: str, only: set[str]
 ) -> list[Measurement]:
@@ -281,7 +287,7 @@ def bench_engine(
     }
     log = (workdir / f"server-{engine}.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "switchboard", "serve", "--port", str(port)],
+        [sys.executable, *_profiler(), "-m", "switchboard", "serve", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -163,8 +163,7 @@ class CallControl:
             else:
                 await self.driver.record_pause(call.unique_id, action == "pause")
             steps = recordings.change_steps(call, running, action, at)
-        writer = self.db.writer
-        await writer.run([(writer.compiled(key, build), params) for key, build, params in steps])
+        await self.db.writer.run(steps)
         return call, leg
 
     async def _named_owner(self, call: LocatedCall, username: str) -> tuple[int | None, str]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from switchboard.db.fastread import CompiledQuery, FastReader
 
-Step = tuple[CompiledQuery, Mapping[str, Any]]
+# (statement key, builder of the Core statement, its parameters)
+Step = tuple[str, Callable[[], Any], Mapping[str, Any]]
 BUSY_SECONDS = 10.0  # as the sync engine's busy_timeout
 
 
@@ -56,21 +57,32 @@ class FastWriter:
             waited += delay
             delay = min(delay * 2, 0.01)
 
-    async def run(self, steps: Sequence[Step]) -> list[int]:
-        """Execute the steps in one transaction; the rows each changed, in order."""
+    async def run(self, steps: Sequence[Step]) -> None:
+        """The steps, all or none. Bind names must be distinct across the steps.
+
+        SQLite: one short transaction. PostgreSQL: one statement, the earlier steps as
+        data-modifying CTEs of the last, so the whole change is a single round trip (a statement
+        is atomic by itself) instead of BEGIN, each statement, COMMIT.
+        """
         if self._sqlite is not None:
             conn = self._sqlite
+            compiled = [(self.compiled(key, build), params) for key, build, params in steps]
             await self._begin(conn)
             try:
-                counts = [conn.execute(query.sql, query.args(params)).rowcount for query, params in steps]
+                for query, params in compiled:
+                    conn.execute(query.sql, query.args(params))
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-            return counts
-        async with self._reader.pool.acquire() as conn, conn.transaction():
-            counts = []
-            for query, params in steps:
-                status = await conn.execute(query.sql, *query.args(params))
-                counts.append(int(status.rsplit(" ", 1)[-1]))  # "UPDATE 1", "INSERT 0 1"
-            return counts
+            return
+        keys = tuple(key for key, _, _ in steps)
+        *before, (_, build_last, _) = steps
+
+        def combined() -> Any:
+            return build_last().add_cte(*(build().cte(f"step{n}") for n, (_, build, _) in enumerate(before)))
+
+        query = self.compiled(keys, combined)
+        params = {name: value for _, _, step_params in steps for name, value in step_params.items()}
+        async with self._reader.pool.acquire() as conn:
+            await conn.execute(query.sql, *query.args(params))

@@ -13,7 +13,6 @@ import itertools
 import math
 import struct
 import time
-import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,16 +159,27 @@ class SimulatedPbx(Driver):
 
     def _write(self, recording: _Recording) -> None:
         seconds = recording.recorded + (time.monotonic() - recording.since if recording.since else 0.0)
-        frames = int(seconds * RATE)
+        whole, rest = divmod(int(seconds * RATE), RATE)
+        data = _TONE * whole + _TONE[: rest * 2]
         recording.path.parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(recording.path), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(RATE)
-            whole, rest = divmod(frames, RATE)
-            for _ in range(whole):
-                out.writeframes(_TONE)
-            out.writeframes(_TONE[: rest * 2])
+        # One write of a canonical PCM WAV: RIFF header, fmt chunk (PCM, mono, 8 kHz, 16-bit), data.
+        header = struct.pack(
+            "<4sI4s4sIHHIIHH4sI",
+            b"RIFF",
+            36 + len(data),
+            b"WAVE",
+            b"fmt ",
+            16,
+            1,
+            1,
+            RATE,
+            RATE * 2,
+            2,
+            16,
+            b"data",
+            len(data),
+        )
+        recording.path.write_bytes(header + data)
 
     async def live_calls(self) -> list[LiveCall]:
         return [
