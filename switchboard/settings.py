@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     ami_port: int = Field(default=5038, ge=1, le=65535)
     ami_username: str = ""
     ami_secret: SecretStr = SecretStr("")
+    ami_channel: str = "PJSIP/{extension}"  # how Originate names the dialling extension's channel
+    ami_context: str = "from-internal"  # the dialplan context Originate dials the number in
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Development only: serve and accept plain HTTP (loopback only).
     insecure_http: bool = False

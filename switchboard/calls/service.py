@@ -204,7 +204,10 @@ def _upsert_call(session: Session, unique_id: str, values: dict[str, Any]) -> Ca
         .on_conflict_do_nothing(index_elements=["unique_id"])
     )
     return session.scalars(
-        select(Call).where(Call.unique_id == unique_id).execution_options(populate_existing=True)
+        select(Call)
+        .where(Call.unique_id == unique_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
 
 
@@ -237,7 +240,9 @@ def apply_update(session: Session, update: CallUpdate) -> Call | None:
     """A state change reported by the PBX: the call row, the event log, and a recording the
     hang-up ended. Calls on extensions outside the directory are not Switchboard's: ignored."""
     tenants = _tenants_with_extension(session, update.extension)
-    existing = session.scalar(select(Call).where(Call.unique_id == update.unique_id))
+    # Every worker hears every PBX event; the row lock (PostgreSQL) lets the first apply it and
+    # the others find the state already recorded, so each change is logged once.
+    existing = session.scalar(select(Call).where(Call.unique_id == update.unique_id).with_for_update())
     if existing is None and not tenants:
         return None
     call = existing or _upsert_call(

@@ -12,7 +12,16 @@ if TYPE_CHECKING:
 def make_driver(settings: Settings) -> Driver:
     """The PBX driver the settings choose (SWITCHBOARD_PBX)."""
     if settings.pbx == "asterisk":
-        raise RuntimeError("SWITCHBOARD_PBX=asterisk: the AMI driver is not available in this version yet")
+        from switchboard.calls.drivers.asterisk import AsteriskAmi
+
+        return AsteriskAmi(
+            settings.ami_host,
+            settings.ami_port,
+            settings.ami_username,
+            settings.ami_secret.get_secret_value(),
+            settings.ami_channel,
+            settings.ami_context,
+        )
     from switchboard.calls.drivers.simulated import SimulatedPbx
 
     return SimulatedPbx(settings.sim_ring_seconds, settings.sim_answer_seconds, settings.sim_hangup_seconds)

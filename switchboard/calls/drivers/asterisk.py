@@ -1,0 +1,352 @@
+"""The Asterisk driver: an asyncio Asterisk Manager Interface (AMI) client.
+
+One TCP connection, logged in with events on. Replies are matched to actions by ActionID; a
+block with an `Event:` line is an event even when it carries an ActionID and a `Response:`
+(OriginateResponse does). Channels are followed from their events and mapped to call updates
+on the extension their name carries (`PJSIP/410-0000002a` -> 410). When the connection drops
+the driver reconnects with backoff; meanwhile `available` is False and every action raises
+PbxUnavailable (the API answers 503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from switchboard.calls.drivers.base import (
+    CallUpdate,
+    Driver,
+    LiveCall,
+    PbxRefused,
+    PbxUnavailable,
+    extension_of_channel,
+)
+
+log = logging.getLogger(__name__)
+Message = dict[str, str]
+ACTION_TIMEOUT = 5.0
+BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+# Channel states as Asterisk names them (ChannelStateDesc) -> call states.
+_STATES = {"Ring": "Ringing", "Ringing": "Ringing", "Up": "Connected", "Busy": "Busy"}
+_DIAL_END = {"ANSWER": "Connected", "BUSY": "Busy", "NOANSWER": "No Answer", "CANCEL": "No Answer"}
+
+
+def parse_block(block: bytes) -> Message:
+    message: Message = {}
+    for line in block.decode("utf-8", "replace").split("\r\n"):
+        key, sep, value = line.partition(":")
+        if sep:
+            message.setdefault(key.strip(), value.strip())
+    return message
+
+
+def format_action(fields: dict[str, str]) -> bytes:
+    return "".join(f"{key}: {value}\r\n" for key, value in fields.items()).encode() + b"\r\n"
+
+
+@dataclass
+class _Channel:
+    unique_id: str
+    name: str
+    extension: str
+    direction: str
+    other_party: str = ""
+    caller_id: str = ""
+    state: str = ""
+
+
+class AsteriskAmi(Driver):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        channel_template: str = "PJSIP/{extension}",
+        context: str = "from-internal",
+    ) -> None:
+        self.host, self.port = host, port
+        self._username, self._secret = username, secret
+        self.channel_template, self.context = channel_template, context
+        self._writer: asyncio.StreamWriter | None = None
+        self._logged_in = False
+        # ActionID -> the reply to come, with the events of a list reply (CoreShowChannels).
+        self._pending: dict[str, asyncio.Future[tuple[Message, list[Message]]]] = {}
+        self._lists: dict[str, tuple[Message, list[Message]]] = {}  # lists in progress
+        self._ids = itertools.count(1)
+        self._channels: dict[str, _Channel] = {}
+        self._ours: dict[str, str] = {}  # unique ids we originated (outbound) -> number dialled
+        self._updates: asyncio.Queue[CallUpdate] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._write_lock = asyncio.Lock()
+        self._epoch = int(time.time())
+        self.connected = asyncio.Event()  # set while logged in (tests wait on it)
+
+    @property
+    def available(self) -> bool:
+        return self._logged_in
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="ami")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._disconnect()
+
+    # -- connection -------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        """Connect, log in, read until the connection drops; again, with backoff."""
+        failures = 0
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+                self._writer = writer
+                banner = await asyncio.wait_for(reader.readline(), ACTION_TIMEOUT)
+                if not banner.startswith(b"Asterisk Call Manager"):
+                    raise ConnectionError(f"not an AMI server: {banner[:40]!r}")
+                reading = asyncio.get_running_loop().create_task(self._read(reader))
+                try:
+                    await self._login()
+                    failures = 0
+                    log.info("AMI connected to %s:%d", self.host, self.port)
+                    await reading  # until the connection ends
+                finally:
+                    reading.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await reading
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # refused, dropped, login refused: try again later
+                log.warning("AMI %s:%d unavailable: %s", self.host, self.port, exc or type(exc).__name__)
+            await self._disconnect()
+            delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
+            failures += 1
+            await asyncio.sleep(delay)
+
+    async def _login(self) -> None:
+        reply, _ = await self._send(
+            {"Action": "Login", "Username": self._username, "Secret": self._secret, "Events": "on"},
+            login=True,
+        )
+        if reply.get("Response") != "Success":
+            raise ConnectionError(f"AMI login refused: {reply.get('Message', '')}")
+        self._logged_in = True
+        self.connected.set()
+
+    async def _disconnect(self) -> None:
+        self._logged_in = False
+        self.connected.clear()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(PbxUnavailable())
+        self._pending.clear()
+        self._lists.clear()
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+            self._writer = None
+        # Calls may have ended while we were away: forget channels; events will tell us anew.
+        self._channels.clear()
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                block = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return  # the server closed the connection
+            self._dispatch(parse_block(block[:-4]))
+
+    def _dispatch(self, message: Message) -> None:
+        action_id = message.get("ActionID", "")
+        if "Event" in message:  # first: OriginateResponse is an event with an ActionID
+            if action_id in self._lists:
+                reply, events = self._lists[action_id]
+                if message.get("EventList") != "Complete":
+                    events.append(message)
+                    return
+                del self._lists[action_id]
+                self._resolve(action_id, (reply, events))
+                return
+            self._on_event(message)
+            return
+        if message.get("EventList") == "start" and action_id in self._pending:
+            self._lists[action_id] = (message, [])  # the list follows as events, then "Complete"
+            return
+        self._resolve(action_id, (message, []))
+
+    def _resolve(self, action_id: str, result: tuple[Message, list[Message]]) -> None:
+        future = self._pending.pop(action_id, None)
+        if future is not None and not future.done():
+            future.set_result(result)
+
+    async def _send(self, fields: dict[str, str], login: bool = False) -> tuple[Message, list[Message]]:
+        if self._writer is None or (not login and not self._logged_in):
+            raise PbxUnavailable()
+        action_id = f"sb-{next(self._ids)}"
+        future: asyncio.Future[tuple[Message, list[Message]]] = asyncio.get_running_loop().create_future()
+        self._pending[action_id] = future
+        async with self._write_lock:
+            self._writer.write(format_action({"Action": fields["Action"], "ActionID": action_id, **fields}))
+            await self._writer.drain()
+        try:
+            return await asyncio.wait_for(future, ACTION_TIMEOUT)
+        except TimeoutError:
+            self._pending.pop(action_id, None)
+            raise PbxUnavailable(
+                "The PBX did not answer in time; call control will return when it does."
+            ) from None
+
+    async def _action(self, fields: dict[str, str]) -> list[Message]:
+        """The action's reply must be Success (else PbxRefused); returns a list reply's events."""
+        reply, events = await self._send(fields)
+        if reply.get("Response") != "Success":
+            raise PbxRefused(f"the PBX refused {fields['Action']}: {reply.get('Message', 'no reason given')}")
+        return events
+
+    # -- events -> call updates -------------------------------------------------------------------
+
+    def _on_event(self, event: Message) -> None:
+        kind = event.get("Event", "")
+        unique_id = event.get("Uniqueid", "")
+        if kind == "Newchannel":
+            extension = extension_of_channel(event.get("Channel", ""))
+            if extension is None:
+                return
+            dialled = self._ours.get(unique_id)
+            new = _Channel(
+                unique_id,
+                event.get("Channel", ""),
+                extension,
+                "inbound" if dialled is None else "outbound",
+                other_party=_known(event.get("CallerIDNum")) if dialled is None else dialled,
+                caller_id=_known(event.get("CallerIDNum")),
+            )
+            self._channels[unique_id] = new
+            self._emit(new, "Ringing" if dialled is None else "Dialing Out")
+            return
+        channel = self._channels.get(unique_id)
+        if channel is None:
+            return
+        if kind == "Newstate":
+            state = _STATES.get(event.get("ChannelStateDesc", ""))
+            if state:
+                self._emit(channel, state)
+        elif kind == "DialEnd":
+            state = _DIAL_END.get(event.get("DialStatus", ""))
+            if state:
+                self._emit(channel, state)
+        elif kind == "BridgeEnter":
+            self._emit(channel, "Connected")
+        elif kind == "Hangup":
+            self._channels.pop(unique_id, None)
+            self._ours.pop(unique_id, None)
+            if channel.state not in ("Busy", "No Answer"):
+                self._emit(channel, "Hungup")
+        elif kind == "OriginateResponse" and event.get("Response") == "Failure":
+            self._emit(channel, "No Answer")
+
+    def _emit(self, channel: _Channel, state: str) -> None:
+        if channel.state == state:
+            return
+        channel.state = state
+        self._updates.put_nowait(
+            CallUpdate(
+                channel.unique_id,
+                channel.extension,
+                state,
+                channel.direction,
+                channel.other_party,
+                channel.caller_id,
+            )
+        )
+
+    def pending(self) -> int:
+        return self._updates.qsize()
+
+    async def updates(self) -> AsyncIterator[CallUpdate]:
+        while True:
+            yield await self._updates.get()
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def _channel(self, unique_id: str) -> str:
+        channel = self._channels.get(unique_id)
+        if channel is None:
+            raise PbxRefused(f"call {unique_id} is not live on the PBX")
+        return channel.name
+
+    async def originate(self, extension: str, number: str, caller_id: str, auto_answer: bool) -> str:
+        unique_id = f"{self._epoch}.{next(self._ids)}"
+        self._ours[unique_id] = number
+        fields = {
+            "Action": "Originate",
+            "Channel": self.channel_template.format(extension=extension),
+            "Exten": number,
+            "Context": self.context,
+            "Priority": "1",
+            "Async": "true",
+            "Timeout": "30000",
+            "ChannelId": unique_id,  # the new channel's Uniqueid: its events name the call
+        }
+        if caller_id:
+            fields["CallerID"] = caller_id
+        if auto_answer:  # the phone answers by itself (PJSIP endpoints honour Call-Info)
+            fields["Variable"] = "PJSIP_HEADER(add,Call-Info)=answer-after=0"
+        try:
+            await self._action(fields)
+        except Exception:
+            self._ours.pop(unique_id, None)
+            raise
+        return unique_id
+
+    async def hangup(self, unique_id: str) -> None:
+        await self._action({"Action": "Hangup", "Channel": self._channel(unique_id), "Cause": "16"})
+
+    async def record_start(self, unique_id: str, path: str) -> None:
+        await self._action({"Action": "MixMonitor", "Channel": self._channel(unique_id), "File": path})
+
+    async def record_stop(self, unique_id: str) -> None:
+        await self._action({"Action": "StopMixMonitor", "Channel": self._channel(unique_id)})
+
+    async def record_pause(self, unique_id: str, paused: bool) -> None:
+        await self._action(
+            {
+                "Action": "MixMonitorMute",
+                "Channel": self._channel(unique_id),
+                "Direction": "both",
+                "State": "1" if paused else "0",
+            }
+        )
+
+    async def live_calls(self) -> list[LiveCall]:
+        calls = []
+        for event in await self._action({"Action": "CoreShowChannels"}):
+            extension = extension_of_channel(event.get("Channel", ""))
+            if extension is None:
+                continue
+            known = self._channels.get(event.get("Uniqueid", ""))
+            calls.append(
+                LiveCall(
+                    event.get("Uniqueid", ""),
+                    extension,
+                    known.state if known else _STATES.get(event.get("ChannelStateDesc", ""), "Ringing"),
+                    known.direction if known else "inbound",
+                    _known(event.get("ConnectedLineNum")),
+                )
+            )
+        return calls
+
+
+def _known(value: str | None) -> str:
+    return "" if value in (None, "<unknown>") else str(value)
