@@ -1,4 +1,4 @@
-"""The switchboard command: init, serve, db upgrade, demo, keys, accounts, allowlist, access."""
+"""The switchboard command: init, serve, db upgrade, demo, keys, accounts, allowlist, access, simulate."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 
 from switchboard.settings import Settings, UnsafeSettingsError
@@ -45,6 +46,8 @@ def _export(settings: Settings) -> None:
             continue
         if isinstance(value, list):
             value = ",".join(value)
+        elif isinstance(value, SecretStr):  # str() would hand over asterisks
+            value = value.get_secret_value()
         os.environ[f"SWITCHBOARD_{name.upper()}"] = str(value)
 
 
@@ -213,11 +216,13 @@ def _is_initialised(settings: Settings) -> bool:
 
 def _register_subcommands() -> None:
     from switchboard.cli_access import access_app, accounts_app, allowlist_app, keys_app
+    from switchboard.cli_simulate import simulate_app
 
     app.add_typer(keys_app, name="keys")
     app.add_typer(accounts_app, name="accounts")
     app.add_typer(allowlist_app, name="allowlist")
     app.add_typer(access_app, name="access")
+    app.add_typer(simulate_app, name="simulate")
 
 
 _register_subcommands()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -122,3 +123,56 @@ def test_development_mode_serves_plain_http_on_loopback_only(
         spoofed = httpx2.get(url, headers={"X-API-Key": global_key, "X-Forwarded-For": "127.0.0.1"})
         assert spoofed.status_code == 403
     assert any("development only" in line for line in log)
+
+
+def test_simulate_call_reaches_the_running_servers_simulated_pbx(
+    database_url: str, global_key: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    with running_server(data_dir, database_url) as (port, log):
+        cert = data_dir / "tls" / "localhost.crt"
+        base = f"https://127.0.0.1:{port}"
+        auth = {"Authorization": f"Bearer {global_key}"}
+        with httpx2.Client(verify=ssl.create_default_context(cafile=str(cert)), base_url=base) as client:
+            for path, body in (
+                ("/api/v1/tenants/", {"tenantId": "demo", "type": "Enterprise"}),
+                ("/api/v1/tenants/demo/domains/", {"domain": "demo.example"}),
+                ("/api/v1/tenants/demo/groups/", {"groupId": "g1"}),
+                (
+                    "/api/v1/tenants/demo/groups/g1/users/",
+                    {"userId": "ann@demo.example", "firstName": "Ann", "lastName": "Lee", "extension": "410"},
+                ),
+            ):
+                assert client.post(path, json=body, headers=auth).status_code == 201
+        command = [
+            sys.executable,
+            "-m",
+            "switchboard",
+            "simulate",
+            "call",
+            "--to",
+            "410",
+            "--from",
+            "+61390000001",
+        ]
+        env = {**os.environ, "SWITCHBOARD_API_KEY": global_key}
+        run = subprocess.run(
+            [*command, "--url", base, "--cacert", str(cert)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        call = json.loads(run.stdout)
+        assert (call["extension"], call["direction"], call["tenantId"]) == ("410", "inbound", "demo")
+        refused = subprocess.run(
+            [*command[:-4], "--to", "999", "--from", "1", "--url", base, "--cacert", str(cert)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 1
+        assert "404" in refused.stderr
+    assert global_key not in "\n".join(log)
