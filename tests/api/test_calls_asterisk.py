@@ -1,0 +1,168 @@
+"""The Asterisk (AMI) driver end to end, against an in-test AMI server speaking the real protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from pydantic import SecretStr
+from starlette.testclient import TestClient
+
+from switchboard.settings import Settings
+from tests.access_world import build_world
+from tests.ami_server import AmiServer
+from tests.api.test_calls import dial, noojee, wait_state
+from tests.conftest import make_client
+
+T = TypeVar("T")
+AMI_SECRET = "s3cr3t"  # the in-test PBX's
+
+
+class ServerThread:
+    """The AMI server on an event loop of its own thread, as a PBX is a process of its own."""
+
+    def __init__(self, server: AmiServer) -> None:
+        self.server = server
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def call(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        return asyncio.run_coroutine_threadsafe(make(), self.loop).result(10)
+
+    def close(self) -> None:
+        self.call(self.server.stop)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+@pytest.fixture
+def pbx() -> Iterator[ServerThread]:
+    running = ServerThread(AmiServer(username="switchboard", secret=AMI_SECRET))
+    running.call(running.server.start)
+    yield running
+    running.close()
+
+
+def _asterisk(settings: Settings, port: int, secret: str = AMI_SECRET) -> Settings:
+    return settings.model_copy(
+        update={
+            "pbx": "asterisk",
+            "ami_port": port,
+            "ami_username": "switchboard",
+            "ami_secret": SecretStr(secret),
+        }
+    )
+
+
+def wait_until(check: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def pbx_ready(api: TestClient) -> bool:
+    return bool(api.get("/readyz").json()["checks"]["pbx"] == "ok")
+
+
+def test_dial_record_and_hang_up_through_ami(settings: Settings, global_key: str, pbx: ServerThread) -> None:
+    with make_client(_asterisk(settings, pbx.server.port)) as api:
+        api.headers["Authorization"] = f"Bearer {global_key}"
+        build_world(api, global_key)
+        wait_until(lambda: pbx_ready(api), "the AMI login")
+        unique_id = dial(api, extenOrUniqueId="102", number="0390001234", callerId="102")
+        originate = next(a for a in pbx.server.actions if a.get("Action") == "Originate")
+        assert (originate["Channel"], originate["Exten"], originate["ChannelId"]) == (
+            "PJSIP/102",
+            "0390001234",
+            unique_id,
+        )
+        assert noojee(api, "start", extenOrUniqueId="102", tag="ami").json()["Code"] == 0
+        assert noojee(api, "pause", extenOrUniqueId="102").json()["Code"] == 0
+        assert noojee(api, "resume", extenOrUniqueId="102").json()["Code"] == 0
+        assert noojee(api, "stop", extenOrUniqueId="102").json()["Code"] == 0
+        sent = [
+            (a["Action"], a.get("State"))
+            for a in pbx.server.actions
+            if a["Action"].startswith(("MixMonitor", "StopMix"))
+        ]
+        assert sent == [
+            ("MixMonitor", None),
+            ("MixMonitorMute", "1"),
+            ("MixMonitorMute", "0"),
+            ("StopMixMonitor", None),
+        ]
+        mix = next(a for a in pbx.server.actions if a["Action"] == "MixMonitor")
+        assert mix["File"].endswith(f"{unique_id}-1.wav")
+        meta = api.post("/servicemanager/rest/RecordingAPI/retrieveMetaData", params={"tag": "ami"}).json()
+        assert [e["UniqueId"] for e in meta["entities"]] == [unique_id]
+        assert noojee(api, "hangup", extenOrUniqueId=unique_id).json()["Code"] == 0
+        wait_state(api, unique_id, "Hungup")
+
+
+def test_inbound_calls_from_the_pbx_are_followed(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    with make_client(_asterisk(settings, pbx.server.port)) as api:
+        api.headers["Authorization"] = f"Bearer {global_key}"
+        build_world(api, global_key)
+        wait_until(lambda: pbx_ready(api), "the AMI login")
+        unique_id = pbx.call(lambda: pbx.server.inject_inbound("103", "+61390000001"))
+        call = wait_state(api, unique_id, "Ringing")
+        assert (call["direction"], call["extension"], call["tenantId"]) == ("inbound", "103", "t1")
+        pbx.call(lambda: pbx.server.answer(unique_id))
+        wait_state(api, unique_id, "Connected")
+        assert noojee(api, "start", extenOrUniqueId="103").json()["Code"] == 0
+        pbx.call(lambda: pbx.server.remote_hangup(unique_id))
+        wait_state(api, unique_id, "Hungup")
+        (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()
+        assert recording["state"] == "stopped"  # the hang-up ended it
+        # The PBX refusing an action (the channel is gone) is a 409, not a 500.
+        gone = api.post(f"/api/v1/calls/{unique_id}/hangup/")
+        assert gone.status_code == 409
+
+
+def test_pbx_down_is_503_then_the_driver_reconnects(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    with make_client(_asterisk(settings, pbx.server.port)) as api:
+        api.headers["Authorization"] = f"Bearer {global_key}"
+        build_world(api, global_key)
+        wait_until(lambda: pbx_ready(api), "the AMI login")
+        live = dial(api, extenOrUniqueId="102", number="0390001234")
+        pbx.call(pbx.server.stop)  # Asterisk goes away
+        wait_until(lambda: not pbx_ready(api), "the driver to notice")
+        ready = api.get("/readyz")
+        assert (ready.status_code, ready.json()["status"]) == (200, "degraded")
+        down = noojee(api, "start", extenOrUniqueId=live)
+        assert down.status_code == 503
+        assert down.json()["Code"] == -503
+        assert "PBX is unavailable" in down.json()["Message"]
+        assert noojee(api, "dial", extenOrUniqueId="102", number="0390001234").status_code == 503
+        assert api.get("/api/v1/tenants/t1/").status_code == 200  # everything else works
+        pbx.call(lambda: pbx.server.start(pbx.server.port))
+        wait_until(lambda: pbx_ready(api), "the reconnection")
+        again = dial(api, extenOrUniqueId="102", number="0390001235")
+        assert again != live
+        # A dropped connection (no listener change) is survived the same way.
+        pbx.call(pbx.server.drop_connections)
+        wait_until(lambda: pbx_ready(api) and pbx.server.logged_in == 1, "the reconnection after a drop")
+        assert noojee(api, "hangup", extenOrUniqueId=again).status_code in (200, 409)
+
+
+def test_a_refused_login_leaves_call_control_unavailable(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    with make_client(_asterisk(settings, pbx.server.port, secret="wrong")) as api:
+        api.headers["Authorization"] = f"Bearer {global_key}"
+        build_world(api, global_key)
+        time.sleep(0.5)
+        assert not pbx_ready(api)
+        assert pbx.server.logged_in == 0
+        assert noojee(api, "dial", extenOrUniqueId="102", number="0390001234").status_code == 503
