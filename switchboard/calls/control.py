@@ -49,6 +49,8 @@ class CallControl:
         self.recordings_dir = recordings_dir
         self._consumer: asyncio.Task[None] | None = None
         self._busy = False  # an update taken from the driver is being written
+        self._reconciling: set[asyncio.Task[None]] = set()
+        driver.on_connected(self._schedule_reconcile)
 
     def _require_pbx(self) -> None:
         if not self.driver.available:
@@ -214,6 +216,43 @@ class CallControl:
             self._consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._consumer
+
+    def _schedule_reconcile(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.reconcile())
+        self._reconciling.add(task)
+        task.add_done_callback(self._reconciling.discard)
+
+    async def reconcile(self) -> None:
+        """After a (re)connection: calls the database holds as live but the PBX no longer has
+        ended while nobody was listening; record them as hung up (and their recordings stopped)."""
+        try:
+            live = {call.unique_id for call in await self.driver.live_calls()}
+        except Exception as exc:  # the PBX went away again: the next connection retries
+            log.warning("could not list the PBX's calls: %s", exc)
+            return
+
+        def hang_up_missing() -> int:
+            with self.db.transaction() as session:
+                stale = [
+                    c
+                    for c in session.scalars(select(Call).where(Call.ended_at.is_(None)))
+                    if c.unique_id not in live
+                ]
+                for call in stale:
+                    update = CallUpdate(
+                        call.unique_id,
+                        call.extension,
+                        "Hungup",
+                        call.direction,
+                        call.other_party,
+                        call.caller_id,
+                    )
+                    service.apply_update(session, update)
+                return len(stale)
+
+        ended = await run_in_threadpool(hang_up_missing)
+        if ended:
+            log.info("%d calls ended while the PBX was unreachable", ended)
 
     async def settle(self) -> None:
         """Wait (up to 5 s) until every update the driver has produced so far is in the

@@ -136,7 +136,13 @@ def test_pbx_down_is_503_then_the_driver_reconnects(
         build_world(api, global_key)
         wait_until(lambda: pbx_ready(api), "the AMI login")
         live = dial(api, extenOrUniqueId="102", number="0390001234")
+        lost = dial(api, extenOrUniqueId="103", number="0390001236")
         pbx.call(pbx.server.stop)  # Asterisk goes away
+
+        async def forget_lost() -> None:  # ...and the call on 103 ends while nobody listens
+            del pbx.server.channels[lost]
+
+        pbx.call(forget_lost)
         wait_until(lambda: not pbx_ready(api), "the driver to notice")
         ready = api.get("/readyz")
         assert (ready.status_code, ready.json()["status"]) == (200, "degraded")
@@ -148,12 +154,25 @@ def test_pbx_down_is_503_then_the_driver_reconnects(
         assert api.get("/api/v1/tenants/t1/").status_code == 200  # everything else works
         pbx.call(lambda: pbx.server.start(pbx.server.port))
         wait_until(lambda: pbx_ready(api), "the reconnection")
+        # Reconciled from CoreShowChannels: the lost call ended, the live one is still live.
+        wait_state(api, lost, "Hungup")
+        assert api.get(f"/api/v1/calls/{live}/").json()["state"] == "Connected"
         again = dial(api, extenOrUniqueId="102", number="0390001235")
         assert again != live
-        # A dropped connection (no listener change) is survived the same way.
+        # A dropped connection (no listener change) is survived the same way, and calls that
+        # outlived it can be controlled: the driver follows them again from CoreShowChannels.
+        listed = sum(1 for a in pbx.server.actions if a["Action"] == "CoreShowChannels")
         pbx.call(pbx.server.drop_connections)
-        wait_until(lambda: pbx_ready(api) and pbx.server.logged_in == 1, "the reconnection after a drop")
-        assert noojee(api, "hangup", extenOrUniqueId=again).status_code in (200, 409)
+        wait_until(
+            lambda: (
+                pbx_ready(api)
+                and sum(1 for a in pbx.server.actions if a["Action"] == "CoreShowChannels") > listed
+            ),
+            "the reconnection after a drop",
+        )
+        time.sleep(0.1)  # the list reply is being read
+        assert noojee(api, "start", extenOrUniqueId=again).json()["Code"] == 0
+        assert noojee(api, "hangup", extenOrUniqueId=again).json()["Code"] == 0
 
 
 def test_a_refused_login_leaves_call_control_unavailable(

@@ -85,7 +85,6 @@ class AsteriskAmi(Driver):
         self._updates: asyncio.Queue[CallUpdate] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
-        self._epoch = int(time.time())
         self.connected = asyncio.Event()  # set while logged in (tests wait on it)
 
     @property
@@ -142,6 +141,7 @@ class AsteriskAmi(Driver):
             raise ConnectionError(f"AMI login refused: {reply.get('Message', '')}")
         self._logged_in = True
         self.connected.set()
+        self._connected()
 
     async def _disconnect(self) -> None:
         self._logged_in = False
@@ -287,7 +287,10 @@ class AsteriskAmi(Driver):
         return channel.name
 
     async def originate(self, extension: str, number: str, caller_id: str, auto_answer: bool) -> str:
-        unique_id = f"{self._epoch}.{next(self._ids)}"
+        # Shaped like Asterisk's own ids (Noojee clients tell them from extensions that way) but
+        # out of their range: Asterisk refuses a ChannelId a live channel already has, and its own
+        # are <second>.<channel count>.
+        unique_id = f"{int(time.time())}.{900_000_000 + next(self._ids)}"
         self._ours[unique_id] = number
         fields = {
             "Action": "Originate",
@@ -330,20 +333,28 @@ class AsteriskAmi(Driver):
         )
 
     async def live_calls(self) -> list[LiveCall]:
+        """The PBX's channels on extensions; channels not followed yet (after a reconnection) are
+        followed from here on, so call control works on calls that outlived the connection."""
         calls = []
         for event in await self._action({"Action": "CoreShowChannels"}):
-            extension = extension_of_channel(event.get("Channel", ""))
-            if extension is None:
+            unique_id, name = event.get("Uniqueid", ""), event.get("Channel", "")
+            extension = extension_of_channel(name)
+            if extension is None or not unique_id:
                 continue
-            known = self._channels.get(event.get("Uniqueid", ""))
-            calls.append(
-                LiveCall(
-                    event.get("Uniqueid", ""),
+            channel = self._channels.get(unique_id)
+            if channel is None:
+                dialled = self._ours.get(unique_id)
+                channel = self._channels[unique_id] = _Channel(
+                    unique_id,
+                    name,
                     extension,
-                    known.state if known else _STATES.get(event.get("ChannelStateDesc", ""), "Ringing"),
-                    known.direction if known else "inbound",
-                    _known(event.get("ConnectedLineNum")),
+                    "inbound" if dialled is None else "outbound",
+                    other_party=dialled or _known(event.get("ConnectedLineNum")),
+                    caller_id=_known(event.get("CallerIDNum")),
+                    state=_STATES.get(event.get("ChannelStateDesc", ""), "Ringing"),
                 )
+            calls.append(
+                LiveCall(unique_id, extension, channel.state, channel.direction, channel.other_party)
             )
         return calls
 

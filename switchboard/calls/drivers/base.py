@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -89,6 +89,14 @@ class Driver(abc.ABC):
 
     @abc.abstractmethod
     async def live_calls(self) -> list[LiveCall]: ...
+
+    def on_connected(self, callback: Callable[[], None]) -> None:
+        """Call `callback` each time the PBX (re)connects: events may have been missed."""
+        self._connected_callbacks = [*getattr(self, "_connected_callbacks", []), callback]
+
+    def _connected(self) -> None:
+        for callback in getattr(self, "_connected_callbacks", []):
+            callback()
 
     def pending(self) -> int:
         """Updates produced but not yet taken from `updates()`."""
