@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.url import make_url
 
 from switchboard.db.base import UTCDateTime, as_utc
+from switchboard.db.pgpool import LeanPool
 
 Row = dict[str, Any]
 AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
@@ -81,15 +82,6 @@ class CompiledQuery:
         }
 
 
-async def _rollback_only(conn: Any) -> None:
-    """What a pooled connection needs before reuse. asyncpg's default reset (RESET ALL, UNLISTEN,
-    advisory unlock, CLOSE ALL) costs a round trip per request; these connections never SET,
-    LISTEN (that has its own connection), lock or keep cursors, so only an open transaction
-    (a cancelled request's) needs undoing."""
-    if conn.is_in_transaction():
-        await conn.execute("ROLLBACK")
-
-
 class FastReader:
     """Runs precompiled selects on the raw driver; one instance per process."""
 
@@ -129,11 +121,9 @@ class FastReader:
             conn.execute("PRAGMA busy_timeout=10000")
             self._sqlite = conn
         else:
-            import asyncpg
-
             dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
-            # min_size=0: start even while the database is down; /readyz reports it.
-            self._pool = await asyncpg.create_pool(dsn, min_size=0, max_size=10, reset=_rollback_only)
+            # Opened lazily: the service starts even while the database is down; /readyz reports it.
+            self._pool = LeanPool(dsn, max_size=10)
 
     async def close(self) -> None:
         if self._sqlite is not None:
