@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -60,6 +61,17 @@ def _asterisk(settings: Settings, port: int, secret: str = AMI_SECRET) -> Settin
     )
 
 
+@contextlib.contextmanager
+def asterisk_api(
+    settings: Settings, global_key: str, pbx: ServerThread, secret: str = AMI_SECRET
+) -> Iterator[TestClient]:
+    """The app on the Asterisk driver, pointed at the in-test PBX; the access world built."""
+    with make_client(_asterisk(settings, pbx.server.port, secret)) as api:
+        api.headers["Authorization"] = f"Bearer {global_key}"
+        build_world(api, global_key)
+        yield api
+
+
 def wait_until(check: Callable[[], bool], what: str, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while not check():
@@ -72,9 +84,7 @@ def pbx_ready(api: TestClient) -> bool:
 
 
 def test_dial_record_and_hang_up_through_ami(settings: Settings, global_key: str, pbx: ServerThread) -> None:
-    with make_client(_asterisk(settings, pbx.server.port)) as api:
-        api.headers["Authorization"] = f"Bearer {global_key}"
-        build_world(api, global_key)
+    with asterisk_api(settings, global_key, pbx) as api:
         wait_until(lambda: pbx_ready(api), "the AMI login")
         unique_id = dial(api, extenOrUniqueId="102", number="0390001234", callerId="102")
         originate = next(a for a in pbx.server.actions if a.get("Action") == "Originate")
@@ -109,9 +119,7 @@ def test_dial_record_and_hang_up_through_ami(settings: Settings, global_key: str
 def test_inbound_calls_from_the_pbx_are_followed(
     settings: Settings, global_key: str, pbx: ServerThread
 ) -> None:
-    with make_client(_asterisk(settings, pbx.server.port)) as api:
-        api.headers["Authorization"] = f"Bearer {global_key}"
-        build_world(api, global_key)
+    with asterisk_api(settings, global_key, pbx) as api:
         wait_until(lambda: pbx_ready(api), "the AMI login")
         unique_id = pbx.call(lambda: pbx.server.inject_inbound("103", "+61390000001"))
         call = wait_state(api, unique_id, "Ringing")
@@ -123,17 +131,26 @@ def test_inbound_calls_from_the_pbx_are_followed(
         wait_state(api, unique_id, "Hungup")
         (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()
         assert recording["state"] == "stopped"  # the hang-up ended it
-        # The PBX refusing an action (the channel is gone) is a 409, not a 500.
-        gone = api.post(f"/api/v1/calls/{unique_id}/hangup/")
-        assert gone.status_code == 409
+        assert api.post(f"/api/v1/calls/{unique_id}/hangup/").status_code == 409  # ended
+        # The PBX itself refusing (a channel it lost without telling): 409 with its reason.
+        other = pbx.call(lambda: pbx.server.inject_inbound("103", "+61390000002"))
+        pbx.call(lambda: pbx.server.answer(other))
+        wait_state(api, other, "Connected")
+
+        async def lose() -> None:
+            del pbx.server.channels[other]
+
+        pbx.call(lose)
+        refused = noojee(api, "start", extenOrUniqueId=other)
+        assert refused.status_code == 409
+        assert "No such channel" in refused.json()["Message"]
+        assert api.get("/api/v1/recordings/", params={"uniqueId": other}).json() == []  # nothing changed
 
 
 def test_pbx_down_is_503_then_the_driver_reconnects(
     settings: Settings, global_key: str, pbx: ServerThread
 ) -> None:
-    with make_client(_asterisk(settings, pbx.server.port)) as api:
-        api.headers["Authorization"] = f"Bearer {global_key}"
-        build_world(api, global_key)
+    with asterisk_api(settings, global_key, pbx) as api:
         wait_until(lambda: pbx_ready(api), "the AMI login")
         live = dial(api, extenOrUniqueId="102", number="0390001234")
         lost = dial(api, extenOrUniqueId="103", number="0390001236")
@@ -178,9 +195,7 @@ def test_pbx_down_is_503_then_the_driver_reconnects(
 def test_a_refused_login_leaves_call_control_unavailable(
     settings: Settings, global_key: str, pbx: ServerThread
 ) -> None:
-    with make_client(_asterisk(settings, pbx.server.port, secret="wrong")) as api:
-        api.headers["Authorization"] = f"Bearer {global_key}"
-        build_world(api, global_key)
+    with asterisk_api(settings, global_key, pbx, secret="wrong") as api:
         time.sleep(0.5)
         assert not pbx_ready(api)
         assert pbx.server.logged_in == 0
