@@ -86,8 +86,9 @@ def create_app(settings: Settings) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await calls.driver.close()  # the simulated PBX's calls end with the process...
+            await calls.settle()  # ...and are recorded so (a crash is caught up at the next start)
             await calls.stop_consuming()
-            await calls.driver.close()
             await feed.stop()
             try:
                 await _flush_all(db, limiter, audit, credentials)

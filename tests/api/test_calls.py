@@ -290,3 +290,26 @@ def test_pbx_unavailable_is_503_and_nothing_else_breaks(
     assert ready.json()["status"] == "degraded"
     assert api.get("/api/v1/tenants/t1/").status_code == 200
     assert api.get("/api/v1/calls/").status_code == 200
+
+
+def test_calls_of_a_previous_process_end_with_it(settings: Any, global_key: str, api: TestClient) -> None:
+    """The simulated PBX lives in its process: on the next start, calls the database still
+    holds as live are recorded as hung up (and their recordings stopped)."""
+    from tests.conftest import make_client
+
+    build_world(api, global_key)
+    with make_client(settings) as first:
+        first.headers["Authorization"] = f"Bearer {global_key}"
+        unique_id = dial(first, extenOrUniqueId="102", number="0390001234")
+        assert noojee(first, "start", extenOrUniqueId="102").json()["Code"] == 0
+
+        async def killed() -> None:  # the process dies: its PBX says nothing more
+            return None
+
+        first.app.state.calls.driver.close = killed  # type: ignore[attr-defined]
+    # `api` is another app on the same database, started before: restart one.
+    with make_client(settings) as second:
+        second.headers["Authorization"] = f"Bearer {global_key}"
+        wait_state(second, unique_id, "Hungup")
+        (recording,) = second.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()
+        assert recording["state"] == "stopped"

@@ -59,6 +59,11 @@ class SimulatedPbx(Driver):
     def available(self) -> bool:
         return True
 
+    async def start(self) -> None:
+        # A new process's virtual exchange has no calls: those the database still holds as live
+        # ended with the previous process (reconciled like an AMI reconnection).
+        self._connected()
+
     async def close(self) -> None:
         for call in list(self._calls.values()):
             self._end(call, "Hungup")
