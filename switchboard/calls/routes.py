@@ -317,12 +317,12 @@ async def inject_call(request: Request, principal: CallsCaller, body: InjectIn) 
     """An inbound call to an extension of the directory (simulated PBX, administrators)."""
     simulator = _simulator(request, principal)
 
-    def resolve() -> str:
+    def resolve() -> tuple[int, str]:
         with database_of(request).transaction() as session:
-            return service.resolve_extension(session, principal, body.to, body.tenant_id)[1]
+            return service.resolve_extension(session, principal, body.to, body.tenant_id)
 
-    extension = await run_in_threadpool(resolve)
-    unique_id = await simulator.inject(extension, body.from_)
+    tenant_pk, extension = await run_in_threadpool(resolve)
+    unique_id = await simulator.inject(extension, body.from_, tenant_pk)
     await _control(request).settle()
     return json_response(await run_in_threadpool(_find, request, principal, unique_id), 201)
 

@@ -249,8 +249,12 @@ def apply_update(session: Session, update: CallUpdate) -> Call | None:
         session,
         update.unique_id,
         {
-            # Ambiguous extension and no dial of ours to say which: the call stays system-only.
-            "tenant_pk": tenants[0] if len(tenants) == 1 else None,
+            # Ambiguous extension and nothing to say which: the call stays system-only.
+            "tenant_pk": update.tenant_pk
+            if update.tenant_pk in tenants
+            else tenants[0]
+            if len(tenants) == 1
+            else None,
             "extension": update.extension,
             "other_party": update.other_party,
             "direction": update.direction,

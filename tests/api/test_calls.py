@@ -267,6 +267,10 @@ def test_record_on_dial_and_injected_inbound_calls(api: TestClient, global_key: 
     assert (recording["owner"], recording["tag"], recording["state"]) == ("eu1", "auto", "recording")
     inbound = created(api.post("/api/v1/simulator/calls/", json={"to": "102", "from": "+61 3 9000 0001"}))
     assert (inbound["direction"], inbound["extension"], inbound["tenantId"]) == ("inbound", "102", "t1")
+    # 101 is in t1 and t2: the simulator rings the named tenant's, and the call is that tenant's.
+    body = {"to": "101", "from": "0390000002", "tenantId": "t2"}
+    assert created(api.post("/api/v1/simulator/calls/", json=body))["tenantId"] == "t2"
+    assert api.post("/api/v1/simulator/calls/", json={**body, "tenantId": None}).status_code == 400
     assert (
         api.post(
             "/api/v1/simulator/calls/", json={"to": "102", "from": "x"}, headers=world.headers["user"]

@@ -35,6 +35,9 @@ class CallUpdate:
     other_party: str = ""
     caller_id: str = ""
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The tenant, when the PBX knows it (the simulated PBX rings a tenant's extension); otherwise
+    # it comes from the extension, if only one tenant has it.
+    tenant_pk: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

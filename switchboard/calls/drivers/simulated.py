@@ -40,6 +40,7 @@ class _Call:
     other_party: str
     caller_id: str
     state: str
+    tenant_pk: int | None = None
     recording: _Recording | None = None
     timers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -75,7 +76,13 @@ class SimulatedPbx(Driver):
         call.state = state
         self._queue.put_nowait(
             CallUpdate(
-                call.unique_id, call.extension, state, call.direction, call.other_party, call.caller_id
+                call.unique_id,
+                call.extension,
+                state,
+                call.direction,
+                call.other_party,
+                call.caller_id,
+                tenant_pk=call.tenant_pk,
             )
         )
 
@@ -120,9 +127,9 @@ class SimulatedPbx(Driver):
         self._later(call, ring + self.answer_seconds, "Connected")
         return call.unique_id
 
-    async def inject(self, extension: str, caller: str) -> str:
-        """An inbound call from `caller` to `extension` (switchboard simulate call)."""
-        call = _Call(self._new_id(), extension, "inbound", caller, caller, "Ringing")
+    async def inject(self, extension: str, caller: str, tenant_pk: int | None = None) -> str:
+        """An inbound call from `caller` to `extension` of a tenant (switchboard simulate call)."""
+        call = _Call(self._new_id(), extension, "inbound", caller, caller, "Ringing", tenant_pk)
         self._calls[call.unique_id] = call
         self._emit(call, "Ringing")
         self._later(call, self.answer_seconds, "Connected")
