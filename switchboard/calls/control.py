@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,8 @@ class CallControl:
                 call, agent_login_name or ""
             )
             leg = call.last_leg + 1
-            path = str(self.recordings_dir / f"{call.unique_id}-{leg}.wav")
+            # Unique ids come from the PBX: only their safe characters make the file's name.
+            path = str(self.recordings_dir / f"{re.sub(r'[^0-9A-Za-z.]', '_', call.unique_id)}-{leg}.wav")
             self._require_pbx()
             await self.driver.record_start(call.unique_id, path)
             steps = recordings.start_steps(call, leg, owner, tag, path, at)

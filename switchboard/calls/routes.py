@@ -221,17 +221,25 @@ async def control_recording(
 # -- recordings ------------------------------------------------------------------------------------
 
 
-@router.get("/recordings/", response_model=list[RecordingOut], responses=READ)
+@router.get("/recordings/", response_model=Page[RecordingOut], responses=READ)
 def list_recordings(
     request: Request,
     principal: RecordingsCaller,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     unique_id: Annotated[str | None, Query(alias="uniqueId", max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> Response:
-    """Recordings of calls the caller may see, by tag or call."""
+    """Recordings of calls the caller may see, oldest first, by tag or call; paged."""
+    page = page_request(limit, cursor, None, None)
+    if page.after is not None and not page.after.isdigit():
+        raise BadRequest.field("cursor", "is not a cursor returned by this list")
+    after = int(page.after) if page.after else None
     with database_of(request).transaction() as session:
-        found = service.visible_recordings(session, principal, tag, unique_id)
-        return json_response([service.recording_view(r, c) for r, c in found[:MAX_LIMIT]])
+        found = service.visible_recordings(session, principal, tag, unique_id, after, limit + 1)
+        total = service.count_recordings(session, principal, tag, unique_id)
+        items = [{**service.recording_view(r, c), "_sort": r.pk} for r, c in found]
+    return json_response(page_body(items, page, total))
 
 
 def _recording(request: Request, principal: Principal, recording_id: int) -> tuple[Recording, Call]:

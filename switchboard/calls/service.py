@@ -341,17 +341,36 @@ def recording_view(recording: Recording, call: Call) -> dict[str, Any]:
     }
 
 
-def visible_recordings(
-    session: Session, principal: Principal, tag: str | None, unique_id: str | None
-) -> list[tuple[Recording, Call]]:
+def _recordings(principal: Principal, tag: str | None, unique_id: str | None) -> Any:
     stmt = (
         select(Recording, Call)
         .join(Call, Call.pk == Recording.call_pk)
         .where(visibility(principal, "recording"))
-        .order_by(Recording.pk)
     )
     if tag is not None:
         stmt = stmt.where(Recording.tag == tag)
     if unique_id is not None:
         stmt = stmt.where(Call.unique_id == unique_id)
+    return stmt
+
+
+def count_recordings(session: Session, principal: Principal, tag: str | None, unique_id: str | None) -> int:
+    stmt = _recordings(principal, tag, unique_id).with_only_columns(func.count())
+    return session.scalar(stmt, scope_params(principal)) or 0
+
+
+def visible_recordings(
+    session: Session,
+    principal: Principal,
+    tag: str | None,
+    unique_id: str | None,
+    after: int | None = None,
+    limit: int | None = None,
+) -> list[tuple[Recording, Call]]:
+    """Recordings of calls the principal may see, by id (a page of them when limited)."""
+    stmt = _recordings(principal, tag, unique_id).order_by(Recording.pk)
+    if after is not None:
+        stmt = stmt.where(Recording.pk > after)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return [(r, c) for r, c in session.execute(stmt, scope_params(principal))]

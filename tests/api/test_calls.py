@@ -129,7 +129,7 @@ def test_refusals_are_distinct_and_change_nothing(api: TestClient, global_key: s
     wait_state(api, unique_id, "Hungup")
     assert code("stop", extenOrUniqueId=unique_id) == (409, f"call {unique_id} has ended (Hungup)")
     assert code("stop", extenOrUniqueId="102")[0] == 404
-    recordings = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()
+    recordings = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
     assert [(r["leg"], r["state"]) for r in recordings] == [(1, "stopped")]  # stopped by the hang-up
     assert noojee(api, "dial", extenOrUniqueId="102").status_code == 400  # number missing
     assert api.get(f"{CM}/stop").status_code == 405
@@ -259,11 +259,11 @@ def test_record_on_dial_and_injected_inbound_calls(api: TestClient, global_key: 
     )
     deadline = time.monotonic() + 5
     while (
-        not api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()
+        not api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
         and time.monotonic() < deadline
     ):
         time.sleep(0.01)
-    (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()
+    (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
     assert (recording["owner"], recording["tag"], recording["state"]) == ("eu1", "auto", "recording")
     inbound = created(api.post("/api/v1/simulator/calls/", json={"to": "102", "from": "+61 3 9000 0001"}))
     assert (inbound["direction"], inbound["extension"], inbound["tenantId"]) == ("inbound", "102", "t1")
@@ -315,5 +315,5 @@ def test_calls_of_a_previous_process_end_with_it(settings: Any, global_key: str,
     with make_client(settings) as second:
         second.headers["Authorization"] = f"Bearer {global_key}"
         wait_state(second, unique_id, "Hungup")
-        (recording,) = second.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()
+        (recording,) = second.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
         assert recording["state"] == "stopped"

@@ -129,7 +129,7 @@ def test_inbound_calls_from_the_pbx_are_followed(
         assert noojee(api, "start", extenOrUniqueId="103").json()["Code"] == 0
         pbx.call(lambda: pbx.server.remote_hangup(unique_id))
         wait_state(api, unique_id, "Hungup")
-        (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()
+        (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
         assert recording["state"] == "stopped"  # the hang-up ended it
         assert api.post(f"/api/v1/calls/{unique_id}/hangup/").status_code == 409  # ended
         # The PBX itself refusing (a channel it lost without telling): 409 with its reason.
@@ -144,7 +144,9 @@ def test_inbound_calls_from_the_pbx_are_followed(
         refused = noojee(api, "start", extenOrUniqueId=other)
         assert refused.status_code == 409
         assert "No such channel" in refused.json()["Message"]
-        assert api.get("/api/v1/recordings/", params={"uniqueId": other}).json() == []  # nothing changed
+        assert (
+            api.get("/api/v1/recordings/", params={"uniqueId": other}).json()["items"] == []
+        )  # nothing changed
 
 
 def test_pbx_down_is_503_then_the_driver_reconnects(
