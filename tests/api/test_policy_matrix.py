@@ -254,6 +254,14 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         ("POST", f"/api/v1/calls/{call['t2']}/recording/pause/", None, "X4444"),
         ("POST", f"{cm}/stop?extenOrUniqueId={call['t1']}", None, "XX44X"),
         ("POST", f"{cm}/stop?extenOrUniqueId={call['t2']}", None, "X4444"),
+        ("POST", f"{cm}/start?extenOrUniqueId={call['t2']}", None, "X4444"),
+        ("POST", f"{cm}/pause?extenOrUniqueId={call['t2']}", None, "X4444"),
+        ("POST", f"{cm}/resume?extenOrUniqueId={call['t2']}", None, "X4444"),
+        ("POST", "/servicemanager/rest/RecordingAPI/retrieveMetaData?tag=x", None, "OOOOO"),
+        ("GET", "/api/v1/recordings/999999/file/", None, "44444"),
+        # The simulator is for administrators (403 before any lookup), the call must be visible.
+        ("POST", f"/api/v1/simulator/calls/{call['t2']}/answer/", None, "O4334"),
+        ("POST", f"{cm}/hangup?extenOrUniqueId={call['t1']}", None, "OX44X"),
         ("POST", f"/api/v1/calls/{call['t2']}/hangup/", None, "O4444"),
         ("POST", f"{cm}/dial?extenOrUniqueId=103&number=0390001234&tenantId=t1", None, "OO33O"),
         (
