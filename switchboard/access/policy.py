@@ -56,11 +56,6 @@ def require_area(principal: Principal, area: Area) -> None:
         raise Forbidden("The audit log needs system or tenant administrator rights.")
 
 
-def require_system(principal: Principal, what: str) -> None:
-    if principal.role != "system":
-        raise Forbidden(f"{what} needs system rights.")
-
-
 # -- visibility ------------------------------------------------------------------------------------
 
 # Bind parameters carrying the principal's scope into compiled statements.
