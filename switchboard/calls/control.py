@@ -214,6 +214,11 @@ class CallControl:
         self._consumer = asyncio.get_running_loop().create_task(self._consume())
 
     async def stop_consuming(self) -> None:
+        """Stop between updates, never in the middle of one: a cancelled wait would leave its
+        worker thread writing after the database is closed (a connection lost to the pool)."""
+        await self.settle()  # the update in hand (and what the driver still holds) is written
+        if self._reconciling:
+            await asyncio.gather(*self._reconciling, return_exceptions=True)
         if self._consumer is not None:
             self._consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
