@@ -212,7 +212,7 @@ def _campaign_pks_of_member() -> Any:
 
     from switchboard.contact_centre.models import Campaign
 
-    return select(Campaign.pk).where(Campaign.template_pk.in_(_member_template_pks()))
+    return select(Campaign.pk).where(_campaign_of_member())
 
 
 def _recording_via_call(call_clause: Clause) -> Clause:

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from switchboard.access.models import Account
 from switchboard.access.policy import scope_params, visibility_key
 from switchboard.access.principal import Principal
 from switchboard.calls import recordings, service
@@ -82,7 +81,7 @@ class CallControl:
             with self.db.transaction() as session:
                 call = service.record_dial(session, plan, unique_id)
                 if request.record:
-                    call.record_on_answer = {"owner": principal.account_pk, "tag": request.tag}
+                    call.record_on_answer = {"owner": principal.username, "tag": request.tag}
                 return service.call_view(session, call)
 
         view = await run_in_threadpool(record)
@@ -180,7 +179,7 @@ class CallControl:
         return row["pk"], row["username"]
 
     async def _record_on_answer(self, unique_id: str) -> None:
-        def claim() -> tuple[int | None, str] | None:
+        def claim() -> tuple[str | None, str] | None:
             with self.db.transaction() as session:
                 call = session.scalar(select(Call).where(Call.unique_id == unique_id))
                 if call is None or call.record_on_answer is None:
@@ -191,22 +190,14 @@ class CallControl:
         claimed = await run_in_threadpool(claim)
         if claimed is None:
             return
-        owner_pk, tag = claimed
+        owner_name, tag = claimed
         from switchboard.access.principal import CLI_PRINCIPAL
 
         # The dialler was authorized at dial time; the recording is started on its behalf.
-        owner_name = await run_in_threadpool(self._username, owner_pk)
         try:
             await self.recording(CLI_PRINCIPAL, "start", unique_id, None, owner_name, tag)
         except Exception as exc:  # the call may have gone meanwhile: nothing to record
             log.warning("recording on answer of %s not started: %s", unique_id, exc)
-
-    def _username(self, account_pk: int | None) -> str | None:
-        if account_pk is None:
-            return None
-        with self.db.transaction() as session:
-            account = session.get(Account, account_pk)
-            return account.username if account else None
 
     # -- the driver's updates -------------------------------------------------------------------
 

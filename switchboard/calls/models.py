@@ -30,7 +30,7 @@ class Call(Base):
     campaign_pk: Mapped[int | None] = mapped_column(ForeignKey("campaigns.pk", ondelete="SET NULL"))
     originated_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.pk", ondelete="SET NULL"))
     api_originated: Mapped[bool] = mapped_column(Boolean, default=False)
-    # dial with record=true: {"owner": account pk or None, "tag": ...}, started on answer.
+    # dial with record=true: {"owner": the dialler's username or None, "tag": ...}, started on answer.
     record_on_answer: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     started_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(TZDateTime)

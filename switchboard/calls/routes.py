@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StringConstraints
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
@@ -138,8 +138,6 @@ def list_calls(
     if campaign_id is not None:
         stmt = stmt.where(Call.campaign_pk == campaign_id)
     with database_of(request).transaction() as session:
-        from sqlalchemy import func
-
         params = scope_params(principal)
         total = session.scalar(select(func.count()).select_from(stmt.subquery()), params) or 0
         if page.after is not None:

@@ -68,12 +68,12 @@ def resolve_extension(
     tenant-scoped principal's resolves in its tenant; the global key names the tenant when
     the extension exists in several (without it: 400 'ambiguous', never a guess)."""
     extension = parse_extension(raw)
+    tenants = _tenants_with_extension(session, extension)
     if tenant_id is not None:
         tenant_pk = find_tenant(session, principal, tenant_id).pk
     elif principal.tenant_pk is not None:
         tenant_pk = principal.tenant_pk
     else:
-        tenants = _tenants_with_extension(session, extension)
         if len(tenants) > 1:
             raise BadRequest.field(
                 "tenantId", f"extension {extension} exists in {len(tenants)} tenants: name the tenant"
@@ -81,7 +81,7 @@ def resolve_extension(
         if not tenants:
             raise NotFound(f"no extension {extension}")
         tenant_pk = tenants[0]
-    if tenant_pk not in _tenants_with_extension(session, extension):
+    if tenant_pk not in tenants:
         raise NotFound(f"no extension {extension}")
     return tenant_pk, extension
 
@@ -239,10 +239,11 @@ def record_dial(session: Session, plan: DialPlan, unique_id: str) -> Call:
 def apply_update(session: Session, update: CallUpdate) -> Call | None:
     """A state change reported by the PBX: the call row, the event log, and a recording the
     hang-up ended. Calls on extensions outside the directory are not Switchboard's: ignored."""
-    tenants = _tenants_with_extension(session, update.extension)
     # Every worker hears every PBX event; the row lock (PostgreSQL) lets the first apply it and
     # the others find the state already recorded, so each change is logged once.
     existing = session.scalar(select(Call).where(Call.unique_id == update.unique_id).with_for_update())
+    # Only a call seen for the first time needs its tenant found from the directory.
+    tenants = [] if existing is not None else _tenants_with_extension(session, update.extension)
     if existing is None and not tenants:
         return None
     call = existing or _upsert_call(
@@ -302,11 +303,9 @@ def active_of(recording: Recording) -> ActiveRecording:
 
 
 def call_view(session: Session, call: Call) -> dict[str, Any]:
-    tenant_id = (
-        session.scalar(select(Tenant.tenant_id).where(Tenant.pk == call.tenant_pk))
-        if call.tenant_pk
-        else None
-    )
+    # session.get: a page of calls loads each tenant once (the session's identity map).
+    tenant = session.get(Tenant, call.tenant_pk) if call.tenant_pk else None
+    tenant_id = tenant.tenant_id if tenant else None
     return {
         "uniqueId": call.unique_id,
         "tenantId": tenant_id,

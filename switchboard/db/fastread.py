@@ -56,6 +56,7 @@ class CompiledQuery:
         self.bind_converters = [
             _bind_converter(compiled.binds[name].type, dialect) for name in self.bind_names
         ]
+        self.converts = any(conv is not None for conv in self.bind_converters)
         selected = list(getattr(stmt, "selected_columns", ()))  # none for INSERT / UPDATE
         self.columns: list[str] = [str(col.key) for col in selected]
         self.converters: list[Callable[[Any], Any] | None] = []
@@ -71,6 +72,8 @@ class CompiledQuery:
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         values = [params[name] if name in params else self.defaults[name] for name in self.bind_names]
+        if not self.converts:  # most hot reads bind plain ints and strings
+            return values
         return [
             conv(v) if conv is not None else v for v, conv in zip(values, self.bind_converters, strict=True)
         ]

@@ -15,7 +15,7 @@ from switchboard.audit.recording import audit_write
 from switchboard.calls import service
 from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.recordings import RecordingAction
-from switchboard.db.engine import Database
+from switchboard.db.engine import database_of
 from switchboard.noojee.envelope import ok
 from switchboard.noojee.parameters import flag, optional_id, parameter, required
 from switchboard.schemas import Schema
@@ -142,8 +142,7 @@ async def resume(request: Request, principal: CallsCaller) -> Response:
 
 
 def _metadata(request: Request, principal: Principal, tag: str | None, unique_id: str | None) -> Response:
-    db: Database = request.app.state.db
-    with db.transaction() as session:
+    with database_of(request).transaction() as session:
         found = service.visible_recordings(session, principal, tag, unique_id)
         entities = [
             {
