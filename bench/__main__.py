@@ -30,6 +30,7 @@ from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session
 
+from bench import subscribe
 from bench.generate import (
     CAMPAIGNS_PER_TEMPLATE,
     GROUPS_PER_TENANT,
@@ -38,6 +39,7 @@ from bench.generate import (
     generate,
     generate_contact_centre,
 )
+from bench.process import cpu_seconds
 from switchboard.access.accounts import create_account
 from switchboard.contact_centre.models import Campaign, Team, TeamMember
 from switchboard.db.engine import Database, sync_url
@@ -59,11 +61,6 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     cpu_us_per_request: float
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
 def _latency_ms(value: str) -> float:
@@ -108,14 +105,14 @@ def _wrk_script(calls: list[Call], directory: Path) -> Path:
 def run_wrk(
     base: str, pid: int, script: Path, seconds: int, connections: int
 ) -> tuple[int, int, float, float, float, float]:
-    before = _cpu_seconds(pid)
+    before = cpu_seconds(pid)
     output = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    cpu = _cpu_seconds(pid) - before
+    cpu = cpu_seconds(pid) - before
     if "requests in" not in output or "Latency Distribution" not in output:
         raise RuntimeError(f"wrk gave no figures:\n{output}")
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
@@ -353,6 +350,10 @@ def bench_engine(
                     )
         if not only or "insert_lead_fast_10k" in only:
             results.append(_insert_leads(base, server.pid, engine, users, key, credentials.campaign))
+        if not only or "subscribe" in only:
+            figures = subscribe.measure(base, server.pid, key)
+            print(f"[{engine}] subscribe: {figures}")
+            SUBSCRIBE_FIGURES.append((engine, figures))
         return results
     finally:
         server.send_signal(signal.SIGINT)
@@ -400,6 +401,7 @@ def _recording_cycle(base: str, key: str, token: str, workdir: Path) -> Path:
 
 
 CALL_API = "/servicemanager/rest/CallManagementAPI"
+SUBSCRIBE_FIGURES: list[tuple[str, subscribe.SubscribeFigures]] = []
 
 
 def restart_recordings(base: str, token: str) -> None:
@@ -436,11 +438,11 @@ def _insert_leads(
     ]
     query = f"fTemplateId={template}&fCampaignId={campaign_pk}"
     url = f"{base}/servicemanager/rest/CampaignAPI/insertLeadFast?{query}"
-    before = _cpu_seconds(pid)
+    before = cpu_seconds(pid)
     started = time.perf_counter()
     answer = _post(url, json.dumps(rows).encode(), {"X-API-Key": key, "Content-Type": "application/json"})
     wall = time.perf_counter() - started
-    cpu = _cpu_seconds(pid) - before
+    cpu = cpu_seconds(pid) - before
     entities = answer["entities"]
     failed = sum(1 for e in entities if e["Code"] != 0) + (LEADS - len(entities))
     print(
@@ -498,9 +500,20 @@ def main() -> None:
             f"{r.engine:<11}{r.users:>9,}  {r.case:<24}{r.rps:>9.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
             f"{r.cpu_us_per_request:>12.0f}{r.errors:>8}{r.rps / floor.rps:>7.2f}"
         )
+    for engine, figures in SUBSCRIBE_FIGURES:
+        print(
+            f"{engine:<11} subscribe: {figures.polls} polls; idle server CPU "
+            f"{figures.idle_cpu_percent_without}% without, {figures.idle_cpu_percent_with}% with them "
+            f"waiting; event -> subscriber "
+            f"p50 {figures.p50_ms} ms, p99 {figures.p99_ms} ms, max {figures.max_ms} ms "
+            f"({figures.samples} events, {figures.errors} errors)"
+        )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps([asdict(r) for r in all_results], indent=2))
+    subscribe_json = [{"engine": engine, **asdict(figures)} for engine, figures in SUBSCRIBE_FIGURES]
+    out.write_text(
+        json.dumps({"cases": [asdict(r) for r in all_results], "subscribe": subscribe_json}, indent=2)
+    )
     print(f"\nresults written to {out}")
 
 

@@ -28,6 +28,10 @@ from switchboard.audit.routes import router as audit_router
 from switchboard.calls.control import CallControl
 from switchboard.calls.drivers import make_driver
 from switchboard.calls.routes import router as calls_router
+from switchboard.console.accounts import router as console_accounts_router
+from switchboard.console.contact_centre import router as console_contact_centre_router
+from switchboard.console.routes import router as console_router
+from switchboard.console.throttle import SignInThrottle
 from switchboard.contact_centre.lead_routes import router as leads_router
 from switchboard.contact_centre.leads import LeadWriteGate
 from switchboard.contact_centre.routes import router as contact_centre_router
@@ -35,6 +39,12 @@ from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
 from switchboard.directory.search_routes import router as search_router
 from switchboard.errors import SwitchboardError, install_error_handlers
+from switchboard.events.delivery import EventWorker
+from switchboard.events.log import EVENTS_CHANNEL, EVENTS_PENDING
+from switchboard.events.routes import router as webhooks_router
+from switchboard.events.sequencer import Sequencer
+from switchboard.events.signing import SecretBox
+from switchboard.events.subscribe import EventHub, Subscriptions
 from switchboard.noojee.call_routes import router as noojee_call_router
 from switchboard.noojee.campaign_list import CampaignLists
 from switchboard.noojee.routes import router as noojee_router
@@ -64,11 +74,23 @@ def create_app(settings: Settings) -> FastAPI:
     audit = AuditLog(db, settings.audit_retention_days, settings.audit_max_rows)
     allowlist = SystemAllowlist(cache)
     calls = CallControl(db, make_driver(settings), settings.recordings_dir)
+    sequencer = Sequencer(db)
+    hub = EventHub(db.reader)
+    feed.subscribe(EVENTS_PENDING, sequencer.poke)
+    feed.subscribe(EVENTS_CHANNEL, hub.changed)
+    secret_box = SecretBox.from_settings(settings)
+    event_worker = EventWorker(db, settings, secret_box) if settings.webhook_worker else None
+    if event_worker is not None:
+        feed.subscribe(EVENTS_CHANNEL, event_worker.events_numbered)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.open()
         await feed.start()
+        await sequencer.start()
+        await hub.start()
+        if event_worker is not None:
+            await event_worker.start()
         await calls.driver.start()
         calls.start_consuming()
         stop = asyncio.Event()
@@ -89,6 +111,10 @@ def create_app(settings: Settings) -> FastAPI:
             await calls.driver.close()  # the simulated PBX's calls end with the process...
             await calls.settle()  # ...and are recorded so (a crash is caught up at the next start)
             await calls.stop_consuming()
+            await hub.stop()
+            await sequencer.stop()
+            if event_worker is not None:
+                await event_worker.stop()
             await feed.stop()
             try:
                 await _flush_all(db, limiter, audit, credentials)
@@ -115,8 +141,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.credentials = credentials
     app.state.audit = audit
     app.state.calls = calls
+    app.state.subscriptions = Subscriptions(db, hub, settings.subscribe_max_wait_seconds)
+    app.state.secret_box = secret_box
+    app.state.event_worker = event_worker
     app.state.campaign_list = CampaignLists(db.reader)
     app.state.lead_gate = LeadWriteGate(settings.lead_writers, settings.lead_writer_wait_seconds)
+    app.state.console_throttle = SignInThrottle(limiter)
     app.state.login = LoginService(
         db,
         limiter,
@@ -146,6 +176,10 @@ def create_app(settings: Settings) -> FastAPI:
         accounts_router,
         settings_router,
         audit_router,
+        webhooks_router,
+        console_router,
+        console_accounts_router,
+        console_contact_centre_router,
     )
     for router in routers:
         app.include_router(router)

@@ -1,4 +1,4 @@
-"""The switchboard command: init, serve, db upgrade, demo, keys, accounts, allowlist, access, simulate."""
+"""The switchboard command: init, serve, worker, db, demo, keys, accounts, allowlist, access, simulate."""
 
 from __future__ import annotations
 
@@ -197,6 +197,23 @@ def serve(
         log_config=None,
         **ssl,  # type: ignore[arg-type]
     )
+
+
+@app.command()
+def worker(data_dir: DataDir = None) -> None:
+    """Deliver webhooks and keep the event log (beside `serve`, which also does by default;
+    run any number, on any machine sharing the database and the webhook key)."""
+    import asyncio
+
+    from switchboard.events.standalone import run_worker
+    from switchboard.logs import configure_logging
+
+    settings = _settings(data_dir)
+    if not _is_initialised(settings):
+        err.print("[red]Not initialised:[/red] run `switchboard init` first.")
+        raise typer.Exit(2)
+    configure_logging(settings.log_level)
+    asyncio.run(run_worker(settings))
 
 
 def _is_initialised(settings: Settings) -> bool:

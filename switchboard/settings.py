@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -63,24 +63,47 @@ class Settings(BaseSettings):
     lead_writers: int = Field(default=4, ge=1, le=64)  # lead-writing requests at once
     lead_writer_wait_seconds: float = Field(default=30.0, ge=0.0, le=600.0)  # then 109 / 429
     audit_retention_days: int = Field(default=90, ge=1)
+    event_retention_days: int = Field(default=7, ge=1)  # the event log, webhook deliveries and attempts
+    # Webhooks. The key encrypting signing secrets at rest (Fernet, urlsafe base64 of 32 bytes);
+    # unset: data_dir/webhook-secrets.key, created on first use. Every process needs the same key.
+    webhook_key: SecretStr | None = None
+    # Receivers in these networks may be called although private/loopback/link-local (webhookAllowedNetworks).
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_worker: bool = True  # deliver webhooks inside `switchboard serve` (also: `switchboard worker`)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0.0, le=60.0)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(default=5.0, ge=0.0, le=3600.0)  # first retry; doubles, jittered
+    webhook_backoff_max_seconds: float = Field(default=3600.0, ge=0.0, le=86_400.0)
+    # A claimed delivery is due again after this long if its worker died mid-send (> the timeout).
+    webhook_lease_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)  # requests in flight per worker
+    webhook_ca_file: Path | None = None  # an extra CA for receivers' certificates (private PKI)
+    subscribe_max_wait_seconds: float = Field(default=60.0, ge=0.0, le=300.0)  # subscribe's timeOut cap
     audit_max_rows: int = Field(default=1_000_000, ge=1000)
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "webhook_allowed_networks", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "webhook_allowed_networks")
     @classmethod
-    def _check_proxies(cls, value: list[str]) -> list[str]:
+    def _check_networks(cls, value: list[str], info: ValidationInfo) -> list[str]:
         for entry in value:
             try:
                 ipaddress.ip_network(entry, strict=False)
             except ValueError as exc:
-                raise ValueError(f"trusted proxy {entry!r} is not an address or CIDR") from exc
+                what = {"trusted_proxies": "trusted proxy"}.get(
+                    info.field_name or "", "webhook allowed network"
+                )
+                raise ValueError(f"{what} {entry!r} is not an address or CIDR") from exc
         return value
+
+    @property
+    def webhook_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.webhook_allowed_networks)
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:

@@ -61,3 +61,30 @@ def test_buckets_far_from_their_limit_are_not_written_yet(database_url: str) -> 
         assert b.count("rate:key") == 50
 
     _two_workers(database_url, scenario)
+
+
+def test_recent_counts_survive_the_turn_of_the_minute(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slowing down failures must not restart from zero when the window turns, in the worker that
+    counted them nor in one that only reads the shared rows."""
+    import switchboard.access.ratelimit as ratelimit
+
+    clock = [1_800_000_000.0 + 50]  # ten seconds before a window ends
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+
+    async def scenario(a: RateLimiter, b: RateLimiter) -> None:
+        for _ in range(3):
+            a.hit("console-fail:192.0.2.1", 3, "failures")
+        await asyncio.to_thread(a.flush)
+        clock[0] += 15  # the next minute
+        assert a.count("console-fail:192.0.2.1") == 0
+        assert a.recent("console-fail:192.0.2.1") == 3
+        b._roll()  # b started in the earlier window; it learns both from the shared rows
+        await b.refresh()
+        assert b.recent("console-fail:192.0.2.1") == 3
+        clock[0] += 60  # two windows on: forgotten
+        await b.refresh()
+        assert a.recent("console-fail:192.0.2.1") == b.recent("console-fail:192.0.2.1") == 0
+
+    _two_workers(database_url, scenario)

@@ -16,6 +16,7 @@ from switchboard.access.schemas import AccountCreate
 from switchboard.directory.models import Group, Tenant, User
 from switchboard.directory.service import changed_fields, find_tenant, full_user_id
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
+from switchboard.events.log import record_event
 from switchboard.schemas import Schema
 from switchboard.signals.feed import bump
 from switchboard.system.store import DEFAULT_DOMAIN, read_setting
@@ -130,7 +131,14 @@ def create_account(session: Session, principal: Principal, data: AccountCreate) 
     )
     session.add(account)
     session.flush()
+    _account_event(session, "account.created", account)
     return account
+
+
+def _account_event(session: Session, kind: str, account: Account) -> None:
+    """Who the account is and what it may do; never its password or keys."""
+    data = {"username": account.username, "role": account.role, "enabled": account.enabled}
+    record_event(session, kind, account.tenant_pk, data)
 
 
 def update_account(session: Session, principal: Principal, username: str, changes: Schema) -> Account:
@@ -166,6 +174,7 @@ def update_account(session: Session, principal: Principal, username: str, change
         account.password_hash = hash_password(changes.password.get_secret_value())  # type: ignore[attr-defined]
     session.flush()
     bump(session, CREDENTIALS)  # role, scope or enabled may have changed: every worker re-reads
+    _account_event(session, "account.updated", account)
     return account
 
 
@@ -174,6 +183,7 @@ def delete_account(session: Session, principal: Principal, username: str) -> Non
     if account.pk == principal.account_pk:
         raise Conflict("An account cannot delete itself.")
     _require_grant(principal, Placement(account.role, account.tenant_pk, account.group_pk))  # type: ignore[arg-type]
+    _account_event(session, "account.deleted", account)
     session.delete(account)
     session.flush()
     bump(session, CREDENTIALS)

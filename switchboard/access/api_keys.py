@@ -16,6 +16,7 @@ from switchboard.access.principal import Principal
 from switchboard.access.schemas import ApiKeyCreate
 from switchboard.db.base import utcnow
 from switchboard.errors import BadRequest, Forbidden, NotFound
+from switchboard.events.log import record_event
 from switchboard.signals.feed import bump
 
 
@@ -59,7 +60,14 @@ def create_api_key(
     session.add(row)
     session.flush()
     bump(session, CREDENTIALS)
+    _key_event(session, "api_key.created", account, row)
     return row, key
+
+
+def _key_event(session: Session, kind: str, account: Account, row: ApiKey) -> None:
+    """The key's id and display prefix (never enough to use it) and whose it is."""
+    data = {"keyId": row.pk, "prefix": row.prefix, "name": row.name, "username": account.username}
+    record_event(session, kind, account.tenant_pk, data)
 
 
 def list_api_keys(session: Session, principal: Principal, username: str) -> list[ApiKey]:
@@ -78,6 +86,7 @@ def revoke_api_key(session: Session, principal: Principal, username: str, key_id
         row.revoked_at = utcnow()
         session.flush()
         bump(session, CREDENTIALS)
+        _key_event(session, "api_key.revoked", account, row)
     return row
 
 

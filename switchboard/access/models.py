@@ -24,6 +24,8 @@ class Account(Base):
     user_pk: Mapped[int | None] = mapped_column(ForeignKey("users.pk", ondelete="SET NULL"), index=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(200))
+    # The console's Basic / Advanced mode, remembered for the user (seed 000: "Switch to 'Advanced'").
+    console_mode: Mapped[str] = mapped_column(String(10), default="basic", server_default="basic")
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
 

@@ -36,7 +36,8 @@ class Area(StrEnum):
     CAMPAIGNS = "campaigns"
     CALLS = "calls"
     RECORDINGS = "recordings"
-    EVENTS = "events"
+    EVENTS = "events"  # Noojee's subscribe
+    WEBHOOKS = "webhooks"
 
 
 # Seed 000: a user API key reaches the campaign-related endpoints only.
@@ -45,6 +46,8 @@ ADMIN_ROLES: frozenset[Role] = frozenset({"system", "tenant_admin"})
 
 
 def require_area(principal: Principal, area: Area) -> None:
+    if area is Area.EVENTS and principal.credential != "global_key":
+        raise Forbidden("subscribe needs the global API key.")
     if principal.credential == "user_key" and area not in USER_KEY_AREAS:
         raise Forbidden(
             f"User API keys reach campaign-related endpoints only; {area.value} endpoints need a "
@@ -54,6 +57,8 @@ def require_area(principal: Principal, area: Area) -> None:
         raise Forbidden("Settings need system rights.")
     if area is Area.AUDIT and principal.role not in ADMIN_ROLES:
         raise Forbidden("The audit log needs system or tenant administrator rights.")
+    if area is Area.WEBHOOKS and principal.role not in ADMIN_ROLES:
+        raise Forbidden("Webhooks need system or tenant administrator rights.")
 
 
 # -- visibility ------------------------------------------------------------------------------------
@@ -239,6 +244,19 @@ VISIBILITY["team"] = {
     "group_admin": NOTHING,
     "user": NOTHING,
 }
+
+# Webhook subscriptions: a tenant administrator's are its tenant's; the area rule keeps others out.
+VISIBILITY["webhook"] = {
+    "tenant_admin": lambda: _webhook_of_tenant(),
+    "group_admin": NOTHING,
+    "user": NOTHING,
+}
+
+
+def _webhook_of_tenant() -> ColumnElement[bool]:
+    from switchboard.events.models import Webhook
+
+    return Webhook.tenant_pk == _p(P_TENANT)
 
 
 def _team_of_tenant() -> ColumnElement[bool]:

@@ -36,19 +36,14 @@ class RateLimiter:
         self._db = db
         self._totals = db.reader.compiled(
             "rate_counters.window",
-            lambda: select(RateCounter.bucket, RateCounter.count).where(
-                RateCounter.window == bindparam("window")
-            ),
-        )
-        self._totals = db.reader.compiled(
-            "rate_counters.window",
-            lambda: select(RateCounter.bucket, RateCounter.count).where(
-                RateCounter.window == bindparam("window")
+            lambda: select(RateCounter.bucket, RateCounter.window, RateCounter.count).where(
+                RateCounter.window >= bindparam("since")
             ),
         )
         self._window = _window(time.time())
         self._unflushed: dict[str, int] = defaultdict(int)
         self._shared: dict[str, int] = {}
+        self._previous: dict[str, int] = {}  # the window before this one, for recent()
         self._limits: dict[str, int] = {}
         self.urgent = asyncio.Event()
 
@@ -56,12 +51,22 @@ class RateLimiter:
         now = time.time()
         window = _window(now)
         if window != self._window:
+            if window == self._window + WINDOW:
+                ended = self._shared.keys() | self._unflushed.keys()
+                self._previous = {b: self._shared.get(b, 0) + self._unflushed.get(b, 0) for b in ended}
+            else:
+                self._previous = {}
             self._window, self._unflushed, self._shared = window, defaultdict(int), {}
         return now
 
     def count(self, bucket: str) -> int:
         self._roll()
         return self._shared.get(bucket, 0) + self._unflushed.get(bucket, 0)
+
+    def recent(self, bucket: str) -> int:
+        """Counts of this window and the one before: a total that does not drop to zero when the
+        minute turns (for slowing down failures, where a reset would be a free round of guesses)."""
+        return self.count(bucket) + self._previous.get(bucket, 0)
 
     def retry_after(self) -> int:
         return self._window + WINDOW - int(self._roll()) + 1
@@ -115,9 +120,10 @@ class RateLimiter:
     async def refresh(self) -> None:
         """Read every worker's totals for the current window (a read, on the event loop)."""
         window = self._window
-        rows = await self._db.reader.fetch_all(self._totals, {"window": window})
+        rows = await self._db.reader.fetch_all(self._totals, {"since": window - WINDOW})
         if window == self._window:
-            self._shared = {row["bucket"]: int(row["count"]) for row in rows}
+            self._shared = {row["bucket"]: int(row["count"]) for row in rows if row["window"] == window}
+            self._previous = {row["bucket"]: int(row["count"]) for row in rows if row["window"] != window}
 
     def purge(self) -> None:
         with self._db.transaction() as session:

@@ -26,6 +26,7 @@ from switchboard.calls.recordings import LocatedCall, RecordingAction
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.errors import BadRequest, NotFound
+from switchboard.events.log import EVENTS_PENDING
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ class CallControl:
                 await self.driver.record_pause(call.unique_id, action == "pause")
             steps = recordings.change_steps(call, running, action, at)
         await self.db.writer.run(steps)
+        self.db.announce(EVENTS_PENDING)
         return call, leg
 
     async def _named_owner(self, call: LocatedCall, username: str) -> tuple[int | None, str]:
@@ -223,6 +225,7 @@ class CallControl:
     async def reconcile(self) -> None:
         """After a (re)connection: calls the database holds as live but the PBX no longer has
         ended while nobody was listening; record them as hung up (and their recordings stopped)."""
+        listed_at = utcnow()  # calls recorded after the PBX's list was taken are not in it
         try:
             live = {call.unique_id for call in await self.driver.live_calls()}
         except Exception as exc:  # the PBX went away again: the next connection retries
@@ -233,7 +236,9 @@ class CallControl:
             with self.db.transaction() as session:
                 stale = [
                     c
-                    for c in session.scalars(select(Call).where(Call.ended_at.is_(None)))
+                    for c in session.scalars(
+                        select(Call).where(Call.ended_at.is_(None), Call.started_at < listed_at)
+                    )
                     if c.unique_id not in live
                 ]
                 for call in stale:

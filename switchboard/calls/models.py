@@ -1,4 +1,4 @@
-"""Calls, recordings, the call event log and each tenant's dialling policy."""
+"""Calls, recordings and each tenant's dialling policy."""
 
 from __future__ import annotations
 
@@ -68,23 +68,6 @@ class Recording(Base):
         Index("ix_recordings_call_pk_leg", "call_pk", "leg", unique=True),
         Index("ix_recordings_tenant_pk_tag", "tenant_pk", "tag"),
     )
-
-
-class CallEvent(Base):
-    """The event log: every call state and recording change, appended in the transaction that
-    makes it, numbered in commit order of the log's own sequence (issue 7 reads it)."""
-
-    __tablename__ = "call_events"
-
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tenant_pk: Mapped[int | None] = mapped_column(ForeignKey("tenants.pk", ondelete="CASCADE"))
-    unique_id: Mapped[str] = mapped_column(String(40))
-    extension: Mapped[str] = mapped_column(String(20))
-    kind: Mapped[str] = mapped_column(String(40))
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
-
-    __table_args__ = (Index("ix_call_events_tenant_pk_seq", "tenant_pk", "seq"),)
 
 
 class DiallingPolicy(Base):

@@ -8,7 +8,6 @@ thread hop), and inside ORM units of work (a hang-up stopping a recording) with
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -18,11 +17,13 @@ from sqlalchemy.orm import Session, aliased
 
 from switchboard.access.policy import ADMIN_ROLES, visibility
 from switchboard.access.principal import Principal
-from switchboard.calls.models import ENDED_STATES, Call, CallEvent, Recording
+from switchboard.calls.models import ENDED_STATES, Call, Recording
 from switchboard.errors import Conflict, Forbidden
+from switchboard.events import log
+from switchboard.events.log import Step, event_params
+from switchboard.signals.feed import announce_after_commit
 
 RecordingAction = Literal["start", "stop", "pause", "resume"]
-Step = tuple[str, Callable[[], Executable], dict[str, Any]]  # (statement key, builder, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class LocatedCall:
     state: str
     tenant_pk: int | None
     extension: str
+    campaign_pk: int | None
     last_leg: int
     recording: ActiveRecording | None
 
@@ -63,6 +65,7 @@ def locate_statement(principal: Principal, by_unique_id: bool) -> Any:
             Call.state,
             Call.tenant_pk,
             Call.extension,
+            Call.campaign_pk,
             func.coalesce(last_leg, 0).label("last_leg"),
             active.pk.label("rec_pk"),
             active.state.label("rec_state"),
@@ -108,6 +111,7 @@ def located(row: dict[str, Any]) -> LocatedCall:
         row["state"],
         row["tenant_pk"],
         row["extension"],
+        row["campaign_pk"],
         row["last_leg"],
         recording,
     )
@@ -173,28 +177,18 @@ def owner_lookup_statement() -> Any:
 # -- writes ----------------------------------------------------------------------------------------
 
 
-def _event() -> Executable:
-    return insert(CallEvent).values(
-        tenant_pk=bindparam("e_tenant_pk"),
-        unique_id=bindparam("e_unique_id"),
-        extension=bindparam("e_extension"),
-        kind=bindparam("e_kind"),
-        data=bindparam("e_data", type_=CallEvent.data.type),
-        created_at=bindparam("e_at", type_=CallEvent.created_at.type),
-    )
-
-
 def event_step(call: LocatedCall | Call, kind: str, at: datetime, **data: Any) -> Step:
-    """An event-log entry, written in the transaction of the change it describes."""
-    params = {
-        "e_tenant_pk": call.tenant_pk,
-        "e_unique_id": call.unique_id,
-        "e_extension": call.extension,
-        "e_kind": kind,
-        "e_data": {"state": call.state, **data},
-        "e_at": at,
-    }
-    return ("call_event", _event, params)
+    """An event-log entry about the call, written in the transaction of the change."""
+    params = event_params(
+        kind,
+        call.tenant_pk,
+        {"state": call.state, **data},
+        extension=call.extension,
+        unique_id=call.unique_id,
+        campaign_id=call.campaign_pk,
+        at=at,
+    )
+    return log.event_step(params)
 
 
 def _start() -> Executable:
@@ -287,5 +281,8 @@ def change_steps(
 
 def run_in_session(session: Session, steps: list[Step]) -> None:
     """The same steps inside an ORM unit of work."""
-    for _, build, params in steps:
+    for step in steps:
+        _, build, params = step
         session.execute(build(), params)
+        if log.is_event_step(step):
+            announce_after_commit(session, log.EVENTS_PENDING)

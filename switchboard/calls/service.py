@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, union_all
@@ -33,6 +34,7 @@ from switchboard.db.base import utcnow
 from switchboard.directory.models import ServiceUser, Tenant, User
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Forbidden, NotFound
+from switchboard.events.log import Step
 
 # Asterisk's unique ids: epoch seconds, a dot, a counter (1412750652.496).
 UNIQUE_ID = re.compile(r"^\d{6,}\.\d+$")
@@ -51,23 +53,23 @@ def _tenants_with_extension(session: Session, extension: str) -> list[int]:
     return sorted(set(session.scalars(union_all(users, services))))
 
 
-def parse_extension(raw: str) -> str:
+def parse_extension(raw: str, field: str = "extenOrUniqueId") -> str:
     """'410' or Noojee's dial form 'SIP/410' (also 'PJSIP/410-0000002a') -> '410'."""
     value = raw.strip()
     if "/" in value:
         value = extension_of_channel(value) or ""
     if not re.fullmatch(r"[0-9*#+]{1,20}", value):
-        raise BadRequest.field("extenOrUniqueId", "is neither a call unique id nor an extension")
+        raise BadRequest.field(field, f"{raw[:40]!r} is neither a call unique id nor an extension")
     return value
 
 
 def resolve_extension(
-    session: Session, principal: Principal, raw: str, tenant_id: str | None
+    session: Session, principal: Principal, raw: str, tenant_id: str | None, field: str = "extenOrUniqueId"
 ) -> tuple[int, str]:
     """(tenant, extension). Extensions are unique within a tenant, not across tenants: a
     tenant-scoped principal's resolves in its tenant; the global key names the tenant when
     the extension exists in several (without it: 400 'ambiguous', never a guess)."""
-    extension = parse_extension(raw)
+    extension = parse_extension(raw, field)
     tenants = _tenants_with_extension(session, extension)
     if tenant_id is not None:
         tenant_pk = find_tenant(session, principal, tenant_id).pk
@@ -194,25 +196,28 @@ def plan_dial(
     return DialPlan(tenant_pk, extension, number, caller_id, campaign_pk, principal.account_pk)
 
 
-def _upsert_call(session: Session, unique_id: str, values: dict[str, Any]) -> Call:
-    """The call row, created if the PBX's first event or the dial's record gets there first."""
+def _upsert_call(session: Session, unique_id: str, values: dict[str, Any]) -> tuple[Call, bool]:
+    """The call row, created if the PBX's first event or the dial's record gets there first;
+    and whether this call created it."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
+    inserted = session.execute(
         insert(Call)
         .values(unique_id=unique_id, started_at=utcnow(), **values)
         .on_conflict_do_nothing(index_elements=["unique_id"])
-    )
-    return session.scalars(
+        .returning(Call.pk)
+    ).first()
+    call = session.scalars(
         select(Call)
         .where(Call.unique_id == unique_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
+    return call, inserted is not None
 
 
 def record_dial(session: Session, plan: DialPlan, unique_id: str) -> Call:
-    call = _upsert_call(
+    call, created = _upsert_call(
         session,
         unique_id,
         {
@@ -229,10 +234,9 @@ def record_dial(session: Session, plan: DialPlan, unique_id: str) -> Call:
     call.originated_by = plan.account_pk
     call.api_originated = True
     session.flush()
-    run_in_session(
-        session,
-        [event_step(call, "call.originated", utcnow(), number=plan.number, campaignId=plan.campaign_pk)],
-    )
+    # The PBX's first event may have been recorded first (it races the dial's own record).
+    previous = None if created else call.state
+    run_in_session(session, [call_event_step(call, "call.originated", utcnow(), previous)])
     return call
 
 
@@ -246,25 +250,30 @@ def apply_update(session: Session, update: CallUpdate) -> Call | None:
     tenants = [] if existing is not None else _tenants_with_extension(session, update.extension)
     if existing is None and not tenants:
         return None
-    call = existing or _upsert_call(
-        session,
-        update.unique_id,
-        {
-            # Ambiguous extension and nothing to say which: the call stays system-only.
-            "tenant_pk": update.tenant_pk
-            if update.tenant_pk in tenants
-            else tenants[0]
-            if len(tenants) == 1
-            else None,
-            "extension": update.extension,
-            "other_party": update.other_party,
-            "direction": update.direction,
-            "caller_id": update.caller_id,
-            "state": update.state,
-        },
-    )
+    call = existing
+    if call is None:
+        call, created = _upsert_call(
+            session,
+            update.unique_id,
+            {
+                # Ambiguous extension and nothing to say which: the call stays system-only.
+                "tenant_pk": update.tenant_pk
+                if update.tenant_pk in tenants
+                else tenants[0]
+                if len(tenants) == 1
+                else None,
+                "extension": update.extension,
+                "other_party": update.other_party,
+                "direction": update.direction,
+                "caller_id": update.caller_id,
+                "state": update.state,
+            },
+        )
+        if not created:  # another worker recorded it meanwhile: as if it existed
+            existing = call
     if call.state == update.state and existing is not None:
         return call
+    previous = existing.state if existing is not None else None
     call.state = update.state
     if update.state == "Connected" and call.answered_at is None:
         call.answered_at = update.at
@@ -277,9 +286,29 @@ def apply_update(session: Session, update: CallUpdate) -> Call | None:
         for recording in running:  # the PBX stops a call's recording when the call ends
             steps += change_steps(call, active_of(recording), "stop", update.at, reason="call ended")
     session.flush()
-    steps.append(event_step(call, f"call.{update.state.lower().replace(' ', '_')}", update.at))
+    steps.append(call_event_step(call, f"call.{update.state.lower().replace(' ', '_')}", update.at, previous))
     run_in_session(session, steps)
     return call
+
+
+def call_facts(call: Call) -> dict[str, Any]:
+    """What an event about a call carries besides its state: enough to show the call (subscribe's
+    CallData is built from it, for an event as for a live call)."""
+    return {
+        "callId": call.pk,
+        "direction": call.direction,
+        "otherParty": call.other_party,
+        "callerId": call.caller_id,
+        "startedAt": call.started_at.isoformat(),
+        "apiOriginated": call.api_originated,
+        "campaignId": call.campaign_pk,
+    }
+
+
+def call_event_step(call: Call, kind: str, at: datetime, previous: str | None) -> Step:
+    """`previousState`: the state before this event (None for a new call); subscribe reports
+    changes of state only, webhooks every event."""
+    return event_step(call, kind, at, previousState=previous, **call_facts(call))
 
 
 # -- recordings ------------------------------------------------------------------------------------

@@ -276,7 +276,7 @@ def delete_lead(
 ) -> Response:
     with database_of(request).transaction() as session:
         ctx = _context(session, principal, tenant_id, campaign_id)
-        session.delete(leads.find_lead(session, ctx, lead_id))
+        leads.delete_lead(session, ctx, lead_id)
     audit_write(request, 204, f"lead:{tenant_id}/{campaign_id}/{lead_id}", ctx.tenant_pk)
     return no_content()
 

@@ -30,6 +30,7 @@ from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.directory.models import Tenant
 from switchboard.errors import NotFound, SwitchboardError, TooManyRequests
+from switchboard.events.log import event_params, record_events
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -429,7 +430,37 @@ def insert_batch(
         )
         for pk, item in zip(pks, accepted, strict=True):
             results[item.index] = RowResult(item.index, Outcome.OK, "inserted", pk, item.external_id)
+        record_events(
+            session,
+            [
+                lead_event(ctx, "lead.created", pk, item.external_id, item.status, item.disposition)
+                for pk, item in zip(pks, accepted, strict=True)
+            ],
+        )
     return [results[index] for index, _ in rows]
+
+
+def lead_event(
+    ctx: CampaignContext, kind: str, pk: int, external_id: str | None, status: str, disposition: str | None
+) -> dict[str, Any]:
+    """A lead's event: ids, status and disposition; its fields (personal data) stay out of it."""
+    data = {
+        "leadId": pk,
+        "externalId": external_id,
+        "campaignId": ctx.campaign.pk,
+        "templateId": ctx.template.pk,
+        "status": status,
+        "disposition": disposition,
+    }
+    return event_params(kind, ctx.tenant_pk, data, campaign_id=ctx.campaign.pk)
+
+
+def delete_lead(session: Session, ctx: CampaignContext, lead_id: int) -> None:
+    lead = find_lead(session, ctx, lead_id)
+    record_events(
+        session, [lead_event(ctx, "lead.deleted", lead.pk, lead.external_id, lead.status, lead.disposition)]
+    )
+    session.delete(lead)
 
 
 def update_batch(
@@ -457,6 +488,7 @@ def update_batch(
     checks = _BatchChecks(session, ctx, checked, allow_duplicates)
     now = utcnow()
     changed_phones: list[_Checked] = []
+    events: list[dict[str, Any]] = []
     for item in checked:
         lead = item.lead
         assert lead is not None
@@ -475,7 +507,11 @@ def update_batch(
         lead.status = item.status
         lead.updated_at = now
         results[item.index] = RowResult(item.index, Outcome.OK, "updated", lead.pk, lead.external_id)
+        events.append(
+            lead_event(ctx, "lead.updated", lead.pk, lead.external_id, lead.status, lead.disposition)
+        )
     session.flush()
+    record_events(session, events)
     if changed_phones:
         pks = [item.lead.pk for item in changed_phones if item.lead is not None]
         for chunk in _chunks(pks):

@@ -79,6 +79,11 @@ class Database:
         if changed and self.on_commit is not None:
             self.on_commit(changed)
 
+    def announce(self, *channels: str) -> None:
+        """Tell this process's subscribers of changes committed outside `transaction` (FastWriter)."""
+        if self.on_commit is not None:
+            self.on_commit(set(channels))
+
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -10,11 +10,12 @@ requests go on meanwhile. PostgreSQL: the reader's asyncpg pool. Statements are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
-from switchboard.db.fastread import CompiledQuery, FastReader
+from switchboard.db.fastread import CompiledQuery, FastReader, Row
 
 # (statement key, builder of the Core statement, its parameters)
 Step = tuple[str, Callable[[], Any], Mapping[str, Any]]
@@ -57,6 +58,23 @@ class FastWriter:
             waited += delay
             delay = min(delay * 2, 0.01)
 
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[RawTransaction]:
+        """A short transaction of several statements, each seeing the ones before (for work
+        that must read under a lock before it writes, which one CTE statement cannot do)."""
+        if self._sqlite is not None:
+            conn = self._sqlite
+            await self._begin(conn)
+            try:
+                yield RawTransaction(self, sqlite=conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return
+        async with self._reader.pool.acquire() as pg, pg.transaction():
+            yield RawTransaction(self, pg=pg)
+
     async def run(self, steps: Sequence[Step]) -> None:
         """The steps, all or none. Bind names must be distinct across the steps.
 
@@ -86,3 +104,20 @@ class FastWriter:
         params = {name: value for _, _, step_params in steps for name, value in step_params.items()}
         async with self._reader.pool.acquire() as conn:
             await conn.execute(query.sql, *query.args(params))
+
+
+class RawTransaction:
+    """Statements inside FastWriter.transaction; each returns its rows (RETURNING, SELECT)."""
+
+    def __init__(self, writer: FastWriter, sqlite: sqlite3.Connection | None = None, pg: Any = None) -> None:
+        self._writer = writer
+        self._sqlite = sqlite
+        self._pg = pg
+
+    async def execute(self, key: object, build: Callable[[], Any], params: Mapping[str, Any]) -> list[Row]:
+        query = self._writer.compiled(key, build)
+        if self._sqlite is not None:
+            records = self._sqlite.execute(query.sql, query.args(params)).fetchall()
+        else:
+            records = await self._pg.fetch(query.sql, *query.args(params))
+        return [query.shape(record) for record in records] if query.columns else []

@@ -16,13 +16,18 @@ from switchboard.calls import service
 from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.recordings import RecordingAction
 from switchboard.db.engine import database_of
+from switchboard.errors import BadRequest
+from switchboard.events.subscribe import Subscriptions
 from switchboard.noojee.envelope import ok
 from switchboard.noojee.parameters import flag, optional_id, parameter, required
 from switchboard.schemas import Schema
 
 router = APIRouter(prefix="/servicemanager/rest", tags=["noojee"])
+DEFAULT_WAIT = 10  # seconds a subscribe waits when the client does not say
+MAX_SUBSCRIBED = 100  # extensions in one subscribe
 CallsCaller = Annotated[Principal, Depends(authorize(Area.CALLS))]
 RecordingsCaller = Annotated[Principal, Depends(authorize(Area.RECORDINGS))]
+SubscribeCaller = Annotated[Principal, Depends(authorize(Area.EVENTS))]
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {
         "description": text,
@@ -31,7 +36,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for status, text in (
         (400, "Invalid request, or an extension in several tenants without tenantId"),
         (401, "No valid apiKey"),
-        (403, "Not allowed: dialling policy, own extension only, recording of another agent"),
+        (
+            403,
+            "Not allowed: dialling policy, own extension only, another agent's recording, "
+            "subscribe without the global key",
+        ),
         (404, "No such call, no live call on that extension, or not visible"),
         (405, "POST only"),
         (409, "Not in a state for it: not recording, already paused, call ended"),
@@ -49,6 +58,32 @@ class Envelope(Schema):
 
 class DialResult(Envelope):
     SessionID: str
+
+
+class CallData(Schema):
+    model_config = {"alias_generator": None}
+    canAnswer: bool
+    callerId: str
+    uniqueCallId: str
+    callStartTime: str | None
+    isQueueCall: bool
+    isClickToDialCall: bool
+    inbound: bool
+    status: str
+    otherPartyCallerId: str
+    campaignId: int | None
+
+
+class CallEntry(Schema):
+    model_config = {"alias_generator": None}
+    CallData: CallData
+    CallID: int | None
+    Code: int
+
+
+class SubscribeResult(Envelope):
+    Data: dict[str, list[CallEntry]]
+    seq: int
 
 
 class MetaData(Schema):
@@ -174,3 +209,22 @@ async def retrieve_metadata_by_unique_id(request: Request, principal: Recordings
     """One entry per recording leg of the call `uniqueId`, if the key may see it."""
     unique_id = await required(request, "uniqueId")
     return await run_in_threadpool(_metadata, request, principal, None, unique_id)
+
+
+@router.post("/CallManagementAPI/subscribe", response_model=SubscribeResult, responses=ERRORS)
+async def subscribe(request: Request, principal: SubscribeCaller) -> Response:
+    """Call events of the extensions in `exten` (comma-separated) numbered after
+    `lastSequenceNumber`, waiting up to `timeOut` seconds (default 10, at most the server's cap)
+    for the first; `lastSequenceNumber=0` answers the extensions' live calls instead (at once
+    with `timeOut=0`). Follow the reply's `seq`. The global key only; `tenantId` names the tenant
+    of an extension several tenants have."""
+    raw = [part for part in (await required(request, "exten")).split(",") if part.strip()]
+    if not raw or len(raw) > MAX_SUBSCRIBED:
+        raise BadRequest.field("exten", f"give 1 to {MAX_SUBSCRIBED} extensions, comma-separated")
+    after = await optional_id(request, "lastSequenceNumber") or 0
+    wait = await optional_id(request, "timeOut")
+    subscriptions: Subscriptions = request.app.state.subscriptions
+    data, seq = await subscriptions.poll(
+        principal, raw, await parameter(request, "tenantId"), after, DEFAULT_WAIT if wait is None else wait
+    )
+    return ok(Data=data, seq=seq)

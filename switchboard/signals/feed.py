@@ -38,8 +38,19 @@ def bump(session: Session, channel: str) -> None:
     session.execute(
         stmt.on_conflict_do_update(index_elements=["channel"], set_={"value": ChangeCounter.value + 1})
     )
-    if dialect == "postgresql":
+    notify(session, channel)
+
+
+def notify(session: Session, channel: str) -> None:
+    """Tell every process, once the caller's transaction commits, that `channel` changed (the
+    caller keeps the channel's counter row itself)."""
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:c, :p)"), {"c": PG_CHANNEL, "p": channel})
+    announce_after_commit(session, channel)
+
+
+def announce_after_commit(session: Session, channel: str) -> None:
+    """Tell this process only, once the caller's transaction commits (Database.transaction)."""
     session.info.setdefault(CHANGED_KEY, set()).add(channel)
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from switchboard.db.engine import Database
+from switchboard.events.models import Event
 from switchboard.settings import Settings
 from tests.access_world import build_world, login, make_account
 from tests.conftest import make_client
@@ -196,3 +199,24 @@ def test_failed_authentications_per_address_are_limited(settings: Settings, glob
         )
         # No credential at all is not a failed authentication: it does not count.
         assert client.get("/healthz").status_code == 200
+
+
+def test_key_and_account_changes_are_events_without_secrets(
+    api: TestClient, global_key: str, db: Database
+) -> None:
+    build_world(api, global_key)
+    made = created(api.post("/api/v1/accounts/eu1/api-keys/", json={"name": "crm"}))
+    assert api.delete(f"/api/v1/accounts/eu1/api-keys/{made['id']}/").status_code == 204
+    assert api.patch("/api/v1/accounts/eu1/", json={"enabled": False}).status_code == 200
+    with db.transaction() as session:
+        events = list(session.scalars(select(Event).order_by(Event.pk)))
+    keys = [(e.kind, e.data["keyId"], e.data["username"]) for e in events if e.kind.startswith("api_key.")]
+    assert keys[-2:] == [("api_key.created", made["id"], "eu1"), ("api_key.revoked", made["id"], "eu1")]
+    assert [e.data for e in events if e.kind == "account.updated"][-1] == {
+        "username": "eu1",
+        "role": "user",
+        "enabled": False,
+    }
+    assert {e.kind for e in events} >= {"account.created", "api_key.created", "api_key.revoked"}
+    assert all(made["key"] not in str(e.data) for e in events)  # the key itself, never
+    assert all("password" not in str(e.data).lower() for e in events)

@@ -123,6 +123,7 @@ def test_every_api_operation_requires_a_credential(anonymous: TestClient) -> Non
             "{action}",
             "{recording_id}",
             "{number}",
+            "{webhook_id}",
         ):
             concrete = concrete.replace(placeholder, "1")
         assert "{" not in concrete, path

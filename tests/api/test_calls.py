@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from switchboard.calls.models import CallEvent
 from switchboard.db.engine import Database
+from switchboard.events.models import Event
 from tests.access_world import World, build_world, make_account
 from tests.factories import created
 
@@ -95,9 +95,7 @@ def test_every_method_end_to_end_on_the_simulated_pbx(api: TestClient, global_ke
     with db.transaction() as session:
         kinds = [
             e.kind
-            for e in session.scalars(
-                select(CallEvent).where(CallEvent.unique_id == unique_id).order_by(CallEvent.seq)
-            )
+            for e in session.scalars(select(Event).where(Event.unique_id == unique_id).order_by(Event.pk))
         ]
     assert kinds[-4:] == ["recording.started", "recording.paused", "recording.resumed", "recording.stopped"]
     assert "call.connected" in kinds
@@ -318,3 +316,25 @@ def test_calls_of_a_previous_process_end_with_it(settings: Any, global_key: str,
         wait_state(second, unique_id, "Hungup")
         (recording,) = second.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
         assert recording["state"] == "stopped"
+
+
+def test_reconciling_never_hangs_up_a_call_recorded_after_the_pbx_listed_its_calls(
+    api: TestClient, global_key: str, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up reconciliation lists the PBX's calls, then ends the database's other live calls.
+    A call recorded between the two (a dial at start-up) is not stale: it stays live."""
+    from switchboard.calls import service
+    from switchboard.calls.drivers.base import CallUpdate
+
+    build_world(api, global_key)
+    control = api.app.state.calls
+
+    async def listing_then_a_new_call() -> list[Any]:
+        with db.transaction() as session:  # recorded just after the PBX answered the listing
+            update = CallUpdate("1700000001.7", "103", "Ringing", "inbound", "0390009999", "0390009999")
+            assert service.apply_update(session, update) is not None
+        return []
+
+    monkeypatch.setattr(control.driver, "live_calls", listing_then_a_new_call)
+    api.portal.call(control.reconcile)  # type: ignore[union-attr]
+    assert api.get("/api/v1/calls/1700000001.7/").json()["state"] == "Ringing"

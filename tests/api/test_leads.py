@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from switchboard.contact_centre import leads
 from switchboard.contact_centre.models import Lead, LeadPhone
 from switchboard.db.engine import Database
+from switchboard.events.models import Event
 from switchboard.settings import Settings
 from tests.api.test_contact_centre import _setup
 from tests.conftest import make_client
@@ -296,6 +297,7 @@ def test_a_failing_batch_is_rolled_back_whole_and_reported(
             return results
 
         monkeypatch.setattr(leads, "insert_batch", second_batch_fails)
+        events_before = _count(db, Event)
         rows = [{"fields": {"firstName": "x", "phone": f"0390{n:06}"}} for n in range(250)]
         answer = api.post(s["path"], json={"leads": rows})
         codes = _codes(answer)
@@ -306,6 +308,7 @@ def test_a_failing_batch_is_rolled_back_whole_and_reported(
     assert "earlier batch" in answer.json()["results"][200]["detail"]
     assert _count(db, Lead) == 100
     assert _count(db, LeadPhone) == 100
+    assert _count(db, Event) == _count(db, Lead) + events_before  # the failed batch's events went too
 
 
 def test_too_many_concurrent_writers_is_109_with_429(settings: Settings, global_key: str) -> None:
@@ -361,3 +364,25 @@ def test_concurrent_inserts_of_the_same_numbers_admit_each_number_once(
     # Each number once: per row, exactly one of the two requests wrote it, the other got 105.
     assert all(sorted(pair) == [0, 105] for pair in zip(*codes, strict=True))
     assert api.get(f"{s['path']}?limit=1").json()["total"] == 200
+
+
+def test_lead_changes_are_events_without_personal_data(
+    api: TestClient, global_key: str, db: Database
+) -> None:
+    """lead.created / lead.updated / lead.deleted, one per lead, in the write's transaction;
+    ids, status and disposition only, never the lead's fields."""
+    s = _leads_setup(api, global_key)
+    rows = [{"externalId": "e1", "fields": {"firstName": "Ann", "phone": "0390000001"}}]
+    (lead_id,) = (r["id"] for r in api.post(s["path"], json={"leads": rows}).json()["results"])
+    assert api.patch(f"{s['path']}{lead_id}/", json={"priority": 50}).status_code == 200
+    assert api.delete(f"{s['path']}{lead_id}/").status_code == 204
+    with db.transaction() as session:
+        found = list(session.scalars(select(Event).where(Event.kind.startswith("lead.")).order_by(Event.pk)))
+        events = [(e.kind, e.data["leadId"], e.campaign_id, e.data["externalId"]) for e in found]
+        payloads = [str(e.data) for e in found]
+    assert events == [
+        ("lead.created", lead_id, s["campaign"], "e1"),
+        ("lead.updated", lead_id, s["campaign"], "e1"),
+        ("lead.deleted", lead_id, s["campaign"], "e1"),
+    ]
+    assert not any("0390000001" in p or "Ann" in p for p in payloads)

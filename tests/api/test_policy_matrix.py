@@ -244,7 +244,35 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         for tenant, ext in (("t1", "103"), ("t2", "101"))
     }
     cm = "/servicemanager/rest/CallManagementAPI"
+    # Webhooks (a documentation address: deliveries are refused at once, nothing leaves the host).
+    hook = {
+        tenant: created(
+            api.post(
+                "/api/v1/webhooks/",
+                json={"url": "https://192.0.2.1/hook", "eventTypes": ["call.*"], "tenantId": tenant},
+            )
+        )["id"]
+        for tenant in ("t1", "t2")
+    }
+    wh = "/api/v1/webhooks"
     return [
+        # Webhooks: administrators, each its own tenant's; never a user key or a lesser role.
+        ("GET", f"{wh}/", None, "OO333"),
+        ("GET", f"{wh}/{hook['t1']}/", None, "OO333"),
+        ("GET", f"{wh}/{hook['t2']}/", None, "O4333"),
+        ("POST", f"{wh}/", {"url": "https://192.0.2.1/{p}", "eventTypes": ["lead.*"]}, "OO333"),
+        ("POST", f"{wh}/", {"url": "https://192.0.2.1/{p}", "eventTypes": ["*"], "tenantId": "t2"}, "O4333"),
+        ("PATCH", f"{wh}/{hook['t1']}/", {"description": "d-{p}"}, "OO333"),
+        ("PATCH", f"{wh}/{hook['t2']}/", {"description": "d-{p}"}, "O4333"),
+        ("POST", f"{wh}/{hook['t1']}/test/", None, "OO333"),
+        ("POST", f"{wh}/{hook['t2']}/test/", None, "O4333"),
+        ("POST", f"{wh}/{hook['t2']}/rotate-secret/", None, "O4333"),
+        ("GET", f"{wh}/{hook['t1']}/deliveries/", None, "OO333"),
+        ("GET", f"{wh}/{hook['t2']}/deliveries/", None, "O4333"),
+        ("DELETE", f"{wh}/999999/", None, "44333"),
+        # subscribe: the global key only (seed 000 names it as what a user key may not reach).
+        ("POST", f"{cm}/subscribe?exten=103&tenantId=t1&timeOut=0", None, "O3333"),
+        ("POST", f"{cm}/subscribe?exten=101&tenantId=t2&timeOut=0", None, "O3333"),
         # Calls: the tenant's for its admins; another's extension is invisible to the rest.
         ("GET", "/api/v1/calls/", None, "OOOOO"),
         ("GET", f"/api/v1/calls/{call['t1']}/", None, "OO44O"),

@@ -53,7 +53,8 @@ class SimulatedPbx(Driver):
         self._calls: dict[str, _Call] = {}
         self._queue: asyncio.Queue[CallUpdate] = asyncio.Queue()
         self._ids = itertools.count(1)
-        self._epoch = int(time.time())
+        # Milliseconds, not Asterisk's seconds: a restart within the second must not reuse ids.
+        self._epoch = time.time_ns() // 1_000_000
         self._immediate: set[asyncio.Task[None]] = set()
 
     @property

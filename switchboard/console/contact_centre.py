@@ -1,0 +1,168 @@
+"""Accounts | Team Management and campaign templates (the Details tab sets the Team, seed 000):
+pages over the contact-centre services, so the console and the API cannot disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from switchboard.access.policy import scope_params, visibility
+from switchboard.audit.recording import audit_write
+from switchboard.console.pages import checked, console_action, console_page, page, refusal, tenant_in_view
+from switchboard.console.sessions import SignedIn
+from switchboard.contact_centre import service
+from switchboard.contact_centre.schemas import MemberBody, TeamCreate, TemplateUpdate
+from switchboard.db.engine import database_of
+from switchboard.directory.models import Tenant
+from switchboard.errors import BadRequest, SwitchboardError
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def _tenants(session: Session, current: SignedIn) -> list[str]:
+    """The tenants the account may pick from (a system account sees them all)."""
+    stmt = select(Tenant.tenant_id).where(visibility(current.principal, "tenant")).order_by(Tenant.tenant_key)
+    return list(session.scalars(stmt, scope_params(current.principal)))
+
+
+def _back(path: str, tenant_id: str, **extra: str) -> Response:
+    return RedirectResponse(f"{path}?{urlencode({'tenant': tenant_id, **extra})}", status_code=303)
+
+
+# -- Team Management -------------------------------------------------------------------------------
+
+
+def _tenant_page(
+    request: Request,
+    template_name: str,
+    tenant: str,
+    build: Callable[[Session, SignedIn, Tenant], dict[str, Any]],
+) -> Response:
+    """A page about one tenant's objects, with the tenant picker; refusals as pages."""
+    current = console_page(request)
+    if isinstance(current, Response):
+        return current
+    try:
+        with database_of(request).transaction() as session:
+            chosen = tenant_in_view(session, current, tenant or None)
+            tenants = _tenants(session, current)
+            context = build(session, current, chosen) if chosen is not None else {}
+    except SwitchboardError as error:
+        return refusal(request, current, error)
+    tenant_id = chosen.tenant_id if chosen else None
+    return page(request, template_name, current, tenant_id=tenant_id, tenants=tenants, **context)
+
+
+@router.get("/teams/")
+def teams_page(request: Request, tenant: str = "") -> Response:
+    def build(session: Session, current: SignedIn, chosen: Tenant) -> dict[str, Any]:
+        _, rows = service.list_teams(session, current.principal, chosen.tenant_id)
+        return {"teams": [service.team_view(session, team, chosen.tenant_id) for team in rows]}
+
+    return _tenant_page(request, "teams.html", tenant, build)
+
+
+@router.post("/teams/")
+async def create_team(request: Request, tenant: str) -> Response:
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> int:
+        _, team = service.create_team(
+            session, current.principal, tenant, checked(TeamCreate, {"name": form.get("name", "")})
+        )
+        return team.tenant_pk
+
+    done = await console_action(request, work)
+    if isinstance(done, Response):
+        return done
+    audit_write(request, 201, f"team:{tenant}", done[1])
+    return _back("/console/teams/", tenant)
+
+
+@router.post("/teams/{name}/members")
+async def add_member(request: Request, tenant: str, name: str) -> Response:
+    """Adds an account of the tenant; its keys see the team's campaigns at once."""
+
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> int:
+        body = checked(MemberBody, {"username": form.get("username", ""), "role": form.get("role", "agent")})
+        return service.add_member(session, current.principal, tenant, name, body).tenant_pk
+
+    done = await console_action(request, work)
+    if isinstance(done, Response):
+        return done
+    audit_write(request, 200, f"team:{tenant}/{name}+member", done[1])
+    return _back("/console/teams/", tenant)
+
+
+@router.post("/teams/{name}/members/{username}/remove")
+async def remove_member(request: Request, tenant: str, name: str, username: str) -> Response:
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> int:
+        service.remove_member(session, current.principal, tenant, name, username)
+        return service.tenant_to_manage(session, current.principal, tenant).pk
+
+    done = await console_action(request, work)
+    if isinstance(done, Response):
+        return done
+    audit_write(request, 204, f"team:{tenant}/{name}-{username}", done[1])
+    return _back("/console/teams/", tenant)
+
+
+# -- campaign templates ----------------------------------------------------------------------------
+
+
+@router.get("/templates/")
+def templates_page(request: Request, tenant: str = "") -> Response:
+    def build(session: Session, current: SignedIn, chosen: Tenant) -> dict[str, Any]:
+        _, rows = service.list_templates(session, current.principal, chosen.tenant_id)
+        return {"templates": [service.template_view(session, row, chosen.tenant_id) for row in rows]}
+
+    return _tenant_page(request, "templates.html", tenant, build)
+
+
+@router.get("/templates/{template_id}/")
+def template_page(request: Request, template_id: int, tenant: str = "", tab: str = "details") -> Response:
+    current = console_page(request)
+    if isinstance(current, Response):
+        return current
+    try:
+        with database_of(request).transaction() as session:
+            chosen = tenant_in_view(session, current, tenant or None)
+            if chosen is None:
+                raise BadRequest.field("tenant", "pick a tenant")
+            row = service.find_template(session, current.principal, chosen, template_id)
+            template = service.template_view(session, row, chosen.tenant_id)
+            _, teams = service.list_teams(session, current.principal, chosen.tenant_id)
+            team_names = [team.name for team in teams]
+            _, campaigns = service.list_campaigns(session, current.principal, chosen.tenant_id, row.pk)
+            own = [service.campaign_view(session, c, chosen.tenant_id) for c in campaigns]
+    except SwitchboardError as error:
+        return refusal(request, current, error)
+    return page(
+        request,
+        "template.html",
+        current,
+        tenant_id=chosen.tenant_id,
+        template=template,
+        teams=team_names,
+        campaigns=own,
+        tab="campaigns" if tab == "campaigns" else "details",
+    )
+
+
+@router.post("/templates/{template_id}/details")
+async def save_details(request: Request, template_id: int, tenant: str) -> Response:
+    """The Details tab: the template's name and Team (who sees its campaigns, at once)."""
+
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> int:
+        changes = checked(TemplateUpdate, {"name": form.get("name", ""), "team": form.get("team") or None})
+        return service.update_template(session, current.principal, tenant, template_id, changes).tenant_pk
+
+    done = await console_action(request, work)
+    if isinstance(done, Response):
+        return done
+    audit_write(request, 200, f"campaign_template:{tenant}/{template_id}", done[1])
+    return RedirectResponse(f"/console/templates/{template_id}/?tenant={quote(tenant)}", status_code=303)

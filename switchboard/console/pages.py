@@ -1,0 +1,130 @@
+"""What every console page shares: the signed-in account (or a redirect to sign in), CSRF-checked
+forms, security headers, and refusals as pages (the API's status, its message, no stack trace)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from switchboard.console import sessions
+from switchboard.db.engine import database_of
+from switchboard.directory.models import Tenant
+from switchboard.directory.service import find_tenant
+from switchboard.errors import BadRequest, SwitchboardError
+from switchboard.schemas import Schema
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Schema)
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+# Every console page: never cached, never framed, nothing loaded from elsewhere.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+EXPIRED_FORM = "The form has expired or did not come from this site: reload it."
+
+
+def page(
+    request: Request,
+    template_name: str,
+    current: sessions.SignedIn | None = None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    if current is not None:
+        context.update(signed_in=current, csrf=sessions.csrf_token(current.secret))
+    response = templates.TemplateResponse(request, template_name, context, status_code=status)
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+def refused(
+    request: Request, current: sessions.SignedIn | None, title: str, message: str, status: int
+) -> Response:
+    return page(request, "refused.html", current, status, title=title, message=message)
+
+
+def refusal(request: Request, current: sessions.SignedIn | None, error: SwitchboardError) -> Response:
+    """A service's refusal as a page: a 404 reads exactly like "missing", as in the API."""
+    return refused(request, current, error.title, error.detail, error.status)
+
+
+def console_page(request: Request) -> sessions.SignedIn | Response:
+    """The signed-in account, or a redirect to the sign-in page."""
+    secret = request.cookies.get(sessions.COOKIE)
+    found = None
+    if secret:
+        with database_of(request).transaction() as session:
+            found = sessions.resolve(session, secret)
+    if found is None:
+        return RedirectResponse("/console/sign-in", status_code=303)
+    request.state.principal = found.principal  # for the audit log
+    return found
+
+
+async def console_page_async(request: Request) -> sessions.SignedIn | Response:
+    """console_page for async routes (the session lookup runs off the event loop)."""
+    return await run_in_threadpool(console_page, request)
+
+
+async def form_of(request: Request, current: sessions.SignedIn) -> dict[str, str] | Response:
+    """The posted form, if it carries the session's CSRF token; else a 403 page."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    if not sessions.csrf_ok(current.secret, form.get("csrf")):
+        return refused(request, current, "Refused", EXPIRED_FORM, 403)
+    return form
+
+
+async def console_action(
+    request: Request, work: Callable[[Session, sessions.SignedIn, dict[str, str]], T]
+) -> tuple[sessions.SignedIn, T] | Response:
+    """A form post: the signed-in account, its CSRF-checked form, and `work` run in one unit of
+    work off the event loop; a service's refusal becomes a page."""
+    current = await console_page_async(request)
+    if isinstance(current, Response):
+        return current
+    form = await form_of(request, current)
+    if isinstance(form, Response):
+        return form
+
+    def run() -> T:
+        with database_of(request).transaction() as session:
+            return work(session, current, form)
+
+    try:
+        return current, await run_in_threadpool(run)
+    except SwitchboardError as error:
+        return refusal(request, current, error)
+
+
+def tenant_in_view(session: Session, current: sessions.SignedIn, tenant_id: str | None) -> Tenant | None:
+    """The tenant a page is about: the one named (if visible: 404 otherwise), else the signed-in
+    account's own; None when a system account has not picked one yet."""
+    if tenant_id:
+        return find_tenant(session, current.principal, tenant_id)
+    if current.principal.tenant_pk is not None:
+        return session.get(Tenant, current.principal.tenant_pk)
+    return None
+
+
+def checked(model: type[M], data: dict[str, Any]) -> M:
+    """A schema from form values; its first error as the 400 the API would give."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BadRequest.field(".".join(map(str, first["loc"])) or "form", first["msg"]) from exc

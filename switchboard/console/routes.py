@@ -1,0 +1,109 @@
+"""/console/: sign in, sign out, home and the stylesheet (server-rendered; forms work without
+JavaScript). The pages of each area are in their own modules (accounts.py, ...)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from switchboard.access.login import LoginService
+from switchboard.console import sessions
+from switchboard.console.pages import (
+    EXPIRED_FORM,
+    HERE,
+    PAGE_HEADERS,
+    console_action,
+    console_page,
+    page,
+    refused,
+)
+from switchboard.console.throttle import SignInThrottle
+from switchboard.db.engine import database_of
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+WRONG = "Wrong username or password."
+
+
+def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict")
+
+
+def _forget(response: Response, name: str) -> None:
+    response.delete_cookie(name, path="/", secure=True, httponly=True, samesite="strict")
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    current = console_page(request)
+    if isinstance(current, Response):
+        return current
+    return page(request, "home.html", current)
+
+
+@router.get("/sign-in")
+def sign_in_form(request: Request) -> Response:
+    """The form; its CSRF token is tied to a pre-session cookie set here."""
+    pre = request.cookies.get(sessions.PRE_COOKIE) or sessions.new_secret()
+    response = page(request, "sign_in.html", csrf=sessions.csrf_token(pre), username="", error=None)
+    _cookie(response, sessions.PRE_COOKIE, pre, 3600)
+    return response
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request) -> Response:
+    """The same answer, after the same work, for a wrong name and a wrong password; failures slow
+    the next attempts from that address and on that name down (never a lock-out). A new session
+    (a new cookie) at every sign-in."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    pre = request.cookies.get(sessions.PRE_COOKIE)
+    if pre is None or not sessions.csrf_ok(pre, form.get("csrf")):
+        return refused(request, None, "Refused", EXPIRED_FORM, 403)
+    username, password = form.get("username", "")[:64], form.get("password", "")[:200]
+    client = request.client.host if request.client else "-"
+    throttle: SignInThrottle = request.app.state.console_throttle
+    await asyncio.sleep(throttle.delay(client, username))
+    login: LoginService = request.app.state.login
+    account_pk = await login.verify(username, password) if username and password else None
+    if account_pk is None:
+        throttle.failed(client, username)
+        csrf = sessions.csrf_token(pre)
+        return page(request, "sign_in.html", None, 401, csrf=csrf, username=username, error=WRONG)
+
+    def start() -> str:
+        with database_of(request).transaction() as session:
+            return sessions.start(session, account_pk)
+
+    secret = await run_in_threadpool(start)
+    response = RedirectResponse("/console/", status_code=303)
+    _cookie(response, sessions.COOKIE, secret, int(sessions.LIFETIME.total_seconds()))
+    _forget(response, sessions.PRE_COOKIE)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    def work(session: Session, current: sessions.SignedIn, form: dict[str, str]) -> None:
+        sessions.end(session, current.secret)
+
+    done = await console_action(request, work)
+    if isinstance(done, Response):
+        return done
+    response = RedirectResponse("/console/sign-in", status_code=303)
+    _forget(response, sessions.COOKIE)
+    return response
+
+
+STATIC_TYPES = {"console.css": "text/css", "console.js": "text/javascript"}
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> Response:
+    """The stylesheet and the script (a fixed list: no path from the request reaches the disk)."""
+    media_type = STATIC_TYPES.get(name)
+    if media_type is None:
+        return Response(status_code=404)
+    return Response((HERE / "static" / name).read_bytes(), media_type=media_type, headers=PAGE_HEADERS)

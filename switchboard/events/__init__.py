@@ -1,0 +1,1 @@
+"""Events: the event log, the subscribe long-poll, webhooks and their delivery."""

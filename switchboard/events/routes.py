@@ -1,0 +1,222 @@
+"""/api/v1/webhooks/: subscriptions, their secret, a test event and the delivery log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from switchboard.access.dependencies import authorize
+from switchboard.access.policy import Area
+from switchboard.access.principal import Principal
+from switchboard.audit.recording import audit_write
+from switchboard.db.engine import database_of
+from switchboard.errors import BadRequest
+from switchboard.events import webhooks
+from switchboard.events.delivery import EventWorker, queue_test
+from switchboard.events.models import Webhook
+from switchboard.events.signing import SecretBox
+from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from switchboard.responses import errors, json_response, no_content
+from switchboard.schemas import Page, Schema, partial_of
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+WebhooksCaller = Annotated[Principal, Depends(authorize(Area.WEBHOOKS))]
+READ = errors(400, 401, 403, 404, 429)
+WRITE = errors(400, 401, 403, 404, 429)
+
+
+class WebhookCreate(Schema):
+    url: str = Field(max_length=2000, description="https:// (http:// only in development mode)")
+    event_types: list[Annotated[str, Field(max_length=60)]] = Field(
+        max_length=50, description='Event types, "family.*" patterns (call.*), or "*"'
+    )
+    tenant_id: str | None = Field(
+        default=None, max_length=64, description="System only: one tenant's events (default: all)"
+    )
+    description: str = Field(default="", max_length=200)
+
+
+WebhookUpdate = partial_of(WebhookCreate, "WebhookUpdate", exclude=("tenant_id",))
+
+
+class WebhookChange(WebhookUpdate):  # type: ignore[misc,valid-type]
+    active: bool | None = Field(default=None, description="true re-enables a disabled subscription")
+
+
+class WebhookOut(Schema):
+    id: int
+    tenant_id: str | None
+    url: str
+    event_types: list[str]
+    description: str
+    active: bool
+    disabled_reason: str | None
+    created_by: str
+    created_at: str
+    updated_at: str
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="The signing secret: shown this once, stored encrypted")
+
+
+class SecretOut(Schema):
+    secret: str
+
+
+class TestQueued(Schema):
+    delivery_id: int
+
+
+class AttemptOut(Schema):
+    id: int
+    delivery_id: int
+    event_type: str
+    event_seq: int | None
+    attempt: int
+    at: str
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+    delivery_status: str
+
+
+def _box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.secret_box
+    return box
+
+
+def _allow_http(request: Request) -> bool:
+    return bool(request.app.state.settings.insecure_http)
+
+
+def _view(session: Session, hook: Webhook) -> dict[str, Any]:
+    return webhooks.webhook_view(hook, webhooks.tenant_ids(session, {hook.tenant_pk})[hook.tenant_pk])
+
+
+@router.post("/", status_code=201, response_model=WebhookCreated, responses=WRITE)
+def create_webhook(request: Request, principal: WebhooksCaller, body: WebhookCreate) -> Response:
+    """Subscribes a URL to event types. The response holds the signing secret, once: verify
+    each delivery's Switchboard-Signature with it (README)."""
+    with database_of(request).transaction() as session:
+        hook, secret = webhooks.create_webhook(
+            session,
+            principal,
+            _box(request),
+            url=body.url,
+            event_types=body.event_types,
+            tenant_id=body.tenant_id,
+            description=body.description,
+            allow_http=_allow_http(request),
+        )
+        view = {**_view(session, hook), "secret": secret}
+    audit_write(request, 201, f"webhook:{hook.pk}", hook.tenant_pk)
+    return json_response(view, 201)
+
+
+@router.get("/", response_model=Page[WebhookOut], responses=READ)
+def list_webhooks(
+    request: Request,
+    principal: WebhooksCaller,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """The subscriptions the caller may see, oldest first; follow nextCursor."""
+    after = _int_cursor(cursor)
+    with database_of(request).transaction() as session:
+        hooks, total = webhooks.visible_webhooks(session, principal, after, limit + 1)
+        names = webhooks.tenant_ids(session, {hook.tenant_pk for hook in hooks})
+        items = [webhooks.webhook_view(hook, names[hook.tenant_pk]) for hook in hooks[:limit]]
+    return _page(items, total, more=len(hooks) > limit)
+
+
+@router.get("/{webhook_id}/", response_model=WebhookOut, responses=READ)
+def get_webhook(request: Request, principal: WebhooksCaller, webhook_id: int) -> Response:
+    with database_of(request).transaction() as session:
+        return json_response(_view(session, webhooks.find_webhook(session, principal, webhook_id)))
+
+
+@router.patch("/{webhook_id}/", response_model=WebhookOut, responses=WRITE)
+def update_webhook(
+    request: Request, principal: WebhooksCaller, webhook_id: int, body: WebhookChange
+) -> Response:
+    """Changes the URL, event types, description; `active: true` re-enables it after a 410."""
+    with database_of(request).transaction() as session:
+        hook = webhooks.find_webhook(session, principal, webhook_id)
+        webhooks.update_webhook(session, hook, body.model_dump(exclude_unset=True), _allow_http(request))
+        view = _view(session, hook)
+    audit_write(request, 200, f"webhook:{webhook_id}", hook.tenant_pk)
+    return json_response(view)
+
+
+@router.delete("/{webhook_id}/", status_code=204, responses=READ)
+def delete_webhook(request: Request, principal: WebhooksCaller, webhook_id: int) -> Response:
+    """Deletes the subscription, its pending deliveries and its delivery log."""
+    with database_of(request).transaction() as session:
+        hook = webhooks.find_webhook(session, principal, webhook_id)
+        tenant_pk = hook.tenant_pk
+        session.delete(hook)
+    audit_write(request, 204, f"webhook:{webhook_id}", tenant_pk)
+    return no_content()
+
+
+@router.post("/{webhook_id}/rotate-secret/", response_model=SecretOut, responses=WRITE)
+def rotate_secret(request: Request, principal: WebhooksCaller, webhook_id: int) -> Response:
+    """A new signing secret, shown this once; deliveries from now on are signed with it."""
+    with database_of(request).transaction() as session:
+        hook = webhooks.find_webhook(session, principal, webhook_id)
+        secret = webhooks.rotate_secret(hook, _box(request))
+    audit_write(request, 200, f"webhook:{webhook_id} secret rotated", hook.tenant_pk)
+    return json_response({"secret": secret})
+
+
+@router.post("/{webhook_id}/test/", status_code=202, response_model=TestQueued, responses=WRITE)
+def send_test_event(request: Request, principal: WebhooksCaller, webhook_id: int) -> Response:
+    """Queues a `webhook.test` event for this subscription only; its attempts appear in the
+    delivery log like any other."""
+    with database_of(request).transaction() as session:
+        hook = webhooks.find_webhook(session, principal, webhook_id)
+        if not hook.active:
+            raise BadRequest.field("active", "the subscription is disabled: re-enable it first")
+        delivery = queue_test(session, hook, webhooks.tenant_ids(session, {hook.tenant_pk})[hook.tenant_pk])
+        delivery_id = delivery.pk
+    worker: EventWorker | None = request.app.state.event_worker
+    if worker is not None:
+        worker.deliveries_queued()
+    audit_write(request, 202, f"webhook:{webhook_id} test", hook.tenant_pk)
+    return json_response({"deliveryId": delivery_id}, 202)
+
+
+@router.get("/{webhook_id}/deliveries/", response_model=Page[AttemptOut], responses=READ)
+def delivery_log(
+    request: Request,
+    principal: WebhooksCaller,
+    webhook_id: int,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """Every attempt, newest first: attempt number, status received, latency, error."""
+    before = _int_cursor(cursor)
+    with database_of(request).transaction() as session:
+        hook = webhooks.find_webhook(session, principal, webhook_id)
+        rows, total = webhooks.attempts_of(session, hook, before, limit + 1)
+        items = [webhooks.attempt_view(attempt, delivery) for attempt, delivery in rows[:limit]]
+    return _page(items, total, more=len(rows) > limit)
+
+
+def _page(items: list[dict[str, Any]], total: int, more: bool) -> Response:
+    """A page whose cursor is the last item's id (lists ordered by id)."""
+    next_cursor = str(items[-1]["id"]) if more and items else None
+    return json_response({"items": items, "total": total, "nextCursor": next_cursor})
+
+
+def _int_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise BadRequest.field("cursor", "is not a cursor returned by this list")
+    return int(cursor)

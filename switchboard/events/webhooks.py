@@ -1,0 +1,200 @@
+"""Webhook subscriptions: who may have which, what they receive, and their delivery log.
+
+Services take a session and a principal and never commit. System administrators (and the global
+key) subscribe to any tenant's events or all of them; a tenant administrator to its own
+tenant's only. Anything outside a principal's view is the same 404 as missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from switchboard.access.policy import first_visible, scope_params, visibility
+from switchboard.access.principal import Principal
+from switchboard.db.base import utcnow
+from switchboard.directory.models import Tenant
+from switchboard.directory.service import find_tenant
+from switchboard.errors import BadRequest, NotFound
+from switchboard.events import outbound
+from switchboard.events.log import EVENT_TYPES
+from switchboard.events.models import Event, Webhook, WebhookAttempt, WebhookDelivery
+from switchboard.events.signing import SecretBox, new_secret
+
+FAMILIES = frozenset(kind.split(".")[0] for kind in EVENT_TYPES)
+
+
+def check_event_types(types: list[str]) -> list[str]:
+    """Each an event type, a "family.*" pattern, or "*"; in order, without duplicates."""
+    if not types:
+        raise BadRequest.field("eventTypes", 'name at least one event type (or "*")')
+    checked: list[str] = []
+    for index, value in enumerate(types):
+        kind = value.strip()
+        family = kind[:-2] if kind.endswith(".*") else None
+        if kind != "*" and kind not in EVENT_TYPES and family not in FAMILIES:
+            raise BadRequest.field(
+                f"eventTypes.{index}", f"{kind[:60]!r} is not an event type or a family such as call.*"
+            )
+        if kind not in checked:
+            checked.append(kind)
+    return checked
+
+
+def matches(types: list[str], kind: str) -> bool:
+    return "*" in types or kind in types or f"{kind.split('.')[0]}.*" in types
+
+
+def check_url(url: str, allow_http: bool) -> str:
+    try:
+        return outbound.check_url(url, allow_http=allow_http)
+    except outbound.TargetRefused as exc:
+        raise BadRequest.field("url", str(exc)) from exc
+
+
+def find_webhook(session: Session, principal: Principal, webhook_id: int) -> Webhook:
+    webhook = first_visible(session, principal, "webhook", select(Webhook).where(Webhook.pk == webhook_id))
+    if webhook is None:
+        raise NotFound(f"webhook {webhook_id} not found")
+    return webhook
+
+
+def _tenant_for(session: Session, principal: Principal, tenant_id: str | None) -> int | None:
+    """A tenant administrator's subscriptions are its tenant's, whatever it asks."""
+    if tenant_id is not None:
+        return find_tenant(session, principal, tenant_id).pk
+    return principal.tenant_pk
+
+
+def create_webhook(
+    session: Session,
+    principal: Principal,
+    box: SecretBox,
+    *,
+    url: str,
+    event_types: list[str],
+    tenant_id: str | None,
+    description: str,
+    allow_http: bool,
+) -> tuple[Webhook, str]:
+    """The subscription and its signing secret (returned this once, stored sealed)."""
+    secret = new_secret()
+    webhook = Webhook(
+        tenant_pk=_tenant_for(session, principal, tenant_id),
+        url=check_url(url, allow_http),
+        event_types=check_event_types(event_types),
+        description=description,
+        secret_encrypted=box.seal(secret),
+        created_by=principal.audit_name,
+    )
+    session.add(webhook)
+    session.flush()
+    return webhook, secret
+
+
+def update_webhook(session: Session, webhook: Webhook, changes: dict[str, Any], allow_http: bool) -> Webhook:
+    if changes.get("url") is not None:
+        webhook.url = check_url(changes["url"], allow_http)
+    if changes.get("event_types") is not None:
+        webhook.event_types = check_event_types(changes["event_types"])
+    if changes.get("description") is not None:
+        webhook.description = changes["description"]
+    if changes.get("active") is not None:
+        webhook.active = bool(changes["active"])
+        if webhook.active:
+            webhook.disabled_reason = ""
+    webhook.updated_at = utcnow()
+    session.flush()
+    return webhook
+
+
+def rotate_secret(webhook: Webhook, box: SecretBox) -> str:
+    secret = new_secret()
+    webhook.secret_encrypted = box.seal(secret)
+    webhook.updated_at = utcnow()
+    return secret
+
+
+def tenant_ids(session: Session, pks: set[int | None]) -> dict[int | None, str | None]:
+    wanted = {pk for pk in pks if pk is not None}
+    found: dict[int | None, str | None] = {None: None}
+    if wanted:
+        rows = session.execute(select(Tenant.pk, Tenant.tenant_id).where(Tenant.pk.in_(wanted)))
+        found.update((pk, tenant_id) for pk, tenant_id in rows)
+    return found
+
+
+def webhook_view(webhook: Webhook, tenant_id: str | None) -> dict[str, Any]:
+    return {
+        "id": webhook.pk,
+        "tenantId": tenant_id,
+        "url": webhook.url,
+        "eventTypes": webhook.event_types,
+        "description": webhook.description,
+        "active": webhook.active,
+        "disabledReason": webhook.disabled_reason or None,
+        "createdBy": webhook.created_by,
+        "createdAt": webhook.created_at.isoformat(),
+        "updatedAt": webhook.updated_at.isoformat(),
+    }
+
+
+def visible_webhooks(
+    session: Session, principal: Principal, after: int | None, limit: int
+) -> tuple[list[Webhook], int]:
+    visible = visibility(principal, "webhook")
+    stmt = select(Webhook).where(visible)
+    params = scope_params(principal)
+    total = session.scalar(select(func.count()).select_from(Webhook).where(visible), params) or 0
+    if after is not None:
+        stmt = stmt.where(Webhook.pk > after)
+    return list(session.scalars(stmt.order_by(Webhook.pk).limit(limit), params)), total
+
+
+def attempts_of(
+    session: Session, webhook: Webhook, after: int | None, limit: int
+) -> tuple[list[tuple[WebhookAttempt, WebhookDelivery]], int]:
+    """The delivery log, newest first: one entry per POST tried."""
+    stmt = (
+        select(WebhookAttempt, WebhookDelivery)
+        .join(WebhookDelivery, WebhookDelivery.pk == WebhookAttempt.delivery_pk)
+        .where(WebhookAttempt.webhook_pk == webhook.pk)
+    )
+    total = session.scalar(
+        select(func.count()).select_from(WebhookAttempt).where(WebhookAttempt.webhook_pk == webhook.pk)
+    )
+    if after is not None:
+        stmt = stmt.where(WebhookAttempt.pk < after)
+    rows = session.execute(stmt.order_by(WebhookAttempt.pk.desc()).limit(limit))
+    return list(rows), total or 0
+
+
+def attempt_view(attempt: WebhookAttempt, delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": attempt.pk,
+        "deliveryId": delivery.pk,
+        "eventType": delivery.kind,
+        "eventSeq": delivery.event_seq,
+        "attempt": attempt.attempt,
+        "at": attempt.started_at.isoformat(),
+        "statusCode": attempt.status_code,
+        "latencyMs": round(attempt.latency_ms, 1),
+        "error": attempt.error or None,
+        "deliveryStatus": delivery.status,
+    }
+
+
+def event_body(event: Event, tenant_id: str | None) -> dict[str, Any]:
+    """What a receiver gets: the event, its public number as id."""
+    return {
+        "id": event.seq,
+        "type": event.kind,
+        "createdAt": event.created_at.isoformat(),
+        "tenantId": tenant_id,
+        "extension": event.extension,
+        "uniqueId": event.unique_id,
+        "campaignId": event.campaign_id,
+        "data": event.data,
+    }

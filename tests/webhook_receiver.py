@@ -1,0 +1,75 @@
+"""A real HTTP receiver for webhook tests: records every request, answers as scripted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True)
+class Received:
+    at: float
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+class Receiver:
+    """POSTs to http://127.0.0.1:<port>/...; `answers` are the statuses to give, in order, then
+    `default`; `delay` seconds before answering each (a slow receiver)."""
+
+    def __init__(self, answers: list[int] | None = None, default: int = 200, delay: float = 0.0) -> None:
+        self.received: list[Received] = []
+        self.answers = list(answers or [])
+        self.default = default
+        self.delay = delay
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver._lock:
+                    receiver.received.append(Received(time.monotonic(), dict(self.headers.items()), body))
+                    status = receiver.answers.pop(0) if receiver.answers else receiver.default
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    def wait_for(self, condition: Callable[[list[Received]], bool], seconds: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self._lock:
+                seen = list(self.received)
+            if condition(seen):
+                return seen
+            time.sleep(0.02)
+        raise AssertionError(f"receiver: condition not met in {seconds} s; got {len(self.received)} requests")
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
