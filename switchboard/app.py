@@ -29,8 +29,13 @@ from switchboard.calls.control import CallControl
 from switchboard.calls.drivers import make_driver
 from switchboard.calls.routes import router as calls_router
 from switchboard.console.accounts import router as console_accounts_router
+from switchboard.console.audit import router as console_audit_router
+from switchboard.console.calls import router as console_calls_router
+from switchboard.console.campaigns import router as console_campaigns_router
 from switchboard.console.contact_centre import router as console_contact_centre_router
+from switchboard.console.directory import router as console_directory_router
 from switchboard.console.routes import router as console_router
+from switchboard.console.settings import router as console_settings_router
 from switchboard.console.throttle import SignInThrottle
 from switchboard.contact_centre.lead_routes import router as leads_router
 from switchboard.contact_centre.leads import LeadWriteGate
@@ -180,6 +185,11 @@ def create_app(settings: Settings) -> FastAPI:
         console_router,
         console_accounts_router,
         console_contact_centre_router,
+        console_campaigns_router,
+        console_directory_router,
+        console_calls_router,
+        console_audit_router,
+        console_settings_router,
     )
     for router in routers:
         app.include_router(router)

@@ -13,9 +13,9 @@ from switchboard.access import keys
 from switchboard.access.accounts import CREDENTIALS, Placement, find_account, may_manage_account
 from switchboard.access.models import AccessToken, Account, ApiKey
 from switchboard.access.principal import Principal
-from switchboard.access.schemas import ApiKeyCreate
+from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate, KeyScope
 from switchboard.db.base import utcnow
-from switchboard.errors import BadRequest, Forbidden, NotFound
+from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
 from switchboard.events.log import record_event
 from switchboard.signals.feed import bump
 
@@ -39,15 +39,26 @@ def _cidrs(entries: list[str]) -> list[str]:
     return result
 
 
+def _future(expires_at: datetime | None) -> datetime | None:
+    if expires_at is None:
+        return None
+    expires = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
+    if expires <= datetime.now(UTC):
+        raise BadRequest.field("expiresAt", "must be in the future")
+    return expires
+
+
+def _scopes(scopes: list[KeyScope]) -> list[str] | None:
+    """Stored in a fixed order; None when the key reaches every area a user key may."""
+    chosen: list[str] = [scope for scope in KEY_SCOPES if scope in scopes]
+    return None if len(chosen) == len(KEY_SCOPES) else chosen
+
+
 def create_api_key(
     session: Session, principal: Principal, username: str, data: ApiKeyCreate
 ) -> tuple[ApiKey, str]:
     account = find_account(session, principal, username)
     _require_key_rights(principal, account)
-    if data.expires_at is not None:
-        expires = data.expires_at if data.expires_at.tzinfo else data.expires_at.replace(tzinfo=UTC)
-        if expires <= datetime.now(UTC):
-            raise BadRequest.field("expiresAt", "must be in the future")
     key = keys.generate_key(keys.KeyKind.USER)
     row = ApiKey(
         account_pk=account.pk,
@@ -55,7 +66,8 @@ def create_api_key(
         prefix=keys.display_prefix(key),
         digest=keys.digest(key),
         ip_allowlist=_cidrs(data.ip_allowlist),
-        expires_at=data.expires_at,
+        expires_at=_future(data.expires_at),
+        scopes=_scopes(data.scopes),
     )
     session.add(row)
     session.flush()
@@ -70,6 +82,38 @@ def _key_event(session: Session, kind: str, account: Account, row: ApiKey) -> No
     record_event(session, kind, account.tenant_pk, data)
 
 
+def _own_key(session: Session, account: Account, username: str, key_id: int) -> ApiKey:
+    row = session.scalar(select(ApiKey).where(ApiKey.pk == key_id, ApiKey.account_pk == account.pk))
+    if row is None:
+        raise NotFound(f"key {key_id} is not a key of {username!r}")
+    return row
+
+
+def update_api_key(
+    session: Session, principal: Principal, username: str, key_id: int, changes: ApiKeyUpdate
+) -> ApiKey:
+    """Name, expiry, IP allowlist and scopes; in force on every worker at once. A revoked key stays
+    revoked (409: there is nothing left to change)."""
+    account = find_account(session, principal, username)
+    _require_key_rights(principal, account)
+    row = _own_key(session, account, username, key_id)
+    if row.revoked_at is not None:
+        raise Conflict("The key is revoked; create a new one.")
+    sent = changes.model_fields_set
+    if "name" in sent and changes.name is not None:
+        row.name = changes.name
+    if "expires_at" in sent:
+        row.expires_at = _future(changes.expires_at)
+    if "ip_allowlist" in sent:
+        row.ip_allowlist = _cidrs(changes.ip_allowlist or [])
+    if "scopes" in sent and changes.scopes is not None:
+        row.scopes = _scopes(changes.scopes)
+    session.flush()
+    bump(session, CREDENTIALS)
+    _key_event(session, "api_key.updated", account, row)
+    return row
+
+
 def list_api_keys(session: Session, principal: Principal, username: str) -> list[ApiKey]:
     account = find_account(session, principal, username)
     _require_key_rights(principal, account)
@@ -79,9 +123,7 @@ def list_api_keys(session: Session, principal: Principal, username: str) -> list
 def revoke_api_key(session: Session, principal: Principal, username: str, key_id: int) -> ApiKey:
     account = find_account(session, principal, username)
     _require_key_rights(principal, account)
-    row = session.scalar(select(ApiKey).where(ApiKey.pk == key_id, ApiKey.account_pk == account.pk))
-    if row is None:
-        raise NotFound(f"key {key_id} is not a key of {username!r}")
+    row = _own_key(session, account, username, key_id)
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.flush()
@@ -99,6 +141,7 @@ def key_view(row: ApiKey, key: str | None = None) -> dict[str, Any]:
         "expiresAt": row.expires_at.isoformat() if row.expires_at else None,
         "lastUsedAt": row.last_used_at.isoformat() if row.last_used_at else None,
         "ipAllowlist": row.ip_allowlist,
+        "scopes": list(KEY_SCOPES) if row.scopes is None else row.scopes,
         "revoked": row.revoked_at is not None,
         "revokedAt": row.revoked_at.isoformat() if row.revoked_at else None,
     }

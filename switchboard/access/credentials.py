@@ -64,8 +64,7 @@ class CachedCredential:
 
 
 def _credential_query(model: type[ApiKey] | type[AccessToken]) -> Any:
-    allowlist = ApiKey.ip_allowlist if model is ApiKey else None
-    prefix = ApiKey.prefix if model is ApiKey else None
+    is_key = model is ApiKey
     columns: list[Any] = [
         model.pk.label("key_pk"),
         model.expires_at.label("expires_at"),
@@ -78,8 +77,8 @@ def _credential_query(model: type[ApiKey] | type[AccessToken]) -> Any:
         Account.user_pk.label("user_pk"),
         Account.enabled.label("enabled"),
     ]
-    if allowlist is not None and prefix is not None:
-        columns += [allowlist.label("ip_allowlist"), prefix.label("prefix")]
+    if is_key:
+        columns += [ApiKey.ip_allowlist.label("ip_allowlist"), ApiKey.prefix.label("prefix"), ApiKey.scopes]
     return (
         select(*columns)
         .join(Account, Account.pk == model.account_pk)
@@ -171,6 +170,7 @@ class CredentialResolver:
             user_pk=row["user_pk"],
             key_pk=row["key_pk"],
             key_prefix=row.get("prefix") or f"{kind.value}_#{row['key_pk']}",
+            key_scopes=frozenset(row["scopes"]) if row.get("scopes") is not None else None,
         )
         networks = tuple(ipaddress.ip_network(c, strict=False) for c in row.get("ip_allowlist") or ())
         return CachedCredential(

@@ -46,6 +46,8 @@ class ApiKey(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     # CIDRs; empty means "the system allowlist alone decides".
     ip_allowlist: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Areas among those a user key reaches (campaigns, calls, recordings); NULL means all of them.
+    scopes: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)

@@ -53,6 +53,8 @@ def require_area(principal: Principal, area: Area) -> None:
             f"User API keys reach campaign-related endpoints only; {area.value} endpoints need a "
             "login token or the global key."
         )
+    if principal.key_scopes is not None and area.value not in principal.key_scopes:
+        raise Forbidden(f"This API key's scopes do not include {area.value}.")
     if area is Area.SETTINGS and principal.role != "system":
         raise Forbidden("Settings need system rights.")
     if area is Area.AUDIT and principal.role not in ADMIN_ROLES:

@@ -21,6 +21,7 @@ class Principal:
     user_pk: int | None = None  # the directory end user linked to the account, if any
     key_pk: int | None = None  # the user key or token row
     key_prefix: str | None = None  # identifies a key in logs and audit, never enough to use it
+    key_scopes: frozenset[str] | None = None  # a user key's areas, when narrowed (None: all it may reach)
 
     @property
     def audit_name(self) -> str:

@@ -16,6 +16,7 @@ from switchboard.access.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
+    ApiKeyUpdate,
     LoginBody,
     LoginOut,
 )
@@ -118,6 +119,22 @@ def create_api_key(
     response = json_response(view, 201)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@router.patch(
+    "/accounts/{username}/api-keys/{key_id}/",
+    response_model=ApiKeyOut,
+    responses=errors(400, 401, 403, 404, 409),
+)
+def update_api_key(
+    request: Request, principal: AccountsCaller, username: str, key_id: int, body: ApiKeyUpdate
+) -> Response:
+    """Changes the key's name, expiry (`null`: never), IP allowlist or scopes, on every worker at once."""
+    with database_of(request).transaction() as session:
+        row = api_keys.update_api_key(session, principal, username, key_id, body)
+        view = api_keys.key_view(row)
+    audit_write(request, 200, f"api_key:{row.prefix}", principal.tenant_pk)
+    return json_response(view)
 
 
 @router.delete("/accounts/{username}/api-keys/{key_id}/", status_code=204, responses=errors(401, 403, 404))

@@ -48,10 +48,33 @@ class AccountOut(Schema):
     created_at: datetime
 
 
+# The areas a user key may reach (seed 000: campaign-related endpoints); a key may be narrowed to some.
+KeyScope = Literal["campaigns", "calls", "recordings"]
+KEY_SCOPES: tuple[KeyScope, ...] = ("campaigns", "calls", "recordings")
+KeyName = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+KeyAllowlist = Annotated[list[Cidr], Field(max_length=50)]
+KeyScopes = Annotated[
+    list[KeyScope],
+    Field(
+        min_length=1, description="What the key reaches: campaigns, calls, recordings (default: all three)."
+    ),
+]
+
+
 class ApiKeyCreate(Schema):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    name: KeyName
     expires_at: datetime | None = None
-    ip_allowlist: Annotated[list[Cidr], Field(max_length=50)] = Field(default_factory=list)
+    ip_allowlist: KeyAllowlist = Field(default_factory=list)
+    scopes: KeyScopes = Field(default_factory=lambda: list(KEY_SCOPES))
+
+
+class ApiKeyUpdate(Schema):
+    """The fields sent change; `expiresAt: null` removes the expiry."""
+
+    name: KeyName | None = None
+    expires_at: datetime | None = None
+    ip_allowlist: KeyAllowlist | None = None
+    scopes: KeyScopes | None = None
 
 
 class ApiKeyOut(Schema):
@@ -62,6 +85,7 @@ class ApiKeyOut(Schema):
     expires_at: datetime | None
     last_used_at: datetime | None
     ip_allowlist: list[str]
+    scopes: list[KeyScope]
     revoked: bool
     revoked_at: datetime | None
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StringConstraints
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
@@ -19,15 +19,13 @@ from switchboard.access.policy import (
     Target,
     first_visible,
     require_manage,
-    scope_params,
-    visibility,
 )
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.calls import service
 from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.drivers.simulated import SimulatedPbx
-from switchboard.calls.models import ENDED_STATES, Call, DiallingPolicy, Recording
+from switchboard.calls.models import Call, DiallingPolicy, Recording
 from switchboard.calls.recordings import RecordingAction
 from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
@@ -128,21 +126,16 @@ def list_calls(
     page = page_request(limit, cursor, None, None)
     if page.after is not None and not page.after.isdigit():
         raise BadRequest.field("cursor", "is not a cursor returned by this list")
-    stmt = select(Call).where(visibility(principal, "call"))
-    if state == "live":
-        stmt = stmt.where(Call.state.not_in(ENDED_STATES))
-    elif state == "ended":
-        stmt = stmt.where(Call.state.in_(ENDED_STATES))
-    if extension is not None:
-        stmt = stmt.where(Call.extension == extension)
-    if campaign_id is not None:
-        stmt = stmt.where(Call.campaign_pk == campaign_id)
     with database_of(request).transaction() as session:
-        params = scope_params(principal)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery()), params) or 0
-        if page.after is not None:
-            stmt = stmt.where(Call.pk < int(page.after))
-        calls = session.scalars(stmt.order_by(Call.pk.desc()).limit(limit + 1), params)
+        calls, total = service.list_calls(
+            session,
+            principal,
+            state=state,
+            extension=extension,
+            campaign_pk=campaign_id,
+            before_pk=int(page.after) if page.after is not None else None,
+            limit=limit,
+        )
         items = [{**service.call_view(session, call), "_sort": call.pk} for call in calls]
     return json_response(page_body(items, page, total))
 

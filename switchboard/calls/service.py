@@ -402,3 +402,31 @@ def visible_recordings(
     if limit is not None:
         stmt = stmt.limit(limit)
     return [(r, c) for r, c in session.execute(stmt, scope_params(principal))]
+
+
+def list_calls(
+    session: Session,
+    principal: Principal,
+    *,
+    state: str | None = None,
+    extension: str | None = None,
+    campaign_pk: int | None = None,
+    before_pk: int | None = None,
+    limit: int,
+) -> tuple[list[Call], int]:
+    """Calls the principal may see, newest first: `limit` + 1 rows (one more says a page follows)
+    and how many match. The API's list and the console's live calls both read it."""
+    stmt = select(Call).where(visibility(principal, "call"))
+    if state == "live":
+        stmt = stmt.where(Call.state.not_in(ENDED_STATES))
+    elif state == "ended":
+        stmt = stmt.where(Call.state.in_(ENDED_STATES))
+    if extension is not None:
+        stmt = stmt.where(Call.extension == extension)
+    if campaign_pk is not None:
+        stmt = stmt.where(Call.campaign_pk == campaign_pk)
+    params = scope_params(principal)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()), params) or 0
+    if before_pk is not None:
+        stmt = stmt.where(Call.pk < before_pk)
+    return list(session.scalars(stmt.order_by(Call.pk.desc()).limit(limit + 1), params)), total

@@ -4,7 +4,7 @@ click the 'Create API Key'"). Every read and write goes through the access servi
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import quote
 
@@ -15,11 +15,10 @@ from starlette.responses import RedirectResponse, Response
 
 from switchboard.access import accounts, api_keys
 from switchboard.access.models import Account
-from switchboard.access.schemas import ApiKeyCreate
+from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate
 from switchboard.audit.recording import audit_write
 from switchboard.console.pages import checked, console_action, console_page, page, refusal
 from switchboard.console.sessions import SignedIn
-from switchboard.db.base import utcnow
 from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest, NotFound, SwitchboardError
 from switchboard.pagination import DEFAULT_LIMIT
@@ -73,7 +72,9 @@ def account_page(request: Request, username: str, tab: str = "details") -> Respo
     mode = _mode_of(request, current.principal.account_pk)
     if mode != "advanced":
         tab = "details"  # the Security tab is an Advanced-mode tab
-    return page(request, "account.html", current, account=view, keys=keys, mode=mode, tab=tab)
+    return page(
+        request, "account.html", current, account=view, keys=keys, mode=mode, tab=tab, scopes=KEY_SCOPES
+    )
 
 
 @router.post("/preferences/mode")
@@ -93,21 +94,90 @@ async def set_mode(request: Request) -> Response:
     return done if isinstance(done, Response) else RedirectResponse(done[1], status_code=303)
 
 
+def _key_fields(form: dict[str, str], current_expiry: str | None = None) -> dict[str, Any]:
+    """The key form as the API's fields. The expiry is a date ("stops working on", 00:00 UTC);
+    left at the key's current date, the exact current expiry is kept."""
+    fields: dict[str, Any] = {
+        "name": form.get("name", ""),
+        "ipAllowlist": [
+            entry for entry in form.get("allow", "").replace("\n", ",").split(",") if entry.strip()
+        ],
+        "scopes": [scope for scope in KEY_SCOPES if form.get(f"scope_{scope}")],
+    }
+    if not fields["scopes"]:
+        raise BadRequest.field("scopes", "choose at least one of " + ", ".join(KEY_SCOPES))
+    day = form.get("expires_on", "").strip()
+    if current_expiry is not None and day == current_expiry[:10]:
+        return fields
+    try:
+        fields["expiresAt"] = datetime.combine(date.fromisoformat(day), time(0), UTC) if day else None
+    except ValueError as exc:
+        raise BadRequest.field("expires_on", "a date such as 2027-01-31, or empty for never") from exc
+    return fields
+
+
+def _key_of(session: Session, current: SignedIn, username: str, key_id: int) -> dict[str, Any]:
+    rows = api_keys.list_api_keys(session, current.principal, username)
+    key = next((api_keys.key_view(row) for row in rows if row.pk == key_id), None)
+    if key is None:
+        raise NotFound(f"key {key_id} of {username}")
+    return key
+
+
+@router.get("/accounts/{username}/api-keys/{key_id}/")
+def key_page(request: Request, username: str, key_id: int) -> Response:
+    """A key's settings: name, expiry, scopes and IP allowlist (never the key itself)."""
+    return _key_page(request, username, key_id, "key_edit.html")
+
+
+def _key_page(request: Request, username: str, key_id: int, template_name: str) -> Response:
+    current = console_page(request)
+    if isinstance(current, Response):
+        return current
+    try:
+        with database_of(request).transaction() as session:
+            key = _key_of(session, current, username, key_id)
+    except SwitchboardError as error:
+        return refusal(request, current, error)
+    return page(request, template_name, current, key=key, username=username, scopes=KEY_SCOPES)
+
+
+@router.post("/accounts/{username}/api-keys/{key_id}/")
+async def save_key(request: Request, username: str, key_id: int) -> Response:
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> int | None:
+        key = _key_of(session, current, username, key_id)
+        changes = checked(ApiKeyUpdate, _key_fields(form, key["expiresAt"]))
+        api_keys.update_api_key(session, current.principal, username, key_id, changes)
+        return accounts.find_account(session, current.principal, username).tenant_pk
+
+    def invalid(current: SignedIn, form: dict[str, str], error: SwitchboardError) -> Response:
+        with database_of(request).transaction() as session:
+            key = _key_of(session, current, username, key_id)
+        typed = {**key, "name": form.get("name", ""), "ipAllowlist": _key_fields(form)["ipAllowlist"]}
+        return page(
+            request,
+            "key_edit.html",
+            current,
+            error.status,
+            key=typed,
+            username=username,
+            scopes=KEY_SCOPES,
+            error=error.detail,
+        )
+
+    done = await console_action(request, work, invalid)
+    if isinstance(done, Response):
+        return done
+    audit_write(request, 200, f"api_key:{username}/{key_id}", done[1])
+    return RedirectResponse(f"/console/accounts/{quote(username)}/?tab=security", status_code=303)
+
+
 @router.post("/accounts/{username}/api-keys")
 async def create_key(request: Request, username: str) -> Response:
     """Shows the new key once, with a copy button and a warning; never again."""
 
     def work(session: Session, current: SignedIn, form: dict[str, str]) -> tuple[dict[str, Any], int | None]:
-        days = form.get("expires_days", "").strip()
-        if days and not (days.isdigit() and 1 <= int(days) <= 3650):
-            raise BadRequest.field("expires_days", "a number of days from 1 to 3650, or empty")
-        allow = [
-            entry.strip() for entry in form.get("allow", "").replace("\n", ",").split(",") if entry.strip()
-        ]
-        expires = utcnow() + timedelta(days=int(days)) if days else None
-        data = checked(
-            ApiKeyCreate, {"name": form.get("name", ""), "expiresAt": expires, "ipAllowlist": allow}
-        )
+        data = checked(ApiKeyCreate, _key_fields(form))
         row, key = api_keys.create_api_key(session, current.principal, username, data)
         tenant_pk = accounts.find_account(session, current.principal, username).tenant_pk
         return api_keys.key_view(row, key), tenant_pk
@@ -117,23 +187,21 @@ async def create_key(request: Request, username: str) -> Response:
         return done
     current, (view, tenant_pk) = done
     audit_write(request, 201, f"api_key:{username}/{view['id']}", tenant_pk)
-    return page(request, "key_created.html", current, key=view, username=username)
+    return page(
+        request,
+        "key_created.html",
+        current,
+        key=view,
+        what="API key",
+        holder_note=f"anyone holding it acts as {username} on the campaign endpoints.",
+        back_url=f"/console/accounts/{quote(username)}/?tab=security",
+        back_label="Back to the Security tab",
+    )
 
 
 @router.get("/accounts/{username}/api-keys/{key_id}/revoke")
 def confirm_revoke(request: Request, username: str, key_id: int) -> Response:
-    current = console_page(request)
-    if isinstance(current, Response):
-        return current
-    try:
-        with database_of(request).transaction() as session:
-            rows = api_keys.list_api_keys(session, current.principal, username)
-    except SwitchboardError as error:
-        return refusal(request, current, error)
-    key = next((api_keys.key_view(row) for row in rows if row.pk == key_id), None)
-    if key is None:
-        return refusal(request, current, NotFound(f"key {key_id} of {username}"))
-    return page(request, "revoke_confirm.html", current, key=key, username=username)
+    return _key_page(request, username, key_id, "revoke_confirm.html")
 
 
 @router.post("/accounts/{username}/api-keys/{key_id}/revoke")

@@ -38,7 +38,7 @@ def _back(path: str, tenant_id: str, **extra: str) -> Response:
 # -- Team Management -------------------------------------------------------------------------------
 
 
-def _tenant_page(
+def tenant_page(
     request: Request,
     template_name: str,
     tenant: str,
@@ -65,7 +65,7 @@ def teams_page(request: Request, tenant: str = "") -> Response:
         _, rows = service.list_teams(session, current.principal, chosen.tenant_id)
         return {"teams": [service.team_view(session, team, chosen.tenant_id) for team in rows]}
 
-    return _tenant_page(request, "teams.html", tenant, build)
+    return tenant_page(request, "teams.html", tenant, build)
 
 
 @router.post("/teams/")
@@ -120,7 +120,7 @@ def templates_page(request: Request, tenant: str = "") -> Response:
         _, rows = service.list_templates(session, current.principal, chosen.tenant_id)
         return {"templates": [service.template_view(session, row, chosen.tenant_id) for row in rows]}
 
-    return _tenant_page(request, "templates.html", tenant, build)
+    return tenant_page(request, "templates.html", tenant, build)
 
 
 @router.get("/templates/{template_id}/")

@@ -3,7 +3,7 @@ forms, security headers, and refusals as pages (the API's status, its message, n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from switchboard.audit.recording import audit_refusal
 from switchboard.console import sessions
 from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
@@ -59,7 +60,9 @@ def refused(
 
 
 def refusal(request: Request, current: sessions.SignedIn | None, error: SwitchboardError) -> Response:
-    """A service's refusal as a page: a 404 reads exactly like "missing", as in the API."""
+    """A service's refusal as a page: a 404 reads exactly like "missing", as in the API; the
+    real reason goes to the audit log, as the API's refusals do."""
+    audit_refusal(request, error)
     return refused(request, current, error.title, error.detail, error.status)
 
 
@@ -90,10 +93,13 @@ async def form_of(request: Request, current: sessions.SignedIn) -> dict[str, str
 
 
 async def console_action(
-    request: Request, work: Callable[[Session, sessions.SignedIn, dict[str, str]], T]
+    request: Request,
+    work: Callable[[Session, sessions.SignedIn, dict[str, str]], T],
+    invalid: Callable[[sessions.SignedIn, dict[str, str], SwitchboardError], Response] | None = None,
 ) -> tuple[sessions.SignedIn, T] | Response:
     """A form post: the signed-in account, its CSRF-checked form, and `work` run in one unit of
-    work off the event loop; a service's refusal becomes a page."""
+    work off the event loop; a service's refusal becomes a page. With `invalid`, bad input (400)
+    and conflicts (409) instead show the form again, the message next to its field."""
     current = await console_page_async(request)
     if isinstance(current, Response):
         return current
@@ -107,6 +113,25 @@ async def console_action(
 
     try:
         return current, await run_in_threadpool(run)
+    except SwitchboardError as error:
+        if invalid is not None and error.status in (400, 409):
+            return await run_in_threadpool(invalid, current, form, error)
+        return refusal(request, current, error)
+
+
+async def console_action_async(
+    request: Request, work: Callable[[sessions.SignedIn, dict[str, str]], Awaitable[T]]
+) -> tuple[sessions.SignedIn, T] | Response:
+    """console_action for async services (call control): `work` runs on the event loop and opens
+    its own transactions (never one held across a PBX call)."""
+    current = await console_page_async(request)
+    if isinstance(current, Response):
+        return current
+    form = await form_of(request, current)
+    if isinstance(form, Response):
+        return form
+    try:
+        return current, await work(current, form)
     except SwitchboardError as error:
         return refusal(request, current, error)
 

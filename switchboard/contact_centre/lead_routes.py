@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -141,8 +141,10 @@ def write_leads(
     write: leads.Batch,
     allow_duplicates: bool,
     template_id: int | None = None,
+    on_batch: Callable[[list[RowResult]], None] | None = None,
 ) -> list[RowResult]:
-    """The one way leads are written (native and Noojee): limits, the writer gate, batches, audit."""
+    """The one way leads are written (native, Noojee and the console's CSV import): limits, the
+    writer gate, batches, audit. `on_batch` hears each committed batch's results."""
     settings = _settings(request)
     if len(rows) > settings.lead_request_max_rows:
         raise BadRequest(f"At most {settings.lead_request_max_rows} leads per request; send more requests.")
@@ -155,7 +157,7 @@ def write_leads(
     gate: leads.LeadWriteGate = request.app.state.lead_gate
     with gate:
         results = leads.write_in_batches(
-            db, open_campaign, rows, write, allow_duplicates, settings.lead_batch_size
+            db, open_campaign, rows, write, allow_duplicates, settings.lead_batch_size, on_batch
         )
     written = sum(1 for r in results if r.outcome is Outcome.OK)
     verb = "insert" if write is leads.insert_batch else "update"
@@ -188,6 +190,14 @@ def list_leads(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     status: Literal["new", "callback", "finished"] | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="External id or a text field starting with this (fields: any case), "
+            "or a phone number starting with it once normalised.",
+        ),
+    ] = None,
 ) -> Response:
     """The campaign's leads by id, for whoever sees the campaign."""
     page = page_request(limit, cursor, None, None)
@@ -195,7 +205,8 @@ def list_leads(
         raise BadRequest.field("cursor", "is not a cursor returned by this list")
     with database_of(request).transaction() as session:
         ctx = _context(session, principal, tenant_id, campaign_id)
-        rows, total = leads.list_leads(session, ctx, int(page.after) if page.after else None, limit, status)
+        after = int(page.after) if page.after else None
+        rows, total = leads.list_leads(session, ctx, after, limit, status, q)
         items = [{**leads.lead_view(ctx, lead), "_sort": lead.pk} for lead in rows]
     return json_response(page_body(items, page, total))
 

@@ -17,7 +17,7 @@ from enum import IntEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from switchboard.db.engine import Database
 from switchboard.directory.models import Tenant
 from switchboard.errors import NotFound, SwitchboardError, TooManyRequests
 from switchboard.events.log import event_params, record_events
+from switchboard.pagination import PREFIX_END, like_prefix
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -558,11 +559,13 @@ def write_in_batches(
     write: Batch,
     allow_duplicates: bool,
     batch_size: int,
+    on_batch: Callable[[list[RowResult]], None] | None = None,
 ) -> list[RowResult]:
     """Run `write` over the rows, one transaction per batch; a batch is written whole or not at all.
 
     An error in the first batch is the request's error (nothing was written). After that, the
     rows of a failed batch and of every later one are answered EXCEPTION (103), not written.
+    `on_batch` hears each committed batch's results (the console's import shows its progress).
     """
     results: list[RowResult] = []
     for start in range(0, max(len(rows), 1), batch_size):  # no rows: still check the campaign
@@ -570,7 +573,7 @@ def write_in_batches(
         try:
             with db.transaction() as session:
                 ctx = open_campaign(session)
-                results.extend(write(session, ctx, batch, allow_duplicates))
+                written = write(session, ctx, batch, allow_duplicates)
         except (SwitchboardError, SQLAlchemyError) as exc:
             if start == 0 and isinstance(exc, SwitchboardError):
                 raise  # nothing written: the request's own error (404, 403, ...)
@@ -589,6 +592,9 @@ def write_in_batches(
                 for index in range(start, len(rows))
             )
             break
+        results.extend(written)  # only once committed: a failed commit's rows are not "OK"
+        if on_batch is not None:
+            on_batch(written)
     return results
 
 
@@ -631,13 +637,46 @@ def lead_view(ctx: CampaignContext, lead: Lead) -> dict[str, Any]:
     }
 
 
+def lead_search(ctx: CampaignContext, text: str) -> ColumnElement[bool]:
+    """Leads whose external id starts with `text` (as written), whose text or e-mail fields start
+    with it (any case), or with a phone number starting with it once normalised."""
+    term = text.strip()
+    matches: list[ColumnElement[bool]] = [
+        and_(Lead.external_id >= term, Lead.external_id < term + PREFIX_END)
+    ]
+    pattern = like_prefix(term)
+    for definition in ctx.fields.values():
+        if definition["type"] in ("text", "email") and not definition.get("phone"):
+            value = Lead.fields[definition["name"]].as_string()
+            matches.append(func.lower(value).like(pattern, escape="\\"))
+    try:
+        number = normalise_phone(term)
+    except ValueError:
+        pass  # not a number: no phone can match
+    else:
+        phones = select(LeadPhone.lead_pk).where(
+            LeadPhone.campaign_pk == ctx.campaign.pk,
+            LeadPhone.number >= number,
+            LeadPhone.number < number + PREFIX_END,
+        )
+        matches.append(Lead.pk.in_(phones))
+    return or_(*matches)
+
+
 def list_leads(
-    session: Session, ctx: CampaignContext, after: int | None, limit: int, status: str | None
+    session: Session,
+    ctx: CampaignContext,
+    after: int | None,
+    limit: int,
+    status: str | None,
+    search: str | None = None,
 ) -> tuple[list[Lead], int]:
     """A page of the campaign's leads by id (keyset), and how many match in all."""
     stmt = select(Lead).where(Lead.campaign_pk == ctx.campaign.pk)
     if status is not None:
         stmt = stmt.where(Lead.status == status)
+    if search and search.strip():
+        stmt = stmt.where(lead_search(ctx, search))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     if after is not None:
         stmt = stmt.where(Lead.pk > after)

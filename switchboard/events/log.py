@@ -44,6 +44,7 @@ EVENT_TYPES = (
     "account.updated",
     "account.deleted",
     "api_key.created",
+    "api_key.updated",
     "api_key.revoked",
     "webhook.test",
 )

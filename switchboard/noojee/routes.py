@@ -192,10 +192,10 @@ async def _lead_rows(request: Request, update: bool) -> list[LeadInput]:
         raise BadRequest("The body must be a JSON array of lead objects.") from None
     if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
         raise BadRequest("The body must be a JSON array of lead objects.")
-    return [_noojee_row(item, update) for item in body]
+    return [noojee_row(item, update) for item in body]
 
 
-def _noojee_row(raw: dict[str, Any], update: bool) -> LeadInput:
+def noojee_row(raw: dict[str, Any], update: bool) -> LeadInput:
     """Noojee's row: template fields by name plus the system fields njExternalLeadId,
     njCallBackDate (yyyy/MM/dd HH:mm, contact-hours zone), njPriority and njDisposition;
     '<No Change>' leaves a value alone (updates only)."""

@@ -63,6 +63,48 @@ def test_revocation_applies_at_once(api: TestClient, global_key: str) -> None:
     assert api.delete(f"{KEYS}999999/").status_code == 404
 
 
+def test_scopes_narrow_a_key_and_edits_apply_at_once(api: TestClient, global_key: str) -> None:
+    build_world(api, global_key)
+    made = created(api.post(KEYS, json={"name": "calls only", "scopes": ["calls"]}))
+    assert made["scopes"] == ["calls"]
+    key = {"Authorization": f"Bearer {made['key']}"}
+    assert api.get("/api/v1/calls/", headers=key).status_code == 200
+    refused = api.get("/api/v1/tenants/t1/campaigns/", headers=key)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "This API key's scopes do not include campaigns."
+    noojee = api.post(
+        "/servicemanager/rest/CampaignAPI/getCampaignList",
+        params={"apiKey": made["key"]},
+        headers={"Authorization": ""},
+    )
+    assert noojee.json()["Code"] < 0  # the same rule on the Noojee routes
+    # Widen it, narrow it, bind it to an address, give it an expiry and take it away again.
+    url = f"{KEYS}{made['id']}/"
+    widened = api.patch(url, json={"scopes": ["recordings", "campaigns", "calls"]})
+    assert widened.status_code == 200
+    assert widened.json()["scopes"] == ["campaigns", "calls", "recordings"]
+    assert api.get("/api/v1/tenants/t1/campaigns/", headers=key).status_code == 200
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    changed = api.patch(
+        url, json={"name": "renamed", "ipAllowlist": ["192.0.2.1"], "expiresAt": later}
+    ).json()
+    assert (changed["name"], changed["ipAllowlist"]) == ("renamed", ["192.0.2.1/32"])
+    assert changed["expiresAt"] is not None
+    assert changed["scopes"] == ["campaigns", "calls", "recordings"]  # untouched when not sent
+    assert api.get("/api/v1/calls/", headers=key).status_code == 403  # 127.0.0.1 is not 192.0.2.1
+    cleared = api.patch(url, json={"expiresAt": None, "ipAllowlist": []}).json()
+    assert (cleared["expiresAt"], cleared["ipAllowlist"]) == (None, [])
+    assert api.get("/api/v1/calls/", headers=key).status_code == 200
+    # Bad input, and a revoked key, are refused; scopes never reach beyond what a user key may.
+    assert api.patch(url, json={"scopes": []}).status_code == 400
+    assert api.patch(url, json={"scopes": ["settings"]}).status_code == 400
+    assert api.patch(url, json={"expiresAt": "2001-01-01T00:00:00Z"}).status_code == 400
+    assert api.post(KEYS, json={"name": "x", "scopes": ["directory"]}).status_code == 400
+    assert api.delete(url).status_code == 204
+    assert api.patch(url, json={"name": "again"}).status_code == 409
+    assert api.patch(f"{KEYS}999999/", json={"name": "missing"}).status_code == 404
+
+
 def test_expired_key_is_refused(api: TestClient, global_key: str) -> None:
     build_world(api, global_key)
     soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()

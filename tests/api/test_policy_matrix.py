@@ -149,6 +149,8 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("PATCH", "/api/v1/accounts/ta2/", {"displayName": "X {p}"}, "O4443"),
     ("POST", "/api/v1/accounts/eu1/api-keys/", {"name": "k-{p}"}, "OOOO3"),
     ("POST", "/api/v1/accounts/ta2/api-keys/", {"name": "k-{p}"}, "O4443"),
+    ("PATCH", "/api/v1/accounts/ta1/api-keys/1/", {"name": "crm-{p}"}, "OO443"),  # ta1's "crm" key
+    ("PATCH", "/api/v1/accounts/ta2/api-keys/1/", {"name": "x-{p}"}, "44443"),  # not ta2's key
     # deletes last: each principal has its own victim
     ("DELETE", f"{G1}/users/del-{{p}}@t1.example/", None, "OOO43"),
     ("DELETE", "/api/v1/tenants/t2/groups/g1/users/del-{p}@t2.example/", None, "O4443"),

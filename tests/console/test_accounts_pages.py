@@ -66,18 +66,61 @@ def test_creating_and_revoking_keys_need_the_forms_token_and_the_right(
             == 403
         )
         bad = browser.post(
-            "/console/accounts/eu1/api-keys", data={"name": "x", "expires_days": "0", "csrf": token}
+            "/console/accounts/eu1/api-keys",
+            data={"name": "x", "expires_on": "01/02/2030", "scope_calls": "on", "csrf": token},
         )
         assert bad.status_code == 400
-        assert "expires_days" in bad.text
+        assert "expires_on: a date such as 2027-01-31" in bad.text
+        past = browser.post(
+            "/console/accounts/eu1/api-keys",
+            data={"name": "x", "expires_on": "2001-01-01", "scope_calls": "on", "csrf": token},
+        )
+        assert past.status_code == 400
+        assert "expiresAt: must be in the future" in past.text
+        unscoped = browser.post("/console/accounts/eu1/api-keys", data={"name": "x", "csrf": token})
+        assert unscoped.status_code == 400
+        assert "scopes: choose at least one" in unscoped.text
         made = browser.post(
-            "/console/accounts/eu1/api-keys", data={"name": "crm", "allow": "10.0.0.0/8", "csrf": token}
+            "/console/accounts/eu1/api-keys",
+            data={
+                "name": "crm",
+                "allow": "10.0.0.0/8",
+                "scope_calls": "on",
+                "scope_campaigns": "on",
+                "csrf": token,
+            },
         )
         assert made.status_code == 200
         assert "sbu_" in made.text
         keys = api.get("/api/v1/accounts/eu1/api-keys/").json()
-        assert [(k["name"], k["ipAllowlist"]) for k in keys] == [("crm", ["10.0.0.0/8"])]
+        assert [(k["name"], k["ipAllowlist"], k["scopes"]) for k in keys] == [
+            ("crm", ["10.0.0.0/8"], ["campaigns", "calls"])
+        ]
         key_id = keys[0]["id"]
+        # Edit: another name, a date, only recordings, anywhere; the date kept as is when untouched.
+        edit_page = browser.get(f"/console/accounts/eu1/api-keys/{key_id}/")
+        assert 'value="crm"' in edit_page.text
+        assert "sbu_" not in edit_page.text.replace(keys[0]["prefix"], "")
+        form = {
+            "name": "crm2",
+            "expires_on": "2099-12-31",
+            "scope_recordings": "on",
+            "allow": "",
+            "csrf": token,
+        }
+        assert (
+            browser.post(f"/console/accounts/eu1/api-keys/{key_id}/", data={**form, "csrf": "x"}).status_code
+            == 403
+        )
+        saved = browser.post(f"/console/accounts/eu1/api-keys/{key_id}/", data=form, follow_redirects=False)
+        assert saved.status_code == 303
+        edited = api.get("/api/v1/accounts/eu1/api-keys/").json()[0]
+        assert (edited["name"], edited["scopes"], edited["ipAllowlist"]) == ("crm2", ["recordings"], [])
+        assert edited["expiresAt"].startswith("2099-12-31T00:00:00")
+        wrong = browser.post(f"/console/accounts/eu1/api-keys/{key_id}/", data={**form, "allow": "nope"})
+        assert wrong.status_code == 400
+        assert 'id="key-error"' in wrong.text
+        assert "is not an address or CIDR" in wrong.text
         assert (
             browser.post(f"/console/accounts/eu1/api-keys/{key_id}/revoke", data={"csrf": "x"}).status_code
             == 403
@@ -92,8 +135,13 @@ def test_creating_and_revoking_keys_need_the_forms_token_and_the_right(
     # An end user may not make keys for another account (or tell that it exists).
     with signed_in_as(settings, "eu1") as browser:
         token = csrf_of(browser.get("/console/").text)
-        other = browser.post("/console/accounts/ga1/api-keys", data={"name": "x", "csrf": token})
-        nobody = browser.post("/console/accounts/nobody/api-keys", data={"name": "x", "csrf": token})
+        form = {"name": "x", "scope_calls": "on", "csrf": token}
+        other = browser.post("/console/accounts/ga1/api-keys", data=form)
+        nobody = browser.post("/console/accounts/nobody/api-keys", data=form)
+        assert other.status_code == nobody.status_code == 404
+        assert other.text == nobody.text
+        other = browser.get("/console/accounts/ga1/api-keys/1/")
+        nobody = browser.get("/console/accounts/nobody/api-keys/1/")
         assert other.status_code == nobody.status_code == 404
         assert other.text == nobody.text
 

@@ -3,117 +3,21 @@ seed 000's flow, Users | Accounts -> Advanced -> Security -> Create API Key, end
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
-from switchboard.settings import Settings
-from tests.access_world import PASSWORD, build_world, make_account
+from tests.access_world import build_world, make_account
+from tests.console.browser import SCREENSHOTS, browser, require_browser, server, shot, sign_in
 from tests.factories import created
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+__all__ = ["browser", "server"]  # fixtures, used by name
 T1 = "/api/v1/tenants/t1"
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"{CHROMIUM} is missing: `apt-get install chromium` (CI installs it) to run the browser tests",
-        allow_module_level=True,
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def server(settings: Settings, global_key: str) -> Iterator[str]:
-    """`switchboard serve` over HTTPS (self-signed) on the test's database."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SWITCHBOARD_DATABASE_URL": settings.effective_database_url,
-        "SWITCHBOARD_DATA_DIR": str(settings.data_dir),
-        "SWITCHBOARD_LOG_LEVEL": "warning",
-        "SWITCHBOARD_SIM_RING_SECONDS": "0",
-        "SWITCHBOARD_SIM_ANSWER_SECONDS": "0",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "switchboard", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        process.stderr.read().decode() if process.stderr else "server died"
-                    ) from None
-                time.sleep(0.1)
-        yield f"https://127.0.0.1:{port}"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(context: Any, base: str, username: str) -> Any:
-    page = context.new_page()
-    page.goto(f"{base}/console/")
-    assert page.url.endswith("/console/sign-in")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/console/")
-    return page
+require_browser()
 
 
 def campaign_ids(api: TestClient, key: str) -> list[int]:

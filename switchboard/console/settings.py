@@ -1,0 +1,215 @@
+"""System settings for system accounts: END_USER_NAME with a live preview, the default domain, the
+IP allowlist (with a warning before a list that would lock out the current address) and global
+key rotation. The same store functions as /api/v1/settings/ and `switchboard keys rotate-global`."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from switchboard.access.policy import Area, require_area
+from switchboard.audit.recording import audit_write
+from switchboard.console.pages import console_action, console_page, page, refusal
+from switchboard.console.sessions import SignedIn
+from switchboard.db.engine import database_of
+from switchboard.errors import BadRequest, Conflict, SwitchboardError
+from switchboard.system import store
+from switchboard.system.bootstrap import rotate_global_key
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+# Names the preview fills in: one short, one with characters a template must not mangle.
+PREVIEW_NAMES = (("Ada", "Lovelace"), ("José", "Núñez-O'Brien"))
+MAX_GRACE_HOURS = 24 * 30
+
+
+class WouldLockOut(Conflict):
+    """The new allowlist leaves out the address the change comes from."""
+
+
+def _client(request: Request) -> str:
+    # The perimeter has already resolved trusted proxies: this is the address the allowlist sees.
+    return request.client.host if request.client else ""
+
+
+def _covers(entries: list[str], address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(entry) for entry in entries)
+
+
+def _preview(template: str) -> list[str]:
+    return [store.render_end_user_name(template, first, last) for first, last in PREVIEW_NAMES]
+
+
+def _global_keys(session: Session) -> list[dict[str, Any]]:
+    """The global keys in force, by their first characters (never their digests)."""
+    entries = store.read_setting(session, store.GLOBAL_API_KEYS) or []
+    return [
+        {"prefix": entry["prefix"], "createdAt": entry["createdAt"], "expiresAt": entry.get("expiresAt")}
+        for entry in entries
+    ]
+
+
+def _settings_view(
+    request: Request,
+    current: SignedIn,
+    status: int = 200,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    lock_out: list[str] | None = None,
+) -> Response:
+    """The settings page; `values` are what the form sent (kept when it is shown again)."""
+    require_area(current.principal, Area.SETTINGS)
+    with database_of(request).transaction() as session:
+        saved = store.public_settings(session)
+        allowlist = store.read_setting(session, store.IP_ALLOWLIST)
+        global_keys = _global_keys(session)
+    shown = {**saved, store.IP_ALLOWLIST: "\n".join(allowlist), **(values or {})}
+    try:
+        preview = _preview(store.check_end_user_name(shown[store.END_USER_NAME]))
+    except BadRequest:
+        preview = []
+    return page(
+        request,
+        "settings.html",
+        current,
+        status,
+        values=shown,
+        errors=errors or {},
+        preview=preview,
+        client=_client(request),
+        lock_out=lock_out,
+        global_keys=global_keys,
+        max_grace_hours=MAX_GRACE_HOURS,
+        saved=request.query_params.get("saved"),
+    )
+
+
+def _shown_again(request: Request, section: str, value_field: str) -> Any:
+    """console_action's `invalid` hook: the page again with what was typed, the error next to it."""
+
+    def invalid(current: SignedIn, form: dict[str, str], error: SwitchboardError) -> Response:
+        typed = form.get(value_field, "")
+        lock_out = store.normalise_allowlist(_lines(typed)) if isinstance(error, WouldLockOut) else None
+        return _settings_view(
+            request, current, error.status, {section: typed}, {section: error.detail}, lock_out
+        )
+
+    return invalid
+
+
+def _lines(text: str) -> list[str]:
+    """Allowlist entries typed one per line (or comma-separated)."""
+    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+
+
+@router.get("/settings/")
+def settings_page(request: Request) -> Response:
+    current = console_page(request)
+    if isinstance(current, Response):
+        return current
+    try:
+        return _settings_view(request, current)
+    except SwitchboardError as error:
+        return refusal(request, current, error)
+
+
+@router.post("/settings/end-user-name")
+async def save_end_user_name(request: Request) -> Response:
+    """Save, or only preview (the "Preview" button, and the page's script as one types)."""
+    form = await request.form()
+    if form.get("action") != "preview":
+
+        def change(session: Session, form: dict[str, str]) -> None:
+            store.update_public_settings(session, {store.END_USER_NAME: form.get("template", "")})
+
+        return await _save(request, store.END_USER_NAME, "template", change)
+
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> str:
+        require_area(current.principal, Area.SETTINGS)
+        return store.check_end_user_name(form.get("template", ""))
+
+    done = await console_action(request, work, _shown_again(request, store.END_USER_NAME, "template"))
+    if isinstance(done, Response):
+        return done
+    current, template = done
+    return await run_in_threadpool(_settings_view, request, current, values={store.END_USER_NAME: template})
+
+
+async def _save(
+    request: Request, section: str, field: str, change: Callable[[Session, dict[str, str]], None]
+) -> Response:
+    """One section's form: checked, changed, audited, then back to the page at that section."""
+
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> None:
+        require_area(current.principal, Area.SETTINGS)
+        change(session, form)
+
+    done = await console_action(request, work, _shown_again(request, section, field))
+    if isinstance(done, Response):
+        return done
+    audit_write(request, 200, f"settings:{section}", None)
+    return RedirectResponse(f"/console/settings/?saved={section}#{section}", status_code=303)
+
+
+@router.post("/settings/default-domain")
+async def save_default_domain(request: Request) -> Response:
+    def change(session: Session, form: dict[str, str]) -> None:
+        store.update_public_settings(session, {store.DEFAULT_DOMAIN: form.get("domain", "")})
+
+    return await _save(request, store.DEFAULT_DOMAIN, "domain", change)
+
+
+@router.post("/settings/ip-allowlist")
+async def save_allowlist(request: Request) -> Response:
+    """Refuses, with a warning and a "save anyway" button, a list without the current address."""
+    client = _client(request)
+
+    def change(session: Session, form: dict[str, str]) -> None:
+        entries = store.normalise_allowlist(_lines(form.get("entries", "")))
+        if not _covers(entries, client) and form.get("confirm") != "lock-out":
+            raise WouldLockOut(
+                f"Your address {client} is not in this list: once saved, this browser (and anything "
+                "else at that address) is refused, the console included."
+            )
+        store.write_setting(session, store.IP_ALLOWLIST, entries)
+
+    return await _save(request, store.IP_ALLOWLIST, "entries", change)
+
+
+@router.post("/settings/global-key/rotate")
+async def rotate_global(request: Request) -> Response:
+    """A new global key, shown once; the keys in use now keep working for the grace period."""
+
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> str:
+        require_area(current.principal, Area.SETTINGS)
+        hours = form.get("grace_hours", "").strip()
+        if not (hours.isdigit() and 0 <= int(hours) <= MAX_GRACE_HOURS):
+            raise BadRequest.field("grace_hours", f"a whole number of hours from 0 to {MAX_GRACE_HOURS}")
+        return rotate_global_key(session, timedelta(hours=int(hours)))
+
+    done = await console_action(request, work, _shown_again(request, store.GLOBAL_API_KEYS, "grace_hours"))
+    if isinstance(done, Response):
+        return done
+    current, key = done
+    audit_write(request, 200, "settings:GLOBAL_API_KEYS rotated", None)
+    return page(
+        request,
+        "key_created.html",
+        current,
+        key={"name": "global API key", "key": key},
+        what="Global API key",
+        holder_note="it has every right on every tenant, the Noojee subscribe included.",
+        back_url="/console/settings/#GLOBAL_API_KEYS",
+        back_label="Back to Settings",
+    )

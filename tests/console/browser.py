@@ -1,0 +1,120 @@
+"""Browser-test plumbing shared by every console browser test: Debian's Chromium through Playwright,
+a real `switchboard serve` over HTTPS on the test's database, screenshots, and signing in.
+
+A module using it calls `require_browser()` at import, so the tests skip with a visible reason on a
+machine without Chromium (CI installs it, so there they always run)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from switchboard.settings import Settings
+from tests.access_world import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+def require_browser() -> None:
+    """Skip the calling test module, saying why, when Playwright or Chromium is missing."""
+    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"{CHROMIUM} is missing: `apt-get install chromium` (CI installs it) to run the browser tests",
+            allow_module_level=True,
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(settings: Settings, global_key: str) -> Iterator[str]:
+    """`switchboard serve` over HTTPS (self-signed) on the test's database."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SWITCHBOARD_DATABASE_URL": settings.effective_database_url,
+        "SWITCHBOARD_DATA_DIR": str(settings.data_dir),
+        "SWITCHBOARD_LOG_LEVEL": "warning",
+        "SWITCHBOARD_SIM_RING_SECONDS": "0",
+        "SWITCHBOARD_SIM_ANSWER_SECONDS": "0",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "switchboard", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        process.stderr.read().decode() if process.stderr else "server died"
+                    ) from None
+                time.sleep(0.1)
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(context: Any, base: str, username: str) -> Any:
+    page = context.new_page()
+    page.goto(f"{base}/console/")
+    assert page.url.endswith("/console/sign-in")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/console/")
+    return page
