@@ -1,4 +1,5 @@
-"""The switchboard command: init, serve, worker, db, demo, keys, accounts, allowlist, access, simulate."""
+"""The switchboard command: init, serve, worker, db, demo, keys, accounts, allowlist, access, simulate,
+import, export."""
 
 from __future__ import annotations
 
@@ -233,6 +234,7 @@ def _is_initialised(settings: Settings) -> bool:
 
 def _register_subcommands() -> None:
     from switchboard.cli_access import access_app, accounts_app, allowlist_app, keys_app
+    from switchboard.cli_bulk import export_command, import_command
     from switchboard.cli_simulate import simulate_app
 
     app.add_typer(keys_app, name="keys")
@@ -240,6 +242,8 @@ def _register_subcommands() -> None:
     app.add_typer(allowlist_app, name="allowlist")
     app.add_typer(access_app, name="access")
     app.add_typer(simulate_app, name="simulate")
+    app.command("import")(import_command)
+    app.command("export")(export_command)
 
 
 _register_subcommands()

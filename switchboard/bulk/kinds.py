@@ -1,0 +1,377 @@
+"""The kinds of directory object a bulk file holds, in the order they must be loaded, and for each:
+its record (the API's create body plus the ids of its parents), how to find the stored one as a
+record, and how to create or change it — always through the directory services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
+from sqlalchemy.orm import Session
+
+from switchboard.access.principal import Principal
+from switchboard.directory import service
+from switchboard.directory.models import Domain
+from switchboard.directory.queries import (
+    DEPARTMENTS,
+    GROUPS,
+    SERVICE_USERS,
+    TENANTS,
+    USERS,
+    Shape,
+    read_item_in,
+)
+from switchboard.directory.schemas import (
+    SERVICE_MODELS,
+    DepartmentCreate,
+    DepartmentUpdate,
+    DomainCreate,
+    GroupCreate,
+    GroupUpdate,
+    TenantCreate,
+    TenantUpdate,
+    UserCreate,
+    UserUpdate,
+)
+from switchboard.errors import BadRequest, NotFound
+from switchboard.schemas import Schema
+from switchboard.system.store import DEFAULT_DOMAIN, read_setting
+
+Record = dict[str, Any]
+
+
+class RowError(Exception):
+    """A row that cannot be loaded: the field (wire name, or "" for the row) and why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+def _department_ref(view: Record | None) -> Record | None:
+    """A department as shown by reads -> as given to writes (its name, and group if group-level)."""
+    if view is None:
+        return None
+    ref = {"departmentName": view["departmentName"]}
+    if view.get("groupId"):
+        ref["groupId"] = view["groupId"]
+    return ref
+
+
+def _full_id(session: Session, raw: str) -> str:
+    return service.full_user_id(raw, read_setting(session, DEFAULT_DOMAIN))
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of object in a bulk file."""
+
+    name: str  # as in a JSON Lines record's "kind", and the CSV file's name (plural + .csv)
+    plural: str
+    context: tuple[str, ...]  # the parents' ids a record carries besides the body
+    id_field: str
+    create_model: Callable[[Record], type[Schema]]
+    update_model: Callable[[Record], type[Schema] | None]  # None: nothing can change once made
+    # The stored object as a record, or None when the principal sees no such object.
+    stored: Callable[[Session, Principal, Record], Record | None]
+    create: Callable[[Session, Principal, Record, Schema], object]
+    update: Callable[[Session, Principal, Record, Schema], object]
+    # Fields whose CSV cells hold JSON (objects and lists).
+    json_fields: frozenset[str] = frozenset()
+
+    def body(self, record: Record) -> Schema:
+        """The create body of a record (its parents' ids taken off); RowError when invalid."""
+        fields = {key: value for key, value in record.items() if key not in self.context}
+        try:
+            return self.create_model(record).model_validate(fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise RowError(".".join(str(part) for part in first["loc"]), first["msg"]) from exc
+
+    def normalised(self, record: Record) -> Record:
+        """The record as its schema reads it (defaults filled in), for comparing with the stored one."""
+        body = self.body(record).model_dump(by_alias=True, mode="json")
+        return {**{key: record.get(key) for key in self.context}, **body}
+
+    def changes(self, given: Record, stored: Record) -> Record:
+        """The body fields that differ from the stored object (ids never change)."""
+        skip = {*self.context, self.id_field}
+        return {key: value for key, value in given.items() if key not in skip and stored.get(key) != value}
+
+
+def _read(session: Session, shape: Shape, params: Record) -> Record | None:
+    try:
+        return dict(read_item_in(session, shape, params))
+    except NoResultFound:
+        return None
+
+
+def _context_ids(record: Record, *names: str) -> list[str]:
+    ids = []
+    for name in names:
+        value = record.get(name)
+        if not isinstance(value, str) or not value:
+            raise RowError(name, "is required")
+        ids.append(value)
+    return ids
+
+
+# -- tenants ---------------------------------------------------------------------------------------
+
+
+def _tenant_stored(session: Session, principal: Principal, record: Record) -> Record | None:
+    try:
+        tenant = service.find_tenant(session, principal, str(record.get("tenantId", "")))
+    except NotFound:
+        return None
+    return _read(session, TENANTS, {"key": tenant.tenant_key})
+
+
+def _tenant_update(session: Session, principal: Principal, record: Record, changes: Schema) -> object:
+    if "type" in changes.model_fields_set:
+        raise RowError("type", "cannot change once the tenant exists")
+    return service.update_tenant(session, principal, record["tenantId"], changes)
+
+
+class _TenantChanges(TenantUpdate):  # type: ignore[misc,valid-type]
+    """TenantUpdate, plus `type` so that a changed type is reported rather than refused as unknown."""
+
+    type: str | None = None
+
+
+TENANT = Kind(
+    name="tenant",
+    plural="tenants",
+    context=(),
+    id_field="tenantId",
+    create_model=lambda _: TenantCreate,
+    update_model=lambda _: _TenantChanges,
+    stored=_tenant_stored,
+    create=lambda session, principal, record, body: service.create_tenant(session, principal, body),  # type: ignore[arg-type]
+    update=_tenant_update,
+    json_fields=frozenset({"contact", "addressInformation"}),
+)
+
+# -- domains ---------------------------------------------------------------------------------------
+
+
+def _domain_stored(session: Session, principal: Principal, record: Record) -> Record | None:
+    (tenant_id,) = _context_ids(record, "tenantId")
+    tenant = service.find_tenant(session, principal, tenant_id)
+    name = str(record.get("domain", "")).strip().lower()
+    owner = session.scalar(select(Domain.tenant_pk).where(Domain.name_key == name))
+    # Another tenant's domain is left to add_domain, which refuses it as the API does.
+    return {"tenantId": tenant_id, "domain": name} if owner == tenant.pk else None
+
+
+DOMAIN = Kind(
+    name="domain",
+    plural="domains",
+    context=("tenantId",),
+    id_field="domain",
+    create_model=lambda _: DomainCreate,
+    update_model=lambda _: None,
+    stored=_domain_stored,
+    create=lambda session, principal, record, body: service.add_domain(
+        session,
+        principal,
+        record["tenantId"],
+        body,  # type: ignore[arg-type]
+    ),
+    update=lambda session, principal, record, body: None,
+)
+
+# -- groups ----------------------------------------------------------------------------------------
+
+
+def _group_stored(session: Session, principal: Principal, record: Record) -> Record | None:
+    (tenant_id,) = _context_ids(record, "tenantId")
+    try:
+        group = service.find_group(session, principal, tenant_id, str(record.get("groupId", "")))
+    except NotFound:
+        return None
+    view = _read(session, GROUPS, {"tenant": tenant_id.lower(), "key": group.group_key})
+    if view is not None:
+        view.pop("userCount", None)
+    return view
+
+
+GROUP = Kind(
+    name="group",
+    plural="groups",
+    context=("tenantId",),
+    id_field="groupId",
+    create_model=lambda _: GroupCreate,
+    update_model=lambda _: GroupUpdate,
+    stored=_group_stored,
+    create=lambda session, principal, record, body: service.create_group(
+        session,
+        principal,
+        record["tenantId"],
+        body,  # type: ignore[arg-type]
+    ),
+    update=lambda session, principal, record, body: service.update_group(
+        session, principal, record["tenantId"], record["groupId"], body
+    ),
+    json_fields=frozenset({"contact", "addressInformation"}),
+)
+
+# -- departments -----------------------------------------------------------------------------------
+
+
+def _department_group(record: Record) -> str | None:
+    group_id = record.get("groupId")
+    return str(group_id) if group_id else None
+
+
+def _department_stored(session: Session, principal: Principal, record: Record) -> Record | None:
+    (tenant_id,) = _context_ids(record, "tenantId")
+    group_id = _department_group(record)
+    tenant = service.find_tenant(session, principal, tenant_id)
+    group = service.find_group(session, principal, tenant_id, group_id) if group_id else None
+    try:
+        found = service.find_department(
+            session, principal, tenant.pk, group.pk if group else None, str(record.get("name", ""))
+        )
+    except NotFound:
+        return None
+    params = {"tenant": tenant.tenant_key, "group": group.group_key if group else None, "key": found.name_key}
+    view = _read(session, DEPARTMENTS, params)
+    if view is None:
+        return None
+    return {"tenantId": tenant_id, "groupId": group_id, "name": view["name"], "parent": view["parent"]}
+
+
+DEPARTMENT = Kind(
+    name="department",
+    plural="departments",
+    context=("tenantId", "groupId"),
+    id_field="name",
+    create_model=lambda _: DepartmentCreate,
+    update_model=lambda _: DepartmentUpdate,
+    stored=_department_stored,
+    create=lambda session, principal, record, body: service.create_department(
+        session,
+        principal,
+        record["tenantId"],
+        _department_group(record),
+        body,  # type: ignore[arg-type]
+    ),
+    update=lambda session, principal, record, body: service.update_department(
+        session, principal, record["tenantId"], _department_group(record), record["name"], body
+    ),
+)
+
+# -- end users -------------------------------------------------------------------------------------
+
+
+def _member_params(session: Session, principal: Principal, record: Record, id_field: str) -> Record | None:
+    """Shape parameters of an end user or service user, or None when its group is not visible."""
+    tenant_id, group_id = _context_ids(record, "tenantId", "groupId")
+    try:
+        group = service.find_group(session, principal, tenant_id, group_id)
+    except NotFound as exc:
+        raise RowError("groupId", f"no group {group_id!r} in tenant {tenant_id!r}") from exc
+    raw = record.get(id_field)
+    if not isinstance(raw, str) or not raw:
+        raise RowError(id_field, "is required")
+    return {"tenant": tenant_id.lower(), "group": group.group_key, "key": _full_id(session, raw).lower()}
+
+
+def user_record(view: Record) -> Record:
+    """An end user as reads show it -> as a bulk record (also what export writes)."""
+    record = {key: value for key, value in view.items() if key != "department"}
+    record["department"] = _department_ref(view.get("department"))
+    return record
+
+
+def _user_stored(session: Session, principal: Principal, record: Record) -> Record | None:
+    params = _member_params(session, principal, record, "userId")
+    view = _read(session, USERS, params) if params else None
+    return None if view is None else user_record(view)
+
+
+USER = Kind(
+    name="user",
+    plural="users",
+    context=("tenantId", "groupId"),
+    id_field="userId",
+    create_model=lambda _: UserCreate,
+    update_model=lambda _: UserUpdate,
+    stored=_user_stored,
+    create=lambda session, principal, record, body: service.create_user(
+        session,
+        principal,
+        record["tenantId"],
+        record["groupId"],
+        body,  # type: ignore[arg-type]
+    ),
+    update=lambda session, principal, record, body: service.update_user(
+        session, principal, record["tenantId"], record["groupId"], record["userId"], body
+    ),
+    json_fields=frozenset({"department", "address", "devices", "trunkAddressing"}),
+)
+
+# -- service users ---------------------------------------------------------------------------------
+
+
+def _service_kind(record: Record) -> str:
+    kind = record.get("serviceKind")
+    if kind not in SERVICE_MODELS:
+        raise RowError("serviceKind", f"one of {', '.join(SERVICE_MODELS)}")
+    return str(kind)
+
+
+def service_user_record(view: Record, kind: str) -> Record:
+    """A service user as reads show it -> as a bulk record (also what export writes)."""
+    profile = dict(view["serviceInstanceProfile"])
+    profile["department"] = _department_ref(profile.get("department"))
+    return {**view, "serviceKind": kind, "serviceInstanceProfile": profile}
+
+
+def _service_user_stored(session: Session, principal: Principal, record: Record) -> Record | None:
+    kind = _service_kind(record)
+    params = _member_params(session, principal, record, "serviceUserId")
+    view = _read(session, SERVICE_USERS, {**params, "kind": kind}) if params else None
+    return None if view is None else service_user_record(view, kind)
+
+
+SERVICE_USER = Kind(
+    name="service_user",
+    plural="service_users",
+    context=("tenantId", "groupId", "serviceKind"),
+    id_field="serviceUserId",
+    create_model=lambda record: SERVICE_MODELS[_service_kind(record)][0],
+    update_model=lambda record: SERVICE_MODELS[_service_kind(record)][1],
+    stored=_service_user_stored,
+    create=lambda session, principal, record, body: service.create_service_user(
+        session, principal, record["tenantId"], record["groupId"], _service_kind(record), body
+    ),
+    update=lambda session, principal, record, body: service.update_service_user(
+        session,
+        principal,
+        record["tenantId"],
+        record["groupId"],
+        _service_kind(record),
+        record["serviceUserId"],
+        body,
+    ),
+    json_fields=frozenset({"serviceInstanceProfile"}),
+)
+
+# Parents before children: a file may hold a tenant and everything in it.
+KINDS: tuple[Kind, ...] = (TENANT, DOMAIN, GROUP, DEPARTMENT, USER, SERVICE_USER)
+BY_NAME = {kind.name: kind for kind in KINDS}
+BY_PLURAL = {kind.plural: kind for kind in KINDS}
+
+
+def kind_of(name: str) -> Kind:
+    found = BY_NAME.get(name) or BY_PLURAL.get(name)
+    if found is None:
+        raise BadRequest.field("kind", f"one of {', '.join(BY_NAME)}")
+    return found

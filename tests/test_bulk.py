@@ -1,0 +1,272 @@
+"""Bulk import and export: the round trip, idempotence, bad-row reports, the importer's reach, and
+an import killed part-way that resumes (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from switchboard.access.principal import CLI_PRINCIPAL, Principal
+from switchboard.bulk.exporter import export
+from switchboard.bulk.formats import Writer
+from switchboard.bulk.importer import Checkpoint, Importer, Problem
+from switchboard.cli import app
+from switchboard.db.engine import Database
+from switchboard.db.migrate import upgrade
+from switchboard.demo import load_demo
+from switchboard.directory.models import Group, Tenant, User
+from switchboard.system.bootstrap import initialise
+from tests.conftest import scratch_postgres_database
+
+
+@pytest.fixture
+def empty_db(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A second, empty, initialised database of the same engine (the target of a round trip)."""
+    with ExitStack() as stack:
+        if database_url.startswith("sqlite"):
+            path = tmp_path / "second.db"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            url = f"sqlite:///{path}"
+        else:
+            url = stack.enter_context(scratch_postgres_database("sb_bulk"))
+            upgrade(url)
+        database = Database(url)
+        stack.callback(database.engine.dispose)
+        with database.transaction() as session:
+            initialise(session)
+        yield database
+
+
+def _export(db: Database, target: Path) -> Path:
+    writer = Writer(target, csv_files=target.suffix != ".jsonl")
+    try:
+        export(db, CLI_PRINCIPAL, writer)
+    finally:
+        writer.close()
+    return target
+
+
+def _count(db: Database, model: type[object]) -> int:
+    with db.transaction() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)  # type: ignore[arg-type]
+
+
+def test_export_then_import_round_trips_exactly_and_twice_changes_nothing(
+    db: Database, global_key: str, empty_db: Database, tmp_path: Path
+) -> None:
+    with db.transaction() as session:
+        load_demo(session)
+    lines = _export(db, tmp_path / "first.jsonl")
+    csv_dir = _export(db, tmp_path / "csv")
+    assert sorted(p.name for p in csv_dir.iterdir()) == [
+        "departments.csv",
+        "domains.csv",
+        "groups.csv",
+        "service_users.csv",
+        "tenants.csv",
+        "users.csv",
+    ]
+    loaded = Importer(empty_db, CLI_PRINCIPAL, batch_size=64).load(
+        sorted(csv_dir.iterdir()), tmp_path / "checkpoints"
+    )
+    assert (loaded.created, loaded.updated, loaded.problem_count) == (loaded.rows, 0, 0)
+    assert loaded.rows == len(lines.read_text().splitlines())
+    assert _export(empty_db, tmp_path / "second.jsonl").read_bytes() == lines.read_bytes()
+    assert _count(empty_db, User) == _count(db, User) > 200
+    # The same file again: checked and loaded, nothing changes.
+    again = Importer(empty_db, CLI_PRINCIPAL).load([lines], tmp_path / "checkpoints")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, loaded.rows)
+    # One field changed in the file: exactly that object is updated.
+    records = [json.loads(line) for line in lines.read_text().splitlines()]
+    user = next(r for r in records if r["kind"] == "user")
+    user["title"] = "Head of Bulk"
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text("".join(json.dumps(r) + "\n" for r in records))
+    outcome = Importer(empty_db, CLI_PRINCIPAL).load([changed], tmp_path / "checkpoints")
+    assert (outcome.created, outcome.updated) == (0, 1)
+    with empty_db.transaction() as session:
+        assert (
+            session.scalar(select(User.title).where(User.user_key == user["userId"].lower()))
+            == "Head of Bulk"
+        )
+
+
+BAD = [
+    {"kind": "tenant", "tenantId": "bulk", "type": "Enterprise"},
+    {"kind": "domain", "tenantId": "bulk", "domain": "bulk.example"},
+    {"kind": "group", "tenantId": "bulk", "groupId": "sales", "userLimit": 5},
+    {
+        "kind": "user",
+        "tenantId": "bulk",
+        "groupId": "sales",
+        "userId": "a@bulk.example",
+        "lastName": "A",
+        "firstName": "A",
+        "extension": "100",
+    },
+    {"kind": "user", "tenantId": "bulk", "groupId": "sales", "userId": "b@bulk.example", "firstName": "B"},
+    {
+        "kind": "user",
+        "tenantId": "bulk",
+        "groupId": "nope",
+        "userId": "c@bulk.example",
+        "lastName": "C",
+        "firstName": "C",
+    },
+    {
+        "kind": "user",
+        "tenantId": "bulk",
+        "groupId": "sales",
+        "userId": "d@bulk.example",
+        "lastName": "D",
+        "firstName": "D",
+        "extension": "100",
+    },
+    {
+        "kind": "user",
+        "tenantId": "bulk",
+        "groupId": "sales",
+        "userId": "e@other.example",
+        "lastName": "E",
+        "firstName": "E",
+    },
+    {"kind": "printer", "name": "x"},
+    {
+        "kind": "user",
+        "tenantId": "bulk",
+        "groupId": "sales",
+        "userId": "f@bulk.example",
+        "lastName": "F",
+        "firstName": "F",
+        "colour": "red",
+    },
+]
+
+
+def test_every_bad_row_is_reported_and_nothing_is_written(
+    db: Database, global_key: str, tmp_path: Path, cli_env: Path
+) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in BAD) + "{not json\n")
+    checked = Importer(db, CLI_PRINCIPAL, batch_size=4).check([source])
+    assert checked.problems == [
+        Problem("bad.jsonl", 5, "lastName", "Field required"),
+        Problem("bad.jsonl", 6, "groupId", "no group 'nope' in tenant 'bulk'"),
+        Problem("bad.jsonl", 7, "", "extension 100 is already used in this tenant"),
+        Problem(
+            "bad.jsonl",
+            8,
+            "userId",
+            "domain other.example is not one of this tenant's domains (nor switchboard.local)",
+        ),
+        Problem("bad.jsonl", 9, "kind", "one of tenant, domain, group, department, user, service_user"),
+        Problem("bad.jsonl", 10, "colour", "Extra inputs are not permitted"),
+        Problem("bad.jsonl", 11, "", "not a JSON object"),
+    ]
+    assert _count(db, Tenant) == 0  # the check wrote nothing
+    # The command says the same, exits 1, and writes nothing either.
+    result = CliRunner().invoke(app, ["import", str(source)])
+    assert result.exit_code == 1, result.output
+    assert "bad.jsonl:5: lastName: Field required" in result.output
+    assert "7 refused" in result.output
+    assert _count(db, Tenant) == 0
+    # A CSV file with a column that no kind has is refused as a whole, naming the columns.
+    users = tmp_path / "users.csv"
+    users.write_text("tenantId,groupId,userId,lastName,firstName,shoeSize\nbulk,sales,x,X,X,44\n")
+    (problem,) = Importer(db, CLI_PRINCIPAL).check([users]).problems
+    assert problem.line == 1
+    assert problem.reason.startswith("unknown columns shoeSize; the columns are tenantId, groupId, userId")
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data_dir = tmp_path / "cli-data"
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", database_url)
+    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(data_dir))
+    return data_dir
+
+
+def test_an_import_reaches_only_the_importers_tenant(db: Database, global_key: str, tmp_path: Path) -> None:
+    with db.transaction() as session:
+        load_demo(session)
+        tenant_pk = session.scalar(select(Tenant.pk).where(Tenant.tenant_key == "acme"))
+        tenants = list(session.scalars(select(Tenant.tenant_id).order_by(Tenant.tenant_key)))
+    admin = Principal("token", "tenant_admin", account_pk=1, tenant_pk=tenant_pk)
+    other = next(t for t in tenants if t != "acme")
+    rows = [
+        {"kind": "group", "tenantId": other, "groupId": "probe"},
+        {"kind": "group", "tenantId": "no-such-tenant", "groupId": "probe"},
+        {"kind": "group", "tenantId": "acme", "groupId": "acme-bulk"},
+        {"kind": "tenant", "tenantId": "mine", "type": "Enterprise"},
+    ]
+    source = tmp_path / "reach.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    problems = Importer(db, admin).check([source]).problems
+    # Another tenant reads exactly as a tenant that does not exist; making tenants is not its right.
+    assert [(p.line, p.reason) for p in problems[:2]] == [
+        (1, "The requested object was not found."),
+        (2, "The requested object was not found."),
+    ]
+    assert [p.line for p in problems] == [1, 2, 4]
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).where(Group.group_key == "probe")) == 0
+
+
+def test_a_killed_import_leaves_whole_batches_and_resumes(
+    db: Database, global_key: str, tmp_path: Path, cli_env: Path
+) -> None:
+    users = 1200
+    rows = [
+        {"kind": "tenant", "tenantId": "big", "type": "Enterprise"},
+        {"kind": "domain", "tenantId": "big", "domain": "big.example"},
+        {"kind": "group", "tenantId": "big", "groupId": "all", "userLimit": 10000},
+    ] + [
+        {
+            "kind": "user",
+            "tenantId": "big",
+            "groupId": "all",
+            "userId": f"u{n:05}@big.example",
+            "lastName": f"L{n}",
+            "firstName": "F",
+            "extension": str(1000 + n),
+        }
+        for n in range(users)
+    ]
+    source = tmp_path / "big.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    batch = 100
+    command = [sys.executable, "-m", "switchboard", "import", str(source), "--batch-size", str(batch)]
+    process = subprocess.Popen(
+        command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    checkpoint = Checkpoint(cli_env / "imports", [source])
+    deadline = time.monotonic() + 120
+    while checkpoint.done() < 4 * batch:
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert time.monotonic() < deadline, "the import never reached its fourth batch"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process.stderr.close()  # type: ignore[union-attr]
+    saved = checkpoint.done()
+    committed = _count(db, User) + 3  # rows: the tenant, domain and group came in the first batch
+    assert committed % batch == 0, committed  # whole batches only
+    assert checkpoint.done() <= committed <= checkpoint.done() + batch
+    assert committed < len(rows)
+    result = CliRunner().invoke(app, ["import", str(source), "--batch-size", str(batch)])
+    assert result.exit_code == 0, result.output
+    assert f"{saved:,} already imported by an interrupted run" in " ".join(result.output.split())
+    assert _count(db, User) == users
+    assert not checkpoint.path.exists()  # done: nothing left to resume
