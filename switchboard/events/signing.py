@@ -32,13 +32,18 @@ class SecretBox:
         path = Path(settings.data_dir) / KEY_FILE
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Written whole under a private name, then linked into place: a process starting at
+            # the same moment finds no file or a complete one, never an empty one; one key wins.
+            draft = path.with_name(f".{KEY_FILE}.{os.getpid()}")
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(Fernet.generate_key())
             try:
-                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.link(draft, path)
             except FileExistsError:  # another process made it first: use that one
                 pass
-            else:
-                with os.fdopen(descriptor, "wb") as file:
-                    file.write(Fernet.generate_key())
+            finally:
+                draft.unlink()
         return cls(path.read_bytes().strip())
 
     def seal(self, secret: str) -> str:
