@@ -29,6 +29,9 @@ from switchboard.demo import load_demo
 from switchboard.directory.models import Group, Tenant, User
 from switchboard.system.bootstrap import initialise
 from tests.conftest import scratch_postgres_database
+from tests.test_cli import cli_env
+
+__all__ = ["cli_env"]  # a fixture, used by name
 
 
 @pytest.fixture
@@ -188,14 +191,6 @@ def test_every_bad_row_is_reported_and_nothing_is_written(
     (problem,) = Importer(db, CLI_PRINCIPAL).check([users]).problems
     assert problem.line == 1
     assert problem.reason.startswith("unknown columns shoeSize; the columns are tenantId, groupId, userId")
-
-
-@pytest.fixture
-def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data_dir = tmp_path / "cli-data"
-    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", database_url)
-    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(data_dir))
-    return data_dir
 
 
 def test_an_import_reaches_only_the_importers_tenant(db: Database, global_key: str, tmp_path: Path) -> None:
