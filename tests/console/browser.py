@@ -25,6 +25,11 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
+# The pages' database work runs on both engines in the TestClient page tests; in the browser one
+# engine is enough (each browser test costs seconds of a real server and Chromium).
+ONE_ENGINE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 def require_browser() -> None:
     """Skip the calling test module, saying why, when Playwright or Chromium is missing."""
     pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from tests.access_world import build_world, make_account
-from tests.console.browser import SCREENSHOTS, browser, require_browser, server, shot, sign_in
+from tests.console.browser import ONE_ENGINE, SCREENSHOTS, browser, require_browser, server, shot, sign_in
 from tests.factories import created
 
 __all__ = ["browser", "server"]  # fixtures, used by name
@@ -31,6 +31,7 @@ def campaign_ids(api: TestClient, key: str) -> list[int]:
     return sorted(c["id"] for c in listed.json()["entities"])
 
 
+@ONE_ENGINE
 def test_seed_000_create_an_api_key_in_the_console(
     api: TestClient, global_key: str, server: str, browser: Any
 ) -> None:
@@ -97,6 +98,7 @@ def test_seed_000_create_an_api_key_in_the_console(
     context.close()
 
 
+@ONE_ENGINE
 def test_an_end_user_cannot_reach_admin_pages_or_tell_what_exists(
     api: TestClient, global_key: str, server: str, browser: Any
 ) -> None:

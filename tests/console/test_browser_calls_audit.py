@@ -9,11 +9,12 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from tests.access_world import build_world
-from tests.console.browser import browser, require_browser, server, shot, sign_in
+from tests.console.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
 
 __all__ = ["browser", "server"]  # fixtures, used by name
 
 require_browser()
+pytestmark = ONE_ENGINE
 
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}

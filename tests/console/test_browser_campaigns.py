@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from tests.access_world import PASSWORD
 from tests.api.test_leads import _leads_setup
-from tests.console.browser import browser, require_browser, server, shot, sign_in
+from tests.console.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
 from tests.console.test_sign_in import csrf_of
 from tests.factories import created
 
@@ -22,6 +22,7 @@ __all__ = ["browser", "server"]  # fixtures, used by name
 T1 = "/api/v1/tenants/t1"
 
 require_browser()
+pytestmark = ONE_ENGINE
 
 
 def lead_csv(count: int, first: int = 0) -> bytes:

@@ -8,12 +8,13 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.console.browser import browser, require_browser, server, shot, sign_in
+from tests.console.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
 from tests.console.test_directory_pages import richer_world
 
 __all__ = ["browser", "server"]  # fixtures, used by name
 
 require_browser()
+pytestmark = ONE_ENGINE
 
 
 def first_cells(page: Any) -> list[str]:

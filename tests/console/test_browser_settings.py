@@ -9,9 +9,10 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from tests.access_world import build_world, make_account
-from tests.console.browser import browser, require_browser, server, shot, sign_in
+from tests.console.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
 
 require_browser()
+pytestmark = ONE_ENGINE
 
 __all__ = ["browser", "server"]  # fixtures, used by name
 
