@@ -61,12 +61,12 @@ class Outcome:
 def apply_row(session: Session, principal: Principal, kind: Kind, record: Record) -> Change:
     """Create, change or leave one object; RowError when it cannot be loaded."""
     try:
-        given = kind.normalised(record)
+        body = kind.body(record)
         stored = kind.stored(session, principal, record)
         if stored is None:
-            kind.create(session, principal, record, kind.body(record))
+            kind.create(session, principal, record, body)
             return "created"
-        changes = kind.changes(given, kind.normalised(stored))
+        changes = kind.changes(body, stored)
         if not changes:
             return "unchanged"
         update_model = kind.update_model(record)

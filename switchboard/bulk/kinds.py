@@ -93,15 +93,14 @@ class Kind:
             first = exc.errors()[0]
             raise RowError(".".join(str(part) for part in first["loc"]), first["msg"]) from exc
 
-    def normalised(self, record: Record) -> Record:
-        """The record as its schema reads it (defaults filled in), for comparing with the stored one."""
-        body = self.body(record).model_dump(by_alias=True, mode="json")
-        return {**{key: record.get(key) for key in self.context}, **body}
-
-    def changes(self, given: Record, stored: Record) -> Record:
-        """The body fields that differ from the stored object (ids never change)."""
-        skip = {*self.context, self.id_field}
-        return {key: value for key, value in given.items() if key not in skip and stored.get(key) != value}
+    def changes(self, given: Schema, stored: Record) -> Record:
+        """The body fields that differ from the stored object, both as the schema reads them
+        (defaults filled in); ids never change."""
+        wanted = given.model_dump(by_alias=True, mode="json")
+        current = self.body(stored).model_dump(by_alias=True, mode="json")
+        return {
+            key: value for key, value in wanted.items() if key != self.id_field and current.get(key) != value
+        }
 
 
 def _read(session: Session, shape: Shape, params: Record) -> Record | None:

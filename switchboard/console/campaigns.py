@@ -28,10 +28,10 @@ from switchboard.console.pages import (
     console_page_async,
     form_of,
     page,
+    picked_tenant,
     refusal,
     refused,
     templates,
-    tenant_in_view,
 )
 from switchboard.console.sessions import SignedIn
 from switchboard.contact_centre import leads, service
@@ -40,7 +40,7 @@ from switchboard.contact_centre.models import Lead
 from switchboard.contact_centre.schemas import CampaignCreate, CampaignUpdate
 from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
-from switchboard.errors import BadRequest, SwitchboardError
+from switchboard.errors import SwitchboardError
 from switchboard.pagination import DEFAULT_LIMIT
 from switchboard.settings import Settings
 
@@ -223,9 +223,7 @@ def _campaign_page(
     """The campaign through the lead service's own lookup: hidden reads exactly like missing."""
     try:
         with database_of(request).transaction() as session:
-            chosen = tenant_in_view(session, current, tenant or None)
-            if chosen is None:
-                raise BadRequest.field("tenant", "pick a tenant")
+            chosen = picked_tenant(session, current, tenant or None)
             ctx = leads.campaign_context(session, current.principal, chosen, campaign_id)
             context = {
                 "tenant_id": chosen.tenant_id,
@@ -333,9 +331,7 @@ def _prepare(
 ) -> _Prepared:
     """The campaign (404 when hidden) and every row of the file, read before anything is written."""
     with database_of(request).transaction() as session:
-        chosen = tenant_in_view(session, current, tenant or None)
-        if chosen is None:
-            raise BadRequest.field("tenant", "pick a tenant")
+        chosen = picked_tenant(session, current, tenant or None)
         ctx = leads.campaign_context(session, current.principal, chosen, campaign_id)
         campaign = service.campaign_view(session, ctx.campaign, chosen.tenant_id)
     if not upload.filename:

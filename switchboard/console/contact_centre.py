@@ -14,13 +14,21 @@ from starlette.responses import RedirectResponse, Response
 
 from switchboard.access.policy import scope_params, visibility
 from switchboard.audit.recording import audit_write
-from switchboard.console.pages import checked, console_action, console_page, page, refusal, tenant_in_view
+from switchboard.console.pages import (
+    checked,
+    console_action,
+    console_page,
+    page,
+    picked_tenant,
+    refusal,
+    tenant_in_view,
+)
 from switchboard.console.sessions import SignedIn
 from switchboard.contact_centre import service
 from switchboard.contact_centre.schemas import MemberBody, TeamCreate, TemplateUpdate
 from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
-from switchboard.errors import BadRequest, SwitchboardError
+from switchboard.errors import SwitchboardError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -130,9 +138,7 @@ def template_page(request: Request, template_id: int, tenant: str = "", tab: str
         return current
     try:
         with database_of(request).transaction() as session:
-            chosen = tenant_in_view(session, current, tenant or None)
-            if chosen is None:
-                raise BadRequest.field("tenant", "pick a tenant")
+            chosen = picked_tenant(session, current, tenant or None)
             row = service.find_template(session, current.principal, chosen, template_id)
             template = service.template_view(session, row, chosen.tenant_id)
             _, teams = service.list_teams(session, current.principal, chosen.tenant_id)

@@ -92,6 +92,15 @@ async def form_of(request: Request, current: sessions.SignedIn) -> dict[str, str
     return form
 
 
+async def _signed_form(request: Request) -> tuple[sessions.SignedIn, dict[str, str]] | Response:
+    """A post's signed-in account and its CSRF-checked form, or the page that refuses it."""
+    current = await console_page_async(request)
+    if isinstance(current, Response):
+        return current
+    form = await form_of(request, current)
+    return form if isinstance(form, Response) else (current, form)
+
+
 async def console_action(
     request: Request,
     work: Callable[[Session, sessions.SignedIn, dict[str, str]], T],
@@ -100,12 +109,10 @@ async def console_action(
     """A form post: the signed-in account, its CSRF-checked form, and `work` run in one unit of
     work off the event loop; a service's refusal becomes a page. With `invalid`, bad input (400)
     and conflicts (409) instead show the form again, the message next to its field."""
-    current = await console_page_async(request)
-    if isinstance(current, Response):
-        return current
-    form = await form_of(request, current)
-    if isinstance(form, Response):
-        return form
+    signed = await _signed_form(request)
+    if isinstance(signed, Response):
+        return signed
+    current, form = signed
 
     def run() -> T:
         with database_of(request).transaction() as session:
@@ -124,16 +131,22 @@ async def console_action_async(
 ) -> tuple[sessions.SignedIn, T] | Response:
     """console_action for async services (call control): `work` runs on the event loop and opens
     its own transactions (never one held across a PBX call)."""
-    current = await console_page_async(request)
-    if isinstance(current, Response):
-        return current
-    form = await form_of(request, current)
-    if isinstance(form, Response):
-        return form
+    signed = await _signed_form(request)
+    if isinstance(signed, Response):
+        return signed
+    current, form = signed
     try:
         return current, await work(current, form)
     except SwitchboardError as error:
         return refusal(request, current, error)
+
+
+def picked_tenant(session: Session, current: sessions.SignedIn, tenant_id: str | None) -> Tenant:
+    """tenant_in_view for pages about one object of a tenant: a system account must name it."""
+    chosen = tenant_in_view(session, current, tenant_id)
+    if chosen is None:
+        raise BadRequest.field("tenant", "pick a tenant")
+    return chosen
 
 
 def tenant_in_view(session: Session, current: sessions.SignedIn, tenant_id: str | None) -> Tenant | None:
