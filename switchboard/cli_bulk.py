@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from switchboard.bulk import BATCH_SIZE
 from switchboard.cli import DataDir, _database, _settings, _upgrade, err
 
-BATCH = 500
 FILES_HELP = (
     "CSV files named after their kind (tenants.csv, domains.csv, groups.csv, departments.csv, "
     'users.csv, service_users.csv) or JSON Lines files (.jsonl, a "kind" in each record).'
@@ -51,7 +51,7 @@ def import_command(
     check_only: Annotated[bool, typer.Option("--check-only", help="Check every row, write nothing.")] = False,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, max=10_000, help="Rows per transaction.")
-    ] = BATCH,
+    ] = BATCH_SIZE,
     data_dir: DataDir = None,
 ) -> None:
     """Import (upsert) directory objects: every row is checked first, then written in batches; an

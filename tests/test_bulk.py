@@ -193,6 +193,66 @@ def test_every_bad_row_is_reported_and_nothing_is_written(
     assert problem.reason.startswith("unknown columns shoeSize; the columns are tenantId, groupId, userId")
 
 
+def _user(user_id: str, group: str = "small", **fields: object) -> dict[str, object]:
+    return {
+        "kind": "user",
+        "tenantId": "bulk",
+        "groupId": group,
+        "userId": user_id,
+        "lastName": "L",
+        "firstName": "F",
+        **fields,
+    }
+
+
+BATCHED = [
+    {"kind": "tenant", "tenantId": "bulk", "type": "Enterprise"},
+    {"kind": "group", "tenantId": "bulk", "groupId": "small", "userLimit": 3},
+    {"kind": "group", "tenantId": "bulk", "groupId": "big"},
+    {"kind": "department", "tenantId": "bulk", "name": "Desk"},
+    _user("u1", extension="201", department={"departmentName": "Desk"}),
+    _user("u1", group="big"),  # 6: the id again, in another group of the same batch
+    _user("u2", group="big", extension="201"),  # 7: an extension taken earlier in the batch
+    _user("u3", department={"departmentName": "Nowhere"}),  # 8
+    _user("u4"),
+    _user("u5"),
+    _user("u6"),  # 11: the group's limit of 3 is reached by u1, u4, u5
+    _user("u7", group="big", extension="202"),
+    _user("U7@switchboard.local", group="big", title="Lead"),  # 13: the same user again: a change
+]
+
+
+def test_a_batch_refuses_exactly_what_one_by_one_creation_refuses(
+    db: Database, global_key: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "batched.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in BATCHED))
+    batched = Importer(db, CLI_PRINCIPAL, batch_size=100).check([source])
+    one_by_one = Importer(db, CLI_PRINCIPAL, batch_size=1).check([source])
+    assert (
+        batched.problems
+        == one_by_one.problems
+        == [
+            Problem("batched.jsonl", 6, "", "userId 'u1@switchboard.local' is already in use"),
+            Problem("batched.jsonl", 7, "", "extension 201 is already used in this tenant"),
+            Problem("batched.jsonl", 8, "department.departmentName", "no such department"),
+            Problem("batched.jsonl", 11, "", "group 'small' is full (userLimit 3)"),
+        ]
+    )
+    assert (batched.created, batched.updated) == (one_by_one.created, one_by_one.updated) == (8, 1)
+    # Without the refused rows, the batch writes the rest, and the groups count their users.
+    good = [row for index, row in enumerate(BATCHED, 1) if index not in (6, 7, 8, 11)]
+    source.write_text("".join(json.dumps(r) + "\n" for r in good))
+    loaded = Importer(db, CLI_PRINCIPAL, batch_size=100).load([source], tmp_path / "checkpoints")
+    assert (loaded.created, loaded.updated, loaded.problem_count) == (8, 1, 0)
+    with db.transaction() as session:
+        counts = {key: count for key, count in session.execute(select(Group.group_key, Group.user_count))}
+        desk_users = session.scalar(select(func.count()).where(User.department_pk.is_not(None)))
+        title = session.scalar(select(User.title).where(User.user_key == "u7@switchboard.local"))
+    assert counts == {"small": 3, "big": 1}
+    assert (desk_users, title) == (1, "Lead")
+
+
 def test_an_import_reaches_only_the_importers_tenant(db: Database, global_key: str, tmp_path: Path) -> None:
     with db.transaction() as session:
         load_demo(session)

@@ -12,17 +12,15 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from switchboard.access.principal import Principal
+from switchboard.bulk import BATCH_SIZE
 from switchboard.bulk.formats import Row, load_order, read_rows
-from switchboard.bulk.kinds import Kind, Record, RowError
+from switchboard.bulk.kinds import Change, Result, RowError
 from switchboard.db.engine import Database
-from switchboard.errors import NotFound, SwitchboardError
 
-Change = Literal["created", "updated", "unchanged"]
 MAX_PROBLEMS = 1000  # reported in full; past this only counted
 
 
@@ -58,30 +56,8 @@ class Outcome:
             self.problems.append(Problem(row.file, row.line, error.field, error.reason))
 
 
-def apply_row(session: Session, principal: Principal, kind: Kind, record: Record) -> Change:
-    """Create, change or leave one object; RowError when it cannot be loaded."""
-    try:
-        body = kind.body(record)
-        stored = kind.stored(session, principal, record)
-        if stored is None:
-            kind.create(session, principal, record, body)
-            return "created"
-        changes = kind.changes(body, stored)
-        if not changes:
-            return "unchanged"
-        update_model = kind.update_model(record)
-        if update_model is None:
-            raise RowError(kind.id_field, "exists and cannot be changed")
-        kind.update(session, principal, record, update_model.model_validate(changes))
-        return "updated"
-    except NotFound as exc:
-        # As the API answers: whatever is outside the principal's view reads as missing.
-        raise RowError("", exc.detail) from exc
-    except RowError:
-        raise
-    except SwitchboardError as exc:
-        problem = (exc.errors or [{}])[0]
-        raise RowError(problem.get("field", ""), problem.get("reason", exc.detail)) from exc
+class BatchRefused(Exception):
+    """A batch of a load met a refused row (the data changed since the check): none of it is written."""
 
 
 class Checkpoint:
@@ -118,6 +94,18 @@ def _rows(paths: Iterable[Path]) -> Iterator[Row]:
         yield from read_rows(path)
 
 
+def _runs(batch: list[Row]) -> Iterator[list[Row]]:
+    """A batch cut into runs of one kind (what a kind's batch path takes); unreadable rows alone."""
+    run: list[Row] = []
+    for row in batch:
+        if run and (row.error is not None or run[0].error is not None or row.kind is not run[0].kind):
+            yield run
+            run = []
+        run.append(row)
+    if run:
+        yield run
+
+
 def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
     batch: list[Row] = []
     for row in rows:
@@ -134,7 +122,7 @@ class Importer:
         self,
         db: Database,
         principal: Principal,
-        batch_size: int = 500,
+        batch_size: int = BATCH_SIZE,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self._db = db
@@ -157,27 +145,36 @@ class Importer:
         return outcome
 
     def _check_batch(self, session: Session, batch: list[Row], outcome: Outcome) -> None:
-        if all(row.error is None for row in batch):
-            try:
-                with session.begin_nested():
-                    changes = [apply_row(session, self._principal, row.kind, row.record) for row in batch]  # type: ignore[arg-type]
-            except RowError:
-                pass
-            else:
-                outcome.rows += len(batch)
-                for change in changes:
-                    outcome.count(change)
-                return
-        # Something in the batch is refused: row by row, each in its own savepoint, to say which.
-        for row in batch:
-            outcome.rows += 1
-            try:
-                if row.error is not None:
-                    raise row.error
-                with session.begin_nested():
-                    outcome.count(apply_row(session, self._principal, row.kind, row.record))  # type: ignore[arg-type]
-            except RowError as error:
-                outcome.problem(row, error)
+        for run in _runs(batch):
+            for row, result in zip(run, self._check_run(session, run), strict=True):
+                outcome.rows += 1
+                if isinstance(result, RowError):
+                    outcome.problem(row, result)
+                else:
+                    outcome.count(result)
+
+    def _apply_run(self, session: Session, run: list[Row]) -> list[Result]:
+        first = run[0]
+        if first.error is not None or first.kind is None:
+            return [first.error or RowError("kind", "missing")]
+        return first.kind.apply_many(session, self._principal, [row.record for row in run])
+
+    def _check_run(self, session: Session, run: list[Row]) -> list[Result]:
+        """The run's results; when it is refused as a whole, row by row, to say which row."""
+        try:
+            with session.begin_nested():
+                return self._apply_run(session, run)
+        except RowError:
+            if len(run) == 1:
+                raise
+        return [self._check_run_or_error(session, [row]) for row in run]
+
+    def _check_run_or_error(self, session: Session, run: list[Row]) -> Result:
+        try:
+            (result,) = self._check_run(session, run)
+        except RowError as error:
+            return error
+        return result
 
     def load(self, paths: list[Path], checkpoints: Path) -> Outcome:
         """Write the rows, a batch per transaction; after an interruption, the next run of the same
@@ -194,7 +191,7 @@ class Importer:
                 continue
             try:
                 changes = self._write_batch(batch, outcome)
-            except RowError:
+            except BatchRefused:
                 outcome.stopped = True  # the batch is rolled back; the batches before it stay
                 return outcome
             outcome.rows += len(batch)
@@ -208,15 +205,22 @@ class Importer:
     def _write_batch(self, batch: list[Row], outcome: Outcome) -> list[Change]:
         """One batch, one transaction: all of it or (on a refused row, after the check) none."""
         with self._db.transaction() as session:
-            changes = []
-            for row in batch:
+            changes: list[Change] = []
+            for run in _runs(batch):
                 try:
-                    if row.error is not None:
-                        raise row.error
-                    changes.append(apply_row(session, self._principal, row.kind, row.record))  # type: ignore[arg-type]
-                except RowError as error:
-                    outcome.problem(row, error)
-                    raise
+                    results = self._apply_run(session, run)
+                except RowError as whole:
+                    outcome.problem(run[0], whole)  # refused as a whole: said of its first row
+                    raise BatchRefused from whole
+                refused = False
+                for row, result in zip(run, results, strict=True):
+                    if isinstance(result, RowError):
+                        outcome.problem(row, result)
+                        refused = True
+                    else:
+                        changes.append(result)
+                if refused:
+                    raise BatchRefused  # rolled back, with every refused row of the run reported
             return changes
 
 

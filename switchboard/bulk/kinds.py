@@ -4,9 +4,9 @@ record, and how to create or change it — always through the directory services
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from switchboard.access.principal import Principal
 from switchboard.directory import service
-from switchboard.directory.models import Domain
+from switchboard.directory.models import Domain, Group
 from switchboard.directory.queries import (
     DEPARTMENTS,
     GROUPS,
@@ -24,6 +24,7 @@ from switchboard.directory.queries import (
     USERS,
     Shape,
     read_item_in,
+    read_items_in,
 )
 from switchboard.directory.schemas import (
     SERVICE_MODELS,
@@ -37,11 +38,12 @@ from switchboard.directory.schemas import (
     UserCreate,
     UserUpdate,
 )
-from switchboard.errors import BadRequest, NotFound
+from switchboard.errors import BadRequest, NotFound, SwitchboardError
 from switchboard.schemas import Schema
 from switchboard.system.store import DEFAULT_DOMAIN, read_setting
 
 Record = dict[str, Any]
+Change = Literal["created", "updated", "unchanged"]
 
 
 class RowError(Exception):
@@ -51,6 +53,17 @@ class RowError(Exception):
         super().__init__(f"{field}: {reason}" if field else reason)
         self.field = field
         self.reason = reason
+
+
+Result = Change | RowError
+
+
+def row_error(exc: SwitchboardError) -> RowError:
+    """A service's refusal as a row's problem, worded as the API words it."""
+    if isinstance(exc, NotFound):
+        return RowError("", exc.detail)  # whatever is outside the principal's view reads as missing
+    problem = (exc.errors or [{}])[0]
+    return RowError(problem.get("field", ""), problem.get("reason", exc.detail))
 
 
 def _department_ref(view: Record | None) -> Record | None:
@@ -83,6 +96,46 @@ class Kind:
     update: Callable[[Session, Principal, Record, Schema], object]
     # Fields whose CSV cells hold JSON (objects and lists).
     json_fields: frozenset[str] = frozenset()
+    # Many records at once, each record's result (a refused one writes nothing); None: one by one.
+    batch: Callable[[Session, Principal, list[Record]], list[Result]] | None = None
+
+    def apply_many(self, session: Session, principal: Principal, records: list[Record]) -> list[Result]:
+        """Create, change or leave each record's object; each one's change, or why it was refused.
+        RowError when the records are refused as a whole (a concurrent writer took an id the
+        checks found free): the caller then tries them one by one to tell which."""
+        if self.batch is None:
+            return [self._apply_isolated(session, principal, record) for record in records]
+        try:
+            return self.batch(session, principal, records)
+        except SwitchboardError as exc:
+            raise row_error(exc) from exc
+
+    def _apply_isolated(self, session: Session, principal: Principal, record: Record) -> Result:
+        try:
+            with session.begin_nested():  # a refused row leaves nothing behind
+                body = self.body(record)
+                stored = self.stored(session, principal, record)
+                if stored is None:
+                    self.create(session, principal, record, body)
+                    return "created"
+                return self.reconcile(session, principal, record, body, stored)
+        except RowError as error:
+            return error
+        except SwitchboardError as exc:
+            return row_error(exc)
+
+    def reconcile(
+        self, session: Session, principal: Principal, record: Record, body: Schema, stored: Record
+    ) -> Change:
+        """Bring a stored object to what the record says."""
+        changes = self.changes(body, stored)
+        if not changes:
+            return "unchanged"
+        update_model = self.update_model(record)
+        if update_model is None:
+            raise RowError(self.id_field, "exists and cannot be changed")
+        self.update(session, principal, record, update_model.model_validate(changes))
+        return "updated"
 
     def body(self, record: Record) -> Schema:
         """The create body of a record (its parents' ids taken off); RowError when invalid."""
@@ -269,13 +322,17 @@ DEPARTMENT = Kind(
 # -- end users -------------------------------------------------------------------------------------
 
 
+def _visible_group(session: Session, principal: Principal, tenant_id: str, group_id: str) -> Group:
+    try:
+        return service.find_group(session, principal, tenant_id, group_id)
+    except NotFound as exc:
+        raise RowError("groupId", f"no group {group_id!r} in tenant {tenant_id!r}") from exc
+
+
 def _member_params(session: Session, principal: Principal, record: Record, id_field: str) -> Record | None:
     """Shape parameters of an end user or service user, or None when its group is not visible."""
     tenant_id, group_id = _context_ids(record, "tenantId", "groupId")
-    try:
-        group = service.find_group(session, principal, tenant_id, group_id)
-    except NotFound as exc:
-        raise RowError("groupId", f"no group {group_id!r} in tenant {tenant_id!r}") from exc
+    group = _visible_group(session, principal, tenant_id, group_id)
     raw = record.get(id_field)
     if not isinstance(raw, str) or not raw:
         raise RowError(id_field, "is required")
@@ -293,6 +350,88 @@ def _user_stored(session: Session, principal: Principal, record: Record) -> Reco
     params = _member_params(session, principal, record, "userId")
     view = _read(session, USERS, params) if params else None
     return None if view is None else user_record(view)
+
+
+def _users_batch(session: Session, principal: Principal, records: list[Record]) -> list[Result]:
+    """End users many at a time: their groups resolved once, the stored ones read a query per
+    group, the new ones created by the directory's batch path, changed ones updated one by one."""
+    results: dict[int, Result] = {}
+    default_domain = read_setting(session, DEFAULT_DOMAIN)
+    groups: dict[tuple[str, str], Group | RowError] = {}
+    wanted: list[Wanted] = []
+    for index, record in enumerate(records):
+        try:
+            tenant_id, group_id = _context_ids(record, "tenantId", "groupId")
+            place = (tenant_id, group_id)
+            body = cast(UserCreate, USER.body(record))
+            if place not in groups:
+                try:
+                    groups[place] = _visible_group(session, principal, tenant_id, group_id)
+                except RowError as error:
+                    groups[place] = error
+            group = groups[place]
+            if isinstance(group, RowError):
+                raise group
+        except RowError as error:
+            results[index] = error
+            continue
+        wanted.append((index, place, service.full_user_id(body.user_id, default_domain).lower(), body))
+    for segment in _without_repeats(wanted):
+        _apply_users(session, principal, records, segment, groups, results)
+    return [results[index] for index in range(len(records))]
+
+
+Wanted = tuple[int, tuple[str, str], str, UserCreate]  # record index, (tenant, group), key, body
+
+
+def _without_repeats(wanted: list[Wanted]) -> Iterator[list[Wanted]]:
+    """Cut before a user met again, so that the second row sees the first as stored (an update),
+    exactly as when the rows are applied one by one."""
+    segment: list[Wanted] = []
+    keys: set[str] = set()
+    for item in wanted:
+        if item[2] in keys:
+            yield segment
+            segment, keys = [], set()
+        segment.append(item)
+        keys.add(item[2])
+    if segment:
+        yield segment
+
+
+def _apply_users(
+    session: Session,
+    principal: Principal,
+    records: list[Record],
+    wanted: list[Wanted],
+    groups: dict[tuple[str, str], Group | RowError],
+    results: dict[int, Result],
+) -> None:
+    """One segment (each user once): the stored ones changed as needed, the rest created together
+    (changes go first: the users a segment changes are never the ones it creates)."""
+    stored: dict[tuple[str, str, str], Record] = {}
+    for place in {place for _, place, _, _ in wanted}:
+        group = cast(Group, groups[place])
+        keys = [key for _, where, key, _ in wanted if where == place]
+        scope = {"tenant": place[0].lower(), "group": group.group_key}
+        for key, found in read_items_in(session, USERS, scope, keys).items():
+            stored[(*place, key)] = user_record(found)
+    new: list[tuple[int, service.NewUser]] = []
+    for index, place, key, body in wanted:
+        view = stored.get((*place, key))
+        if view is None:
+            new.append((index, service.NewUser(*place, body)))
+            continue
+        try:
+            with session.begin_nested():
+                results[index] = USER.reconcile(session, principal, records[index], body, view)
+        except RowError as error:
+            results[index] = error
+        except SwitchboardError as exc:
+            results[index] = row_error(exc)
+    created = service.create_users(session, principal, [request for _, request in new])
+    for (index, _), outcome in zip(new, created, strict=True):
+        results[index] = row_error(outcome) if isinstance(outcome, SwitchboardError) else "created"
 
 
 USER = Kind(
@@ -314,6 +453,7 @@ USER = Kind(
         session, principal, record["tenantId"], record["groupId"], record["userId"], body
     ),
     json_fields=frozenset({"department", "address", "devices", "trunkAddressing"}),
+    batch=_users_batch,
 )
 
 # -- service users ---------------------------------------------------------------------------------

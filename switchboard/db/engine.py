@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,10 +37,15 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _: Any) -> None:
     cursor.close()
 
 
+def _json_text(value: Any) -> str:
+    # orjson: several times faster than the json module, and the same JSON the hot reads decode.
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str) -> Engine:
     url = sync_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, json_serializer=_json_text)
         event.listen(engine, "connect", _sqlite_on_connect)
 
         @event.listens_for(engine, "begin")
@@ -47,7 +53,7 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=_json_text)
 
 
 class Database:

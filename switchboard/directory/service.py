@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache, cached_property
+from typing import Any, cast
 
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import Table, delete, exists, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from switchboard.access.policy import Target, first_visible, require_manage
 from switchboard.access.principal import Principal
+from switchboard.db.base import utcnow
+from switchboard.db.bulk_insert import insert_rows
+from switchboard.db.in_lists import chunks, one_of
 from switchboard.directory.models import Department, Domain, Group, ServiceUser, Tenant, User
 from switchboard.directory.schemas import (
     KIND_SETTINGS,
@@ -24,7 +31,7 @@ from switchboard.directory.schemas import (
     TenantCreate,
     UserCreate,
 )
-from switchboard.errors import BadRequest, Conflict, NotFound
+from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
 from switchboard.schemas import Schema
 from switchboard.signals.feed import bump
 from switchboard.system.store import DEFAULT_DOMAIN, check_domain_name, read_setting
@@ -54,9 +61,21 @@ def stored_json(value: Any) -> Any:
     return value
 
 
-def _assign(row: Any, data: Schema, fields: Iterable[str]) -> None:
-    for name in fields:
-        setattr(row, name, stored_json(getattr(data, name)))
+def stored_values(data: Schema, fields: Collection[str]) -> dict[str, Any]:
+    """The fields as stored: keyed by column name, nested values as their wire (camelCase) JSON."""
+    dumped = data.model_dump(include=set(fields), by_alias=True)
+    alias = _aliases(type(data))
+    return {name: dumped[alias[name]] for name in fields}
+
+
+@cache
+def _aliases(model: type[Schema]) -> dict[str, str]:
+    return {name: info.alias or name for name, info in model.model_fields.items()}
+
+
+def _assign(row: Any, data: Schema, fields: Collection[str]) -> None:
+    for name, value in stored_values(data, fields).items():
+        setattr(row, name, value)
 
 
 # Fields a PATCH may set to null to clear them; for every other field null means "unchanged".
@@ -229,39 +248,114 @@ def remove_domain(session: Session, principal: Principal, tenant_id: str, name: 
     session.flush()
 
 
-def _check_identity(session: Session, tenant: Tenant, field: str, user_id: str) -> str:
-    """The id's domain must be the tenant's own or the default; the id must be free everywhere."""
-    domain = user_id.rsplit("@", 1)[1].lower()
-    default = read_setting(session, DEFAULT_DOMAIN)
-    if domain != default:
-        owner = session.scalar(select(Domain.tenant_pk).where(Domain.name_key == domain))
-        if owner != tenant.pk:
-            raise BadRequest.field(
-                field, f"domain {domain} is not one of this tenant's domains (nor {default})"
+Holder = tuple[str, int]  # ("user" | "service_user" | "new", pk or position): who holds an extension
+
+
+class Admission:
+    """The rules a new end user's or service user's id and extension must pass: the id's domain is
+    the tenant's own or the default, the id is free everywhere, the extension is free in the tenant.
+
+    What they are checked against is read once for a whole batch (`preload`: one query per kind of
+    fact) or, for one object, when first asked; objects admitted in the same batch count as stored,
+    so a batch is refused exactly where creating its objects one by one would have been."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._taken: dict[str, bool] = {}  # lower-cased id -> in use
+        self._owners: dict[str, int | None] = {}  # domain -> its tenant's pk
+        self._holders: dict[tuple[int, str], list[Holder]] = {}  # (tenant pk, extension) -> holders
+        self._admitted = 0
+
+    @cached_property
+    def default_domain(self) -> str:
+        return str(read_setting(self._session, DEFAULT_DOMAIN))
+
+    def full_id(self, raw: str) -> str:
+        return full_user_id(raw, self.default_domain)
+
+    def preload(self, user_ids: Collection[str], extensions: Collection[tuple[int, str]]) -> None:
+        keys = {user_id.lower() for user_id in user_ids} - self._taken.keys()
+        self._load_taken(keys)
+        domains = {key.rsplit("@", 1)[1] for key in keys} - {self.default_domain} - self._owners.keys()
+        self._load_owners(domains)
+        by_tenant: dict[int, set[str]] = {}
+        for tenant_pk, extension in extensions:
+            if extension and (tenant_pk, extension) not in self._holders:
+                by_tenant.setdefault(tenant_pk, set()).add(extension)
+        for tenant_pk, wanted in by_tenant.items():
+            self._load_holders(tenant_pk, wanted)
+
+    def identity(self, tenant_pk: int, field: str, user_id: str) -> str:
+        """The id's lookup key; 400 for another tenant's domain, 409 when the id is in use."""
+        domain = user_id.rsplit("@", 1)[1].lower()
+        if domain != self.default_domain:
+            if domain not in self._owners:
+                self._load_owners({domain})
+            if self._owners[domain] != tenant_pk:
+                raise BadRequest.field(
+                    field, f"domain {domain} is not one of this tenant's domains (nor {self.default_domain})"
+                )
+        key = user_id.lower()
+        if key not in self._taken:
+            self._load_taken({key})
+        if self._taken[key]:
+            raise Conflict(f"{field} {user_id!r} is already in use")
+        return key
+
+    def extension(self, tenant_pk: int, extension: str, own: Holder | None = None) -> None:
+        """409 when another end user or service user of the tenant has the extension."""
+        if not extension:
+            return
+        if (tenant_pk, extension) not in self._holders:
+            self._load_holders(tenant_pk, {extension})
+        if any(holder != own for holder in self._holders[(tenant_pk, extension)]):
+            raise Conflict(f"extension {extension} is already used in this tenant")
+
+    def admit(self, tenant_pk: int, key: str, extension: str) -> None:
+        """Count a new object of this batch as stored, for the objects after it."""
+        self._taken[key] = True
+        if extension:
+            self._admitted += 1
+            self._holders.setdefault((tenant_pk, extension), []).append(("new", self._admitted))
+
+    def _load_taken(self, keys: Collection[str]) -> None:
+        for chunk in chunks(keys):
+            self._taken.update(dict.fromkeys(chunk, False))
+            found = self._session.scalars(
+                union_all(
+                    select(User.user_key).where(one_of(self._session, User.user_key, chunk)),
+                    select(ServiceUser.service_user_key).where(
+                        one_of(self._session, ServiceUser.service_user_key, chunk)
+                    ),
+                )
             )
-    key = user_id.lower()
-    taken = session.scalar(
-        select(exists().where(User.user_key == key) | exists().where(ServiceUser.service_user_key == key))
-    )
-    if taken:
-        raise Conflict(f"{field} {user_id!r} is already in use")
-    return key
+            self._taken.update(dict.fromkeys(found, True))
 
+    def _load_owners(self, domains: Collection[str]) -> None:
+        for chunk in chunks(domains):
+            self._owners.update(dict.fromkeys(chunk))
+            rows = self._session.execute(
+                select(Domain.name_key, Domain.tenant_pk).where(one_of(self._session, Domain.name_key, chunk))
+            )
+            self._owners.update({name: tenant_pk for name, tenant_pk in rows})
 
-def _check_extension(
-    session: Session, tenant_pk: int, extension: str, own: User | ServiceUser | None
-) -> None:
-    """Extensions are unique within a tenant, across end users and service users."""
-    if not extension:
-        return
-    holders = [
-        session.scalar(select(User).where(User.tenant_pk == tenant_pk, User.extension == extension)),
-        session.scalar(
-            select(ServiceUser).where(ServiceUser.tenant_pk == tenant_pk, ServiceUser.extension == extension)
-        ),
-    ]
-    if any(holder is not None and holder is not own for holder in holders):
-        raise Conflict(f"extension {extension} is already used in this tenant")
+    def _load_holders(self, tenant_pk: int, extensions: Collection[str]) -> None:
+        for chunk in chunks(extensions):
+            for extension in chunk:
+                self._holders[(tenant_pk, extension)] = []
+            rows = self._session.execute(
+                union_all(
+                    select(User.extension, literal("user"), User.pk).where(
+                        User.tenant_pk == tenant_pk, one_of(self._session, User.extension, chunk)
+                    ),
+                    select(ServiceUser.extension, literal("service_user"), ServiceUser.pk).where(
+                        ServiceUser.tenant_pk == tenant_pk,
+                        one_of(self._session, ServiceUser.extension, chunk),
+                    ),
+                )
+            )
+            for extension, table, pk in rows:
+                self._holders[(tenant_pk, extension)].append((table, pk))
 
 
 # -- groups --------------------------------------------------------------------------------------
@@ -429,29 +523,136 @@ def _department_of(
 _USER_COLUMNS = [f for f in UserCreate.model_fields if f not in ("user_id", "department")]
 
 
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """One end user to create: where, and its create body."""
+
+    tenant_id: str
+    group_id: str
+    data: UserCreate
+
+
+def create_users(
+    session: Session, principal: Principal, requests: Sequence[NewUser]
+) -> list[str | SwitchboardError]:
+    """Create end users in one pass, with the rules of creating them one by one: each request's
+    result is the new user's lookup key, or the error refusing it (which writes nothing for it).
+
+    The facts the rules need are read a few queries per batch, not per user; the admitted users
+    are written with one multi-row INSERT and each group's count is raised once."""
+    admission = Admission(session)
+    places: dict[tuple[str, str], tuple[Tenant, Group] | SwitchboardError] = {}
+    for request in requests:
+        where = (request.tenant_id.lower(), request.group_id.lower())
+        if where not in places:
+            try:
+                places[where] = _group_with_tenant(
+                    session, principal, request.tenant_id, request.group_id, manage="user"
+                )
+            except SwitchboardError as exc:
+                places[where] = exc
+    user_ids = [admission.full_id(request.data.user_id) for request in requests]
+    wanted_extensions = [
+        (place[0].pk, request.data.extension)
+        for request in requests
+        if not isinstance(
+            place := places[(request.tenant_id.lower(), request.group_id.lower())], SwitchboardError
+        )
+    ]
+    admission.preload(user_ids, wanted_extensions)
+    groups = {place[1].pk: place[1] for place in places.values() if not isinstance(place, SwitchboardError)}
+    room = _room_in(session, groups)
+    departments: dict[tuple[int, str | None, str], int | SwitchboardError | None] = {}
+    results: list[str | SwitchboardError] = []
+    rows: list[dict[str, Any]] = []
+    for request, user_id in zip(requests, user_ids, strict=True):
+        data = request.data
+        try:
+            place = places[(request.tenant_id.lower(), request.group_id.lower())]
+            if isinstance(place, SwitchboardError):
+                raise place
+            tenant, group = place
+            key = admission.identity(tenant.pk, "userId", user_id)
+            admission.extension(tenant.pk, data.extension)
+            department_pk = _cached_department(
+                session, principal, tenant, group, data.department, departments
+            )
+            if room[group.pk] <= 0:
+                raise Conflict(f"group {group.group_id!r} is full (userLimit {group.user_limit})")
+        except SwitchboardError as exc:
+            results.append(exc)
+            continue
+        room[group.pk] -= 1
+        admission.admit(tenant.pk, key, data.extension)
+        row = stored_values(data, _USER_COLUMNS)
+        row.update(
+            tenant_pk=tenant.pk, group_pk=group.pk, user_id=user_id, user_key=key, department_pk=department_pk
+        )
+        rows.append(row)
+        results.append(key)
+    if rows:
+        _insert_users(session, rows, utcnow())
+    return results
+
+
+def _room_in(session: Session, groups: Mapping[int, Group]) -> dict[int, int]:
+    """How many more users each group admits, its row locked until commit (PostgreSQL) so that
+    concurrent creators in one group take turns; SQLite has one writer at a time anyway."""
+    room: dict[int, int] = {}
+    for chunk in chunks(groups):
+        rows = session.execute(
+            select(Group.pk, Group.user_limit - Group.user_count).where(Group.pk.in_(chunk)).with_for_update()
+        )
+        room.update({pk: free for pk, free in rows})
+    return room
+
+
+def _insert_users(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
+    counts = Counter(row["group_pk"] for row in rows)
+    try:
+        insert_rows(session, cast(Table, User.__table__), rows, {"created_at": now, "updated_at": now})
+    except IntegrityError as exc:
+        # A concurrent writer took an id or a place the checks found free: the same answer, 409.
+        raise Conflict("a userId or group place was taken concurrently; try again") from exc
+    for group_pk, added in counts.items():
+        session.execute(
+            update(Group)
+            .where(Group.pk == group_pk)
+            .values(user_count=Group.user_count + added)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _cached_department(
+    session: Session,
+    principal: Principal,
+    tenant: Tenant,
+    group: Group,
+    ref: DepartmentRef | None,
+    seen: dict[tuple[int, str | None, str], int | SwitchboardError | None],
+) -> int | None:
+    """_department_of, asked once per group and department in a batch."""
+    if ref is None:
+        return None
+    where = (group.pk, ref.group_id.lower() if ref.group_id else None, ref.department_name.lower())
+    if where not in seen:
+        try:
+            seen[where] = _department_of(session, principal, tenant, group, "department", ref)
+        except SwitchboardError as exc:
+            seen[where] = exc
+    found = seen[where]
+    if isinstance(found, SwitchboardError):
+        raise found
+    return found
+
+
 def create_user(
     session: Session, principal: Principal, tenant_id: str, group_id: str, data: UserCreate
 ) -> User:
-    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="user")
-    user_id = full_user_id(data.user_id, read_setting(session, DEFAULT_DOMAIN))
-    key = _check_identity(session, tenant, "userId", user_id)
-    _check_extension(session, tenant.pk, data.extension, None)
-    department_pk = _department_of(session, principal, tenant, group, "department", data.department)
-    admitted = session.execute(
-        update(Group)
-        .where(Group.pk == group.pk, Group.user_count < Group.user_limit)
-        .values(user_count=Group.user_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if admitted.rowcount == 0:  # type: ignore[attr-defined]
-        raise Conflict(f"group {group.group_id!r} is full (userLimit {group.user_limit})")
-    user = User(
-        tenant_pk=tenant.pk, group_pk=group.pk, user_id=user_id, user_key=key, department_pk=department_pk
-    )
-    _assign(user, data, _USER_COLUMNS)
-    session.add(user)
-    flush_or_conflict(session, f"userId {user_id!r} is already in use")
-    return user
+    (result,) = create_users(session, principal, [NewUser(tenant_id, group_id, data)])
+    if isinstance(result, SwitchboardError):
+        raise result
+    return session.scalars(select(User).where(User.user_key == result)).one()
 
 
 def update_user(
@@ -462,7 +663,7 @@ def update_user(
     require_manage(principal, Target("user", tenant.pk, group.pk))
     fields = changed_fields(changes)
     if "extension" in fields:
-        _check_extension(session, tenant.pk, changes.extension, user)  # type: ignore[attr-defined]
+        Admission(session).extension(tenant.pk, changes.extension, own=("user", user.pk))  # type: ignore[attr-defined]
     if "department" in fields:
         user.department_pk = _department_of(
             session,
@@ -505,7 +706,8 @@ def _apply_profile(
     row: ServiceUser,
     profile: ServiceInstanceProfile,
 ) -> None:
-    _check_extension(session, tenant.pk, profile.extension, row)
+    own = ("service_user", row.pk) if row.pk is not None else None
+    Admission(session).extension(tenant.pk, profile.extension, own)
     _assign(row, profile, _PROFILE_COLUMNS)
     row.department_pk = _department_of(
         session, principal, tenant, group, "serviceInstanceProfile.department", profile.department
@@ -523,8 +725,9 @@ def create_service_user(
 ) -> ServiceUser:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="service_user")
     raw_id: str = data.service_user_id  # type: ignore[attr-defined]
-    user_id = full_user_id(raw_id, read_setting(session, DEFAULT_DOMAIN))
-    key = _check_identity(session, tenant, "serviceUserId", user_id)
+    admission = Admission(session)
+    user_id = admission.full_id(raw_id)
+    key = admission.identity(tenant.pk, "serviceUserId", user_id)
     row = ServiceUser(
         tenant_pk=tenant.pk,
         group_pk=group.pk,
