@@ -15,6 +15,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def write_file(path: Path, users: int) -> int:
         emit({"kind": "domain", "tenantId": "migrated", "domain": "migrated.example"})
         groups = (users + GROUP_SIZE - 1) // GROUP_SIZE
         for group in range(groups):
-            emit({"kind": "group", "tenantId": "migrated", "groupId": f"g{group:05d}", "userLimit": GROUP_SIZE})
+            group_id = f"g{group:05d}"
+            emit({"kind": "group", "tenantId": "migrated", "groupId": group_id, "userLimit": GROUP_SIZE})
         for user in range(users):
             emit(
                 {
@@ -81,7 +83,7 @@ def main() -> None:
         "--pg-url",
         default=os.environ.get("SWITCHBOARD_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/switchboard-bench"))
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "switchboard-bench")
     parser.add_argument("--batch-size", type=int, default=None)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from switchboard.access.routes import auth_router
 from switchboard.access.routes import router as accounts_router
 from switchboard.audit.log import AuditLog
 from switchboard.audit.routes import router as audit_router
+from switchboard.bulk.routes import router as import_router
 from switchboard.calls.control import CallControl
 from switchboard.calls.drivers import make_driver
 from switchboard.calls.routes import router as calls_router
@@ -173,6 +174,7 @@ def create_app(settings: Settings) -> FastAPI:
         noojee_router,  # its prefix is distinct and its campaign list is the hottest read
         search_router,
         directory_router,
+        import_router,
         contact_centre_router,
         leads_router,
         calls_router,

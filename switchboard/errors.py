@@ -194,3 +194,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+class ContentTooLarge(SwitchboardError):
+    status = 413
+    title = "Content Too Large"
+
+
+class UnsupportedMediaType(SwitchboardError):
+    status = 415
+    title = "Unsupported Media Type"

@@ -20,6 +20,7 @@ from switchboard.bulk import BATCH_SIZE
 from switchboard.bulk.formats import Row, load_order, read_rows
 from switchboard.bulk.kinds import Change, Result, RowError
 from switchboard.db.engine import Database
+from switchboard.db.in_lists import plan_for_each_call
 
 MAX_PROBLEMS = 1000  # reported in full; past this only counted
 
@@ -135,6 +136,7 @@ class Importer:
         every row it would refuse (a later row may need an earlier one, so the rows are applied)."""
         outcome = Outcome()
         with self._db.sessions() as session:
+            plan_for_each_call(session)
             try:
                 for batch in _batches(_rows(load_order(paths)), self._batch_size):
                     self._check_batch(session, batch, outcome)
@@ -205,6 +207,7 @@ class Importer:
     def _write_batch(self, batch: list[Row], outcome: Outcome) -> list[Change]:
         """One batch, one transaction: all of it or (on a refused row, after the check) none."""
         with self._db.transaction() as session:
+            plan_for_each_call(session)
             changes: list[Change] = []
             for run in _runs(batch):
                 try:

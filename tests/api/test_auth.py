@@ -124,6 +124,7 @@ def test_every_api_operation_requires_a_credential(anonymous: TestClient) -> Non
             "{recording_id}",
             "{number}",
             "{webhook_id}",
+            "{job_id}",
         ):
             concrete = concrete.replace(placeholder, "1")
         assert "{" not in concrete, path

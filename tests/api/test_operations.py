@@ -46,6 +46,7 @@ def test_every_route_is_in_openapi_with_its_error_statuses(api: TestClient) -> N
     from switchboard.access.routes import auth_router
     from switchboard.access.routes import router as accounts
     from switchboard.audit.routes import router as audit
+    from switchboard.bulk.routes import router as bulk_import
     from switchboard.directory.routes import router as directory
     from switchboard.directory.search_routes import router as search
     from switchboard.noojee.routes import router as noojee
@@ -55,7 +56,7 @@ def test_every_route_is_in_openapi_with_its_error_statuses(api: TestClient) -> N
     spec = api.get("/api/v1/openapi.json").json()
     routes = [
         r
-        for router in (directory, ops, system, search, accounts, auth_router, audit, noojee)
+        for router in (directory, ops, system, search, accounts, auth_router, audit, noojee, bulk_import)
         for r in router.routes
         if isinstance(r, APIRoute) and r.include_in_schema
     ]

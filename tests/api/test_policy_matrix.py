@@ -46,6 +46,8 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/settings/", None, "O3333"),
     ("GET", "/api/v1/settings/ip-allowlist/", None, "O3333"),
     ("GET", "/api/v1/audit/", None, "OO333"),
+    ("GET", "/api/v1/import/", None, "OO333"),
+    ("GET", "/api/v1/import/ffffffffffffffffffffffffffffffff/", None, "44333"),
     ("GET", "/api/v1/accounts/", None, "OOOO3"),
     ("GET", "/api/v1/accounts/ta1/", None, "OO443"),
     ("GET", "/api/v1/accounts/ta2/", None, "O4443"),
