@@ -39,7 +39,7 @@ from bench.generate import (
     generate,
     generate_contact_centre,
 )
-from bench.process import cpu_seconds
+from bench.process import cpu_seconds, peak_rss_mb
 from switchboard.access.accounts import create_account
 from switchboard.contact_centre.models import Campaign, Team, TeamMember
 from switchboard.db.engine import Database, sync_url
@@ -305,6 +305,13 @@ def bench_engine(
             tenant = group // GROUPS_PER_TENANT
             user_id = bench_user_id(tenant, group, index)
             user_paths.append(f"/api/v1/tenants/bench{tenant}/groups/g{group:06d}/users/{user_id}/")
+        n_groups = -(-users // USERS_PER_GROUP)
+        n_tenants = -(-n_groups // GROUPS_PER_TENANT)
+        group_lists = []
+        for group in (rng.randrange(n_groups) for _ in range(500)):
+            tenant = group // GROUPS_PER_TENANT
+            group_lists.append(f"/api/v1/tenants/bench{tenant}/groups/g{group:06d}/users/")
+        tenant_lists = [f"/api/v1/tenants/bench{rng.randrange(n_tenants)}/groups/" for _ in range(500)]
         campaign_list = f"/servicemanager/rest/CampaignAPI/getCampaignList?apiKey={credentials.agent_key}"
         auth = {"Authorization": f"Bearer {key}"}
         admin = {"Authorization": f"Bearer {token}"}
@@ -322,6 +329,11 @@ def bench_engine(
             "user_read_global_key": _wrk_script([Call(path, auth) for path in user_paths], workdir),
             # An account principal: tenant admin of bench0, policy filter in the query.
             "user_read_login_token": _wrk_script([Call(path, admin) for path in tenant0], workdir),
+            # Lists (first page, with its total): a random group's users; a random tenant's groups;
+            # the tenants (all 1k of them at 1M users, for the global key).
+            "user_list_global_key": _wrk_script([Call(path, auth) for path in group_lists], workdir),
+            "group_list_global_key": _wrk_script([Call(path, auth) for path in tenant_lists], workdir),
+            "tenant_list_global_key": _wrk_script([Call("/api/v1/tenants/", auth)], workdir),
             # Seed 003: end users (200 accounts, login tokens) each searching themselves, GET + body.
             "search_objects_end_user": _wrk_script(searches, workdir),
             # Issue 5: a user key whose account is in 50 teams (500 campaigns) of a 10k-campaign tenant.
@@ -348,6 +360,8 @@ def bench_engine(
                             engine, users, case, requests, errors, rps, p50, p99, cpu / max(requests, 1) * 1e6
                         )
                     )
+        PEAK_RSS.append((engine, users, peak_rss_mb(server.pid)))
+        print(f"[{engine}] server peak RSS after the wrk rounds: {PEAK_RSS[-1][2]:.0f} MB")
         if not only or "insert_lead_fast_10k" in only:
             results.append(_insert_leads(base, server.pid, engine, users, key, credentials.campaign))
         if not only or "subscribe" in only:
@@ -402,6 +416,7 @@ def _recording_cycle(base: str, key: str, token: str, workdir: Path) -> Path:
 
 CALL_API = "/servicemanager/rest/CallManagementAPI"
 SUBSCRIBE_FIGURES: list[tuple[str, subscribe.SubscribeFigures]] = []
+PEAK_RSS: list[tuple[str, int, float]] = []  # engine, users, the server's peak RSS in MB
 
 
 def restart_recordings(base: str, token: str) -> None:
@@ -500,6 +515,8 @@ def main() -> None:
             f"{r.engine:<11}{r.users:>9,}  {r.case:<24}{r.rps:>9.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
             f"{r.cpu_us_per_request:>12.0f}{r.errors:>8}{r.rps / floor.rps:>7.2f}"
         )
+    for engine, users, rss in PEAK_RSS:
+        print(f"{engine:<11}{users:>9,}  server peak RSS {rss:.0f} MB")
     for engine, figures in SUBSCRIBE_FIGURES:
         print(
             f"{engine:<11} subscribe: {figures.polls} polls; idle server CPU "

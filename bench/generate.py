@@ -15,7 +15,7 @@ from switchboard.db.engine import Database
 from switchboard.directory.models import Domain, Group, Tenant, User
 
 USERS_PER_GROUP = 100
-GROUPS_PER_TENANT = 100
+GROUPS_PER_TENANT = 10  # 1M users: 10k groups in 1k tenants, the scale issue 9 names
 BATCH = 20_000
 
 FIRST = "Olivia Noah Amelia Jack Isla William Mia Oliver Ava Thomas Grace James Chloe Lucas".split()

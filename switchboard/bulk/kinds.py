@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from switchboard.access.principal import Principal
 from switchboard.directory import service
-from switchboard.directory.models import Domain, Group
+from switchboard.directory.models import Domain, Group, User
 from switchboard.directory.queries import (
     DEPARTMENTS,
     GROUPS,
@@ -414,7 +414,7 @@ def _apply_users(
         group = cast(Group, groups[place])
         keys = [key for _, where, key, _ in wanted if where == place]
         scope = {"tenant": place[0].lower(), "group": group.group_key}
-        for key, found in read_items_in(session, USERS, scope, keys).items():
+        for key, found in read_items_in(session, USERS, scope, keys, User.group_pk == group.pk).items():
             stored[(*place, key)] = user_record(found)
     new: list[tuple[int, service.NewUser]] = []
     for index, place, key, body in wanted:

@@ -243,13 +243,19 @@ async def read_page(
 
 
 def read_items_in(
-    session: Session, shape: Shape, scope: Mapping[str, Any], keys: Collection[str]
+    session: Session, shape: Shape, scope: Mapping[str, Any], keys: Collection[str], *by_parent: Any
 ) -> dict[str, Row]:
     """Objects of one parent scope by their lookup keys, as the API shows them (a batch's stored
-    objects: a query per thousand keys, not one per object)."""
+    objects: a query per thousand keys, not one per object). `by_parent`: the rows' own parent
+    column equal to the parent's pk — without it SQLite, with no statistics, walks every row of
+    the tenant for a long IN list instead of using the (parent, key) index."""
     found: dict[str, Row] = {}
     for chunk in chunks(keys):
-        stmt = shape.base().add_columns(shape.key().label("_key")).where(one_of(session, shape.key(), chunk))
+        stmt = (
+            shape.base()
+            .add_columns(shape.key().label("_key"))
+            .where(one_of(session, shape.key(), chunk), *by_parent)
+        )
         for row in session.execute(stmt, scope).mappings():
             shaped = dict(row)
             found[shaped.pop("_key")] = shape.shape(shaped)
