@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import TypeVar
 
-from sqlalchemy import ARRAY, String, any_, bindparam, text
+from sqlalchemy import ARRAY, String, any_, bindparam
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -28,12 +28,3 @@ def one_of(
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(String)))
     return column.in_(values)
-
-
-def plan_for_each_call(session: Session) -> None:
-    """PostgreSQL: plan each statement of this transaction for its own parameters. A bulk load
-    grows tables from nearly empty, and the generic plan the server caches for a prepared
-    statement after a few runs (a sequential scan, right for an empty table) would otherwise be
-    kept while the table grows, making every batch's lookups slower than the last."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
