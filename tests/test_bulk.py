@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -193,10 +194,11 @@ def test_every_bad_row_is_reported_and_nothing_is_written(
     assert problem.reason.startswith("unknown columns shoeSize; the columns are tenantId, groupId, userId")
 
 
-def _user(user_id: str, group: str = "small", **fields: object) -> dict[str, object]:
+def bulk_user(user_id: str, tenant: str = "bulk", group: str = "small", **fields: Any) -> dict[str, Any]:
+    """An end user's JSON Lines record, with the required names filled in."""
     return {
         "kind": "user",
-        "tenantId": "bulk",
+        "tenantId": tenant,
         "groupId": group,
         "userId": user_id,
         "lastName": "L",
@@ -210,15 +212,15 @@ BATCHED = [
     {"kind": "group", "tenantId": "bulk", "groupId": "small", "userLimit": 3},
     {"kind": "group", "tenantId": "bulk", "groupId": "big"},
     {"kind": "department", "tenantId": "bulk", "name": "Desk"},
-    _user("u1", extension="201", department={"departmentName": "Desk"}),
-    _user("u1", group="big"),  # 6: the id again, in another group of the same batch
-    _user("u2", group="big", extension="201"),  # 7: an extension taken earlier in the batch
-    _user("u3", department={"departmentName": "Nowhere"}),  # 8
-    _user("u4"),
-    _user("u5"),
-    _user("u6"),  # 11: the group's limit of 3 is reached by u1, u4, u5
-    _user("u7", group="big", extension="202"),
-    _user("U7@switchboard.local", group="big", title="Lead"),  # 13: the same user again: a change
+    bulk_user("u1", extension="201", department={"departmentName": "Desk"}),
+    bulk_user("u1", group="big"),  # 6: the id again, in another group of the same batch
+    bulk_user("u2", group="big", extension="201"),  # 7: an extension taken earlier in the batch
+    bulk_user("u3", department={"departmentName": "Nowhere"}),  # 8
+    bulk_user("u4"),
+    bulk_user("u5"),
+    bulk_user("u6"),  # 11: the group's limit of 3 is reached by u1, u4, u5
+    bulk_user("u7", group="big", extension="202"),
+    bulk_user("U7@switchboard.local", group="big", title="Lead"),  # 13: the same user again: a change
 ]
 
 

@@ -22,6 +22,7 @@ from switchboard.settings import Settings
 from tests.access_world import World, build_world, login
 from tests.conftest import make_client
 from tests.factories import make_tree
+from tests.test_bulk import bulk_user
 
 IMPORT = "/api/v1/import/"
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -44,15 +45,7 @@ def lines(*records: dict[str, Any]) -> bytes:
 
 
 def user(user_id: str, tenant: str = "bulk", group: str = "sales", **fields: Any) -> dict[str, Any]:
-    return {
-        "kind": "user",
-        "tenantId": tenant,
-        "groupId": group,
-        "userId": user_id,
-        "lastName": "L",
-        "firstName": "F",
-        **fields,
-    }
+    return bulk_user(user_id, tenant, group, **fields)
 
 
 TREE = [
