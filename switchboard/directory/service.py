@@ -542,8 +542,8 @@ def create_users(
     are written with one multi-row INSERT and each group's count is raised once."""
     admission = Admission(session)
     places: dict[tuple[str, str], tuple[Tenant, Group] | SwitchboardError] = {}
-    for request in requests:
-        where = (request.tenant_id.lower(), request.group_id.lower())
+    wheres = [(request.tenant_id.lower(), request.group_id.lower()) for request in requests]
+    for request, where in zip(requests, wheres, strict=True):
         if where not in places:
             try:
                 places[where] = _group_with_tenant(
@@ -554,10 +554,8 @@ def create_users(
     user_ids = [admission.full_id(request.data.user_id) for request in requests]
     wanted_extensions = [
         (place[0].pk, request.data.extension)
-        for request in requests
-        if not isinstance(
-            place := places[(request.tenant_id.lower(), request.group_id.lower())], SwitchboardError
-        )
+        for request, where in zip(requests, wheres, strict=True)
+        if not isinstance(place := places[where], SwitchboardError)
     ]
     admission.preload(user_ids, wanted_extensions)
     groups = {place[1].pk: place[1] for place in places.values() if not isinstance(place, SwitchboardError)}
@@ -565,10 +563,10 @@ def create_users(
     departments: dict[tuple[int, str | None, str], int | SwitchboardError | None] = {}
     results: list[str | SwitchboardError] = []
     rows: list[dict[str, Any]] = []
-    for request, user_id in zip(requests, user_ids, strict=True):
+    for request, where, user_id in zip(requests, wheres, user_ids, strict=True):
         data = request.data
         try:
-            place = places[(request.tenant_id.lower(), request.group_id.lower())]
+            place = places[where]
             if isinstance(place, SwitchboardError):
                 raise place
             tenant, group = place
