@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
-from statistics import median
+from statistics import median, stdev
 from typing import Any
 
 import pytest
@@ -302,7 +303,10 @@ def test_missing_and_forbidden_take_the_same_time(api: TestClient, global_key: s
         assert a.status_code == b.status_code == 404
         delta = (t1 - t0) - (t2 - t1)
         differences.append(delta if first is missing else -delta)  # missing minus forbidden
-    # Paired differences, interleaved in both orders: their median must be close to zero.
-    bound = 0.15e-3
-    print(f"median paired difference {median(differences) * 1e6:.1f} µs")
+    # Paired differences, interleaved in both orders: their median must be close to zero — within
+    # 150 µs, or within three standard errors of the median when the machine's own noise is larger
+    # (a slow, busy machine spreads single requests by milliseconds; a real difference stays).
+    noise = 3 * 1.2533 * stdev(differences) / math.sqrt(len(differences))
+    bound = max(0.15e-3, noise)
+    print(f"median paired difference {median(differences) * 1e6:.1f} µs (bound {bound * 1e6:.0f} µs)")
     assert abs(median(differences)) < bound, f"median difference {median(differences) * 1e6:.0f} µs"
