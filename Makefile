@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= ./data
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck pytest bench clean
+.PHONY: run test install lint typecheck pytest soak bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Everything but the timing comparisons runs on every core; those then run alone, on a quiet machine.
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup -m "not timing"
+	$(BIN)/pytest -m timing
 
 test: lint typecheck pytest
+
+# The long variants of the security suites (fuzzing, the authorization model, timing on every
+# endpoint, faults) on both databases, then 60 s of mixed load with its report; by hand, not in CI.
+soak: export SWITCHBOARD_SOAK = 1
+soak: export SWITCHBOARD_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+soak: $(STAMP)
+	$(BIN)/pytest -n auto --dist loadgroup -m "not timing" tests/security
+	$(BIN)/pytest -m timing tests/security
+	$(BIN)/python -m bench.load --seconds 60
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -22,6 +22,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -103,11 +105,23 @@ def _wrk_script(calls: list[Call], directory: Path) -> Path:
 
 
 def run_wrk(
-    base: str, pid: int, script: Path, seconds: int, connections: int
+    base: str, pid: int, script: Path, seconds: int, connections: int, timeout_seconds: int = 2
 ) -> tuple[int, int, float, float, float, float]:
+    """wrk's figures: requests, errors (non-2xx/3xx, socket errors and answers slower than the
+    timeout), requests/s, p50 and p99 in ms, and the server's CPU seconds."""
     before = cpu_seconds(pid)
     output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            f"--timeout={timeout_seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            base,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -146,6 +160,13 @@ def prepare_database(engine: str, users: int, workdir: Path, pg_base: str) -> st
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
         url = make_url(pg_base).set(database=name).render_as_string(hide_password=False)
+    fill_database(url, users)
+    return url
+
+
+def fill_database(url: str, users: int) -> None:
+    """Migrate an empty database and generate the bench's directory and contact centre in it."""
+    engine = make_url(url).get_backend_name()
     upgrade(url)
     db = Database(url)
     print(f"[{engine}] generating {users:,} users ...", flush=True)
@@ -156,7 +177,6 @@ def prepare_database(engine: str, users: int, workdir: Path, pg_base: str) -> st
             conn.execute(text("ANALYZE"))
             conn.commit()
     db.engine.dispose()
-    return url
 
 
 @dataclass
@@ -269,34 +289,7 @@ def bench_engine(
     url = prepare_database(engine, users, workdir, pg_base)
     credentials = fresh_credentials(url, users)
     key, token = credentials.global_key, credentials.admin_token
-    port = _free_port()
-    data_dir = workdir / f"data-{engine}"
-    env = {
-        **os.environ,
-        "SWITCHBOARD_DATABASE_URL": url,
-        "SWITCHBOARD_DATA_DIR": str(data_dir),
-        "SWITCHBOARD_BENCH_FLOOR_ROUTE": "1",
-        # The bench is one client at full speed: lift the per-credential limit (default 30,000/min).
-        "SWITCHBOARD_REQUESTS_PER_MINUTE": str(10**9),
-        # The simulated PBX answers at once: the recording cycle needs connected calls.
-        "SWITCHBOARD_SIM_RING_SECONDS": "0",
-        "SWITCHBOARD_SIM_ANSWER_SECONDS": "0",
-    }
-    log = (workdir / f"server-{engine}.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, *_profiler(), "-m", "switchboard", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"https://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with serving(url, workdir / f"data-{engine}", workdir / f"server-{engine}.log") as (server, base):
         rng = random.Random(1)
         user_paths = []
         for _ in range(2000):
@@ -369,10 +362,41 @@ def bench_engine(
             print(f"[{engine}] subscribe: {figures}")
             SUBSCRIBE_FIGURES.append((engine, figures))
         return results
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=15)
-        log.close()
+
+
+@contextmanager
+def serving(url: str, data_dir: Path, log_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """One `switchboard serve` worker on `url`, with the bench's settings; its process and base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SWITCHBOARD_DATABASE_URL": url,
+        "SWITCHBOARD_DATA_DIR": str(data_dir),
+        "SWITCHBOARD_BENCH_FLOOR_ROUTE": "1",
+        # The bench is one client at full speed: lift the per-credential limit (default 30,000/min).
+        "SWITCHBOARD_REQUESTS_PER_MINUTE": str(10**9),
+        # The simulated PBX answers at once: the recording cycle needs connected calls.
+        "SWITCHBOARD_SIM_RING_SECONDS": "0",
+        "SWITCHBOARD_SIM_ANSWER_SECONDS": "0",
+    }
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, *_profiler(), "-m", "switchboard", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            for _ in range(600):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            yield server, f"https://127.0.0.1:{port}"
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=15)
 
 
 def _post(url: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
@@ -477,6 +501,19 @@ def _insert_leads(
     )
 
 
+def parse_with_engines(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """The options every wrk-driven bench shares (--pg-url), parsed; wrk present, workdir made."""
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("SWITCHBOARD_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    return args
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -487,14 +524,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "switchboard-bench")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("SWITCHBOARD_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-    )
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    args.workdir.mkdir(parents=True, exist_ok=True)
+    args = parse_with_engines(parser)
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     all_results: list[Measurement] = []
     for engine in engines:

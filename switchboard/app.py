@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.types import Scope
 
 from switchboard import __version__
@@ -44,7 +44,7 @@ from switchboard.contact_centre.routes import router as contact_centre_router
 from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
 from switchboard.directory.search_routes import router as search_router
-from switchboard.errors import SwitchboardError, install_error_handlers
+from switchboard.errors import BadRequest, SwitchboardError, install_error_handlers
 from switchboard.events.delivery import EventWorker
 from switchboard.events.log import EVENTS_CHANNEL, EVENTS_PENDING
 from switchboard.events.routes import router as webhooks_router
@@ -58,6 +58,7 @@ from switchboard.observability import AccessLogAndMetrics, Metrics
 from switchboard.ops.routes import Floor, floor
 from switchboard.ops.routes import router as ops_router
 from switchboard.perimeter import Perimeter
+from switchboard.request_limits import RequestLimits
 from switchboard.settings import Settings
 from switchboard.signals.feed import ChangeFeed
 from switchboard.system.routes import router as settings_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(_no_nul_in_url)],
     )
     metrics = Metrics()
     app.state.settings = settings
@@ -211,6 +213,7 @@ def create_app(settings: Settings) -> FastAPI:
     _document_real_error_statuses(app)
 
     # The last added is outermost: every request is logged and counted, refused ones included.
+    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes, own_limit=_streams_its_upload)
     app.add_middleware(
         Perimeter,
         trusted_proxies=settings.trusted_proxy_networks,
@@ -222,6 +225,13 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+def _streams_its_upload(path: str) -> bool:
+    """The routes that stream an upload to disk under a limit of their own."""
+    return path.startswith(import_router.prefix + "/") or (
+        path.startswith("/console/campaigns/") and path.endswith("/import")
+    )
+
+
 def _document_real_error_statuses(app: FastAPI) -> None:
     """FastAPI documents 422 for input errors; Switchboard answers those 400 (seed 003)."""
     generate = app.openapi
@@ -231,11 +241,26 @@ def _document_real_error_statuses(app: FastAPI) -> None:
             schema = generate()
             for operations in schema.get("paths", {}).values():
                 for operation in operations.values():
-                    operation.get("responses", {}).pop("422", None)
+                    responses = operation.get("responses", {})
+                    if responses.pop("422", None) is not None and "400" not in responses:
+                        responses["400"] = {
+                            "description": "Invalid input; the body names the field and why",
+                            "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
+                        }
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def _no_nul_in_url(request: Request) -> None:
+    """A NUL character is part of no id or value (PostgreSQL cannot even store one): 400 before
+    a route looks anything up, the same on both engines."""
+    if "\x00" in request.url.path or "%00" in request.url.query:
+        raise BadRequest("The URL may not contain NUL (%00) characters.")
 
 
 _flush_lock = threading.Lock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -11,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger("switchboard.error")
 
 
 class SwitchboardError(Exception):
@@ -107,6 +109,11 @@ class ServiceUnavailable(SwitchboardError):
     title = "Service Unavailable"
 
 
+# FastAPI's words for a body its parser gave up on; ours say which ways a body can be unreadable.
+_FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+UNREADABLE_BODY = "could not be parsed: not UTF-8 JSON, or nested deeper than the parser allows"
+
+
 def error_response(
     path: str, error: SwitchboardError, extra_headers: dict[str, str] | None = None
 ) -> Response:
@@ -148,11 +155,33 @@ def validation_problem(exc: RequestValidationError) -> BadRequest:
 
 def is_database_unavailable(exc: BaseException) -> bool:
     """Connection-level database failures (not bad SQL): the caller should retry later."""
+    import sqlite3
+
     from sqlalchemy.exc import InterfaceError, OperationalError
 
-    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError):
+    # sqlite3.OperationalError: the raw hot-path connections' locked / full / I/O errors, which the
+    # engine's connections raise wrapped in SQLAlchemy's OperationalError.
+    unavailable = (
+        OperationalError | InterfaceError | ConnectionError | TimeoutError | sqlite3.OperationalError
+    )
+    if isinstance(exc, unavailable):
         return True
     return type(exc).__module__.startswith("asyncpg") and "Connection" in type(exc).__name__
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """The database refused a write for want of space (SQLite's SQLITE_FULL, PostgreSQL's 53100)."""
+    orig = getattr(exc, "orig", None) or exc
+    return "database or disk is full" in str(orig) or type(orig).__name__ in ("DiskFull", "DiskFullError")
+
+
+def database_unavailable(exc: BaseException) -> ServiceUnavailable:
+    if is_storage_full(exc):
+        return ServiceUnavailable(
+            "The database is out of storage space: nothing was written. Writes will work again once "
+            "the operator frees space; reads are unaffected."
+        )
+    return ServiceUnavailable("The database is unavailable; try again shortly.")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -171,6 +200,10 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
             return await on_domain_error(request, NotFound("no such route"))
+        if exc.status_code == 400 and exc.detail == _FASTAPI_UNREADABLE_BODY:
+            return error_response(request.url.path, BadRequest.field("body", UNREADABLE_BODY))
+        if exc.status_code == 413:  # from switchboard.request_limits, once a streamed body passes the limit
+            return error_response(request.url.path, ContentTooLarge(str(exc.detail)))
         if exc.status_code == 405:
             return error_response(
                 request.url.path,
@@ -182,23 +215,50 @@ def install_error_handlers(app: FastAPI) -> None:
         error.title = "Error"
         return problem_response(error, dict(exc.headers or {}))
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        # Answered here rather than by on_unexpected: the handler for Exception runs in Starlette's
+        # outermost middleware, which re-raises after answering, so the server logged a 500 with a
+        # traceback and closed the client's connection for a plain "database away" 503.
+        if not is_database_unavailable(exc):
+            raise exc
+        driver_error = getattr(exc, "orig", None) or exc
+        _log.warning(
+            "database unavailable on %s %s: %s", request.method, request.url.path, type(driver_error).__name__
+        )
+        return error_response(request.url.path, database_unavailable(exc))
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         # Logged with its traceback by the access-log middleware; the client learns nothing.
         if is_database_unavailable(exc):
-            return error_response(
-                request.url.path, ServiceUnavailable("The database is unavailable; try again shortly.")
-            )
+            return error_response(request.url.path, database_unavailable(exc))
         return error_response(request.url.path, SwitchboardError("An internal error occurred."))
 
     app.add_exception_handler(SwitchboardError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    for database_error in _database_error_bases():
+        app.add_exception_handler(database_error, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def _database_error_bases() -> tuple[type[Exception], ...]:
+    """The classes every error is_database_unavailable accepts derives from."""
+    import sqlite3
+
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
+    return (DBAPIError, OSError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class ContentTooLarge(SwitchboardError):
     status = 413
     title = "Content Too Large"
+
+
+class UriTooLong(SwitchboardError):
+    status = 414
+    title = "URI Too Long"
 
 
 class UnsupportedMediaType(SwitchboardError):

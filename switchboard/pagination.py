@@ -40,6 +40,12 @@ class PageRequest:
         return params
 
 
+def is_number(text: str) -> bool:
+    """ASCII digits that fit a 64-bit integer (str.isdigit alone admits '²', which int() refuses,
+    and numbers no database column can bind)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def like_prefix(prefix: str) -> str:
     escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
 T = TypeVar("T")
+
+# A row id from a client (path, query or body): past what a row can have (PostgreSQL INTEGER) it is
+# invalid input, refused with 400 before a database driver is asked to bind it (SQLite cannot).
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 
 class Schema(BaseModel):

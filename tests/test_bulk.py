@@ -281,28 +281,33 @@ def test_an_import_reaches_only_the_importers_tenant(db: Database, global_key: s
         assert session.scalar(select(func.count()).where(Group.group_key == "probe")) == 0
 
 
-def test_a_killed_import_leaves_whole_batches_and_resumes(
-    db: Database, global_key: str, tmp_path: Path, cli_env: Path
-) -> None:
-    users = 1200
+def big_tenant_file(users: int) -> bytes:
+    """JSON Lines of one tenant "big" with one group "all" of `users` users (u000000@big.example...)."""
     rows = [
         {"kind": "tenant", "tenantId": "big", "type": "Enterprise"},
         {"kind": "domain", "tenantId": "big", "domain": "big.example"},
-        {"kind": "group", "tenantId": "big", "groupId": "all", "userLimit": 10000},
+        {"kind": "group", "tenantId": "big", "groupId": "all", "userLimit": 100_000},
     ] + [
         {
             "kind": "user",
             "tenantId": "big",
             "groupId": "all",
-            "userId": f"u{n:05}@big.example",
+            "userId": f"u{n:06}@big.example",
             "lastName": f"L{n}",
             "firstName": "F",
-            "extension": str(1000 + n),
+            "extension": str(10_000 + n),
         }
         for n in range(users)
     ]
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+def test_a_killed_import_leaves_whole_batches_and_resumes(
+    db: Database, global_key: str, tmp_path: Path, cli_env: Path
+) -> None:
+    users = 1200
     source = tmp_path / "big.jsonl"
-    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    source.write_bytes(big_tenant_file(users))
     batch = 100
     command = [sys.executable, "-m", "switchboard", "import", str(source), "--batch-size", str(batch)]
     process = subprocess.Popen(
@@ -321,7 +326,7 @@ def test_a_killed_import_leaves_whole_batches_and_resumes(
     committed = _count(db, User) + 3  # rows: the tenant, domain and group came in the first batch
     assert committed % batch == 0, committed  # whole batches only
     assert checkpoint.done() <= committed <= checkpoint.done() + batch
-    assert committed < len(rows)
+    assert committed < users + 3  # the tenant, domain and group rows, then the users
     result = CliRunner().invoke(app, ["import", str(source), "--batch-size", str(batch)])
     assert result.exit_code == 0, result.output
     assert f"{saved:,} already imported by an interrupted run" in " ".join(result.output.split())

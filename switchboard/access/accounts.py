@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account
@@ -13,6 +13,7 @@ from switchboard.access.passwords import hash_password
 from switchboard.access.policy import scope_params, visibility
 from switchboard.access.principal import Principal, Role
 from switchboard.access.schemas import AccountCreate
+from switchboard.contact_centre.models import TeamMember
 from switchboard.directory.models import Group, Tenant, User
 from switchboard.directory.service import changed_fields, find_tenant, full_user_id
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -163,6 +164,10 @@ def update_account(session: Session, principal: Principal, username: str, change
             placement.tenant_pk,
             placement.group_pk,
         )
+        if placement.tenant_pk != current.tenant_pk:
+            # A team's members are accounts of its tenant: a move ends the old tenant's memberships
+            # (else its admins still list the account, and a move back restores its campaigns).
+            session.execute(delete(TeamMember).where(TeamMember.account_pk == account.pk))
         if "linked_user_id" not in fields and account.user_pk is not None:
             account.user_pk = _link(session, principal, placement, _linked_id_of(session, account))
     if "linked_user_id" in fields:

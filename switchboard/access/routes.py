@@ -24,7 +24,7 @@ from switchboard.audit.recording import audit_write
 from switchboard.db.engine import database_of
 from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from switchboard.responses import errors, json_response, no_content
-from switchboard.schemas import Page
+from switchboard.schemas import Page, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -127,7 +127,7 @@ def create_api_key(
     responses=errors(400, 401, 403, 404, 409),
 )
 def update_api_key(
-    request: Request, principal: AccountsCaller, username: str, key_id: int, body: ApiKeyUpdate
+    request: Request, principal: AccountsCaller, username: str, key_id: RowId, body: ApiKeyUpdate
 ) -> Response:
     """Changes the key's name, expiry (`null`: never), IP allowlist or scopes, on every worker at once."""
     with database_of(request).transaction() as session:
@@ -137,8 +137,10 @@ def update_api_key(
     return json_response(view)
 
 
-@router.delete("/accounts/{username}/api-keys/{key_id}/", status_code=204, responses=errors(401, 403, 404))
-def revoke_api_key(request: Request, principal: AccountsCaller, username: str, key_id: int) -> Response:
+@router.delete(
+    "/accounts/{username}/api-keys/{key_id}/", status_code=204, responses=errors(400, 401, 403, 404)
+)
+def revoke_api_key(request: Request, principal: AccountsCaller, username: str, key_id: RowId) -> Response:
     """Revokes the key on every worker at once."""
     with database_of(request).transaction() as session:
         row = api_keys.revoke_api_key(session, principal, username, key_id)

@@ -16,9 +16,16 @@ from switchboard.access.principal import Principal
 from switchboard.audit.models import AuditEntry
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
+from switchboard.errors import is_database_unavailable
 from switchboard.logs import redact
 
 MAX_BUFFER = 50_000  # beyond this, entries are counted as dropped rather than eat memory
+
+
+def _text(value: str) -> str:
+    # A NUL from a request (an id in a refusal's reason) is no text the database stores: written
+    # as is, one entry would keep the whole buffer from ever being written.
+    return value.replace("\x00", "\\x00")
 
 
 class AuditLog:
@@ -48,14 +55,14 @@ class AuditLog:
             "at": utcnow(),
             "principal": principal.audit_name if principal else "-",
             "principal_tenant_pk": principal.tenant_pk if principal else None,
-            "client": client[:64],
-            "operation": operation[:80],
-            "object": redact(object)[:200],
+            "client": _text(client)[:64],
+            "operation": _text(operation)[:80],
+            "object": _text(redact(object))[:200],
             "tenant_pk": tenant_pk,
             "decision": decision,
             "status": status,
             "reason_code": reason_code[:40],
-            "reason": redact(reason)[:300],
+            "reason": _text(redact(reason))[:300],
         }
         with self._lock:
             if len(self._buffer) >= MAX_BUFFER:
@@ -70,8 +77,18 @@ class AuditLog:
             with self._lock:
                 batch, self._buffer = self._buffer, []
             if batch:
-                with self._db.transaction() as session:
-                    session.execute(insert(AuditEntry), batch)
+                try:
+                    with self._db.transaction() as session:
+                        session.execute(insert(AuditEntry), batch)
+                except Exception as exc:
+                    if is_database_unavailable(exc):
+                        # The database is away (or full): keep the entries for the next round, ahead
+                        # of those recorded meanwhile, rather than lose them.
+                        with self._lock:
+                            room = max(0, MAX_BUFFER - len(self._buffer))
+                            self.dropped += max(0, len(batch) - room)
+                            self._buffer[:0] = batch[:room]
+                    raise
             return len(batch)
 
     def enforce_retention(self) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from switchboard.access.principal import Principal
 from switchboard.audit.models import AuditEntry
 from switchboard.errors import BadRequest
+from switchboard.pagination import is_number
 
 Decision = Literal["allow", "deny", "fail"]
 DECISIONS: tuple[Decision, ...] = ("allow", "deny", "fail")
@@ -76,7 +77,7 @@ def read_audit(
     The caller flushes the buffered entries first (AuditLog.flush) to read its own writes."""
     before = None
     if cursor:
-        if not cursor.isdigit():
+        if not is_number(cursor):
             raise BadRequest.field("cursor", "is not a cursor returned by this list")
         before = int(cursor)
     stmt = select(AuditEntry).where(*_conditions(principal, filters))

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
+from switchboard.bulk.formula_guard import guard, unguard
 from switchboard.bulk.kinds import BY_PLURAL, KINDS, SERVICE_USER, Kind, Record, RowError, kind_of
 from switchboard.directory.schemas import SERVICE_MODELS
 from switchboard.errors import BadRequest
@@ -118,6 +119,7 @@ def _record(kind: Kind, columns: list[str], cells: list[str]) -> Record:
     for column, cell in zip(columns, cells, strict=True):
         if cell == "":
             continue
+        cell = unguard(cell)
         if column in kind.json_fields:
             try:
                 record[column] = json.loads(cell)
@@ -146,9 +148,8 @@ def columns_of(kind: Kind) -> list[str]:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return guard(text)
 
 
 class Writer:

@@ -196,7 +196,9 @@ async def start_import(
     return response
 
 
-@router.get("/", response_model=Page[ImportJobOut], responses=READ, summary="List import jobs")
+@router.get(
+    "/", response_model=Page[ImportJobOut], responses=errors(400, 401, 403), summary="List import jobs"
+)
 async def list_imports(
     request: Request,
     principal: DirectoryCaller,

@@ -25,7 +25,7 @@ from switchboard.calls.models import Call
 from switchboard.calls.recordings import LocatedCall, RecordingAction
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
-from switchboard.errors import BadRequest, NotFound
+from switchboard.errors import BadRequest, NotFound, is_database_unavailable
 from switchboard.events.log import EVENTS_PENDING
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,14 @@ class CallControl:
                     call.record_on_answer = {"owner": principal.username, "tag": request.tag}
                 return service.call_view(session, call)
 
-        view = await run_in_threadpool(record)
+        try:
+            view = await run_in_threadpool(record)
+        except Exception:
+            # Placed but not recorded (the database went away or is full): end it, so that the error
+            # the client gets is the whole truth rather than a call ringing that it was told failed.
+            with contextlib.suppress(Exception):
+                await self.driver.hangup(unique_id)
+            raise
         if request.record and view["state"] == "Connected":  # answered before we wrote the wish
             await self._record_on_answer(unique_id)
         return view
@@ -167,7 +174,13 @@ class CallControl:
             else:
                 await self.driver.record_pause(call.unique_id, action == "pause")
             steps = recordings.change_steps(call, running, action, at)
-        await self.db.writer.run(steps)
+        try:
+            await self.db.writer.run(steps)
+        except Exception:
+            if action == "start":  # not recorded (the database is away or full): stop it, as for dial
+                with contextlib.suppress(Exception):
+                    await self.driver.record_stop(call.unique_id)
+            raise
         self.db.announce(EVENTS_PENDING)
         return call, leg
 
@@ -268,15 +281,27 @@ class CallControl:
     async def _consume(self) -> None:
         async for update in self.driver.updates():
             self._busy = True
-            try:
-                answered = await run_in_threadpool(self._apply, update)
-            except Exception:
-                log.exception("call update for %s not recorded", update.unique_id)
-                self._busy = False
-                continue
-            if answered:
+            if await self._store(update):
                 await self._record_on_answer(update.unique_id)
             self._busy = False
+
+    async def _store(self, update: CallUpdate) -> bool:
+        """Apply the update; while the database is away or full, retry it (holding those behind it,
+        in order) rather than drop it: a lost hang-up would leave the call live in the records."""
+        delay = 0.05
+        while True:
+            try:
+                return await run_in_threadpool(self._apply, update)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    log.exception("call update for %s not recorded", update.unique_id)
+                    return False
+                if delay == 0.05:
+                    log.warning(
+                        "call update for %s waits for the database: %s", update.unique_id, type(exc).__name__
+                    )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     def _apply(self, update: CallUpdate) -> bool:
         with self.db.transaction() as session:

@@ -30,15 +30,17 @@ from switchboard.calls.recordings import RecordingAction
 from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
-from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_body, page_request
+from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, is_number, page_body, page_request
 from switchboard.responses import errors, json_response
-from switchboard.schemas import Page, Schema
+from switchboard.schemas import Page, RowId, Schema
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 CallsCaller = Annotated[Principal, Depends(authorize(Area.CALLS))]
 RecordingsCaller = Annotated[Principal, Depends(authorize(Area.RECORDINGS))]
 READ = errors(400, 401, 403, 404)
+LIST = errors(400, 401, 403)
 CONTROL = errors(400, 401, 403, 404, 409, 503)
+SIMULATOR = errors(400, 401, 403, 404, 409)  # 409: the PBX is not the simulated one
 
 Number = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
@@ -52,7 +54,7 @@ class DialIn(Schema):
     auto_answer: bool = False
     record: bool = Field(default=False, description="Start recording when the call is answered.")
     tag: Annotated[str, StringConstraints(max_length=100)] = ""
-    campaign_id: int | None = None
+    campaign_id: RowId | None = None
     tenant_id: str | None = Field(
         default=None, description="Global key: the tenant, when the extension is ambiguous."
     )
@@ -112,19 +114,19 @@ def _control(request: Request) -> CallControl:
 # -- calls -----------------------------------------------------------------------------------------
 
 
-@router.get("/calls/", response_model=Page[CallOut], responses=READ)
+@router.get("/calls/", response_model=Page[CallOut], responses=LIST)
 def list_calls(
     request: Request,
     principal: CallsCaller,
     state: Annotated[Literal["live", "ended"] | None, Query()] = None,
     extension: Annotated[str | None, Query(max_length=20)] = None,
-    campaign_id: Annotated[int | None, Query(alias="campaignId")] = None,
+    campaign_id: Annotated[RowId | None, Query(alias="campaignId")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> Response:
     """Calls the caller may see, newest first: live and recent, filterable."""
     page = page_request(limit, cursor, None, None)
-    if page.after is not None and not page.after.isdigit():
+    if page.after is not None and not is_number(page.after):
         raise BadRequest.field("cursor", "is not a cursor returned by this list")
     with database_of(request).transaction() as session:
         calls, total = service.list_calls(
@@ -212,7 +214,7 @@ async def control_recording(
 # -- recordings ------------------------------------------------------------------------------------
 
 
-@router.get("/recordings/", response_model=Page[RecordingOut], responses=READ)
+@router.get("/recordings/", response_model=Page[RecordingOut], responses=LIST)
 def list_recordings(
     request: Request,
     principal: RecordingsCaller,
@@ -223,7 +225,7 @@ def list_recordings(
 ) -> Response:
     """Recordings of calls the caller may see, oldest first, by tag or call; paged."""
     page = page_request(limit, cursor, None, None)
-    if page.after is not None and not page.after.isdigit():
+    if page.after is not None and not is_number(page.after):
         raise BadRequest.field("cursor", "is not a cursor returned by this list")
     after = int(page.after) if page.after else None
     with database_of(request).transaction() as session:
@@ -244,7 +246,7 @@ def _recording(request: Request, principal: Principal, recording_id: int) -> tup
 
 
 @router.get("/recordings/{recording_id}/", response_model=RecordingOut, responses=READ)
-def get_recording(request: Request, principal: RecordingsCaller, recording_id: int) -> Response:
+def get_recording(request: Request, principal: RecordingsCaller, recording_id: RowId) -> Response:
     return json_response(service.recording_view(*_recording(request, principal, recording_id)))
 
 
@@ -256,7 +258,7 @@ def get_recording(request: Request, principal: RecordingsCaller, recording_id: i
         200: {"content": {"audio/wav": {}}, "description": "The WAV file"},
     },
 )
-def download_recording(request: Request, principal: RecordingsCaller, recording_id: int) -> Response:
+def download_recording(request: Request, principal: RecordingsCaller, recording_id: RowId) -> Response:
     """The recording's audio, once it has stopped (scoped like its call)."""
     recording, call = _recording(request, principal, recording_id)
     if recording.state != "stopped":
@@ -280,7 +282,7 @@ def get_dialling_policy(request: Request, principal: CallsCaller, tenant_id: str
     return json_response({"allowed": allowed, "maxConcurrentCalls": max_calls})
 
 
-@router.put("/tenants/{tenant_id}/dialling-policy/", response_model=DiallingPolicyIO, responses=CONTROL)
+@router.put("/tenants/{tenant_id}/dialling-policy/", response_model=DiallingPolicyIO, responses=READ)
 def put_dialling_policy(
     request: Request, principal: CallsCaller, tenant_id: str, body: DiallingPolicyIO
 ) -> Response:
@@ -311,7 +313,7 @@ def _simulator(request: Request, principal: Principal) -> SimulatedPbx:
     return driver
 
 
-@router.post("/simulator/calls/", status_code=201, response_model=CallOut, responses=CONTROL)
+@router.post("/simulator/calls/", status_code=201, response_model=CallOut, responses=SIMULATOR)
 async def inject_call(request: Request, principal: CallsCaller, body: InjectIn) -> Response:
     """An inbound call to an extension of the directory (simulated PBX, administrators)."""
     simulator = _simulator(request, principal)
@@ -326,7 +328,7 @@ async def inject_call(request: Request, principal: CallsCaller, body: InjectIn) 
     return json_response(await run_in_threadpool(_find, request, principal, unique_id), 201)
 
 
-@router.post("/simulator/calls/{unique_id}/answer/", response_model=CallOut, responses=CONTROL)
+@router.post("/simulator/calls/{unique_id}/answer/", response_model=CallOut, responses=SIMULATOR)
 async def answer_call(request: Request, principal: CallsCaller, unique_id: str) -> Response:
     simulator = _simulator(request, principal)
     view = await run_in_threadpool(_find, request, principal, unique_id)

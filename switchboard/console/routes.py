@@ -23,6 +23,7 @@ from switchboard.console.pages import (
 )
 from switchboard.console.throttle import SignInThrottle
 from switchboard.db.engine import database_of
+from switchboard.errors import NotFound
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 WRONG = "Wrong username or password."
@@ -105,5 +106,5 @@ def static_file(name: str) -> Response:
     """The stylesheet and the script (a fixed list: no path from the request reaches the disk)."""
     media_type = STATIC_TYPES.get(name)
     if media_type is None:
-        return Response(status_code=404)
+        raise NotFound(f"no static file {name}")
     return Response((HERE / "static" / name).read_bytes(), media_type=media_type, headers=PAGE_HEADERS)

@@ -20,9 +20,9 @@ from switchboard.contact_centre.leads import ABSENT, CampaignContext, LeadInput,
 from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
-from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_body, page_request
+from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, is_number, page_body, page_request
 from switchboard.responses import errors, json_response, no_content
-from switchboard.schemas import Page, Schema
+from switchboard.schemas import Page, RowId, Schema
 from switchboard.settings import Settings
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["leads"])
@@ -186,7 +186,7 @@ def list_leads(
     request: Request,
     principal: CampaignsCaller,
     tenant_id: str,
-    campaign_id: int,
+    campaign_id: RowId,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     status: Literal["new", "callback", "finished"] | None = None,
@@ -201,7 +201,7 @@ def list_leads(
 ) -> Response:
     """The campaign's leads by id, for whoever sees the campaign."""
     page = page_request(limit, cursor, None, None)
-    if page.after is not None and not page.after.isdigit():
+    if page.after is not None and not is_number(page.after):
         raise BadRequest.field("cursor", "is not a cursor returned by this list")
     with database_of(request).transaction() as session:
         ctx = _context(session, principal, tenant_id, campaign_id)
@@ -211,9 +211,11 @@ def list_leads(
     return json_response(page_body(items, page, total))
 
 
-@router.post("/campaigns/{campaign_id}/leads/", response_model=BatchOut, responses=WRITE)
+@router.post(
+    "/campaigns/{campaign_id}/leads/", response_model=BatchOut, responses=errors(400, 401, 403, 404, 429)
+)
 def insert_leads(
-    request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: int, body: LeadBatch
+    request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: RowId, body: LeadBatch
 ) -> Response:
     """Inserts leads, thousands per call: one transaction per batch, one result per row, in order.
 
@@ -236,7 +238,7 @@ def insert_leads(
 
 @router.get("/campaigns/{campaign_id}/leads/{lead_id}/", response_model=LeadOut, responses=READ)
 def get_lead(
-    request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: int, lead_id: int
+    request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: RowId, lead_id: RowId
 ) -> Response:
     with database_of(request).transaction() as session:
         ctx = _context(session, principal, tenant_id, campaign_id)
@@ -257,8 +259,8 @@ def update_lead(
     request: Request,
     principal: CampaignsCaller,
     tenant_id: str,
-    campaign_id: int,
-    lead_id: int,
+    campaign_id: RowId,
+    lead_id: RowId,
     body: LeadPatch,
     allow_duplicates: Annotated[bool, Query(alias="allowDuplicates")] = False,
 ) -> Response:
@@ -283,7 +285,7 @@ def update_lead(
 
 @router.delete("/campaigns/{campaign_id}/leads/{lead_id}/", status_code=204, responses=READ)
 def delete_lead(
-    request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: int, lead_id: int
+    request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: RowId, lead_id: RowId
 ) -> Response:
     with database_of(request).transaction() as session:
         ctx = _context(session, principal, tenant_id, campaign_id)

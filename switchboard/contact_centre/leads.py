@@ -29,7 +29,7 @@ from switchboard.contact_centre.service import find_campaign
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.directory.models import Tenant
-from switchboard.errors import NotFound, SwitchboardError, TooManyRequests
+from switchboard.errors import NotFound, SwitchboardError, TooManyRequests, is_database_unavailable
 from switchboard.events.log import event_params, record_events
 from switchboard.pagination import PREFIX_END, like_prefix
 
@@ -563,8 +563,9 @@ def write_in_batches(
 ) -> list[RowResult]:
     """Run `write` over the rows, one transaction per batch; a batch is written whole or not at all.
 
-    An error in the first batch is the request's error (nothing was written). After that, the
-    rows of a failed batch and of every later one are answered EXCEPTION (103), not written.
+    An error in the first batch, or the database being unreachable then, is the request's error
+    (nothing was written). After that, the rows of a failed batch and of every later one are
+    answered EXCEPTION (103), not written.
     `on_batch` hears each committed batch's results (the console's import shows its progress).
     """
     results: list[RowResult] = []
@@ -575,8 +576,8 @@ def write_in_batches(
                 ctx = open_campaign(session)
                 written = write(session, ctx, batch, allow_duplicates)
         except (SwitchboardError, SQLAlchemyError) as exc:
-            if start == 0 and isinstance(exc, SwitchboardError):
-                raise  # nothing written: the request's own error (404, 403, ...)
+            if start == 0 and (isinstance(exc, SwitchboardError) or is_database_unavailable(exc)):
+                raise  # nothing written: the request's own error (404, 403, 503 with the database away)
             log.warning("lead batch at row %d rolled back: %s", start, type(exc).__name__)
             reason = exc.detail if isinstance(exc, SwitchboardError) else "a storage error"
             end = start + len(batch)

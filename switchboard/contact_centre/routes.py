@@ -28,11 +28,13 @@ from switchboard.contact_centre.schemas import (
 from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.responses import errors, json_response, no_content
+from switchboard.schemas import RowId
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["contact centre"])
 # Seed 000: user API keys reach campaign-related endpoints, seeing what their account may.
 CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
 READ = errors(401, 403, 404)
+LOOKUP = errors(400, 401, 403, 404)  # READ, by an id that must be a number
 WRITE = errors(400, 401, 403, 404, 409)
 
 
@@ -76,7 +78,7 @@ def delete_team(request: Request, principal: AccountsCaller, tenant_id: str, nam
     return no_content()
 
 
-@router.post("/teams/{name}/members/", response_model=TeamOut, responses=WRITE)
+@router.post("/teams/{name}/members/", response_model=TeamOut, responses=LOOKUP)  # adding twice: no-op
 def add_member(
     request: Request, principal: AccountsCaller, tenant_id: str, name: str, body: MemberBody
 ) -> Response:
@@ -119,8 +121,10 @@ def create_template(
     )
 
 
-@router.get("/campaign-templates/{template_id}/", response_model=TemplateOut, responses=READ)
-def get_template(request: Request, principal: CampaignsCaller, tenant_id: str, template_id: int) -> Response:
+@router.get("/campaign-templates/{template_id}/", response_model=TemplateOut, responses=LOOKUP)
+def get_template(
+    request: Request, principal: CampaignsCaller, tenant_id: str, template_id: RowId
+) -> Response:
     with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
         template = service.find_template(session, principal, tenant, template_id)
@@ -132,7 +136,7 @@ def update_template(
     request: Request,
     principal: CampaignsCaller,
     tenant_id: str,
-    template_id: int,
+    template_id: RowId,
     body: TemplateUpdate,  # type: ignore[valid-type]
 ) -> Response:
     """Changes a template; a new team changes who sees its campaigns at once."""
@@ -144,12 +148,12 @@ def update_template(
     )
 
 
-@router.get("/campaigns/", response_model=list[CampaignOut], responses=READ)
+@router.get("/campaigns/", response_model=list[CampaignOut], responses=LOOKUP)
 def list_campaigns(
     request: Request,
     principal: CampaignsCaller,
     tenant_id: str,
-    template_id: Annotated[int | None, Query(alias="templateId")] = None,
+    template_id: Annotated[RowId | None, Query(alias="templateId")] = None,
 ) -> Response:
     """The campaigns the caller may see (seed 000: those of its teams' templates, no others)."""
     with database_of(request).transaction() as session:
@@ -170,8 +174,10 @@ def create_campaign(
     )
 
 
-@router.get("/campaigns/{campaign_id}/", response_model=CampaignOut, responses=READ)
-def get_campaign(request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: int) -> Response:
+@router.get("/campaigns/{campaign_id}/", response_model=CampaignOut, responses=LOOKUP)
+def get_campaign(
+    request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: RowId
+) -> Response:
     with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
         campaign = service.find_campaign(session, principal, tenant, campaign_id)
@@ -183,7 +189,7 @@ def update_campaign(
     request: Request,
     principal: CampaignsCaller,
     tenant_id: str,
-    campaign_id: int,
+    campaign_id: RowId,
     body: CampaignUpdate,  # type: ignore[valid-type]
 ) -> Response:
     return _write(

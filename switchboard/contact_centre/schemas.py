@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from switchboard.schemas import Schema, partial_of
+from switchboard.schemas import RowId, Schema, partial_of
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^/\\]+$")]
 
@@ -84,7 +84,7 @@ class TemplateOut(TemplateCreate):
 
 class CampaignCreate(Schema):
     name: Name
-    template_id: int
+    template_id: RowId
     status: Literal["active", "paused", "finished"] = "active"
 
 

@@ -15,6 +15,8 @@ from sqlalchemy import Connection, Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from switchboard.db.fastread import refuse_nul
+
 Convert = Callable[[Any], Any]
 
 
@@ -81,8 +83,8 @@ def _copy(
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row(
-                    tuple(convert(row[name]) if convert else row[name] for name, convert in steps) + shared
-                )
+                values = tuple(convert(row[name]) if convert else row[name] for name, convert in steps)
+                refuse_nul(values)  # COPY bypasses the engine's check (see engine.py)
+                copy.write_row(values + shared)
     except psycopg.errors.IntegrityError as exc:
         raise IntegrityError(statement, None, exc) from exc

@@ -13,7 +13,7 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
-from switchboard.db.fastread import FastReader
+from switchboard.db.fastread import FastReader, refuse_nul
 from switchboard.db.fastwrite import FastWriter
 
 
@@ -42,18 +42,29 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _refuse_nul(_conn: Any, _cursor: Any, _sql: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+    # One row (a tuple or a dict of values) or a list of rows.
+    for row in parameters if isinstance(parameters, list) else (parameters,):
+        refuse_nul(
+            row.values() if isinstance(row, dict) else row if isinstance(row, tuple | list) else (row,)
+        )
+
+
 def make_engine(url: str) -> Engine:
     url = sync_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, json_serializer=_json_text)
         event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "before_cursor_execute", _refuse_nul)
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=_json_text)
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=_json_text)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
 
 
 class Database:

@@ -7,7 +7,7 @@ few microseconds, cheaper than a thread hop); PostgreSQL through an asyncpg pool
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import orjson
@@ -17,6 +17,7 @@ from sqlalchemy.engine.url import make_url
 
 from switchboard.db.base import UTCDateTime, as_utc
 from switchboard.db.pgpool import LeanPool
+from switchboard.errors import BadRequest
 
 Row = dict[str, Any]
 AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
@@ -43,6 +44,14 @@ def _sqlite_timestamp(value: Any) -> str | None:
     """SQLAlchemy's SQLite storage format: naive UTC, a space, microseconds."""
     moment = as_utc(value)
     return None if moment is None else moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def refuse_nul(values: Iterable[Any]) -> None:
+    """PostgreSQL cannot store text holding a NUL character, SQLite can: both refuse it, as the
+    invalid input it is (400), before a driver sees it."""
+    for value in values:
+        if type(value) is str and "\x00" in value:
+            raise BadRequest("Text may not contain NUL (U+0000) characters.")
 
 
 class CompiledQuery:
@@ -72,6 +81,7 @@ class CompiledQuery:
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         values = [params[name] if name in params else self.defaults[name] for name in self.bind_names]
+        refuse_nul(values)
         if not self.converts:  # most hot reads bind plain ints and strings
             return values
         return [

@@ -67,10 +67,10 @@ class FastWriter:
             await self._begin(conn)
             try:
                 yield RawTransaction(self, sqlite=conn)
+                conn.execute("COMMIT")  # inside: a failed COMMIT must not leave the connection in it
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
-            conn.execute("COMMIT")
             return
         async with self._reader.pool.acquire() as pg, pg.transaction():
             yield RawTransaction(self, pg=pg)
@@ -89,10 +89,10 @@ class FastWriter:
             try:
                 for query, params in compiled:
                     conn.execute(query.sql, query.args(params))
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
-            conn.execute("COMMIT")
             return
         keys = tuple(key for key, _, _ in steps)
         *before, (_, build_last, _) = steps
@@ -104,6 +104,13 @@ class FastWriter:
         params = {name: value for _, _, step_params in steps for name, value in step_params.items()}
         async with self._reader.pool.acquire() as conn:
             await conn.execute(query.sql, *query.args(params))
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # SQLite ends the transaction itself on some errors (SQLITE_FULL, I/O errors): a ROLLBACK then
+    # would fail with "no transaction is active" and hide the error that matters.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 class RawTransaction:

@@ -210,13 +210,13 @@ def delete_user(
 # -- tenants ---------------------------------------------------------------------------------------
 
 
-@router.get("/tenants/", response_model=Page[TenantOut], responses=READ)
+@router.get("/tenants/", response_model=Page[TenantOut], responses=errors(400, 401, 403))
 async def list_tenants(request: Request, principal: DirectoryCaller, paging: Paging) -> Response:
     """Tenants, ordered by id; filter with idPrefix / namePrefix (name)."""
     return await _list(request, principal, TENANTS, {}, paging)
 
 
-@router.post("/tenants/", status_code=201, response_model=TenantOut, responses=WRITE)
+@router.post("/tenants/", status_code=201, response_model=TenantOut, responses=errors(400, 401, 403, 409))
 def create_tenant(request: Request, principal: DirectoryCaller, body: TenantCreate) -> Response:
     return _write(
         request,
@@ -232,7 +232,7 @@ async def get_tenant(request: Request, principal: DirectoryCaller, tenant_id: st
     return json_response(await _require(request, principal, TENANTS, {"key": tenant_id.lower()}))
 
 
-@router.patch("/tenants/{tenant_id}/", response_model=TenantOut, responses=WRITE)
+@router.patch("/tenants/{tenant_id}/", response_model=TenantOut, responses=READ)  # nothing to conflict
 def update_tenant(
     request: Request,
     principal: DirectoryCaller,

@@ -21,7 +21,7 @@ from switchboard.events.models import Webhook
 from switchboard.events.signing import SecretBox
 from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from switchboard.responses import errors, json_response, no_content
-from switchboard.schemas import Page, Schema, partial_of
+from switchboard.schemas import Page, RowId, Schema, partial_of
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 WebhooksCaller = Annotated[Principal, Depends(authorize(Area.WEBHOOKS))]
@@ -118,7 +118,7 @@ def create_webhook(request: Request, principal: WebhooksCaller, body: WebhookCre
     return json_response(view, 201)
 
 
-@router.get("/", response_model=Page[WebhookOut], responses=READ)
+@router.get("/", response_model=Page[WebhookOut], responses=errors(400, 401, 403, 429))
 def list_webhooks(
     request: Request,
     principal: WebhooksCaller,
@@ -135,14 +135,14 @@ def list_webhooks(
 
 
 @router.get("/{webhook_id}/", response_model=WebhookOut, responses=READ)
-def get_webhook(request: Request, principal: WebhooksCaller, webhook_id: int) -> Response:
+def get_webhook(request: Request, principal: WebhooksCaller, webhook_id: RowId) -> Response:
     with database_of(request).transaction() as session:
         return json_response(_view(session, webhooks.find_webhook(session, principal, webhook_id)))
 
 
 @router.patch("/{webhook_id}/", response_model=WebhookOut, responses=WRITE)
 def update_webhook(
-    request: Request, principal: WebhooksCaller, webhook_id: int, body: WebhookChange
+    request: Request, principal: WebhooksCaller, webhook_id: RowId, body: WebhookChange
 ) -> Response:
     """Changes the URL, event types, description; `active: true` re-enables it after a 410."""
     with database_of(request).transaction() as session:
@@ -154,7 +154,7 @@ def update_webhook(
 
 
 @router.delete("/{webhook_id}/", status_code=204, responses=READ)
-def delete_webhook(request: Request, principal: WebhooksCaller, webhook_id: int) -> Response:
+def delete_webhook(request: Request, principal: WebhooksCaller, webhook_id: RowId) -> Response:
     """Deletes the subscription, its pending deliveries and its delivery log."""
     with database_of(request).transaction() as session:
         hook = webhooks.find_webhook(session, principal, webhook_id)
@@ -165,7 +165,7 @@ def delete_webhook(request: Request, principal: WebhooksCaller, webhook_id: int)
 
 
 @router.post("/{webhook_id}/rotate-secret/", response_model=SecretOut, responses=WRITE)
-def rotate_secret(request: Request, principal: WebhooksCaller, webhook_id: int) -> Response:
+def rotate_secret(request: Request, principal: WebhooksCaller, webhook_id: RowId) -> Response:
     """A new signing secret, shown this once; deliveries from now on are signed with it."""
     with database_of(request).transaction() as session:
         hook = webhooks.find_webhook(session, principal, webhook_id)
@@ -175,7 +175,7 @@ def rotate_secret(request: Request, principal: WebhooksCaller, webhook_id: int) 
 
 
 @router.post("/{webhook_id}/test/", status_code=202, response_model=TestQueued, responses=WRITE)
-def send_test_event(request: Request, principal: WebhooksCaller, webhook_id: int) -> Response:
+def send_test_event(request: Request, principal: WebhooksCaller, webhook_id: RowId) -> Response:
     """Queues a `webhook.test` event for this subscription only; its attempts appear in the
     delivery log like any other."""
     with database_of(request).transaction() as session:
@@ -195,7 +195,7 @@ def send_test_event(request: Request, principal: WebhooksCaller, webhook_id: int
 def delivery_log(
     request: Request,
     principal: WebhooksCaller,
-    webhook_id: int,
+    webhook_id: RowId,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:

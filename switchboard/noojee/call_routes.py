@@ -50,6 +50,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# Reading metadata and subscribing ask nothing of the PBX; metadata of nothing visible is a list.
+READ_ERRORS: dict[int | str, dict[str, Any]] = {s: ERRORS[s] for s in (400, 401, 403, 405, 429)}
+SUBSCRIBE_ERRORS: dict[int | str, dict[str, Any]] = {s: ERRORS[s] for s in (400, 401, 403, 404, 405, 429)}
+
+
 class Envelope(Schema):
     model_config = {"alias_generator": None}
     Code: int
@@ -58,6 +63,14 @@ class Envelope(Schema):
 
 class DialResult(Envelope):
     SessionID: str
+
+
+class HangupResult(Envelope):
+    UniqueId: str
+
+
+class RecordingResult(HangupResult):
+    Leg: int
 
 
 class CallData(Schema):
@@ -131,7 +144,7 @@ async def dial(request: Request, principal: CallsCaller) -> Response:
     return ok(SessionID=view["uniqueId"])
 
 
-@router.post("/CallManagementAPI/hangup", response_model=Envelope, responses=ERRORS)
+@router.post("/CallManagementAPI/hangup", response_model=HangupResult, responses=ERRORS)
 async def hangup(request: Request, principal: CallsCaller) -> Response:
     target = await required(request, "extenOrUniqueId")
     unique_id = await _control(request).hangup(principal, target, await parameter(request, "tenantId"))
@@ -152,26 +165,26 @@ async def _recording(request: Request, principal: Principal, action: RecordingAc
     return ok(UniqueId=call.unique_id, Leg=leg)
 
 
-@router.post("/CallManagementAPI/start", response_model=Envelope, responses=ERRORS)
+@router.post("/CallManagementAPI/start", response_model=RecordingResult, responses=ERRORS)
 async def start(request: Request, principal: CallsCaller) -> Response:
     """Starts recording the call (`extenOrUniqueId`); `agentLoginName` names the recording's
     owner (yourself, unless you administer the tenant), `tag` labels it."""
     return await _recording(request, principal, "start")
 
 
-@router.post("/CallManagementAPI/stop", response_model=Envelope, responses=ERRORS)
+@router.post("/CallManagementAPI/stop", response_model=RecordingResult, responses=ERRORS)
 async def stop(request: Request, principal: CallsCaller) -> Response:
     """Stops the recording (seed 000: `stop?extenOrUniqueId=410`); `agentLoginName`, when given,
     must be the recording's owner."""
     return await _recording(request, principal, "stop")
 
 
-@router.post("/CallManagementAPI/pause", response_model=Envelope, responses=ERRORS)
+@router.post("/CallManagementAPI/pause", response_model=RecordingResult, responses=ERRORS)
 async def pause(request: Request, principal: CallsCaller) -> Response:
     return await _recording(request, principal, "pause")
 
 
-@router.post("/CallManagementAPI/resume", response_model=Envelope, responses=ERRORS)
+@router.post("/CallManagementAPI/resume", response_model=RecordingResult, responses=ERRORS)
 async def resume(request: Request, principal: CallsCaller) -> Response:
     return await _recording(request, principal, "resume")
 
@@ -197,21 +210,21 @@ def _metadata(request: Request, principal: Principal, tag: str | None, unique_id
     return ok(entities=entities)
 
 
-@router.post("/RecordingAPI/retrieveMetaData", response_model=MetaDataList, responses=ERRORS)
+@router.post("/RecordingAPI/retrieveMetaData", response_model=MetaDataList, responses=READ_ERRORS)
 async def retrieve_metadata(request: Request, principal: RecordingsCaller) -> Response:
     """One entry per recording leg with this `tag`, of calls the key may see."""
     tag = await required(request, "tag")
     return await run_in_threadpool(_metadata, request, principal, tag, None)
 
 
-@router.post("/RecordingAPI/retrieveMetaDataByUniqueId", response_model=MetaDataList, responses=ERRORS)
+@router.post("/RecordingAPI/retrieveMetaDataByUniqueId", response_model=MetaDataList, responses=READ_ERRORS)
 async def retrieve_metadata_by_unique_id(request: Request, principal: RecordingsCaller) -> Response:
     """One entry per recording leg of the call `uniqueId`, if the key may see it."""
     unique_id = await required(request, "uniqueId")
     return await run_in_threadpool(_metadata, request, principal, None, unique_id)
 
 
-@router.post("/CallManagementAPI/subscribe", response_model=SubscribeResult, responses=ERRORS)
+@router.post("/CallManagementAPI/subscribe", response_model=SubscribeResult, responses=SUBSCRIBE_ERRORS)
 async def subscribe(request: Request, principal: SubscribeCaller) -> Response:
     """Call events of the extensions in `exten` (comma-separated) numbered after
     `lastSequenceNumber`, waiting up to `timeOut` seconds (default 10, at most the server's cap)
@@ -221,7 +234,7 @@ async def subscribe(request: Request, principal: SubscribeCaller) -> Response:
     raw = [part for part in (await required(request, "exten")).split(",") if part.strip()]
     if not raw or len(raw) > MAX_SUBSCRIBED:
         raise BadRequest.field("exten", f"give 1 to {MAX_SUBSCRIBED} extensions, comma-separated")
-    after = await optional_id(request, "lastSequenceNumber") or 0
+    after = await optional_id(request, "lastSequenceNumber", maximum=2**63 - 1) or 0
     wait = await optional_id(request, "timeOut")
     subscriptions: Subscriptions = request.app.state.subscriptions
     data, seq = await subscriptions.poll(

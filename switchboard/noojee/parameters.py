@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 
 from switchboard.errors import BadRequest
+from switchboard.pagination import is_number
+from switchboard.schemas import MAX_ROW_ID
 
 
 async def parameter(request: Request, name: str) -> str | None:
@@ -25,11 +27,12 @@ async def required(request: Request, name: str) -> str:
     return value
 
 
-async def optional_id(request: Request, name: str) -> int | None:
+async def optional_id(request: Request, name: str, maximum: int = MAX_ROW_ID) -> int | None:
+    """A number: a row id unless `maximum` says otherwise (a larger one no database column holds)."""
     raw = await parameter(request, name)
     if not raw:
         return None
-    if not raw.isdigit():
+    if not is_number(raw) or int(raw) > maximum:
         raise BadRequest.field(name, "must be a number")
     return int(raw)
 

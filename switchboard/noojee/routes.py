@@ -86,7 +86,11 @@ class CampaignList(Schema):
     entities: list[CampaignEntity]
 
 
-@router.post("/CampaignAPI/getCampaignTemplateList", response_model=TemplateList, responses=ENVELOPE_ERRORS)
+@router.post(
+    "/CampaignAPI/getCampaignTemplateList",
+    response_model=TemplateList,
+    responses={status: ENVELOPE_ERRORS[status] for status in (401, 403, 405, 429)},  # no parameters
+)
 def get_campaign_template_list(request: Request, principal: CampaignsCaller) -> Response:
     """The campaign templates this key may see (seed 000: its account's teams' templates)."""
     with database_of(request).transaction() as session:
@@ -105,7 +109,11 @@ def get_campaign_template_list(request: Request, principal: CampaignsCaller) -> 
     return ok(entities=entities)
 
 
-@router.post("/CampaignAPI/getCampaignList", response_model=CampaignList, responses=ENVELOPE_ERRORS)
+@router.post(
+    "/CampaignAPI/getCampaignList",
+    response_model=CampaignList,
+    responses={status: ENVELOPE_ERRORS[status] for status in (400, 401, 403, 405, 429)},  # a list
+)
 async def get_campaign_list(request: Request, principal: CampaignsCaller) -> Response:
     """The campaigns this key may see, optionally of one template (fTemplateId)."""
     template_id = await optional_id(request, "fTemplateId")

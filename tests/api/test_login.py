@@ -105,6 +105,7 @@ def test_concurrent_verifications_are_capped(
     assert sorted(codes) == [401, 429]  # one verified; the other was turned away, not queued forever
 
 
+@pytest.mark.timing
 def test_wrong_name_and_wrong_password_take_the_same_time(settings: Settings, global_key: str) -> None:
     from statistics import median
 

@@ -5,10 +5,8 @@ The expected view is computed here from design section 2, independently of the p
 
 from __future__ import annotations
 
-import shutil
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +14,7 @@ from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
 from tests.access_world import PASSWORD, login
-from tests.conftest import _truncate_postgres, make_client
+from tests.conftest import make_client
 
 
 @dataclass(frozen=True)
@@ -197,17 +195,9 @@ def _run(client: TestClient, global_key: str, spec: Spec) -> None:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=specs())
 def test_no_principal_reads_or_changes_outside_its_view(
-    settings_fixture: Settings, database_url: str, sqlite_pristine: Path | None, spec: Spec
+    settings_fixture: Settings, fresh_database: Callable[[], str], spec: Spec
 ) -> None:
-    # A fresh database for every example.
-    if database_url.startswith("sqlite"):
-        assert sqlite_pristine is not None
-        path = sqlite_pristine.parent / f"example-{uuid.uuid4().hex}.db"
-        shutil.copy(sqlite_pristine, path)
-        url = f"sqlite:///{path}"
-    else:
-        _truncate_postgres(database_url)
-        url = database_url
+    url = fresh_database()  # a fresh database for every example
     example_settings = settings_fixture.model_copy(update={"database_url": url})
     from switchboard.access import passwords
     from switchboard.db.engine import Database

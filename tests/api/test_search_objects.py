@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
-import time
-from statistics import median, stdev
 from typing import Any
 
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
 from tests.access_world import build_world, login, make_account
 from tests.factories import created, make_domain, make_group, make_tenant
+from tests.security.timing import compare
 from tests.seed_003 import SEED_RESPONSE, SEED_USER
 
 S = "/api/v1/search/objects/"
@@ -282,6 +281,7 @@ def test_end_user_name_setting(api: TestClient) -> None:
         assert response.json()["errors"][0]["field"] == "END_USER_NAME"
 
 
+@pytest.mark.timing
 def test_missing_and_forbidden_take_the_same_time(api: TestClient, global_key: str) -> None:
     w = build_world(api, global_key)
     make_account(api, "ta2b", "tenant_admin", "t2")
@@ -289,24 +289,15 @@ def test_missing_and_forbidden_take_the_same_time(api: TestClient, global_key: s
     missing = {"tenant_id": "t2", "group_id": "g1", "user_id": "nobody@t2.example"}
     forbidden = {"tenant_id": "t1", "group_id": "g1", "user_id": "u1@t1.example"}  # exists, not t2's
     del w
-    differences = []
-    for _ in range(20):  # warm-up
-        api.post(S, json=missing, headers=headers)
-        api.post(S, json=forbidden, headers=headers)
-    for n in range(300):
-        first, second = (missing, forbidden) if n % 2 else (forbidden, missing)
-        t0 = time.perf_counter()
-        a = api.post(S, json=first, headers=headers)
-        t1 = time.perf_counter()
-        b = api.post(S, json=second, headers=headers)
-        t2 = time.perf_counter()
-        assert a.status_code == b.status_code == 404
-        delta = (t1 - t0) - (t2 - t1)
-        differences.append(delta if first is missing else -delta)  # missing minus forbidden
-    # Paired differences, interleaved in both orders: their median must be close to zero — within
-    # 150 µs, or within three standard errors of the median when the machine's own noise is larger
-    # (a slow, busy machine spreads single requests by milliseconds; a real difference stays).
-    noise = 3 * 1.2533 * stdev(differences) / math.sqrt(len(differences))
-    bound = max(0.15e-3, noise)
-    print(f"median paired difference {median(differences) * 1e6:.1f} µs (bound {bound * 1e6:.0f} µs)")
-    assert abs(median(differences)) < bound, f"median difference {median(differences) * 1e6:.0f} µs"
+
+    def not_found(response: httpx2.Response) -> None:
+        assert response.status_code == 404
+
+    result = compare(
+        lambda: api.post(S, json=missing, headers=headers),
+        lambda: api.post(S, json=forbidden, headers=headers),
+        pairs=300,
+        check=not_found,
+    )
+    print(result)
+    assert result.same, result

@@ -1,0 +1,192 @@
+"""python -m bench.load: a mixed workload at the highest rate one server worker sustains.
+
+Search objects (end users' login tokens), the Noojee campaign list (an agent's user key), lead
+inserts (one new lead per request), call control (recording stop/start on 200 live calls, by
+extension) and subscribe snapshots (the global key), interleaved in one closed loop by wrk with
+16 connections. Any non-2xx answer or socket error counts as an error; the run fails on any.
+`make soak` runs it for 60 s on both databases; the test suite runs a 10 s version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.__main__ import (
+    CALL_API,
+    RECORDED_CALLS,
+    _post,
+    fresh_credentials,
+    parse_with_engines,
+    prepare_database,
+    restart_recordings,
+    run_wrk,
+    serving,
+)
+
+# An answer slower than this is an error (wrk's default, 2 s, counts a loaded CI machine's pauses).
+TIMEOUT_SECONDS = 10
+# Requests per kind in every 20: reads dominate, as they do for a contact centre's CRM.
+MIX = {"search": 6, "campaign_list": 5, "lead_insert": 3, "call_control": 3, "subscribe": 3}
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    engine: str
+    users: int
+    seconds: int
+    connections: int
+    requests: int
+    errors: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    mix: dict[str, int]
+
+
+def _lua(value: object) -> str:
+    return json.dumps(value)
+
+
+def write_script(
+    base: str,
+    workdir: Path,
+    searches: list[tuple[str, str]],
+    agent_key: str,
+    global_key: str,
+    admin_token: str,
+    campaign: tuple[int, int],
+) -> Path:
+    """The wrk script: a fixed rotation of the mix; call control keeps its own order."""
+    for n in range(RECORDED_CALLS):  # live calls to control, each recording
+        body = json.dumps({"to": str(1000 + n), "from": "0390000000", "tenantId": "bench0"}).encode()
+        _post(
+            f"{base}/api/v1/simulator/calls/",
+            body,
+            {"X-API-Key": global_key, "Content-Type": "application/json"},
+        )
+    restart_recordings(base, admin_token)
+    rotation = [kind for kind, weight in MIX.items() for _ in range(weight)]
+    template, campaign_pk = campaign
+    lines = [
+        "local searches = {"
+        + ", ".join(f"{{{_lua('Bearer ' + token)}, {_lua(body)}}}" for token, body in searches)
+        + "}",
+        f"local rotation = {{{', '.join(_lua(kind) for kind in rotation)}}}",
+        f"local size = {RECORDED_CALLS}",
+        "local n, control, lead = 0, 0, 0",
+        "math.randomseed(7)",
+        "request = function()",
+        "  n = n + 1",
+        "  local kind = rotation[(n % #rotation) + 1]",
+        "  if kind == 'search' then",
+        "    local s = searches[math.random(#searches)]",
+        "    return wrk.format('POST', '/api/v1/search/objects/',"
+        " {['Authorization'] = s[1], ['Content-Type'] = 'application/json'}, s[2])",
+        "  elseif kind == 'campaign_list' then",
+        "    return wrk.format('POST', "
+        + _lua(f"/servicemanager/rest/CampaignAPI/getCampaignList?apiKey={agent_key}")
+        + ", {})",
+        "  elseif kind == 'lead_insert' then",
+        "    lead = lead + 1",
+        '    local body = string.format(\'[{"firstName": "Load", "phone": "+6138%07d",'
+        ' "njExternalLeadId": "load-%d-%d"}]\', lead, os.time(), lead)',
+        "    return wrk.format('POST', "
+        + _lua(
+            f"/servicemanager/rest/CampaignAPI/insertLeadFast?fTemplateId={template}&fCampaignId={campaign_pk}"
+        )
+        + ", {['X-API-Key'] = "
+        + _lua(global_key)
+        + ", ['Content-Type'] = 'application/json'}, body)",
+        "  elseif kind == 'call_control' then",
+        # A call's next control comes 200 control requests after its last: never two in flight.
+        "    local i = control % size; local pass = math.floor(control / size); control = control + 1",
+        "    local action = (pass % 2 == 0) and 'stop' or 'start'",
+        f"    local path = {_lua(CALL_API)} .. '/' .. action .. '?extenOrUniqueId=' .. (1000 + i)",
+        "    return wrk.format('POST', path, {['Authorization'] = " + _lua(f"Bearer {admin_token}") + "})",
+        "  else",
+        f"    return wrk.format('POST', {_lua(CALL_API)} .. '/subscribe?exten=' .. (1000 + n % size) .."
+        " '&tenantId=bench0&lastSequenceNumber=0&timeOut=0', {['X-API-Key'] = " + _lua(global_key) + "})",
+        "  end",
+        "end",
+    ]
+    script = workdir / "wrk-load.lua"
+    script.write_text("\n".join(lines) + "\n")
+    return script
+
+
+def run(engine: str, url: str, users: int, seconds: int, connections: int, workdir: Path) -> LoadReport:
+    """The mixed load against a database prepared by bench's prepare_database (or fill_database)."""
+    credentials = fresh_credentials(url, users)
+    searches = [
+        (token, json.dumps({"tenant_id": tenant, "group_id": group, "user_id": user_id, "type": "user"}))
+        for token, tenant, group, user_id in credentials.end_users
+    ]
+    with serving(url, workdir / f"data-load-{engine}", workdir / f"server-load-{engine}.log") as (
+        server,
+        base,
+    ):
+        script = write_script(
+            base,
+            workdir,
+            searches,
+            credentials.agent_key,
+            credentials.global_key,
+            credentials.admin_token,
+            credentials.campaign,
+        )
+        run_wrk(base, server.pid, script, 2, connections, TIMEOUT_SECONDS)  # warm-up
+        restart_recordings(base, credentials.admin_token)
+        requests, errors, rps, p50, p99, _ = run_wrk(
+            base, server.pid, script, seconds, connections, TIMEOUT_SECONDS
+        )
+    return LoadReport(engine, users, seconds, connections, requests, errors, rps, p50, p99, MIX)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "switchboard-load")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=Path(__file__).parent / "results" / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json",
+    )
+    args = parse_with_engines(parser)
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    reports = [
+        run(
+            engine,
+            prepare_database(engine, args.users, args.workdir, args.pg_url),
+            args.users,
+            args.seconds,
+            args.connections,
+            args.workdir,
+        )
+        for engine in engines
+    ]
+    lines = [f"mixed load, {args.seconds} s, {args.connections} connections, mix per 20 requests: {MIX}"]
+    for r in reports:
+        lines.append(
+            f"{r.engine:<11} {r.users:>9,} users  {r.requests_per_second:8.0f} req/s  p50 {r.p50_ms:7.2f} ms"
+            f"  p99 {r.p99_ms:7.2f} ms  {r.requests} requests, {r.errors} errors"
+        )
+    print("\n".join(lines))
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps({"summary": lines, "runs": [asdict(r) for r in reports]}, indent=2))
+    print(f"report written to {args.report}")
+    if any(r.errors for r in reports):
+        raise SystemExit("errors under load")
+
+
+if __name__ == "__main__":
+    main()
