@@ -33,8 +33,10 @@ def test_log_lines_are_scanned_after_redaction() -> None:
     assert SCAN.log_records == before[0] + 1
     assert len(SCAN.hits) == before[1]
     # A recorded password has no format to redact: logging it is a hit.
-    SCAN.record("correct horse battery staple 2")
-    logging.getLogger("switchboard.access").warning("password was %s", "correct horse battery staple 2")
+    SCAN.record("an unrelated test secret, logged by mistake")
+    logging.getLogger("switchboard.access").warning(
+        "password was %s", "an unrelated test secret, logged by mistake"
+    )
     assert len(SCAN.hits) == before[1] + 1
     del SCAN.hits[-1]  # this test's own, deliberate leak
-    SCAN.recorded.discard("correct horse battery staple 2")
+    SCAN.recorded.discard("an unrelated test secret, logged by mistake")
