@@ -6,7 +6,8 @@ console session secret may be found in clear in any log line, the audit log or a
 - Passwords and console session secrets have no format: every one the suite creates is recorded
   (argon2's hash() and the console's new_secret() are wrapped) and searched for verbatim.
 - Log lines: every record of the `switchboard` loggers at INFO, through the production
-  formatter and redaction filter; the log files of server processes, under pytest's temp folder.
+  formatter and redaction filter; the log files (*.log) of server processes, under pytest's temp
+  folder.
 - Databases: every SQLite file the suite leaves in its temp folder, read raw (free pages too);
   PostgreSQL's rows as text before each test's reset (the audit log is a table in both).
 
@@ -188,11 +189,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# What the application writes: log files and SQLite databases (with their journals). Not the
+# tests' own inputs: a load script or an import file may hold a credential the way a client does.
+SCANNED_FILES = re.compile(r".*\.(log|db|db-wal|db-journal|sqlite)\Z")
+
+
 def _files_under(folder: Path) -> Iterator[Path]:
     for root, _, names in os.walk(folder):
         for name in names:
             path = Path(root) / name
-            if name.startswith("secrets-scan-") or path.is_symlink():
+            if not SCANNED_FILES.match(name) or path.is_symlink():
                 continue
             if path.stat().st_size <= LARGEST_FILE:
                 yield path
