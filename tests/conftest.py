@@ -19,7 +19,7 @@ from switchboard.db.engine import Database, sync_url
 from switchboard.db.migrate import upgrade
 from switchboard.db.models import Base
 from switchboard.settings import Settings
-from switchboard.system.bootstrap import initialise
+from switchboard.system.bootstrap import Credentials, initialise
 
 pytest_plugins = ["tests.security.secrets_scan"]  # no secret in clear in logs or databases, after all tests
 
@@ -124,15 +124,20 @@ def db(database_url: str) -> Iterator[Database]:
     database.engine.dispose()
 
 
-@pytest.fixture
-def global_key(db: Database) -> str:
+def initialise_cheaply(database: Database) -> Credentials:
+    """`switchboard init` on an empty database, with cheap password hashing (tests only)."""
     from switchboard.access import passwords
 
     passwords.configure(time_cost=1, memory_kib=64)
-    with db.transaction() as session:
+    with database.transaction() as session:
         created = initialise(session)
     assert created is not None
-    return created.global_api_key
+    return created
+
+
+@pytest.fixture
+def global_key(db: Database) -> str:
+    return initialise_cheaply(db).global_api_key
 
 
 def make_client(settings: Settings, client: tuple[str, int] = ("127.0.0.1", 50000)) -> TestClient:

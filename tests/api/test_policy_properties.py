@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
 from tests.access_world import PASSWORD, login
-from tests.conftest import make_client
+from tests.conftest import initialise_cheaply, make_client
 
 
 @dataclass(frozen=True)
@@ -199,15 +199,10 @@ def test_no_principal_reads_or_changes_outside_its_view(
 ) -> None:
     url = fresh_database()  # a fresh database for every example
     example_settings = settings_fixture.model_copy(update={"database_url": url})
-    from switchboard.access import passwords
     from switchboard.db.engine import Database
-    from switchboard.system.bootstrap import initialise
 
-    passwords.configure(time_cost=1, memory_kib=64)
     db = Database(url)
-    with db.transaction() as session:
-        created = initialise(session)
+    created = initialise_cheaply(db)
     db.engine.dispose()
-    assert created is not None
     with make_client(example_settings) as client:
         _run(client, created.global_api_key, spec)

@@ -20,7 +20,7 @@ from hypothesis.stateful import (
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.conftest import make_client
+from tests.conftest import initialise_cheaply, make_client
 from tests.security.authz_model import (
     FORBIDDEN,
     NOT_FOUND,
@@ -65,21 +65,16 @@ class AuthorizationMachine(RuleBasedStateMachine):
 
     def __init__(self, base: Settings, fresh_database: Callable[[], str]) -> None:
         super().__init__()
-        from switchboard.access import passwords
         from switchboard.db.engine import Database
-        from switchboard.system.bootstrap import initialise
 
         url = fresh_database()
         # The rate limits would answer 429 to the many deliberate 401s: they are tested elsewhere.
         self.settings = base.model_copy(
             update={"database_url": url, "auth_failures_per_minute": 10**9, "requests_per_minute": 10**9}
         )
-        passwords.configure(time_cost=1, memory_kib=64)
         database = Database(url)
-        with database.transaction() as session:
-            created = initialise(session)
+        created = initialise_cheaply(database)
         database.engine.dispose()
-        assert created is not None
         self.model = Model()
         self.model.accounts["admin"] = Account("admin", "system", None, None)
         self.global_key = Credential(created.global_api_key, "global", None)
