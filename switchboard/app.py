@@ -59,6 +59,7 @@ from switchboard.ops.routes import Floor, floor
 from switchboard.ops.routes import router as ops_router
 from switchboard.perimeter import Perimeter
 from switchboard.request_limits import RequestLimits
+from switchboard.responses import errors
 from switchboard.settings import Settings
 from switchboard.signals.feed import ChangeFeed
 from switchboard.system.routes import router as settings_router
@@ -244,7 +245,7 @@ def _document_real_error_statuses(app: FastAPI) -> None:
                     responses = operation.get("responses", {})
                     if responses.pop("422", None) is not None and "400" not in responses:
                         responses["400"] = {
-                            "description": "Invalid input; the body names the field and why",
+                            "description": errors(400)[400]["description"],
                             "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
                         }
             app.openapi_schema = schema
