@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 
 # Everything but the timing comparisons runs on every core; those then run alone, on a quiet machine.
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto --dist loadgroup -m "not timing"
+	$(BIN)/pytest -n auto --dist loadgroup -m "not timing" --durations=15
 	$(BIN)/pytest -m timing
 
 test: lint typecheck pytest
