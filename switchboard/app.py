@@ -53,6 +53,7 @@ from switchboard.events.signing import SecretBox
 from switchboard.events.subscribe import EventHub, Subscriptions
 from switchboard.noojee.call_routes import router as noojee_call_router
 from switchboard.noojee.campaign_list import CampaignLists
+from switchboard.noojee.envelope import NOOJEE_PREFIX, documented_errors
 from switchboard.noojee.routes import router as noojee_router
 from switchboard.observability import AccessLogAndMetrics, Metrics
 from switchboard.ops.routes import Floor, floor
@@ -234,20 +235,29 @@ def _streams_its_upload(path: str) -> bool:
 
 
 def _document_real_error_statuses(app: FastAPI) -> None:
-    """FastAPI documents 422 for input errors; Switchboard answers those 400 (seed 003)."""
+    """FastAPI documents 422 for input errors; Switchboard answers those 400 (seed 003). Every
+    operation can also be answered 414 by the request limits, before its route runs."""
     generate = app.openapi
+
+    def problem(status: int) -> dict[str, Any]:
+        return {
+            "description": errors(status)[status]["description"],
+            "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
+        }
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
-            for operations in schema.get("paths", {}).values():
+            too_long = errors(414)[414]["description"]
+            for path, operations in schema.get("paths", {}).items():
                 for operation in operations.values():
-                    responses = operation.get("responses", {})
+                    responses = operation.setdefault("responses", {})
                     if responses.pop("422", None) is not None and "400" not in responses:
-                        responses["400"] = {
-                            "description": errors(400)[400]["description"],
-                            "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
-                        }
+                        responses["400"] = problem(400)
+                    noojee = path.startswith(NOOJEE_PREFIX)  # errors there come in Noojee's envelope
+                    responses.setdefault(
+                        "414", documented_errors((414, too_long))[414] if noojee else problem(414)
+                    )
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -32,6 +32,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The credential may not perform this operation",
         404: "Not found, not visible to the caller, or ids that do not belong together",
         409: "Duplicate, or a limit or dependency would be violated",
+        414: "The query string is longer than 8 KiB",
         429: "Too many requests or failed authentications; see Retry-After",
         503: "A dependency (database, PBX) is unavailable",
     }

@@ -18,7 +18,7 @@ from switchboard.calls.recordings import RecordingAction
 from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest
 from switchboard.events.subscribe import Subscriptions
-from switchboard.noojee.envelope import ok
+from switchboard.noojee.envelope import documented_errors, ok
 from switchboard.noojee.parameters import flag, optional_id, parameter, required
 from switchboard.schemas import Schema
 
@@ -28,26 +28,20 @@ MAX_SUBSCRIBED = 100  # extensions in one subscribe
 CallsCaller = Annotated[Principal, Depends(authorize(Area.CALLS))]
 RecordingsCaller = Annotated[Principal, Depends(authorize(Area.RECORDINGS))]
 SubscribeCaller = Annotated[Principal, Depends(authorize(Area.EVENTS))]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {
-        "description": text,
-        "content": {"application/json": {"example": {"Code": -status, "Message": text}}},
-    }
-    for status, text in (
-        (400, "Invalid request, or an extension in several tenants without tenantId"),
-        (401, "No valid apiKey"),
-        (
-            403,
-            "Not allowed: dialling policy, own extension only, another agent's recording, "
-            "subscribe without the global key",
-        ),
-        (404, "No such call, no live call on that extension, or not visible"),
-        (405, "POST only"),
-        (409, "Not in a state for it: not recording, already paused, call ended"),
-        (429, "Too many requests"),
-        (503, "The PBX is unavailable"),
-    )
-}
+ERRORS = documented_errors(
+    (400, "Invalid request, or an extension in several tenants without tenantId"),
+    (401, "No valid apiKey"),
+    (
+        403,
+        "Not allowed: dialling policy, own extension only, another agent's recording, "
+        "subscribe without the global key",
+    ),
+    (404, "No such call, no live call on that extension, or not visible"),
+    (405, "POST only"),
+    (409, "Not in a state for it: not recording, already paused, call ended"),
+    (429, "Too many requests"),
+    (503, "The PBX is unavailable"),
+)
 
 
 # Reading metadata and subscribing ask nothing of the PBX; metadata of nothing visible is a list.

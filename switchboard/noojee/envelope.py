@@ -20,6 +20,17 @@ def ok(**fields: Any) -> Response:
     return Response(orjson.dumps({"Code": 0, "Message": "OK", **fields}), media_type="application/json")
 
 
+def documented_errors(*described: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for (status, description) errors answered in the envelope."""
+    return {
+        status: {
+            "description": text,
+            "content": {"application/json": {"example": {"Code": -status, "Message": text}}},
+        }
+        for status, text in described
+    }
+
+
 def error_envelope(error: SwitchboardError, extra_headers: dict[str, str] | None = None) -> Response:
     body = {"Code": -error.status, "Message": error.detail}
     headers = {**error.headers(), **(extra_headers or {})}

@@ -33,26 +33,20 @@ from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
 from switchboard.errors import BadRequest, MethodNotAllowed, NotFound, TooManyRequests
 from switchboard.noojee.campaign_list import CampaignLists
-from switchboard.noojee.envelope import ok
+from switchboard.noojee.envelope import documented_errors, ok
 from switchboard.noojee.parameters import flag, optional_id, required_id
 from switchboard.schemas import Schema
 
 router = APIRouter(prefix="/servicemanager/rest", tags=["noojee"])
 CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
-ENVELOPE_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {
-        "description": text,
-        "content": {"application/json": {"example": {"Code": -status, "Message": text}}},
-    }
-    for status, text in (
-        (400, "Invalid request"),
-        (401, "No valid apiKey"),
-        (403, "Not allowed for this key"),
-        (404, "Unknown method, or nothing visible"),
-        (405, "POST only"),
-        (429, "Too many requests"),
-    )
-}
+ENVELOPE_ERRORS = documented_errors(
+    (400, "Invalid request"),
+    (401, "No valid apiKey"),
+    (403, "Not allowed for this key"),
+    (404, "Unknown method, or nothing visible"),
+    (405, "POST only"),
+    (429, "Too many requests"),
+)
 
 
 class TemplateEntity(Schema):

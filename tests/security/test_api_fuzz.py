@@ -587,6 +587,18 @@ def _nul_probes(documented: dict[str, set[int]]) -> list[Probe]:
     return probes
 
 
+def _long_query_probes(documented: dict[str, set[int]]) -> list[Probe]:
+    """A query string past 8 KiB: 414 on every operation, before any credential is looked at."""
+    probes = []
+    for operation, statuses in documented.items():
+        assert 414 in statuses, f"{operation} does not document the request limits' 414"
+        names = [part[1:-1] for part in operation.split("/") if part.startswith("{")]
+        probes.append(
+            probe(operation, 414, "anonymous", path=dict.fromkeys(names, "1"), query={"q": "x" * 8200})
+        )
+    return probes
+
+
 def _limited_probes(documented: dict[str, set[int]]) -> list[Probe]:
     """On an app allowing one request a minute per credential and one failed sign-in per address:
     a first request passes, every later one is 429 (whatever its parameters)."""
@@ -695,7 +707,9 @@ def _run(settings: Settings, fresh_database: Callable[[], str]) -> Run:
         }
         target.stop()
         target.start()  # the probes expect the world as built
-        missed = _run_probes(target, operations, [*_nul_probes(documented), *PROBES], outcome)
+        missed = _run_probes(
+            target, operations, [*_nul_probes(documented), *_long_query_probes(documented), *PROBES], outcome
+        )
     finally:
         target.stop()
     limits = {"requests_per_minute": 1, "auth_failures_per_minute": 1}
