@@ -346,6 +346,8 @@ PROBES: list[Probe] = [
         json={"url": "https://192.0.2.1/probe", "eventTypes": ["call.*"], "tenantId": "t1"},
     ),
     probe("PUT /api/v1/settings/ip-allowlist/", 200, json={"entries": ["127.0.0.1", "::1"]}),
+    # The soak's random bodies may all name lead fields the template lacks (400).
+    probe(f"PATCH {T1}/campaigns/{{campaign_id}}/leads/{{lead_id}}/", 200, path=LEAD, json={"priority": 5}),
     probe(f"POST {CM}pause", 200, query={"extenOrUniqueId": "{call}"}),
     probe(f"POST {CM}resume", 200, query={"extenOrUniqueId": "{call}"}),
     probe(
