@@ -34,8 +34,11 @@ from switchboard.access.keys import KEY_PATTERN, is_well_formed
 from switchboard.console import sessions
 from switchboard.logs import RedactingFilter
 
-# Shorter recorded values would match by chance (a password "secret1" in a sentence).
+# Shorter recorded values would match by chance (a password "secret1" in a sentence), and so
+# would values of few distinct characters: the fuzzer's password "00000000" is also the phone
+# number, name and username it sends (the PostgreSQL fuzz soak matched it in its own rows).
 MIN_RECORDED = 8
+MIN_DISTINCT = 4
 BYTES_KEY = re.compile(KEY_PATTERN.pattern.encode())
 REPORT = "secrets-scan-{}.json"
 LARGEST_FILE = 64 << 20  # bigger files are benchmark data, not written by the app under test
@@ -52,7 +55,7 @@ class Scan:
     files: int = 0
 
     def record(self, secret: str) -> None:
-        if len(secret) >= MIN_RECORDED:
+        if len(secret) >= MIN_RECORDED and len(set(secret)) >= MIN_DISTINCT:
             self.recorded.add(secret)
 
     def search(self, where: str, content: str) -> None:

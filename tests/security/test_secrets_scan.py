@@ -20,8 +20,9 @@ def test_the_scan_finds_every_key_kind_and_recorded_values_only() -> None:
     ]
     scan = Scan()
     scan.record("short")  # too short to search for without matching by chance
+    scan.record("00000000")  # too few distinct characters: also a phone number or a name
     scan.record("a-long-password")
-    scan.search_bytes("file", b"\x00 sbg_ " + keys[1].encode() + b" a-long-password")
+    scan.search_bytes("file", b"\x00 sbg_ " + keys[1].encode() + b" a-long-password 00000000")
     assert len(scan.hits) == 2
 
 
