@@ -105,10 +105,13 @@ def dump_postgres(conn: Connection, tables: Iterable[str]) -> None:
     """Every row of every table, as text, scanned (one round trip); called before each reset, so
     the rows are those the last test run left."""
     where = f"left by {_HANDLER.test}"
-    union = " UNION ALL ".join(f'SELECT CAST(t AS text) FROM "{name}" AS t' for name in tables)
-    rows = conn.execute(text(union)).scalars().all()
+    union = " UNION ALL ".join(f"SELECT '{name}', CAST(t AS text) FROM \"{name}\" AS t" for name in tables)
+    by_table: dict[str, list[str]] = {}
+    for table, row in conn.execute(text(union)):
+        by_table.setdefault(table, []).append(row)
     SCAN.database_dumps += 1
-    SCAN.search(f"PostgreSQL rows {where}", "\n".join(rows))
+    for table, rows in by_table.items():  # a hit names its table, so it can be traced
+        SCAN.search(f"PostgreSQL rows of {table} {where}", "\n".join(rows))
 
 
 def _wrap_secret_makers() -> None:
