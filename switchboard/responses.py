@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from switchboard.request_limits import MAX_QUERY_BYTES
 from switchboard.schemas import Schema
 
 
@@ -32,7 +33,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The credential may not perform this operation",
         404: "Not found, not visible to the caller, or ids that do not belong together",
         409: "Duplicate, or a limit or dependency would be violated",
-        414: "The query string is longer than 8 KiB",
+        414: f"The query string is longer than {MAX_QUERY_BYTES // 1024} KiB",
         429: "Too many requests or failed authentications; see Retry-After",
         503: "A dependency (database, PBX) is unavailable",
     }

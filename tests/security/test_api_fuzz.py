@@ -30,6 +30,7 @@ from starlette.testclient import TestClient
 
 from switchboard.app import create_app
 from switchboard.pagination import encode_cursor
+from switchboard.request_limits import MAX_QUERY_BYTES
 from switchboard.settings import Settings
 from tests.access_world import PASSWORD
 from tests.ami_server import AmiServer
@@ -578,12 +579,17 @@ REFUSING_PBX_PROBES: list[Probe] = [
 ]
 
 
+def _path_names(operation: str) -> list[str]:
+    """The path parameters of an operation named as the OpenAPI does ("GET /api/v1/x/{id}/")."""
+    return [part[1:-1] for part in operation.split("/") if part.startswith("{")]
+
+
 def _nul_probes(documented: dict[str, set[int]]) -> list[Probe]:
     """A NUL character in a path parameter: 400 wherever the documentation says 400 (a NUL is
     invalid anywhere; PostgreSQL could not even store it)."""
     probes = []
     for operation, statuses in documented.items():
-        names = [part[1:-1] for part in operation.split("/") if part.startswith("{")]
+        names = _path_names(operation)
         if 400 in statuses and names:
             probes.append(probe(operation, 400, path={**dict.fromkeys(names, "1"), names[-1]: NUL}))
     return probes
@@ -594,9 +600,15 @@ def _long_query_probes(documented: dict[str, set[int]]) -> list[Probe]:
     probes = []
     for operation, statuses in documented.items():
         assert 414 in statuses, f"{operation} does not document the request limits' 414"
-        names = [part[1:-1] for part in operation.split("/") if part.startswith("{")]
+        names = _path_names(operation)
         probes.append(
-            probe(operation, 414, "anonymous", path=dict.fromkeys(names, "1"), query={"q": "x" * 8200})
+            probe(
+                operation,
+                414,
+                "anonymous",
+                path=dict.fromkeys(names, "1"),
+                query={"q": "x" * (MAX_QUERY_BYTES + 1)},
+            )
         )
     return probes
 
@@ -613,7 +625,7 @@ def _limited_probes(documented: dict[str, set[int]]) -> list[Probe]:
     ]
     for operation, statuses in documented.items():
         if 429 in statuses and operation != "POST /api/v1/auth/login/":
-            names = [part[1:-1] for part in operation.split("/") if part.startswith("{")]
+            names = _path_names(operation)
             probes.append(probe(operation, 429, path=dict.fromkeys(names, "1")))
     return probes
 
