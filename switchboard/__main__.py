@@ -1,5 +1,5 @@
 """python -m switchboard: the same as the switchboard command."""
 
-from switchboard.cli import main
+from switchboard.cli.main import main
 
 main()

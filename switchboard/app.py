@@ -24,6 +24,7 @@ from switchboard.access.ratelimit import RateLimiter
 from switchboard.access.routes import auth_router
 from switchboard.access.routes import router as accounts_router
 from switchboard.audit.log import AuditLog
+from switchboard.audit.recording import audit_refusal
 from switchboard.audit.routes import router as audit_router
 from switchboard.bulk.routes import router as import_router
 from switchboard.calls.control import CallControl
@@ -44,27 +45,29 @@ from switchboard.contact_centre.routes import router as contact_centre_router
 from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
 from switchboard.directory.search_routes import router as search_router
-from switchboard.errors import BadRequest, SwitchboardError, install_error_handlers
+from switchboard.errors import BadRequest, SwitchboardError
 from switchboard.events.delivery import EventWorker
 from switchboard.events.log import EVENTS_CHANNEL, EVENTS_PENDING
 from switchboard.events.routes import router as webhooks_router
 from switchboard.events.sequencer import Sequencer
 from switchboard.events.signing import SecretBox
 from switchboard.events.subscribe import EventHub, Subscriptions
+from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.call_routes import router as noojee_call_router
 from switchboard.noojee.campaign_list import CampaignLists
-from switchboard.noojee.envelope import NOOJEE_PREFIX, documented_errors
+from switchboard.noojee.envelope import documented_errors, error_envelope
 from switchboard.noojee.routes import router as noojee_router
-from switchboard.observability import AccessLogAndMetrics, Metrics
 from switchboard.ops.routes import Floor, floor
 from switchboard.ops.routes import router as ops_router
-from switchboard.perimeter import Perimeter
-from switchboard.request_limits import RequestLimits
-from switchboard.responses import errors
 from switchboard.settings import Settings
 from switchboard.signals.feed import ChangeFeed
 from switchboard.system.routes import router as settings_router
 from switchboard.system.store import SETTINGS_CHANNEL, SettingsCache
+from switchboard.web.exception_handlers import ErrorRenderer, install_error_handlers
+from switchboard.web.observability import AccessLogAndMetrics, Metrics
+from switchboard.web.perimeter import Perimeter
+from switchboard.web.request_limits import RequestLimits
+from switchboard.web.responses import errors
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +168,8 @@ def create_app(settings: Settings) -> FastAPI:
         settings.login_token_minutes,
     )
 
-    install_error_handlers(app)
+    render = ErrorRenderer({NOOJEE_PREFIX: error_envelope})
+    install_error_handlers(app, render, on_refusal=audit_refusal)
     if settings.bench_floor_route:
         # First: the floor is the framework's own minimum, routing included. (A route added to the
         # app itself would come after every included router.)
@@ -215,13 +219,16 @@ def create_app(settings: Settings) -> FastAPI:
     _document_real_error_statuses(app)
 
     # The last added is outermost: every request is logged and counted, refused ones included.
-    app.add_middleware(RequestLimits, max_bytes=settings.max_body_bytes, own_limit=_streams_its_upload)
+    app.add_middleware(
+        RequestLimits, max_bytes=settings.max_body_bytes, own_limit=_streams_its_upload, render=render
+    )
     app.add_middleware(
         Perimeter,
         trusted_proxies=settings.trusted_proxy_networks,
         allow_http=settings.insecure_http,
         client_allowed=allowlist.allows,
         on_refusal=perimeter_refusal,
+        render=render,
     )
     app.add_middleware(AccessLogAndMetrics, metrics=metrics)
     return app

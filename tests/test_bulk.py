@@ -23,10 +23,10 @@ from switchboard.access.principal import CLI_PRINCIPAL, Principal
 from switchboard.bulk.exporter import export
 from switchboard.bulk.formats import Writer
 from switchboard.bulk.importer import Checkpoint, Importer, Problem
-from switchboard.cli import app
+from switchboard.cli.demo import load_demo
+from switchboard.cli.main import app
 from switchboard.db.engine import Database
 from switchboard.db.migrate import upgrade
-from switchboard.demo import load_demo
 from switchboard.directory.models import Group, Tenant, User
 from switchboard.system.bootstrap import initialise
 from tests.conftest import scratch_postgres_database

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from switchboard.access import keys
 from switchboard.access.models import Account
 from switchboard.access.passwords import verify_password
-from switchboard.cli import app
+from switchboard.cli.main import app
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
 from switchboard.db.engine import Database
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User

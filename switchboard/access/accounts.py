@@ -18,7 +18,7 @@ from switchboard.directory.models import Group, Tenant, User
 from switchboard.directory.service import changed_fields, find_tenant, full_user_id
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
 from switchboard.events.log import record_event
-from switchboard.schemas import Schema
+from switchboard.kit.schemas import Schema
 from switchboard.signals.feed import bump
 from switchboard.system.store import DEFAULT_DOMAIN, read_setting
 
@@ -235,7 +235,7 @@ def list_accounts(
 ) -> tuple[list[Account], int]:
     from sqlalchemy import func
 
-    from switchboard.pagination import PREFIX_END
+    from switchboard.kit.pagination import PREFIX_END
 
     stmt = select(Account).where(visibility(principal, "account"))
     if prefix:

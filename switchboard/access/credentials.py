@@ -22,11 +22,11 @@ from switchboard.access.principal import Credential, Principal
 from switchboard.access.ratelimit import RateLimiter
 from switchboard.db.fastread import FastReader
 from switchboard.errors import Forbidden, Unauthorized
+from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.settings import IPNetwork
 from switchboard.signals.feed import ChangeFeed
 from switchboard.system.store import GLOBAL_API_KEYS, SettingsCache
 
-NOOJEE_PREFIX = "/servicemanager/rest/"
 CREDENTIALS_CHANNEL = "credentials"
 MAX_CACHED = 200_000
 

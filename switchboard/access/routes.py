@@ -22,9 +22,9 @@ from switchboard.access.schemas import (
 )
 from switchboard.audit.recording import audit_write
 from switchboard.db.engine import database_of
-from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
-from switchboard.responses import errors, json_response, no_content
-from switchboard.schemas import Page, RowId
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from switchboard.kit.schemas import Page, RowId
+from switchboard.web.responses import errors, json_response, no_content
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, StringConstraints
 
 from switchboard.directory.schemas import ObjectId, UserIdInput
-from switchboard.schemas import Schema, partial_of
+from switchboard.kit.schemas import Schema, partial_of
 
 Username = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@\-]*$")

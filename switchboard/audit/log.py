@@ -16,7 +16,7 @@ from switchboard.access.principal import Principal
 from switchboard.audit.models import AuditEntry
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
-from switchboard.errors import is_database_unavailable
+from switchboard.db.failures import is_database_unavailable
 from switchboard.logs import redact
 
 MAX_BUFFER = 50_000  # beyond this, entries are counted as dropped rather than eat memory

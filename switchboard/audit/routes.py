@@ -13,9 +13,9 @@ from switchboard.access.dependencies import AuditCaller
 from switchboard.audit import service
 from switchboard.audit.service import AuditFilters, Decision
 from switchboard.db.engine import Database
-from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from switchboard.responses import errors, json_response
-from switchboard.schemas import Page, Schema
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from switchboard.kit.schemas import Page, Schema
+from switchboard.web.responses import errors, json_response
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 

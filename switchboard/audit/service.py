@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from switchboard.access.principal import Principal
 from switchboard.audit.models import AuditEntry
 from switchboard.errors import BadRequest
-from switchboard.pagination import is_number
+from switchboard.kit.pagination import is_number
 
 Decision = Literal["allow", "deny", "fail"]
 DECISIONS: tuple[Decision, ...] = ("allow", "deny", "fail")

@@ -39,7 +39,7 @@ from switchboard.directory.schemas import (
     UserUpdate,
 )
 from switchboard.errors import BadRequest, NotFound, SwitchboardError
-from switchboard.schemas import Schema
+from switchboard.kit.schemas import Schema
 from switchboard.system.store import DEFAULT_DOMAIN, read_setting
 
 Record = dict[str, Any]

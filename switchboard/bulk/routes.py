@@ -20,9 +20,9 @@ from switchboard.bulk import jobs
 from switchboard.bulk.kinds import BY_PLURAL
 from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest, ContentTooLarge, UnsupportedMediaType
-from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
-from switchboard.responses import Problem, errors, json_response
-from switchboard.schemas import Page, Schema
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from switchboard.kit.schemas import Page, Schema
+from switchboard.web.responses import Problem, errors, json_response
 
 router = APIRouter(prefix="/api/v1/import", tags=["import"])
 

@@ -25,7 +25,8 @@ from switchboard.calls.models import Call
 from switchboard.calls.recordings import LocatedCall, RecordingAction
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
-from switchboard.errors import BadRequest, NotFound, is_database_unavailable
+from switchboard.db.failures import is_database_unavailable
+from switchboard.errors import BadRequest, NotFound
 from switchboard.events.log import EVENTS_PENDING
 
 log = logging.getLogger(__name__)

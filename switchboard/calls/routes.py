@@ -30,9 +30,9 @@ from switchboard.calls.recordings import RecordingAction
 from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
-from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, is_number, page_body, page_request
-from switchboard.responses import errors, json_response
-from switchboard.schemas import Page, RowId, Schema
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, is_number, page_body, page_request
+from switchboard.kit.schemas import Page, RowId, Schema
+from switchboard.web.responses import errors, json_response
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 CallsCaller = Annotated[Principal, Depends(authorize(Area.CALLS))]

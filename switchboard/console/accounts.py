@@ -21,7 +21,7 @@ from switchboard.console.pages import checked, console_action, console_page, pag
 from switchboard.console.sessions import SignedIn
 from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest, NotFound, SwitchboardError
-from switchboard.pagination import DEFAULT_LIMIT
+from switchboard.kit.pagination import DEFAULT_LIMIT
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MODES = ("basic", "advanced")

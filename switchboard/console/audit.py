@@ -16,8 +16,8 @@ from switchboard.audit.service import DECISIONS, AuditFilters, Decision, read_au
 from switchboard.console.pages import checked, console_page, page, refusal, tenant_in_view
 from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest, SwitchboardError
-from switchboard.pagination import DEFAULT_LIMIT
-from switchboard.schemas import Schema
+from switchboard.kit.pagination import DEFAULT_LIMIT
+from switchboard.kit.schemas import Schema
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 

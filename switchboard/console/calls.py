@@ -23,7 +23,7 @@ from switchboard.console.sessions import SignedIn
 from switchboard.db.base import utcnow
 from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound, SwitchboardError
-from switchboard.pagination import DEFAULT_LIMIT, encode_cursor, page_request
+from switchboard.kit.pagination import DEFAULT_LIMIT, encode_cursor, page_request
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 T = TypeVar("T")

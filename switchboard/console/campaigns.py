@@ -41,7 +41,7 @@ from switchboard.contact_centre.schemas import CampaignCreate, CampaignUpdate
 from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
 from switchboard.errors import SwitchboardError
-from switchboard.pagination import DEFAULT_LIMIT
+from switchboard.kit.pagination import DEFAULT_LIMIT
 from switchboard.settings import Settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -21,7 +21,7 @@ from switchboard.directory import service
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
 from switchboard.directory.search import CALL_CENTER_TYPES, KIND_TYPES
 from switchboard.errors import NotFound, SwitchboardError
-from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, like_prefix
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, like_prefix
 from switchboard.system.store import DEFAULT_DOMAIN, END_USER_NAME, read_setting, render_end_user_name
 
 router = APIRouter(prefix="/console", include_in_schema=False)

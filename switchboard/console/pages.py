@@ -20,7 +20,7 @@ from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, SwitchboardError
-from switchboard.schemas import Schema
+from switchboard.kit.schemas import Schema
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Schema)

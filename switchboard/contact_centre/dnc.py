@@ -13,7 +13,7 @@ from switchboard.contact_centre.phones import normalise_phone
 from switchboard.contact_centre.service import tenant_to_manage
 from switchboard.directory.service import flush_or_conflict
 from switchboard.errors import BadRequest, NotFound
-from switchboard.pagination import PREFIX_END, PageRequest
+from switchboard.kit.pagination import PREFIX_END, PageRequest
 
 
 def number_or_400(raw: str, field: str = "number") -> str:

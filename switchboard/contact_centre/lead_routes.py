@@ -20,10 +20,10 @@ from switchboard.contact_centre.leads import ABSENT, CampaignContext, LeadInput,
 from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
-from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, is_number, page_body, page_request
-from switchboard.responses import errors, json_response, no_content
-from switchboard.schemas import Page, RowId, Schema
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, is_number, page_body, page_request
+from switchboard.kit.schemas import Page, RowId, Schema
 from switchboard.settings import Settings
+from switchboard.web.responses import errors, json_response, no_content
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["leads"])
 CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]

@@ -28,10 +28,11 @@ from switchboard.contact_centre.phones import normalise_phone
 from switchboard.contact_centre.service import find_campaign
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
+from switchboard.db.failures import is_database_unavailable
 from switchboard.directory.models import Tenant
-from switchboard.errors import NotFound, SwitchboardError, TooManyRequests, is_database_unavailable
+from switchboard.errors import NotFound, SwitchboardError, TooManyRequests
 from switchboard.events.log import event_params, record_events
-from switchboard.pagination import PREFIX_END, like_prefix
+from switchboard.kit.pagination import PREFIX_END, like_prefix
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from switchboard.schemas import RowId, Schema, partial_of
+from switchboard.kit.schemas import RowId, Schema, partial_of
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^/\\]+$")]
 

@@ -19,7 +19,7 @@ from switchboard.contact_centre.schemas import CampaignCreate, MemberBody, TeamC
 from switchboard.directory.models import Tenant
 from switchboard.directory.service import changed_fields, find_tenant, flush_or_conflict, stored_json
 from switchboard.errors import BadRequest, NotFound
-from switchboard.schemas import Schema
+from switchboard.kit.schemas import Schema
 
 
 def tenant_to_manage(session: Session, principal: Principal, tenant_id: str) -> Tenant:

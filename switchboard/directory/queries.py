@@ -25,7 +25,7 @@ from switchboard.directory.schemas import (
     TenantCreate,
     UserCreate,
 )
-from switchboard.pagination import PageRequest, page_body
+from switchboard.kit.pagination import PageRequest, page_body
 
 
 def _columns(model: Any, fields: list[str]) -> list[Any]:

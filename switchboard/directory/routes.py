@@ -44,10 +44,10 @@ from switchboard.directory.schemas import (
     UserUpdate,
 )
 from switchboard.errors import NotFound
-from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest, page_request
-from switchboard.responses import errors, json_response, no_content
-from switchboard.schemas import Page
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest, page_request
+from switchboard.kit.schemas import Page
 from switchboard.system.store import DEFAULT_DOMAIN
+from switchboard.web.responses import errors, json_response, no_content
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from switchboard.schemas import Schema, constrained_type, partial_of
+from switchboard.kit.schemas import Schema, constrained_type, partial_of
 
 ObjectId = Annotated[
     str, StringConstraints(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")

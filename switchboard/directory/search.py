@@ -23,7 +23,7 @@ from switchboard.directory.queries import (
     pop_department,
 )
 from switchboard.errors import BadRequest, NotFound
-from switchboard.schemas import Schema
+from switchboard.kit.schemas import Schema
 
 # type -> stored service kind ("user" is the end-user table)
 TYPES: dict[str, str] = {

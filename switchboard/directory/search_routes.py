@@ -11,9 +11,9 @@ from starlette.responses import Response
 from switchboard.access.dependencies import DirectoryCaller
 from switchboard.directory.search import TYPES, SearchRequest, parse, search_objects
 from switchboard.errors import BadRequest
-from switchboard.responses import errors, json_response
-from switchboard.schemas import Schema
+from switchboard.kit.schemas import Schema
 from switchboard.system.store import DEFAULT_DOMAIN, END_USER_NAME
+from switchboard.web.responses import errors, json_response
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 MAX_BODY = 16 * 1024

@@ -32,7 +32,7 @@ from switchboard.directory.schemas import (
     UserCreate,
 )
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
-from switchboard.schemas import Schema
+from switchboard.kit.schemas import Schema
 from switchboard.signals.feed import bump
 from switchboard.system.store import DEFAULT_DOMAIN, check_domain_name, read_setting
 

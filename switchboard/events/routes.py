@@ -19,9 +19,9 @@ from switchboard.events import webhooks
 from switchboard.events.delivery import EventWorker, queue_test
 from switchboard.events.models import Webhook
 from switchboard.events.signing import SecretBox
-from switchboard.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from switchboard.responses import errors, json_response, no_content
-from switchboard.schemas import Page, RowId, Schema, partial_of
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from switchboard.kit.schemas import Page, RowId, Schema, partial_of
+from switchboard.web.responses import errors, json_response, no_content
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 WebhooksCaller = Annotated[Principal, Depends(authorize(Area.WEBHOOKS))]

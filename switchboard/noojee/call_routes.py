@@ -18,11 +18,12 @@ from switchboard.calls.recordings import RecordingAction
 from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest
 from switchboard.events.subscribe import Subscriptions
+from switchboard.kit.schemas import Schema
+from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.envelope import documented_errors, ok
 from switchboard.noojee.parameters import flag, optional_id, parameter, required
-from switchboard.schemas import Schema
 
-router = APIRouter(prefix="/servicemanager/rest", tags=["noojee"])
+router = APIRouter(prefix=NOOJEE_PREFIX.rstrip("/"), tags=["noojee"])
 DEFAULT_WAIT = 10  # seconds a subscribe waits when the client does not say
 MAX_SUBSCRIBED = 100  # extensions in one subscribe
 CallsCaller = Annotated[Principal, Depends(authorize(Area.CALLS))]

@@ -13,8 +13,6 @@ from starlette.responses import Response
 
 from switchboard.errors import SwitchboardError
 
-NOOJEE_PREFIX = "/servicemanager/rest/"
-
 
 def ok(**fields: Any) -> Response:
     return Response(orjson.dumps({"Code": 0, "Message": "OK", **fields}), media_type="application/json")

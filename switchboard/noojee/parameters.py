@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 
 from switchboard.errors import BadRequest
-from switchboard.pagination import is_number
-from switchboard.schemas import MAX_ROW_ID
+from switchboard.kit.pagination import is_number
+from switchboard.kit.schemas import MAX_ROW_ID
 
 
 async def parameter(request: Request, name: str) -> str | None:

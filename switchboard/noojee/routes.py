@@ -32,12 +32,13 @@ from switchboard.contact_centre.models import Team
 from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
 from switchboard.errors import BadRequest, MethodNotAllowed, NotFound, TooManyRequests
+from switchboard.kit.schemas import Schema
+from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.campaign_list import CampaignLists
 from switchboard.noojee.envelope import documented_errors, ok
 from switchboard.noojee.parameters import flag, optional_id, required_id
-from switchboard.schemas import Schema
 
-router = APIRouter(prefix="/servicemanager/rest", tags=["noojee"])
+router = APIRouter(prefix=NOOJEE_PREFIX.rstrip("/"), tags=["noojee"])
 CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
 ENVELOPE_ERRORS = documented_errors(
     (400, "Invalid request"),

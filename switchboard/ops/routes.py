@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from switchboard.responses import json_response
+from switchboard.web.responses import json_response
 
 router = APIRouter(tags=["operations"])
 

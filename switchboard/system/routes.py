@@ -8,9 +8,9 @@ from starlette.responses import Response
 from switchboard.access.dependencies import SettingsCaller
 from switchboard.audit.recording import audit_write
 from switchboard.db.engine import Database
-from switchboard.responses import errors, json_response
 from switchboard.system import store
 from switchboard.system.schemas import AllowlistBody, SettingsOut, SettingsUpdate
+from switchboard.web.responses import errors, json_response
 
 router = APIRouter(prefix="/api/v1", tags=["settings"])
 

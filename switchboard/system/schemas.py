@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict
 
-from switchboard.schemas import Schema
+from switchboard.kit.schemas import Schema
 
 
 class SettingsOut(Schema):

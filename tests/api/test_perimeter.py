@@ -8,8 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from switchboard.app import create_app
-from switchboard.perimeter import client_from_forwarded
 from switchboard.settings import Settings
+from switchboard.web.perimeter import client_from_forwarded
 
 
 def _client(settings: Settings, peer: str, scheme: str = "https") -> TestClient:

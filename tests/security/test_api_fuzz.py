@@ -29,9 +29,9 @@ from schemathesis.specs.openapi.checks import (
 from starlette.testclient import TestClient
 
 from switchboard.app import create_app
-from switchboard.pagination import encode_cursor
-from switchboard.request_limits import MAX_QUERY_BYTES
+from switchboard.kit.pagination import encode_cursor
 from switchboard.settings import Settings
+from switchboard.web.request_limits import MAX_QUERY_BYTES
 from tests.access_world import PASSWORD
 from tests.ami_server import AmiServer
 from tests.api.test_calls_asterisk import AMI_SECRET, ServerThread

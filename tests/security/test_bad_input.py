@@ -18,9 +18,9 @@ from switchboard.bulk import jobs
 from switchboard.bulk.formula_guard import guard, unguard
 from switchboard.bulk.importer import Importer
 from switchboard.db.engine import Database
-from switchboard.errors import UNREADABLE_BODY
-from switchboard.request_limits import MAX_QUERY_BYTES
 from switchboard.settings import Settings
+from switchboard.web.exception_handlers import UNREADABLE_BODY
+from switchboard.web.request_limits import MAX_QUERY_BYTES
 from tests.conftest import make_client
 from tests.factories import make_domain, make_group, make_tenant, make_user
 from tests.test_bulk import _export, empty_db

@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from switchboard.request_limits import MAX_QUERY_BYTES
-from switchboard.schemas import Schema
+from switchboard.kit.schemas import Schema
+from switchboard.web.request_limits import MAX_QUERY_BYTES
 
 
 class Problem(Schema):

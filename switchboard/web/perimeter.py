@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from switchboard.errors import Forbidden, SwitchboardError, error_response
+from switchboard.errors import Forbidden, SwitchboardError
 from switchboard.settings import IPNetwork
+from switchboard.web.exception_handlers import ErrorRenderer
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -55,12 +56,14 @@ class Perimeter:
         allow_http: bool,
         client_allowed: Callable[[str | None], Awaitable[bool]],
         on_refusal: Callable[[Scope, SwitchboardError], None],
+        render: ErrorRenderer,
     ) -> None:
         self.app = app
         self.proxies = trusted_proxies
         self.allow_http = allow_http
         self.client_allowed = client_allowed
         self.on_refusal = on_refusal
+        self.render = render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +78,7 @@ class Perimeter:
                 raise Forbidden("Requests from this address are not accepted (the system IP allowlist).")
         except SwitchboardError as error:
             self.on_refusal(scope, error)
-            await error_response(scope["path"], error)(scope, receive, send)
+            await self.render(scope["path"], error)(scope, receive, send)
             return
         path: str = scope["path"]
         if path.startswith("/api/v1/") and not path.endswith("/") and "." not in path.rsplit("/", 1)[1]:

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from switchboard.bulk import BATCH_SIZE
-from switchboard.cli import DataDir, _database, _settings, _upgrade, err
+from switchboard.cli.common import DataDir, command_settings, err, open_database, upgrade_schema
 
 FILES_HELP = (
     "CSV files named after their kind (tenants.csv, domains.csv, groups.csv, departments.csv, "
@@ -60,9 +60,9 @@ def import_command(
     from switchboard.bulk.importer import Importer, Outcome, count_rows
     from switchboard.errors import BadRequest
 
-    settings = _settings(data_dir)
-    _upgrade(settings)
-    db = _database(settings)
+    settings = command_settings(data_dir)
+    upgrade_schema(settings)
+    db = open_database(settings)
     try:
         total = count_rows(files)
         with _bar() as progress:
@@ -114,8 +114,8 @@ def export_command(
     from switchboard.bulk.exporter import export
     from switchboard.bulk.formats import JSON_LINES, Writer
 
-    settings = _settings(data_dir)
-    db = _database(settings)
+    settings = command_settings(data_dir)
+    db = open_database(settings)
     writer = Writer(target, csv_files=target.suffix.lower() not in JSON_LINES)
     try:
         with _bar() as progress:

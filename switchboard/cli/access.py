@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from switchboard.cli.common import DataDir, command_settings, err, open_database, upgrade_schema
 from switchboard.errors import NotFound, SwitchboardError
 
 keys_app = typer.Typer(help="Global key rotation and user API keys.", no_args_is_help=True)
@@ -23,9 +24,6 @@ accounts_app = typer.Typer(help="Accounts (the shell acts with system rights).",
 allowlist_app = typer.Typer(help="The system IP allowlist.", no_args_is_help=True)
 access_app = typer.Typer(help="Explain access decisions.", no_args_is_help=True)
 out = Console()
-err = Console(stderr=True)
-
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default ./data).")]
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 
 
@@ -43,11 +41,9 @@ def parse_duration(text: str) -> timedelta:
 @contextmanager
 def shell_transaction(data_dir: Path | None) -> Iterator[Session]:
     """One unit of work for a shell command: a refused request is a message and exit code 1."""
-    from switchboard.cli import _database, _settings, _upgrade
-
-    settings = _settings(data_dir)
-    _upgrade(settings)
-    db = _database(settings)
+    settings = command_settings(data_dir)
+    upgrade_schema(settings)
+    db = open_database(settings)
     try:
         with db.transaction() as session:
             yield session

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.errors import ContentTooLarge, UriTooLong, error_response
+from switchboard.errors import ContentTooLarge, UriTooLong
+from switchboard.web.exception_handlers import ErrorRenderer
 
 # Search by query parameters, the longest legitimate query, stays well under a kilobyte.
 MAX_QUERY_BYTES = 8 * 1024
@@ -25,8 +26,11 @@ def too_large(limit: int) -> ContentTooLarge:
 class RequestLimits:
     """Refuses a long query string; counts the bytes of every body, and past the limit ends it in a 413."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, own_limit: Callable[[str], bool]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, own_limit: Callable[[str], bool], render: ErrorRenderer
+    ) -> None:
         self.app = app
+        self.render = render
         self.max_bytes = max_bytes
         self.own_limit = own_limit
 
@@ -36,7 +40,7 @@ class RequestLimits:
             return
         if len(scope["query_string"]) > MAX_QUERY_BYTES:
             error = UriTooLong(f"The query string is longer than {MAX_QUERY_BYTES} bytes.")
-            await error_response(scope["path"], error)(scope, receive, send)
+            await self.render(scope["path"], error)(scope, receive, send)
             return
         if self.own_limit(scope["path"]):
             await self.app(scope, receive, send)
@@ -45,7 +49,7 @@ class RequestLimits:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if value.isdigit() and int(value) > limit:
-                    await error_response(scope["path"], too_large(limit))(scope, receive, send)
+                    await self.render(scope["path"], too_large(limit))(scope, receive, send)
                     return
                 break
         seen = 0

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 from pydantic import SecretStr
-from rich.console import Console
 
+from switchboard.cli.common import DataDir, command_settings, err, open_database, upgrade_schema
 from switchboard.settings import Settings, UnsafeSettingsError
 
 app = typer.Typer(
@@ -22,22 +22,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $SWITCHBOARD_DATA_DIR or ./data)."),
-]
-
-
-def _settings(data_dir: Path | None, **overrides: object) -> Settings:
-    """Settings from the environment, with the command line's options on top."""
-    given = {name: value for name, value in overrides.items() if value is not None}
-    if data_dir is not None:
-        given["data_dir"] = data_dir
-    settings = Settings(**given)  # type: ignore[arg-type]
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return settings
 
 
 def _export(settings: Settings) -> None:
@@ -52,18 +36,6 @@ def _export(settings: Settings) -> None:
         os.environ[f"SWITCHBOARD_{name.upper()}"] = str(value)
 
 
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
-    from switchboard.db.engine import Database
-
-    return Database(settings.effective_database_url)
-
-
-def _upgrade(settings: Settings) -> None:
-    from switchboard.db.migrate import upgrade
-
-    upgrade(settings.effective_database_url)
-
-
 @app.command()
 def init(
     data_dir: DataDir = None,
@@ -72,9 +44,9 @@ def init(
     """Create the schema, the global API key and the 'admin' account; prints the secrets once."""
     from switchboard.system.bootstrap import ADMIN_USERNAME, initialise
 
-    settings = _settings(data_dir)
-    _upgrade(settings)
-    db = _database(settings)
+    settings = command_settings(data_dir)
+    upgrade_schema(settings)
+    db = open_database(settings)
     with db.transaction() as session:
         created = initialise(session)
     db.engine.dispose()
@@ -105,10 +77,10 @@ def init(
 
 
 @db_app.command("upgrade")
-def db_upgrade(data_dir: DataDir = None) -> None:
+def dbupgrade_schema(data_dir: DataDir = None) -> None:
     """Apply every pending schema migration."""
-    settings = _settings(data_dir)
-    _upgrade(settings)
+    settings = command_settings(data_dir)
+    upgrade_schema(settings)
     err.print("Database schema is up to date.")
 
 
@@ -116,11 +88,11 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 def demo(data_dir: DataDir = None) -> None:
     """Load the demo: two tenants, 220 users, every service kind, agent accounts, teams, campaign
     templates and campaigns; safe to run again."""
-    from switchboard.demo import load_demo
+    from switchboard.cli.demo import load_demo
 
-    settings = _settings(data_dir)
-    _upgrade(settings)
-    db = _database(settings)
+    settings = command_settings(data_dir)
+    upgrade_schema(settings)
+    db = open_database(settings)
     with db.transaction() as session:
         made = load_demo(session)
     db.engine.dispose()
@@ -152,7 +124,7 @@ def serve(
     """Serve the API over HTTPS (a self-signed localhost certificate is made if none is given)."""
     import uvicorn
 
-    settings = _settings(
+    settings = command_settings(
         data_dir,
         host=host,
         port=port,
@@ -209,7 +181,7 @@ def worker(data_dir: DataDir = None) -> None:
     from switchboard.events.standalone import run_worker
     from switchboard.logs import configure_logging
 
-    settings = _settings(data_dir)
+    settings = command_settings(data_dir)
     if not _is_initialised(settings):
         err.print("[red]Not initialised:[/red] run `switchboard init` first.")
         raise typer.Exit(2)
@@ -222,7 +194,7 @@ def _is_initialised(settings: Settings) -> bool:
 
     from switchboard.system.bootstrap import is_initialised
 
-    db = _database(settings)
+    db = open_database(settings)
     try:
         with db.transaction() as session:
             return is_initialised(session)
@@ -233,9 +205,9 @@ def _is_initialised(settings: Settings) -> bool:
 
 
 def _register_subcommands() -> None:
-    from switchboard.cli_access import access_app, accounts_app, allowlist_app, keys_app
-    from switchboard.cli_bulk import export_command, import_command
-    from switchboard.cli_simulate import simulate_app
+    from switchboard.cli.access import access_app, accounts_app, allowlist_app, keys_app
+    from switchboard.cli.bulk import export_command, import_command
+    from switchboard.cli.simulate import simulate_app
 
     app.add_typer(keys_app, name="keys")
     app.add_typer(accounts_app, name="accounts")

@@ -1,0 +1,1 @@
+"""The switchboard command (main.py) and its command groups, one module each."""

@@ -1,0 +1,1 @@
+"""Helpers every domain shares: pagination, the schema base, the surfaces' URL prefixes, change tracking."""

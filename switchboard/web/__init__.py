@@ -1,0 +1,1 @@
+"""The HTTP layer around the routes: one pure-ASGI middleware per concern, responses, error handlers."""
