@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from switchboard.app import create_app
 from switchboard.db.engine import Database, sync_url
 from switchboard.db.migrate import upgrade
-from switchboard.db.models import Base
+from switchboard.tables import Base
 from switchboard.settings import Settings
 from switchboard.system.bootstrap import Credentials, initialise
 

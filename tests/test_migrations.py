@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, inspect
 
 from switchboard.db.engine import sync_url
 from switchboard.db.migrate import upgrade
-from switchboard.db.models import Base
+from switchboard.tables import Base
 from tests.conftest import scratch_postgres_database
 
 

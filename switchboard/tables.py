@@ -1,4 +1,4 @@
-"""Imports every table module so that Base.metadata is complete (for Alembic and tests)."""
+"""Every table module, imported so that Base.metadata is complete (for Alembic and tests)."""
 
 from switchboard.access import models as access_models
 from switchboard.audit import models as audit_models
