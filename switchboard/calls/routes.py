@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StringConstraints
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
@@ -17,20 +16,19 @@ from switchboard.access.policy import (
     ADMIN_ROLES,
     Area,
     Target,
-    first_visible,
     require_manage,
 )
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
-from switchboard.calls import service
+from switchboard.calls import queries, service
 from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.drivers.simulated import SimulatedPbx
-from switchboard.calls.models import Call, DiallingPolicy, Recording
+from switchboard.calls.models import Call, Recording
 from switchboard.calls.recordings import RecordingAction
 from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, is_number, page_body, page_request
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_request
 from switchboard.kit.schemas import Page, RowId, Schema
 from switchboard.web.responses import errors, json_response
 
@@ -126,20 +124,11 @@ def list_calls(
 ) -> Response:
     """Calls the caller may see, newest first: live and recent, filterable."""
     page = page_request(limit, cursor, None, None)
-    if page.after is not None and not is_number(page.after):
-        raise BadRequest.field("cursor", "is not a cursor returned by this list")
     with database_of(request).transaction() as session:
-        calls, total = service.list_calls(
-            session,
-            principal,
-            state=state,
-            extension=extension,
-            campaign_pk=campaign_id,
-            before_pk=int(page.after) if page.after is not None else None,
-            limit=limit,
+        body = queries.calls_page(
+            session, principal, page, state=state, extension=extension, campaign_pk=campaign_id
         )
-        items = [{**service.call_view(session, call), "_sort": call.pk} for call in calls]
-    return json_response(page_body(items, page, total))
+    return json_response(body)
 
 
 @router.post("/calls/", status_code=201, response_model=CallOut, responses=CONTROL)
@@ -203,10 +192,7 @@ async def control_recording(
 
     def view() -> dict[str, Any]:
         with database_of(request).transaction() as session:
-            stored = session.scalars(
-                select(Recording).where(Recording.call_pk == call.pk, Recording.leg == leg)
-            ).one()
-            return service.recording_view(stored, session.get_one(Call, call.pk))
+            return queries.recording_of_leg(session, call.pk, leg)
 
     return json_response(await run_in_threadpool(view))
 
@@ -225,24 +211,14 @@ def list_recordings(
 ) -> Response:
     """Recordings of calls the caller may see, oldest first, by tag or call; paged."""
     page = page_request(limit, cursor, None, None)
-    if page.after is not None and not is_number(page.after):
-        raise BadRequest.field("cursor", "is not a cursor returned by this list")
-    after = int(page.after) if page.after else None
     with database_of(request).transaction() as session:
-        found = service.visible_recordings(session, principal, tag, unique_id, after, limit + 1)
-        total = service.count_recordings(session, principal, tag, unique_id)
-        items = [{**service.recording_view(r, c), "_sort": r.pk} for r, c in found]
-    return json_response(page_body(items, page, total))
+        body = queries.recordings_page(session, principal, page, tag, unique_id)
+    return json_response(body)
 
 
 def _recording(request: Request, principal: Principal, recording_id: int) -> tuple[Recording, Call]:
     with database_of(request).transaction() as session:
-        recording = first_visible(
-            session, principal, "recording", select(Recording).where(Recording.pk == recording_id)
-        )
-        if recording is None:
-            raise NotFound(f"recording {recording_id} not found")
-        return recording, session.get_one(Call, recording.call_pk)
+        return queries.find_recording(session, principal, recording_id)
 
 
 @router.get("/recordings/{recording_id}/", response_model=RecordingOut, responses=READ)
@@ -294,9 +270,7 @@ def put_dialling_policy(
     with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
         require_manage(principal, Target("dialling_policy", tenant.pk))
-        policy = session.get(DiallingPolicy, tenant.pk) or DiallingPolicy(tenant_pk=tenant.pk)
-        policy.allowed, policy.max_concurrent_calls = list(body.allowed), body.max_concurrent_calls
-        session.add(policy)
+        policy = queries.store_dialling_policy(session, tenant.pk, body.allowed, body.max_concurrent_calls)
     audit_write(request, 200, f"dialling_policy:{tenant_id}", tenant.pk)
     return json_response({"allowed": policy.allowed, "maxConcurrentCalls": policy.max_concurrent_calls})
 

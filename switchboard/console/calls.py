@@ -7,14 +7,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from switchboard.access.policy import Area, require_area
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
-from switchboard.calls import service
+from switchboard.calls import queries, service
 from switchboard.calls.control import CallControl
 from switchboard.calls.models import Call, Recording
 from switchboard.calls.recordings import LocatedCall, RecordingAction, check_action
@@ -22,8 +20,8 @@ from switchboard.console.pages import console_action_async, console_page, page, 
 from switchboard.console.sessions import SignedIn
 from switchboard.db.base import utcnow
 from switchboard.db.engine import database_of
-from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound, SwitchboardError
-from switchboard.kit.pagination import DEFAULT_LIMIT, encode_cursor, page_request
+from switchboard.errors import Conflict, Forbidden, NotFound, SwitchboardError
+from switchboard.kit.pagination import DEFAULT_LIMIT, encode_cursor, number_after, page_request
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 T = TypeVar("T")
@@ -39,17 +37,6 @@ def _calls_principal(current: SignedIn) -> Principal:
     """The account, with the calls area's function-level rule the API applies."""
     require_area(current.principal, Area.CALLS)
     return current.principal
-
-
-def _running_recordings(session: Session, calls: list[Call]) -> dict[int, Recording]:
-    """Each call's unstopped recording (call control never runs two at once on a call); the calls
-    are already the visible ones, and a recording follows its call."""
-    if not calls:
-        return {}
-    stmt = select(Recording).where(
-        Recording.call_pk.in_([call.pk for call in calls]), Recording.state != "stopped"
-    )
-    return {recording.call_pk: recording for recording in session.scalars(stmt)}
 
 
 def _possible_actions(principal: Principal, call: Call, recording: Recording | None) -> list[RecordingAction]:
@@ -83,19 +70,13 @@ def calls_page(request: Request, cursor: str = "", refresh: str = "on") -> Respo
         return current
     try:
         principal = _calls_principal(current)
-        wanted = page_request(DEFAULT_LIMIT, cursor[:400] or None, None, None)
-        if wanted.after is not None and not wanted.after.isdigit():
-            raise BadRequest.field("cursor", "is not a cursor returned by this list")
+        before_pk = number_after(page_request(DEFAULT_LIMIT, cursor[:400] or None, None, None))
         with database_of(request).transaction() as session:
             calls, total = service.list_calls(
-                session,
-                principal,
-                state="live",
-                before_pk=int(wanted.after) if wanted.after else None,
-                limit=DEFAULT_LIMIT,
+                session, principal, state="live", before_pk=before_pk, limit=DEFAULT_LIMIT
             )
             shown = calls[:DEFAULT_LIMIT]
-            running = _running_recordings(session, shown)
+            running = queries.running_recordings(session, shown)
             rows = [
                 {
                     "call": service.call_view(session, call),

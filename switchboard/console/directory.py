@@ -8,29 +8,36 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from sqlalchemy import ColumnElement, SQLColumnExpression, exists, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from switchboard.access.policy import Area, require_area, scope_params, visibility
+from switchboard.access.policy import Area, require_area
 from switchboard.access.principal import Principal
 from switchboard.console.pages import console_page, page, refusal
 from switchboard.db.engine import database_of
-from switchboard.db.fastread import AnySelect
+from switchboard.db.fastread import Row
 from switchboard.directory import service
-from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
+from switchboard.directory.models import Group, Tenant
+from switchboard.directory.queries import (
+    GROUP_SERVICES,
+    GROUPS,
+    TENANTS,
+    USERS,
+    Shape,
+    browse_in,
+    count_in,
+    read_visible_item_in,
+)
 from switchboard.directory.search import CALL_CENTER_TYPES, KIND_TYPES
 from switchboard.errors import NotFound, SwitchboardError
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, like_prefix
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from switchboard.system.store import DEFAULT_DOMAIN, END_USER_NAME, read_setting, render_end_user_name
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SEARCH_LENGTH = 80  # the longest id (local@domain) a search can usefully name
-TABS = ("users", "services")
-Text = SQLColumnExpression[str]
 
 
-# -- lists: one search box, keyset pages, the policy's condition in the same query ----------------
+# -- lists: one search box, keyset pages: the API's list queries, with the policy's condition --------
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +60,16 @@ class Browse:
             limit=min(max(size, 1), MAX_LIMIT),
         )
 
-    @property
-    def prefix(self) -> str:
-        return like_prefix(self.q)
-
-    @property
-    def contains(self) -> str:
-        return "%" + like_prefix(self.q)
+    def request(self) -> PageRequest:
+        """The list query's page; a page back ignores where a page forward would start."""
+        return PageRequest(
+            limit=self.limit,
+            after=None if self.before else self.after or None,
+            id_prefix=None,
+            name_prefix=None,
+            search=self.q or None,
+            before=self.before or None,
+        )
 
     def link(self, **where: str) -> str:
         """The query string of this list's page starting or ending at `where` (search kept)."""
@@ -80,170 +90,127 @@ class Listing:
     previous_page: str | None
 
 
-def _like(column: Text, pattern: str) -> ColumnElement[bool]:
-    return func.lower(column).like(pattern, escape="\\")
-
-
 def _listing(
     session: Session,
     principal: Principal,
-    stmt: AnySelect,
-    key: Text,
+    shape: Shape,
+    scope: dict[str, Any],
     browse: Browse,
-    view: Callable[[Any], Any] = lambda row: row[0],
+    view: Callable[[Row], Any] = lambda row: row,
     extra: dict[str, str] | None = None,
 ) -> Listing:
-    """One page of `stmt` (already filtered by the policy and the search), ordered by `key`,
-    each row shown through `view`."""
-    params = scope_params(principal)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()), params) or 0
-    keyed = stmt.add_columns(key.label("sort_key"))
-
-    def beyond(condition: ColumnElement[bool]) -> bool:
-        return bool(session.scalar(select(exists(stmt.where(condition))), params))
-
-    if browse.before:  # a page back: read backwards from its end, one row more to know if there is more
-        backwards = keyed.where(key < browse.before).order_by(key.desc()).limit(browse.limit + 1)
-        found = list(session.execute(backwards, params))
-        rows = found[: browse.limit][::-1]
-        earlier = len(found) > browse.limit
-        later = bool(rows) and beyond(key > rows[-1].sort_key)
-    else:
-        start = keyed.where(key > browse.after) if browse.after else keyed
-        found = list(session.execute(start.order_by(key).limit(browse.limit + 1), params))
-        rows = found[: browse.limit]
-        later = len(found) > browse.limit
-        earlier = bool(rows) and bool(browse.after) and beyond(key < rows[0].sort_key)
+    """One page of the API's list of `shape` matching the search, each row shown through `view`."""
+    found = browse_in(session, shape, scope, browse.request(), principal)
     extra = extra or {}
     return Listing(
-        rows=[view(row) for row in rows],
-        total=total,
-        next_page=browse.link(**extra, after=rows[-1].sort_key) if later else None,
-        previous_page=browse.link(**extra, before=rows[0].sort_key) if earlier else None,
+        rows=[view(row) for row in found.rows],
+        total=found.total,
+        next_page=browse.link(**extra, after=found.next_after) if found.next_after else None,
+        previous_page=(browse.link(**extra, before=found.previous_before) if found.previous_before else None),
     )
 
 
-def _tenants(session: Session, principal: Principal, browse: Browse) -> Listing:
-    stmt = select(Tenant).where(visibility(principal, "tenant"))
-    if browse.q:
-        stmt = stmt.where(
-            or_(Tenant.tenant_key.like(browse.prefix, escape="\\"), _like(Tenant.name, browse.contains))
-        )
-    return _listing(session, principal, stmt, Tenant.tenant_key, browse)
+@dataclass(frozen=True, slots=True)
+class MemberKind:
+    """End users or service users: the group page's tab, the list query, the noun of a 404."""
+
+    tab: str
+    shape: Shape
+    noun: str
 
 
-def _groups(session: Session, principal: Principal, tenant: Tenant, browse: Browse) -> Listing:
-    stmt = select(Group).where(Group.tenant_pk == tenant.pk, visibility(principal, "group"))
-    if browse.q:
-        stmt = stmt.where(
-            or_(Group.group_key.like(browse.prefix, escape="\\"), _like(Group.group_name, browse.contains))
-        )
-    return _listing(session, principal, stmt, Group.group_key, browse)
+END_USERS = MemberKind("users", USERS, "users")
+SERVICES = MemberKind("services", GROUP_SERVICES, "service_users")
 
 
-def _members(
-    principal: Principal, model: type[User] | type[ServiceUser], group: Group, browse: Browse
-) -> tuple[AnySelect, Text]:
-    """A group's end users or service users the principal may see (as the API's lists: the
-    policy's condition), with their department, matching the search."""
-    key: Text = User.user_key if model is User else ServiceUser.service_user_key
-    kind = "user" if model is User else "service_user"
-    stmt = (
-        select(model, Department.full_path_name)
-        .outerjoin(Department, Department.pk == model.department_pk)
-        .where(model.group_pk == group.pk, visibility(principal, kind))
-    )
-    if browse.q:
-        name = User.first_name + " " + User.last_name if model is User else ServiceUser.name
-        stmt = stmt.where(
-            or_(
-                key.like(browse.prefix, escape="\\"),
-                _like(name, browse.contains),
-                model.extension.like(browse.prefix, escape="\\"),
-                _like(model.phone_number, browse.contains),
-            )
-        )
-    return stmt, key
+def _group_scope(group: Group, tenant: Tenant) -> dict[str, Any]:
+    return {"tenant": tenant.tenant_key, "group": group.group_key}
 
 
 def _member(
-    session: Session, principal: Principal, model: type[User] | type[ServiceUser], group: Group, raw_id: str
-) -> Any:
+    session: Session, principal: Principal, kind: MemberKind, group: Group, tenant: Tenant, raw_id: str
+) -> Row:
     """One end user or service user of the group, as its list shows it; 404 when not visible."""
-    stmt, key = _members(principal, model, group, EVERYONE)
     wanted = service.full_user_id(raw_id, read_setting(session, DEFAULT_DOMAIN)).lower()
-    row = session.execute(stmt.where(key == wanted), scope_params(principal)).first()
+    row = read_visible_item_in(session, kind.shape, {**_group_scope(group, tenant), "key": wanted}, principal)
     if row is None:
-        raise NotFound(f"{model.__tablename__} {raw_id!r} is not in group {group.group_id!r}")
+        raise NotFound(f"{kind.noun} {raw_id!r} is not in group {group.group_id!r}")
     return row
 
 
-def kind_label(row: ServiceUser) -> str:
+def _department_path(row: Row) -> str:
+    department = row["department"]
+    return (department["fullPathName"] or "") if department else ""
+
+
+def kind_label(row: Row) -> str:
     """The kind as search objects names it (seed 003's userType), written for reading."""
-    if row.kind == "call_center":
-        user_type = CALL_CENTER_TYPES[row.settings.get("type", "Basic")]
+    if row["kind"] == "call_center":
+        user_type = CALL_CENTER_TYPES[row.get("type", "Basic")]
     else:
-        user_type = KIND_TYPES[row.kind]
+        user_type = KIND_TYPES[row["kind"]]
     return "IVR" if user_type == "ivr" else user_type.capitalize()
 
 
-def user_view(user: User, department: str | None, name_template: str) -> dict[str, str]:
+def user_view(row: Row, name_template: str) -> dict[str, str]:
     """An end user as an operator looks for it; the name as search objects builds it."""
     return {
-        "id": user.user_id,
-        "name": render_end_user_name(name_template, user.first_name, user.last_name),
-        "firstName": user.first_name,
-        "lastName": user.last_name,
-        "extension": user.extension,
-        "phoneNumber": user.phone_number,
-        "department": department or "",
+        "id": row["userId"],
+        "name": render_end_user_name(name_template, row["firstName"], row["lastName"]),
+        "firstName": row["firstName"],
+        "lastName": row["lastName"],
+        "extension": row["extension"],
+        "phoneNumber": row["phoneNumber"],
+        "department": _department_path(row),
     }
 
 
-def service_user_view(row: ServiceUser, department: str | None) -> dict[str, str]:
+def service_user_view(row: Row) -> dict[str, str]:
+    profile = row["serviceInstanceProfile"]
     return {
-        "id": row.service_user_id,
-        "name": row.name,
+        "id": row["serviceUserId"],
+        "name": profile["name"],
         "kind": kind_label(row),
-        "extension": row.extension,
-        "phoneNumber": row.phone_number,
-        "department": department or "",
+        "extension": profile["extension"],
+        "phoneNumber": profile["phoneNumber"],
+        "department": _department_path(profile),
     }
 
 
-def _details(member: User | ServiceUser, department: str | None, name_template: str) -> list[tuple[str, str]]:
+def _details(kind: MemberKind, row: Row, name_template: str) -> list[tuple[str, str]]:
     """The member's page: what the API returns that an operator reads (no devices, no trunking)."""
-    if isinstance(member, User):
+    if kind is END_USERS:
         return [
-            ("User id", member.user_id),
-            ("Name", render_end_user_name(name_template, member.first_name, member.last_name)),
-            ("First name", member.first_name),
-            ("Last name", member.last_name),
-            ("Extension", member.extension),
-            ("Phone number", member.phone_number),
-            ("Mobile phone number", member.mobile_phone_number),
-            ("Email address", member.email_address),
-            ("Title", member.title),
-            ("Department", department or ""),
-            ("Calling line id", f"{member.cli_first_name} {member.cli_last_name}".strip()),
-            ("Calling line phone number", member.cli_phone_number),
-            ("Language", member.language),
-            ("Time zone", member.time_zone),
+            ("User id", row["userId"]),
+            ("Name", render_end_user_name(name_template, row["firstName"], row["lastName"])),
+            ("First name", row["firstName"]),
+            ("Last name", row["lastName"]),
+            ("Extension", row["extension"]),
+            ("Phone number", row["phoneNumber"]),
+            ("Mobile phone number", row["mobilePhoneNumber"]),
+            ("Email address", row["emailAddress"]),
+            ("Title", row["title"]),
+            ("Department", _department_path(row)),
+            ("Calling line id", f"{row['cliFirstName']} {row['cliLastName']}".strip()),
+            ("Calling line phone number", row["cliPhoneNumber"]),
+            ("Language", row["language"]),
+            ("Time zone", row["timeZone"]),
         ]
+    profile = row["serviceInstanceProfile"]
     return [
-        ("Service user id", member.service_user_id),
-        ("Kind", kind_label(member)),
-        ("Name", member.name),
-        ("Extension", member.extension),
-        ("Phone number", member.phone_number),
-        ("Department", department or ""),
+        ("Service user id", row["serviceUserId"]),
+        ("Kind", kind_label(row)),
+        ("Name", profile["name"]),
+        ("Extension", profile["extension"]),
+        ("Phone number", profile["phoneNumber"]),
+        ("Department", _department_path(profile)),
         (
             "Calling line id",
-            f"{member.calling_line_id_first_name} {member.calling_line_id_last_name}".strip(),
+            f"{profile['callingLineIdFirstName']} {profile['callingLineIdLastName']}".strip(),
         ),
-        ("Aliases", ", ".join(member.aliases)),
-        ("Language", member.language),
-        ("Time zone", member.time_zone),
+        ("Aliases", ", ".join(profile["aliases"])),
+        ("Language", profile["language"]),
+        ("Time zone", profile["timeZone"]),
     ]
 
 
@@ -286,7 +253,7 @@ def tenants_page(
         if principal.tenant_pk is not None:
             own = session.get_one(Tenant, principal.tenant_pk)
             return RedirectResponse(_tenant_link(own.tenant_id), status_code=303)
-        return {"tenants": _tenants(session, principal, browse), "q": browse.q}
+        return {"tenants": _listing(session, principal, TENANTS, {}, browse), "q": browse.q}
 
     return _directory_page(request, "directory_tenants.html", build)
 
@@ -302,7 +269,7 @@ def tenant_page(
         return {
             "tenant": tenant,
             "domains": [domain.name for domain in service.tenant_domains(session, tenant)],
-            "groups": _groups(session, principal, tenant, browse),
+            "groups": _listing(session, principal, GROUPS, {"tenant": tenant.tenant_key}, browse),
             "q": browse.q,
         }
 
@@ -322,33 +289,28 @@ def group_page(
 ) -> Response:
     """The group, and its end users or (second tab) service users: each list holds only what the
     API's list would give the account (an end user: itself, and no service users)."""
-    tab = tab if tab in TABS else "users"
+    shown = SERVICES if tab == SERVICES.tab else END_USERS
     browse = Browse.of(q, after, before, limit)
 
     def build(session: Session, principal: Principal) -> dict[str, Any]:
         group = service.find_group(session, principal, tenant_id, group_id)
         tenant = session.get_one(Tenant, group.tenant_pk)
-        counts = {}
-        for name, model in (("users", User), ("services", ServiceUser)):
-            every, _ = _members(principal, model, group, EVERYONE)
-            counts[name] = session.scalar(
-                select(func.count()).select_from(every.subquery()), scope_params(principal)
-            )
+        scope = _group_scope(group, tenant)
+        counts = {
+            kind.tab: count_in(session, kind.shape, scope, EVERYONE.request(), principal)
+            for kind in (END_USERS, SERVICES)
+        }
         name_template = read_setting(session, END_USER_NAME)
 
-        def view(row: Any) -> dict[str, str]:
-            member, department = row[0], row[1]
-            if isinstance(member, User):
-                return user_view(member, department, name_template)
-            return service_user_view(member, department)
+        def view(row: Row) -> dict[str, str]:
+            return user_view(row, name_template) if shown is END_USERS else service_user_view(row)
 
-        stmt, key = _members(principal, User if tab == "users" else ServiceUser, group, browse)
         return {
             "tenant": tenant,
             "group": group,
-            "tab": tab,
+            "tab": shown.tab,
             "counts": counts,
-            "members": _listing(session, principal, stmt, key, browse, view, {"tab": tab}),
+            "members": _listing(session, principal, shown.shape, scope, browse, view, {"tab": shown.tab}),
             "q": browse.q,
         }
 
@@ -357,26 +319,25 @@ def group_page(
 
 @router.get("/directory/{tenant_id}/groups/{group_id}/users/{user_id}/")
 def user_page(request: Request, tenant_id: str, group_id: str, user_id: str) -> Response:
-    return _member_page(request, tenant_id, group_id, User, user_id)
+    return _member_page(request, tenant_id, group_id, END_USERS, user_id)
 
 
 @router.get("/directory/{tenant_id}/groups/{group_id}/services/{service_user_id}/")
 def service_user_page(request: Request, tenant_id: str, group_id: str, service_user_id: str) -> Response:
-    return _member_page(request, tenant_id, group_id, ServiceUser, service_user_id)
+    return _member_page(request, tenant_id, group_id, SERVICES, service_user_id)
 
 
-def _member_page(
-    request: Request, tenant_id: str, group_id: str, model: type[User] | type[ServiceUser], raw_id: str
-) -> Response:
+def _member_page(request: Request, tenant_id: str, group_id: str, kind: MemberKind, raw_id: str) -> Response:
     def build(session: Session, principal: Principal) -> dict[str, Any]:
         group = service.find_group(session, principal, tenant_id, group_id)
-        member, department = _member(session, principal, model, group, raw_id)
+        tenant = session.get_one(Tenant, group.tenant_pk)
+        member = _member(session, principal, kind, group, tenant, raw_id)
         return {
-            "tenant": session.get_one(Tenant, group.tenant_pk),
+            "tenant": tenant,
             "group": group,
-            "member_id": member.user_id if isinstance(member, User) else member.service_user_id,
-            "is_user": isinstance(member, User),
-            "details": _details(member, department, read_setting(session, END_USER_NAME)),
+            "member_id": member["userId"] if kind is END_USERS else member["serviceUserId"],
+            "is_user": kind is END_USERS,
+            "details": _details(kind, member, read_setting(session, END_USER_NAME)),
         }
 
     return _directory_page(request, "directory_member.html", build)

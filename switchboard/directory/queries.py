@@ -7,11 +7,11 @@ create or update, read back inside its own transaction), so the two can never di
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import and_, bindparam, func, literal, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from switchboard.access.policy import scope_params, visibility, visibility_key
@@ -86,6 +86,18 @@ def _identity(row: Row) -> Row:
     return row
 
 
+def _key_or_name(key: Any, name: Any) -> ColumnElement[bool]:
+    return or_(_starts(key), _contains(name))
+
+
+def _starts(column: Any) -> ColumnElement[bool]:
+    return column.like(bindparam("search_prefix"), escape="\\")  # type: ignore[no-any-return]
+
+
+def _contains(column: Any) -> ColumnElement[bool]:
+    return func.lower(column).like(bindparam("search_contains"), escape="\\")
+
+
 @dataclass(frozen=True)
 class Shape:
     """How to select one kind of object, scoped by its parents' ids, and how to shape a row."""
@@ -96,33 +108,40 @@ class Shape:
     key: Callable[[], QueryableAttribute[str]]  # the object's own lower-cased id column
     name_column: Callable[[], QueryableAttribute[str]]
     shape: Callable[[Row], Row] = _identity
+    # What the console's search box matches (search_prefix, search_contains), when more than
+    # the start of the id or a fragment of the name.
+    search: Callable[[], ColumnElement[bool]] | None = None
 
     def item(self) -> AnySelect:
         return self.base().where(self.key() == bindparam("key"))
 
-    def page(self, variant: tuple[bool, bool, bool]) -> AnySelect:
-        has_after, has_id, has_name = variant
-        stmt = self._filtered(has_id, has_name).add_columns(self.key().label("_sort"))
+    def page(self, variant: tuple[bool, bool, bool, bool, bool]) -> AnySelect:
+        has_after, has_before, has_id, has_name, has_search = variant
+        key = self.key()
+        stmt = self._filtered(has_id, has_name, has_search).add_columns(key.label("_sort"))
         if has_after:
-            stmt = stmt.where(self.key() > bindparam("after"))
-        return stmt.order_by(self.key()).limit(bindparam("limit"))
+            stmt = stmt.where(key > bindparam("after"))
+        if has_before:  # a page back: read backwards from where it ends
+            return stmt.where(key < bindparam("before")).order_by(key.desc()).limit(bindparam("limit"))
+        return stmt.order_by(key).limit(bindparam("limit"))
 
-    def count(self, variant: tuple[bool, bool, bool], visible: Any) -> AnySelect:
-        _, has_id, has_name = variant
+    def count(self, filters: tuple[bool, bool, bool], visible: Any) -> AnySelect:
         inner = (
-            self._filtered(has_id, has_name)
+            self._filtered(*filters)
             .where(visible)
             .with_only_columns(literal(1), maintain_column_froms=True)
             .subquery()
         )
         return select(func.count().label("total")).select_from(inner)
 
-    def _filtered(self, has_id: bool, has_name: bool) -> AnySelect:
+    def _filtered(self, has_id: bool, has_name: bool, has_search: bool) -> AnySelect:
         stmt = self.base()
         if has_id:
             stmt = stmt.where(and_(self.key() >= bindparam("id_from"), self.key() < bindparam("id_to")))
         if has_name:
             stmt = stmt.where(func.lower(self.name_column()).like(bindparam("name_like"), escape="\\"))
+        if has_search:
+            stmt = stmt.where(self.search() if self.search else _key_or_name(self.key(), self.name_column()))
         return stmt
 
 
@@ -187,13 +206,28 @@ def _user_base() -> AnySelect:
     return _group_member_base(User, *_columns(User, USER_FIELDS))
 
 
-def _service_user_base() -> AnySelect:
+def _any_service_user_base() -> AnySelect:
     return _group_member_base(
         ServiceUser,
         ServiceUser.service_user_id.label("serviceUserId"),
         *_columns(ServiceUser, PROFILE_FIELDS),
         ServiceUser.settings.label("settings"),
-    ).where(ServiceUser.kind == bindparam("kind"))
+    )
+
+
+def _service_user_base() -> AnySelect:
+    return _any_service_user_base().where(ServiceUser.kind == bindparam("kind"))
+
+
+def _group_service_base() -> AnySelect:
+    return _any_service_user_base().add_columns(ServiceUser.kind.label("kind"))
+
+
+def _member_search(
+    model: type[User] | type[ServiceUser], key: Any, name: Any
+) -> Callable[[], ColumnElement[bool]]:
+    """An end user or service user: also by an extension's start or a fragment of its number."""
+    return lambda: or_(_key_or_name(key, name), _starts(model.extension), _contains(model.phone_number))
 
 
 TENANTS = Shape("tenants", "tenant", _tenant_base, lambda: Tenant.tenant_key, lambda: Tenant.name)
@@ -201,7 +235,15 @@ GROUPS = Shape("groups", "group", _group_base, lambda: Group.group_key, lambda: 
 DEPARTMENTS = Shape(
     "departments", "department", _department_base, lambda: Department.name_key, lambda: Department.name
 )
-USERS = Shape("users", "user", _user_base, lambda: User.user_key, lambda: User.last_name, shape_user)
+USERS = Shape(
+    "users",
+    "user",
+    _user_base,
+    lambda: User.user_key,
+    lambda: User.last_name,
+    shape_user,
+    search=_member_search(User, User.user_key, User.first_name + " " + User.last_name),
+)
 SERVICE_USERS = Shape(
     "service_users",
     "service_user",
@@ -209,6 +251,16 @@ SERVICE_USERS = Shape(
     lambda: ServiceUser.service_user_key,
     lambda: ServiceUser.name,
     shape_service_user,
+)
+# A group's service users of every kind, each with its kind (the console's second tab).
+GROUP_SERVICES = Shape(
+    "group_services",
+    "service_user",
+    _group_service_base,
+    lambda: ServiceUser.service_user_key,
+    lambda: ServiceUser.name,
+    shape_service_user,
+    search=_member_search(ServiceUser, ServiceUser.service_user_key, ServiceUser.name),
 )
 
 
@@ -234,7 +286,7 @@ async def read_page(
         (shape.name, "page", variant, role), lambda: shape.page(variant).where(visible)
     )
     count_query = reader.compiled(
-        (shape.name, "count", variant[1:], role), lambda: shape.count(variant, visible)
+        (shape.name, "count", request.filters, role), lambda: shape.count(request.filters, visible)
     )
     params = {**scope, **request.params(), **scope_params(principal)}
     rows = [shape.shape(row) for row in await reader.fetch_all(page_query, params)]
@@ -266,3 +318,68 @@ def read_item_in(session: Session, shape: Shape, params: Mapping[str, Any]) -> R
     """The object as the API shows it, read inside a write transaction (after flush)."""
     row = session.execute(shape.item(), dict(params)).mappings().one()
     return shape.shape(dict(row))
+
+
+def read_visible_item_in(
+    session: Session, shape: Shape, params: Mapping[str, Any], principal: Principal
+) -> Row | None:
+    """read_item inside a unit of work (the console's pages)."""
+    stmt = shape.item().where(visibility(principal, shape.kind))
+    row = session.execute(stmt, {**params, **scope_params(principal)}).mappings().first()
+    return None if row is None else shape.shape(dict(row))
+
+
+@dataclass(frozen=True, slots=True)
+class Browsed:
+    """A page as the console pages through it: its rows in order, the total, and the sort keys
+    after which the next page starts and before which the previous one ends, if there are such."""
+
+    rows: list[Row]
+    total: int
+    next_after: str | None
+    previous_before: str | None
+
+
+def count_in(
+    session: Session, shape: Shape, scope: Mapping[str, Any], request: PageRequest, principal: Principal
+) -> int:
+    """How many rows match the request's filters that the principal may see."""
+    stmt = shape.count(request.filters, visibility(principal, shape.kind))
+    return session.scalar(stmt, {**scope, **request.params(), **scope_params(principal)}) or 0
+
+
+def _page_rows_in(
+    session: Session, shape: Shape, scope: Mapping[str, Any], request: PageRequest, principal: Principal
+) -> list[Row]:
+    stmt = shape.page(request.variant).where(visibility(principal, shape.kind))
+    params = {**scope, **request.params(), **scope_params(principal)}
+    return [shape.shape(dict(row)) for row in session.execute(stmt, params).mappings()]
+
+
+def browse_in(
+    session: Session, shape: Shape, scope: Mapping[str, Any], request: PageRequest, principal: Principal
+) -> Browsed:
+    """read_page inside a unit of work, forwards or (request.before) backwards, knowing whether
+    rows lie on either side of the page (the console's previous and next links)."""
+
+    def any_beyond(after: str | None = None, before: str | None = None) -> bool:
+        # Limit 0 reads the look-ahead row alone: whether any row lies beyond that key.
+        probe = replace(request, limit=0, after=after, before=before)
+        return bool(_page_rows_in(session, shape, scope, probe, principal))
+
+    found = _page_rows_in(session, shape, scope, request, principal)
+    rows = found[: request.limit]
+    if request.before is not None:
+        rows.reverse()
+        earlier = len(found) > request.limit
+        later = bool(rows) and any_beyond(after=rows[-1]["_sort"])
+    else:
+        later = len(found) > request.limit
+        earlier = bool(rows) and request.after is not None and any_beyond(before=rows[0]["_sort"])
+    keys = [str(row.pop("_sort")) for row in rows]
+    return Browsed(
+        rows=rows,
+        total=count_in(session, shape, scope, request, principal),
+        next_after=keys[-1] if later else None,
+        previous_before=keys[0] if earlier else None,
+    )

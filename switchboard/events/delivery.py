@@ -29,12 +29,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from switchboard.access.principal import Principal
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
+from switchboard.errors import BadRequest
 from switchboard.events import outbound
 from switchboard.events.models import Event, Webhook, WebhookAttempt, WebhookDelivery
 from switchboard.events.signing import SIGNATURE_HEADER, SecretBox, signature
-from switchboard.events.webhooks import event_body, matches, tenant_ids
+from switchboard.events.webhooks import event_body, find_webhook, matches, tenant_ids
 from switchboard.settings import Settings
 from switchboard.signals.models import ChangeCounter
 
@@ -155,6 +157,16 @@ def queue_test(session: Session, webhook: Webhook, tenant_id: str | None) -> Web
         }
     )
     return delivery
+
+
+def queue_test_event(
+    session: Session, principal: Principal, webhook_id: int
+) -> tuple[Webhook, WebhookDelivery]:
+    """A webhook.test delivery for a visible, active subscription."""
+    webhook = find_webhook(session, principal, webhook_id)
+    if not webhook.active:
+        raise BadRequest.field("active", "the subscription is disabled: re-enable it first")
+    return webhook, queue_test(session, webhook, tenant_ids(session, {webhook.tenant_pk})[webhook.tenant_pk])
 
 
 def claim(session: Session, policy: Policy, limit: int, now: datetime | None = None) -> list[Claim]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from switchboard.access.dependencies import authorize
@@ -16,8 +15,7 @@ from switchboard.audit.recording import audit_write
 from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest
 from switchboard.events import webhooks
-from switchboard.events.delivery import EventWorker, queue_test
-from switchboard.events.models import Webhook
+from switchboard.events.delivery import EventWorker, queue_test_event
 from switchboard.events.signing import SecretBox
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from switchboard.kit.schemas import Page, RowId, Schema, partial_of
@@ -94,10 +92,6 @@ def _allow_http(request: Request) -> bool:
     return bool(request.app.state.settings.insecure_http)
 
 
-def _view(session: Session, hook: Webhook) -> dict[str, Any]:
-    return webhooks.webhook_view(hook, webhooks.tenant_ids(session, {hook.tenant_pk})[hook.tenant_pk])
-
-
 @router.post("/", status_code=201, response_model=WebhookCreated, responses=WRITE)
 def create_webhook(request: Request, principal: WebhooksCaller, body: WebhookCreate) -> Response:
     """Subscribes a URL to event types. The response holds the signing secret, once: verify
@@ -113,7 +107,7 @@ def create_webhook(request: Request, principal: WebhooksCaller, body: WebhookCre
             description=body.description,
             allow_http=_allow_http(request),
         )
-        view = {**_view(session, hook), "secret": secret}
+        view = {**webhooks.describe(session, hook), "secret": secret}
     audit_write(request, 201, f"webhook:{hook.pk}", hook.tenant_pk)
     return json_response(view, 201)
 
@@ -128,16 +122,16 @@ def list_webhooks(
     """The subscriptions the caller may see, oldest first; follow nextCursor."""
     after = _int_cursor(cursor)
     with database_of(request).transaction() as session:
-        hooks, total = webhooks.visible_webhooks(session, principal, after, limit + 1)
-        names = webhooks.tenant_ids(session, {hook.tenant_pk for hook in hooks})
-        items = [webhooks.webhook_view(hook, names[hook.tenant_pk]) for hook in hooks[:limit]]
-    return _page(items, total, more=len(hooks) > limit)
+        body = webhooks.webhooks_page(session, principal, after, limit)
+    return json_response(body)
 
 
 @router.get("/{webhook_id}/", response_model=WebhookOut, responses=READ)
 def get_webhook(request: Request, principal: WebhooksCaller, webhook_id: RowId) -> Response:
     with database_of(request).transaction() as session:
-        return json_response(_view(session, webhooks.find_webhook(session, principal, webhook_id)))
+        return json_response(
+            webhooks.describe(session, webhooks.find_webhook(session, principal, webhook_id))
+        )
 
 
 @router.patch("/{webhook_id}/", response_model=WebhookOut, responses=WRITE)
@@ -148,7 +142,7 @@ def update_webhook(
     with database_of(request).transaction() as session:
         hook = webhooks.find_webhook(session, principal, webhook_id)
         webhooks.update_webhook(session, hook, body.model_dump(exclude_unset=True), _allow_http(request))
-        view = _view(session, hook)
+        view = webhooks.describe(session, hook)
     audit_write(request, 200, f"webhook:{webhook_id}", hook.tenant_pk)
     return json_response(view)
 
@@ -157,9 +151,7 @@ def update_webhook(
 def delete_webhook(request: Request, principal: WebhooksCaller, webhook_id: RowId) -> Response:
     """Deletes the subscription, its pending deliveries and its delivery log."""
     with database_of(request).transaction() as session:
-        hook = webhooks.find_webhook(session, principal, webhook_id)
-        tenant_pk = hook.tenant_pk
-        session.delete(hook)
+        tenant_pk = webhooks.delete_webhook(session, principal, webhook_id)
     audit_write(request, 204, f"webhook:{webhook_id}", tenant_pk)
     return no_content()
 
@@ -179,10 +171,7 @@ def send_test_event(request: Request, principal: WebhooksCaller, webhook_id: Row
     """Queues a `webhook.test` event for this subscription only; its attempts appear in the
     delivery log like any other."""
     with database_of(request).transaction() as session:
-        hook = webhooks.find_webhook(session, principal, webhook_id)
-        if not hook.active:
-            raise BadRequest.field("active", "the subscription is disabled: re-enable it first")
-        delivery = queue_test(session, hook, webhooks.tenant_ids(session, {hook.tenant_pk})[hook.tenant_pk])
+        hook, delivery = queue_test_event(session, principal, webhook_id)
         delivery_id = delivery.pk
     worker: EventWorker | None = request.app.state.event_worker
     if worker is not None:
@@ -202,16 +191,8 @@ def delivery_log(
     """Every attempt, newest first: attempt number, status received, latency, error."""
     before = _int_cursor(cursor)
     with database_of(request).transaction() as session:
-        hook = webhooks.find_webhook(session, principal, webhook_id)
-        rows, total = webhooks.attempts_of(session, hook, before, limit + 1)
-        items = [webhooks.attempt_view(attempt, delivery) for attempt, delivery in rows[:limit]]
-    return _page(items, total, more=len(rows) > limit)
-
-
-def _page(items: list[dict[str, Any]], total: int, more: bool) -> Response:
-    """A page whose cursor is the last item's id (lists ordered by id)."""
-    next_cursor = str(items[-1]["id"]) if more and items else None
-    return json_response({"items": items, "total": total, "nextCursor": next_cursor})
+        body = webhooks.delivery_log_page(session, principal, webhook_id, before, limit)
+    return json_response(body)
 
 
 def _int_cursor(cursor: str | None) -> int | None:

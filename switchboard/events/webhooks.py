@@ -141,6 +141,42 @@ def webhook_view(webhook: Webhook, tenant_id: str | None) -> dict[str, Any]:
     }
 
 
+def describe(session: Session, webhook: Webhook) -> dict[str, Any]:
+    """The subscription as the API shows it, its tenant's id looked up."""
+    return webhook_view(webhook, tenant_ids(session, {webhook.tenant_pk})[webhook.tenant_pk])
+
+
+def delete_webhook(session: Session, principal: Principal, webhook_id: int) -> int | None:
+    """Deletes the subscription (its deliveries and log go with it); returns its tenant's pk."""
+    webhook = find_webhook(session, principal, webhook_id)
+    tenant_pk = webhook.tenant_pk
+    session.delete(webhook)
+    return tenant_pk
+
+
+def _id_page(items: list[dict[str, Any]], total: int, more: bool) -> dict[str, Any]:
+    """A page whose cursor is the last item's id (lists ordered by id)."""
+    next_cursor = str(items[-1]["id"]) if more and items else None
+    return {"items": items, "total": total, "nextCursor": next_cursor}
+
+
+def webhooks_page(session: Session, principal: Principal, after: int | None, limit: int) -> dict[str, Any]:
+    """The subscriptions the principal may see, oldest first, after the id `after`."""
+    hooks, total = visible_webhooks(session, principal, after, limit + 1)
+    names = tenant_ids(session, {hook.tenant_pk for hook in hooks})
+    items = [webhook_view(hook, names[hook.tenant_pk]) for hook in hooks[:limit]]
+    return _id_page(items, total, more=len(hooks) > limit)
+
+
+def delivery_log_page(
+    session: Session, principal: Principal, webhook_id: int, before: int | None, limit: int
+) -> dict[str, Any]:
+    """A visible subscription's delivery attempts, newest first, before the id `before`."""
+    rows, total = attempts_of(session, find_webhook(session, principal, webhook_id), before, limit + 1)
+    items = [attempt_view(attempt, delivery) for attempt, delivery in rows[:limit]]
+    return _id_page(items, total, more=len(rows) > limit)
+
+
 def visible_webhooks(
     session: Session, principal: Principal, after: int | None, limit: int
 ) -> tuple[list[Webhook], int]:

@@ -22,16 +22,30 @@ class PageRequest:
     after: str | None  # sort key of the last row of the previous page
     id_prefix: str | None
     name_prefix: str | None
+    # The console's: a search box (an id prefix or a name fragment), and a page read backwards
+    # from its end (a "previous page" link holds the sort key of the first row it came from).
+    search: str | None = None
+    before: str | None = None
 
     @property
-    def variant(self) -> tuple[bool, bool, bool]:
-        """Which optional filters are on: one compiled statement per combination."""
-        return (self.after is not None, self.id_prefix is not None, self.name_prefix is not None)
+    def filters(self) -> tuple[bool, bool, bool]:
+        """Which filters are on (they decide the total): one compiled count per combination."""
+        return (self.id_prefix is not None, self.name_prefix is not None, self.search is not None)
+
+    @property
+    def variant(self) -> tuple[bool, bool, bool, bool, bool]:
+        """Where the page starts or ends, and the filters: one compiled statement per combination."""
+        return (self.after is not None, self.before is not None, *self.filters)
 
     def params(self) -> dict[str, object]:
         params: dict[str, object] = {"limit": self.limit + 1}
         if self.after is not None:
             params["after"] = self.after
+        if self.before is not None:
+            params["before"] = self.before
+        if self.search is not None:
+            params["search_prefix"] = like_prefix(self.search)
+            params["search_contains"] = "%" + like_prefix(self.search)
         if self.id_prefix is not None:
             params["id_from"] = self.id_prefix
             params["id_to"] = self.id_prefix + PREFIX_END
@@ -75,6 +89,16 @@ def page_request(
         id_prefix=id_prefix.lower() if id_prefix else None,
         name_prefix=name_prefix if name_prefix else None,
     )
+
+
+def number_after(request: PageRequest) -> int | None:
+    """The row id after which a page of a list ordered by id starts (or, newest first, before
+    which it ends): a cursor holding anything else is not one of its own."""
+    if request.after is None:
+        return None
+    if not is_number(request.after):
+        raise BadRequest.field("cursor", "is not a cursor returned by this list")
+    return int(request.after)
 
 
 def page_body(rows: list[dict[str, object]], request: PageRequest, total: int) -> dict[str, object]:
