@@ -40,6 +40,7 @@ from switchboard.console.routes import router as console_router
 from switchboard.console.settings import router as console_settings_router
 from switchboard.console.throttle import SignInThrottle
 from switchboard.contact_centre.lead_routes import router as leads_router
+from switchboard.contact_centre.lead_writer import LeadWriter
 from switchboard.contact_centre.leads import LeadWriteGate
 from switchboard.contact_centre.routes import router as contact_centre_router
 from switchboard.db.engine import Database
@@ -158,7 +159,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.secret_box = secret_box
     app.state.event_worker = event_worker
     app.state.campaign_list = CampaignLists(db.reader)
-    app.state.lead_gate = LeadWriteGate(settings.lead_writers, settings.lead_writer_wait_seconds)
+    app.state.lead_writer = LeadWriter(
+        db,
+        LeadWriteGate(settings.lead_writers, settings.lead_writer_wait_seconds),
+        settings.lead_request_max_rows,
+        settings.lead_batch_size,
+    )
     app.state.console_throttle = SignInThrottle(limiter)
     app.state.login = LoginService(
         db,

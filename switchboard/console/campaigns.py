@@ -35,7 +35,7 @@ from switchboard.console.pages import (
 )
 from switchboard.console.sessions import SignedIn
 from switchboard.contact_centre import leads, service
-from switchboard.contact_centre.lead_routes import write_leads
+from switchboard.contact_centre.lead_writer import LeadWriter, audit_object
 from switchboard.contact_centre.models import Lead
 from switchboard.contact_centre.schemas import CampaignCreate, CampaignUpdate
 from switchboard.db.engine import database_of
@@ -389,10 +389,11 @@ async def _import_checked(request: Request, current: SignedIn, tenant: str, camp
         return await run_in_threadpool(_campaign_page, request, current, tenant, campaign_id, shown, 400)
     batch = leads.update_batch if choices.update else leads.insert_batch
 
+    writer: LeadWriter = request.app.state.lead_writer
+
     def write(on_batch: Callable[[list[leads.RowResult]], None]) -> list[leads.RowResult]:
         rows = prepared.lead_file.rows
-        return write_leads(
-            request,
+        results = writer.write(
             current.principal,
             prepared.tenant_id,
             campaign_id,
@@ -401,6 +402,8 @@ async def _import_checked(request: Request, current: SignedIn, tenant: str, camp
             choices.allow_duplicates,
             on_batch=on_batch,
         )
+        audit_write(request, 200, audit_object(campaign_id, batch, results), None)
+        return results
 
     return _streamed_page(
         request,

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+# Noojee's row shape is the format: the template's fields by name plus these system columns.
+from switchboard.contact_centre.lead_rows import noojee_row
 from switchboard.contact_centre.leads import CampaignContext, LeadInput, Outcome, RowResult
 from switchboard.errors import SwitchboardError
-
-# Noojee's row shape is the format: the template's fields by name plus these system columns.
-from switchboard.noojee.routes import noojee_row
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -16,13 +15,13 @@ from switchboard.access.policy import Area
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.contact_centre import dnc, leads
+from switchboard.contact_centre.lead_writer import LeadWriter, audit_object
 from switchboard.contact_centre.leads import ABSENT, CampaignContext, LeadInput, Outcome, RowResult
 from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, is_number, page_body, page_request
 from switchboard.kit.schemas import Page, RowId, Schema
-from switchboard.settings import Settings
 from switchboard.web.responses import errors, json_response, no_content
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["leads"])
@@ -107,11 +106,6 @@ class DncOut(Schema):
     created_at: str
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def row_of(raw: dict[str, Any]) -> LeadInput:
     """A native row as the service takes it; an invalid row becomes its own rejection."""
     try:
@@ -132,36 +126,18 @@ def row_of(raw: dict[str, Any]) -> LeadInput:
     )
 
 
-def write_leads(
+def _write(
     request: Request,
     principal: Principal,
-    tenant_id: str | None,
+    tenant_id: str,
     campaign_id: int,
-    rows: Sequence[LeadInput],
+    rows: list[LeadInput],
     write: leads.Batch,
     allow_duplicates: bool,
-    template_id: int | None = None,
-    on_batch: Callable[[list[RowResult]], None] | None = None,
 ) -> list[RowResult]:
-    """The one way leads are written (native, Noojee and the console's CSV import): limits, the
-    writer gate, batches, audit. `on_batch` hears each committed batch's results."""
-    settings = _settings(request)
-    if len(rows) > settings.lead_request_max_rows:
-        raise BadRequest(f"At most {settings.lead_request_max_rows} leads per request; send more requests.")
-    db = database_of(request)
-
-    def open_campaign(session: Session) -> CampaignContext:
-        tenant = find_tenant(session, principal, tenant_id) if tenant_id is not None else None
-        return leads.campaign_context(session, principal, tenant, campaign_id, template_id, lock=True)
-
-    gate: leads.LeadWriteGate = request.app.state.lead_gate
-    with gate:
-        results = leads.write_in_batches(
-            db, open_campaign, rows, write, allow_duplicates, settings.lead_batch_size, on_batch
-        )
-    written = sum(1 for r in results if r.outcome is Outcome.OK)
-    verb = "insert" if write is leads.insert_batch else "update"
-    audit_write(request, 200, f"leads:{campaign_id} {verb} {written}/{len(rows)}", None)
+    writer: LeadWriter = request.app.state.lead_writer
+    results = writer.write(principal, tenant_id, campaign_id, rows, write, allow_duplicates)
+    audit_write(request, 200, audit_object(campaign_id, write, results), None)
     return results
 
 
@@ -224,7 +200,7 @@ def insert_leads(
     value the template refuses. HTTP 200 whatever the rows' codes.
     """
     rows = [row_of(raw) for raw in body.leads]
-    results = write_leads(
+    results = _write(
         request, principal, tenant_id, campaign_id, rows, leads.insert_batch, body.allow_duplicates
     )
     written = sum(1 for r in results if r.outcome is Outcome.OK)
@@ -273,7 +249,7 @@ def update_lead(
         callback_at=body.callback_at if "callback_at" in sent else ABSENT,
         disposition=body.disposition if "disposition" in sent else ABSENT,
     )
-    (result,) = write_leads(
+    (result,) = _write(
         request, principal, tenant_id, campaign_id, [row], leads.update_batch, allow_duplicates
     )
     if result.outcome is not Outcome.OK:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
@@ -29,16 +29,13 @@ from switchboard.contact_centre.service import find_campaign
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.db.failures import is_database_unavailable
+from switchboard.db.in_lists import chunks
 from switchboard.directory.models import Tenant
 from switchboard.errors import NotFound, SwitchboardError, TooManyRequests
 from switchboard.events.log import event_params, record_events
 from switchboard.kit.pagination import PREFIX_END, like_prefix
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-# Bound parameters per IN (...) list: well under SQLite's and PostgreSQL's limits.
-_IN_CHUNK = 500
 
 
 class Outcome(IntEnum):
@@ -323,17 +320,12 @@ def _check(ctx: CampaignContext, index: int, row: LeadInput, lead: Lead | None) 
 # -- batches ---------------------------------------------------------------------------------------
 
 
-def _chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _existing(
     session: Session, column: Any, condition: ColumnElement[bool], values: Iterable[str]
 ) -> set[str]:
     """Which of `values` appear in `column` under `condition` (IN lists in chunks)."""
     found: set[str] = set()
-    for chunk in _chunks(sorted(set(values))):
+    for chunk in chunks(sorted(set(values))):
         found.update(session.scalars(select(column).where(condition, column.in_(chunk))))
     return found
 
@@ -349,7 +341,7 @@ class _BatchChecks:
         self.allow_duplicates = allow_duplicates
         self.taken: dict[str, set[int]] = {}  # number -> leads of the campaign that have it
         if not allow_duplicates:
-            for chunk in _chunks(sorted(numbers)):
+            for chunk in chunks(sorted(numbers)):
                 stmt = select(LeadPhone.number, LeadPhone.lead_pk).where(
                     LeadPhone.campaign_pk == ctx.campaign.pk, LeadPhone.number.in_(chunk)
                 )
@@ -516,7 +508,7 @@ def update_batch(
     record_events(session, events)
     if changed_phones:
         pks = [item.lead.pk for item in changed_phones if item.lead is not None]
-        for chunk in _chunks(pks):
+        for chunk in chunks(pks):
             session.execute(delete(LeadPhone).where(LeadPhone.lead_pk.in_(chunk)))
         session.execute(
             insert(LeadPhone),
@@ -540,7 +532,7 @@ def _leads_of(session: Session, ctx: CampaignContext, rows: list[LeadInput]) -> 
     pks = [row.lead_pk for row in rows if row.lead_pk is not None]
     external_ids = [row.external_id for row in rows if row.lead_pk is None and row.external_id is not None]
     for column, values in ((Lead.pk, pks), (Lead.external_id, external_ids)):
-        for chunk in _chunks(sorted(set(values))):  # type: ignore[type-var]
+        for chunk in chunks(sorted(set(values))):  # type: ignore[type-var]
             stmt = select(Lead).where(Lead.campaign_pk == ctx.campaign.pk, column.in_(chunk))
             for lead in session.scalars(stmt):
                 found[lead.pk] = lead

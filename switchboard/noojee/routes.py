@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -15,11 +14,11 @@ from starlette.responses import Response
 from switchboard.access.dependencies import authorize
 from switchboard.access.policy import Area
 from switchboard.access.principal import Principal
+from switchboard.audit.recording import audit_write
 from switchboard.contact_centre import service
-from switchboard.contact_centre.lead_routes import write_leads
+from switchboard.contact_centre.lead_rows import noojee_row
+from switchboard.contact_centre.lead_writer import LeadWriter, audit_object
 from switchboard.contact_centre.leads import (
-    ABSENT,
-    KEEP,
     NOOJEE_MESSAGES,
     Batch,
     LeadInput,
@@ -158,7 +157,6 @@ LEAD_RESPONSES = {
         "content": {"application/json": {"example": {"Code": 109, "entities": []}}},
     },
 }
-_NO_CHANGE = "<no change>"
 # The body is read by hand (a JSON array, one verdict per row), so OpenAPI is told its shape.
 LEADS_BODY = {
     "requestBody": {
@@ -184,7 +182,6 @@ LEADS_BODY = {
         },
     }
 }
-_CALLBACK_FORMAT = "%Y/%m/%d %H:%M"
 
 
 async def _lead_rows(request: Request, update: bool) -> list[LeadInput]:
@@ -196,41 +193,6 @@ async def _lead_rows(request: Request, update: bool) -> list[LeadInput]:
     if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
         raise BadRequest("The body must be a JSON array of lead objects.")
     return [noojee_row(item, update) for item in body]
-
-
-def noojee_row(raw: dict[str, Any], update: bool) -> LeadInput:
-    """Noojee's row: template fields by name plus the system fields njExternalLeadId,
-    njCallBackDate (yyyy/MM/dd HH:mm, contact-hours zone), njPriority and njDisposition;
-    '<No Change>' leaves a value alone (updates only)."""
-    row = LeadInput()
-    for key, value in raw.items():
-        keep = isinstance(value, str) and value.strip().lower() == _NO_CHANGE
-        text = "" if value is None else str(value).strip()
-        name = key.lower()
-        try:
-            if name == "njexternalleadid":
-                if keep or len(text) > 100:
-                    raise ValueError("must be the lead's reference, at most 100 characters")
-                row.external_id = text or None
-            elif name == "njcallbackdate":
-                row.callback_at = (
-                    KEEP if keep else datetime.strptime(text, _CALLBACK_FORMAT) if text else None
-                )
-            elif name == "njpriority":
-                row.priority = KEEP if keep else int(text) if text else ABSENT
-            elif name == "njdisposition":
-                row.disposition = KEEP if keep else text or None
-            elif name.startswith("nj"):
-                raise ValueError("is not a system field Switchboard supports")
-            else:
-                row.fields[key] = KEEP if keep else value
-        except ValueError as exc:
-            detail = "expected yyyy/MM/dd HH:mm" if name == "njcallbackdate" else str(exc)
-            row.rejected = (Outcome.INVALID_VALUE, f"{key}: {detail}")
-            return row
-    if update and row.external_id is None:
-        row.rejected = (Outcome.LEAD_NOT_FOUND, "njExternalLeadId is needed to find the lead")
-    return row
 
 
 def _lead_entities(results: list[RowResult]) -> list[dict[str, Any]]:
@@ -251,9 +213,10 @@ async def _write_leads(request: Request, principal: Principal, write: Batch, upd
     campaign_id = await required_id(request, "fCampaignId")
     allow_duplicates = await flag(request, "allowDuplicates")
     rows = await _lead_rows(request, update)
+    writer: LeadWriter = request.app.state.lead_writer
     try:
         results = await run_in_threadpool(
-            write_leads, request, principal, None, campaign_id, rows, write, allow_duplicates, template_id
+            writer.write, principal, None, campaign_id, rows, write, allow_duplicates, template_id
         )
     except TooManyRequests as busy:
         # Noojee's 109 for the request and each row, with HTTP 429 and Retry-After.
@@ -267,6 +230,7 @@ async def _write_leads(request: Request, principal: Principal, write: Batch, upd
             "entities": _lead_entities(rejected),
         }
         return Response(orjson.dumps(body), 429, busy.headers(), media_type="application/json")
+    audit_write(request, 200, audit_object(campaign_id, write, results), None)
     return ok(entities=_lead_entities(results))
 
 
