@@ -12,13 +12,13 @@ from switchboard.access.models import Account
 from switchboard.access.passwords import hash_password
 from switchboard.access.policy import scope_params, visibility
 from switchboard.access.principal import Principal, Role
-from switchboard.access.schemas import AccountCreate
+from switchboard.access.schemas import AccountCreate, AccountUpdate
 from switchboard.contact_centre.models import TeamMember
 from switchboard.directory.models import Group, Tenant, User
-from switchboard.directory.service import changed_fields, find_tenant, full_user_id
+from switchboard.directory.service import find_tenant, full_user_id
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
 from switchboard.events.log import record_event
-from switchboard.kit.schemas import Schema
+from switchboard.kit.writes import changed_fields
 from switchboard.signals.feed import bump
 from switchboard.system.store import DEFAULT_DOMAIN, read_setting
 
@@ -142,7 +142,7 @@ def _account_event(session: Session, kind: str, account: Account) -> None:
     record_event(session, kind, account.tenant_pk, data)
 
 
-def update_account(session: Session, principal: Principal, username: str, changes: Schema) -> Account:
+def update_account(session: Session, principal: Principal, username: str, changes: AccountUpdate) -> Account:
     account = find_account(session, principal, username)
     fields = changed_fields(changes, CLEARABLE)
     current = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
@@ -155,8 +155,8 @@ def update_account(session: Session, principal: Principal, username: str, change
         _require_grant(principal, current)
     if fields & {"role", "tenant_id", "group_id"}:
         role: Role = getattr(changes, "role", None) or account.role  # type: ignore[assignment]
-        tenant_id = _tenant_id_of(session, account) if "tenant_id" not in fields else changes.tenant_id  # type: ignore[attr-defined]
-        group_id = _group_id_of(session, account) if "group_id" not in fields else changes.group_id  # type: ignore[attr-defined]
+        tenant_id = _tenant_id_of(session, account) if "tenant_id" not in fields else changes.tenant_id
+        group_id = _group_id_of(session, account) if "group_id" not in fields else changes.group_id
         placement = _placement(session, principal, role, tenant_id, group_id)
         _require_grant(principal, placement)
         account.role, account.tenant_pk, account.group_pk = (
@@ -172,11 +172,11 @@ def update_account(session: Session, principal: Principal, username: str, change
             account.user_pk = _link(session, principal, placement, _linked_id_of(session, account))
     if "linked_user_id" in fields:
         placement = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
-        account.user_pk = _link(session, principal, placement, changes.linked_user_id)  # type: ignore[attr-defined]
+        account.user_pk = _link(session, principal, placement, changes.linked_user_id)
     for name in fields & {"display_name", "email", "enabled"}:
         setattr(account, name, getattr(changes, name))
-    if "password" in fields:
-        account.password_hash = hash_password(changes.password.get_secret_value())  # type: ignore[attr-defined]
+    if changes.password is not None:
+        account.password_hash = hash_password(changes.password.get_secret_value())
     session.flush()
     bump(session, CREDENTIALS)  # role, scope or enabled may have changed: every worker re-reads
     _account_event(session, "account.updated", account)

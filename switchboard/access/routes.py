@@ -75,7 +75,7 @@ def update_account(
     request: Request,
     principal: AccountsCaller,
     username: str,
-    body: AccountUpdate,  # type: ignore[valid-type]
+    body: AccountUpdate,
 ) -> Response:
     """Changes an account; takes effect at once for every key and token of the account."""
     with database_of(request).transaction() as session:

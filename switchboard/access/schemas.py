@@ -8,21 +8,23 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, StringConstraints
 
 from switchboard.directory.schemas import ObjectId, UserIdInput
-from switchboard.kit.schemas import Schema, partial_of
+from switchboard.kit.schemas import Schema
 
 Username = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@\-]*$")
 ]
 Password = Annotated[SecretStr, Field(min_length=12, max_length=256)]
 RoleName = Literal["system", "tenant_admin", "group_admin", "user"]
+DisplayName = Annotated[str, StringConstraints(max_length=80)]
+Email = Annotated[str, StringConstraints(max_length=80)]
 Cidr = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class AccountCreate(Schema):
     username: Username
     password: Password
-    display_name: Annotated[str, StringConstraints(max_length=80)] = ""
-    email: Annotated[str, StringConstraints(max_length=80)] = ""
+    display_name: DisplayName = ""
+    email: Email = ""
     role: RoleName
     tenant_id: ObjectId | None = None
     group_id: ObjectId | None = None
@@ -32,7 +34,17 @@ class AccountCreate(Schema):
     enabled: bool = True
 
 
-AccountUpdate = partial_of(AccountCreate, "AccountUpdate", exclude=("username",))
+class AccountUpdate(Schema):
+    """Partial update of AccountCreate: only the fields sent are changed."""
+
+    password: Password | None = None
+    display_name: DisplayName | None = None
+    email: Email | None = None
+    role: RoleName | None = None
+    tenant_id: ObjectId | None = None
+    group_id: ObjectId | None = None
+    linked_user_id: UserIdInput | None = None
+    enabled: bool | None = None
 
 
 class AccountOut(Schema):

@@ -33,6 +33,8 @@ from switchboard.directory.schemas import (
     DomainCreate,
     GroupCreate,
     GroupUpdate,
+    ServiceCreate,
+    ServiceUpdate,
     TenantCreate,
     TenantUpdate,
     UserCreate,
@@ -187,10 +189,10 @@ def _tenant_stored(session: Session, principal: Principal, record: Record) -> Re
 def _tenant_update(session: Session, principal: Principal, record: Record, changes: Schema) -> object:
     if "type" in changes.model_fields_set:
         raise RowError("type", "cannot change once the tenant exists")
-    return service.update_tenant(session, principal, record["tenantId"], changes)
+    return service.update_tenant(session, principal, record["tenantId"], cast(TenantUpdate, changes))
 
 
-class _TenantChanges(TenantUpdate):  # type: ignore[misc,valid-type]
+class _TenantChanges(TenantUpdate):
     """TenantUpdate, plus `type` so that a changed type is reported rather than refused as unknown."""
 
     type: str | None = None
@@ -204,7 +206,9 @@ TENANT = Kind(
     create_model=lambda _: TenantCreate,
     update_model=lambda _: _TenantChanges,
     stored=_tenant_stored,
-    create=lambda session, principal, record, body: service.create_tenant(session, principal, body),  # type: ignore[arg-type]
+    create=lambda session, principal, record, body: service.create_tenant(
+        session, principal, cast(TenantCreate, body)
+    ),
     update=_tenant_update,
     json_fields=frozenset({"contact", "addressInformation"}),
 )
@@ -233,7 +237,7 @@ DOMAIN = Kind(
         session,
         principal,
         record["tenantId"],
-        body,  # type: ignore[arg-type]
+        cast(DomainCreate, body),
     ),
     update=lambda session, principal, record, body: None,
 )
@@ -265,10 +269,10 @@ GROUP = Kind(
         session,
         principal,
         record["tenantId"],
-        body,  # type: ignore[arg-type]
+        cast(GroupCreate, body),
     ),
     update=lambda session, principal, record, body: service.update_group(
-        session, principal, record["tenantId"], record["groupId"], body
+        session, principal, record["tenantId"], record["groupId"], cast(GroupUpdate, body)
     ),
     json_fields=frozenset({"contact", "addressInformation"}),
 )
@@ -312,10 +316,15 @@ DEPARTMENT = Kind(
         principal,
         record["tenantId"],
         _department_group(record),
-        body,  # type: ignore[arg-type]
+        cast(DepartmentCreate, body),
     ),
     update=lambda session, principal, record, body: service.update_department(
-        session, principal, record["tenantId"], _department_group(record), record["name"], body
+        session,
+        principal,
+        record["tenantId"],
+        _department_group(record),
+        record["name"],
+        cast(DepartmentUpdate, body),
     ),
 )
 
@@ -447,10 +456,10 @@ USER = Kind(
         principal,
         record["tenantId"],
         record["groupId"],
-        body,  # type: ignore[arg-type]
+        cast(UserCreate, body),
     ),
     update=lambda session, principal, record, body: service.update_user(
-        session, principal, record["tenantId"], record["groupId"], record["userId"], body
+        session, principal, record["tenantId"], record["groupId"], record["userId"], cast(UserUpdate, body)
     ),
     json_fields=frozenset({"department", "address", "devices", "trunkAddressing"}),
     batch=_users_batch,
@@ -489,7 +498,12 @@ SERVICE_USER = Kind(
     update_model=lambda record: SERVICE_MODELS[_service_kind(record)][1],
     stored=_service_user_stored,
     create=lambda session, principal, record, body: service.create_service_user(
-        session, principal, record["tenantId"], record["groupId"], _service_kind(record), body
+        session,
+        principal,
+        record["tenantId"],
+        record["groupId"],
+        _service_kind(record),
+        cast(ServiceCreate, body),
     ),
     update=lambda session, principal, record, body: service.update_service_user(
         session,
@@ -498,7 +512,7 @@ SERVICE_USER = Kind(
         record["groupId"],
         _service_kind(record),
         record["serviceUserId"],
-        body,
+        cast(ServiceUpdate, body),
     ),
     json_fields=frozenset({"serviceInstanceProfile"}),
 )

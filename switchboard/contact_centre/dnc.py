@@ -11,9 +11,9 @@ from switchboard.access.principal import Principal
 from switchboard.contact_centre.models import DoNotCall
 from switchboard.contact_centre.phones import normalise_phone
 from switchboard.contact_centre.service import tenant_to_manage
-from switchboard.directory.service import flush_or_conflict
 from switchboard.errors import BadRequest, NotFound
 from switchboard.kit.pagination import PREFIX_END, PageRequest
+from switchboard.kit.writes import flush_or_conflict
 
 
 def number_or_400(raw: str, field: str = "number") -> str:

@@ -137,7 +137,7 @@ def update_template(
     principal: CampaignsCaller,
     tenant_id: str,
     template_id: RowId,
-    body: TemplateUpdate,  # type: ignore[valid-type]
+    body: TemplateUpdate,
 ) -> Response:
     """Changes a template; a new team changes who sees its campaigns at once."""
     return _write(
@@ -190,7 +190,7 @@ def update_campaign(
     principal: CampaignsCaller,
     tenant_id: str,
     campaign_id: RowId,
-    body: CampaignUpdate,  # type: ignore[valid-type]
+    body: CampaignUpdate,
 ) -> Response:
     return _write(
         request,

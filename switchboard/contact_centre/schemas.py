@@ -8,9 +8,11 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from switchboard.kit.schemas import RowId, Schema, partial_of
+from switchboard.kit.schemas import RowId, Schema
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^/\\]+$")]
+DialMode = Literal["preview", "progressive", "predictive"]
+CampaignStatus = Literal["active", "paused", "finished"]
 
 
 class TeamCreate(Schema):
@@ -64,16 +66,28 @@ class ContactHours(Schema):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
 
 
+Dispositions = Annotated[list[Disposition], Field(max_length=100)]
+LeadFields = Annotated[list[LeadField], Field(max_length=100)]
+
+
 class TemplateCreate(Schema):
     name: Name
     team: Name | None = Field(default=None, description="The Details tab's Team: who sees the campaigns.")
-    dial_mode: Literal["preview", "progressive", "predictive"] = "preview"
-    dispositions: Annotated[list[Disposition], Field(max_length=100)] = Field(default_factory=list)
-    lead_fields: Annotated[list[LeadField], Field(max_length=100)] = Field(default_factory=list)
+    dial_mode: DialMode = "preview"
+    dispositions: Dispositions = Field(default_factory=list)
+    lead_fields: LeadFields = Field(default_factory=list)
     contact_hours: ContactHours = Field(default_factory=ContactHours)
 
 
-TemplateUpdate = partial_of(TemplateCreate, "TemplateUpdate")
+class TemplateUpdate(Schema):
+    """Partial update of TemplateCreate: only the fields sent are changed."""
+
+    name: Name | None = None
+    team: Name | None = None
+    dial_mode: DialMode | None = None
+    dispositions: Dispositions | None = None
+    lead_fields: LeadFields | None = None
+    contact_hours: ContactHours | None = None
 
 
 class TemplateOut(TemplateCreate):
@@ -85,10 +99,14 @@ class TemplateOut(TemplateCreate):
 class CampaignCreate(Schema):
     name: Name
     template_id: RowId
-    status: Literal["active", "paused", "finished"] = "active"
+    status: CampaignStatus = "active"
 
 
-CampaignUpdate = partial_of(CampaignCreate, "CampaignUpdate", exclude=("template_id",))
+class CampaignUpdate(Schema):
+    """Partial update of CampaignCreate: only the fields sent are changed."""
+
+    name: Name | None = None
+    status: CampaignStatus | None = None
 
 
 class CampaignOut(CampaignCreate):

@@ -15,11 +15,18 @@ from switchboard.access.models import Account
 from switchboard.access.policy import Target, first_visible, require_manage, scope_params, visibility
 from switchboard.access.principal import Principal
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
-from switchboard.contact_centre.schemas import CampaignCreate, MemberBody, TeamCreate, TemplateCreate
+from switchboard.contact_centre.schemas import (
+    CampaignCreate,
+    CampaignUpdate,
+    MemberBody,
+    TeamCreate,
+    TemplateCreate,
+    TemplateUpdate,
+)
 from switchboard.directory.models import Tenant
-from switchboard.directory.service import changed_fields, find_tenant, flush_or_conflict, stored_json
+from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, NotFound
-from switchboard.kit.schemas import Schema
+from switchboard.kit.writes import changed_fields, flush_or_conflict, stored_json
 
 
 def tenant_to_manage(session: Session, principal: Principal, tenant_id: str) -> Tenant:
@@ -165,15 +172,15 @@ def create_template(
 
 
 def update_template(
-    session: Session, principal: Principal, tenant_id: str, template_id: int, changes: Schema
+    session: Session, principal: Principal, tenant_id: str, template_id: int, changes: TemplateUpdate
 ) -> CampaignTemplate:
     tenant = tenant_to_manage(session, principal, tenant_id)
     template = find_template(session, principal, tenant, template_id)
     fields = changed_fields(changes, frozenset({"team"}))
     if "team" in fields:
-        template.team_pk = _team_pk(session, tenant, changes.team)  # type: ignore[attr-defined]
-    if "name" in fields:
-        template.name = changes.name  # type: ignore[attr-defined]
+        template.team_pk = _team_pk(session, tenant, changes.team)
+    if changes.name is not None:
+        template.name = changes.name
         template.name_key = template.name.lower()
     for column in fields.intersection(_TEMPLATE_COLUMNS):
         setattr(template, column, stored_json(getattr(changes, column)))
@@ -252,16 +259,16 @@ def create_campaign(session: Session, principal: Principal, tenant_id: str, data
 
 
 def update_campaign(
-    session: Session, principal: Principal, tenant_id: str, campaign_id: int, changes: Schema
+    session: Session, principal: Principal, tenant_id: str, campaign_id: int, changes: CampaignUpdate
 ) -> Campaign:
     tenant = tenant_to_manage(session, principal, tenant_id)
     campaign = find_campaign(session, principal, tenant, campaign_id)
     fields = changed_fields(changes)
-    if "name" in fields:
-        campaign.name = changes.name  # type: ignore[attr-defined]
+    if changes.name is not None:
+        campaign.name = changes.name
         campaign.name_key = campaign.name.lower()
-    if "status" in fields:
-        campaign.status = changes.status  # type: ignore[attr-defined]
+    if changes.status is not None:
+        campaign.status = changes.status
     flush_or_conflict(session, f"campaign {campaign.name!r} already exists")
     if fields:
         campaigns_changed(session, campaign.template_pk)

@@ -190,7 +190,7 @@ def update_user(
     tenant_id: str,
     group_id: str,
     user_id: str,
-    body: UserUpdate,  # type: ignore[valid-type]
+    body: UserUpdate,
 ) -> Response:
     return _write(
         request,
@@ -237,7 +237,7 @@ def update_tenant(
     request: Request,
     principal: DirectoryCaller,
     tenant_id: str,
-    body: TenantUpdate,  # type: ignore[valid-type]
+    body: TenantUpdate,
 ) -> Response:
     return _write(
         request,
@@ -319,7 +319,7 @@ def update_group(
     principal: DirectoryCaller,
     tenant_id: str,
     group_id: str,
-    body: GroupUpdate,  # type: ignore[valid-type]
+    body: GroupUpdate,
 ) -> Response:
     return _write(
         request,
@@ -394,7 +394,7 @@ def _department_routes(prefix: str, level: str) -> None:
         principal: DirectoryCaller,
         tenant_id: str,
         name: str,
-        body: DepartmentUpdate,  # type: ignore[valid-type]
+        body: DepartmentUpdate,
         group_id: str | None = None,
     ) -> Response:
         return _write(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from switchboard.kit.schemas import Schema, constrained_type, partial_of
+from switchboard.kit.schemas import Schema
 
 ObjectId = Annotated[
     str, StringConstraints(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -15,6 +15,12 @@ Text = Annotated[str, StringConstraints(max_length=80)]
 Phone = Annotated[str, StringConstraints(max_length=30, pattern=r"^(\+?[0-9]{0,29})$")]
 Extension = Annotated[str, StringConstraints(max_length=20, pattern=r"^([0-9]{0,20})$")]
 DepartmentName = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\\/]+$")]
+RequiredText = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+Language = Annotated[str, StringConstraints(max_length=40)]
+TimeZone = Annotated[str, StringConstraints(max_length=64)]
+DialingCode = Annotated[str, StringConstraints(max_length=20)]
+UserLimit = Annotated[int, Field(ge=0, le=1_000_000)]
+TemplateVisibility = Literal["admins", "everyone"]
 # local@domain, or a bare local part that gets DEFAULT_DOMAIN appended.
 UserIdInput = Annotated[
     str,
@@ -48,12 +54,22 @@ class TenantCreate(Schema):
     use_tenant_languages: bool = False
     contact: Contact = Field(default_factory=Contact)
     address_information: AddressInformation = Field(default_factory=AddressInformation)
-    teamless_templates_visible_to: Literal["admins", "everyone"] = Field(
+    teamless_templates_visible_to: TemplateVisibility = Field(
         default="admins", description="Who sees campaign templates that have no team."
     )
 
 
-TenantUpdate = partial_of(TenantCreate, "TenantUpdate", exclude=("tenant_id", "type"))
+class TenantUpdate(Schema):
+    """Partial update of TenantCreate: only the fields sent are changed."""
+
+    name: Text | None = None
+    default_domain: Text | None = None
+    support_email: Text | None = None
+    use_custom_routing_profile: bool | None = None
+    use_tenant_languages: bool | None = None
+    contact: Contact | None = None
+    address_information: AddressInformation | None = None
+    teamless_templates_visible_to: TemplateVisibility | None = None
 
 
 class TenantOut(TenantCreate):
@@ -73,16 +89,27 @@ class GroupCreate(Schema):
     group_id: ObjectId
     group_name: Text = ""
     default_domain: Text = ""
-    user_limit: Annotated[int, Field(ge=0, le=1_000_000)] = 100
+    user_limit: UserLimit = 100
     cli_name: Text = ""
     cli_phone_number: Phone = ""
-    time_zone: Annotated[str, StringConstraints(max_length=64)] = ""
-    location_dialing_code: Annotated[str, StringConstraints(max_length=20)] = ""
+    time_zone: TimeZone = ""
+    location_dialing_code: DialingCode = ""
     contact: Contact = Field(default_factory=Contact)
     address_information: AddressInformation = Field(default_factory=AddressInformation)
 
 
-GroupUpdate = partial_of(GroupCreate, "GroupUpdate", exclude=("group_id",))
+class GroupUpdate(Schema):
+    """Partial update of GroupCreate: only the fields sent are changed."""
+
+    group_name: Text | None = None
+    default_domain: Text | None = None
+    user_limit: UserLimit | None = None
+    cli_name: Text | None = None
+    cli_phone_number: Phone | None = None
+    time_zone: TimeZone | None = None
+    location_dialing_code: DialingCode | None = None
+    contact: Contact | None = None
+    address_information: AddressInformation | None = None
 
 
 class GroupOut(GroupCreate):
@@ -99,7 +126,11 @@ class DepartmentCreate(Schema):
     )
 
 
-DepartmentUpdate = partial_of(DepartmentCreate, "DepartmentUpdate")
+class DepartmentUpdate(Schema):
+    """Partial update of DepartmentCreate: only the fields sent are changed."""
+
+    name: DepartmentName | None = None
+    parent: DepartmentName | None = None
 
 
 class DepartmentOut(Schema):
@@ -138,18 +169,21 @@ class TrunkAddressing(Schema):
     physical_location: Text = ""
 
 
+Devices = Annotated[list[Device], Field(max_length=20)]
+
+
 class UserCreate(Schema):
     user_id: UserIdInput
-    last_name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
-    first_name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    last_name: RequiredText
+    first_name: RequiredText
     cli_last_name: Text = ""
     cli_first_name: Text = ""
     phone_number: Phone = ""
     extension: Extension = ""
     cli_phone_number: Phone = ""
     department: DepartmentRef | None = None
-    language: Annotated[str, StringConstraints(max_length=40)] = ""
-    time_zone: Annotated[str, StringConstraints(max_length=64)] = ""
+    language: Language = ""
+    time_zone: TimeZone = ""
     title: Text = ""
     pager_phone_number: Phone = ""
     mobile_phone_number: Phone = ""
@@ -158,11 +192,33 @@ class UserCreate(Schema):
     address_location: Text = ""
     address: AddressInformation = Field(default_factory=AddressInformation)
     network_class_of_service: Text = ""
-    devices: Annotated[list[Device], Field(max_length=20)] = Field(default_factory=list)
+    devices: Devices = Field(default_factory=list)
     trunk_addressing: TrunkAddressing | None = None
 
 
-UserUpdate = partial_of(UserCreate, "UserUpdate", exclude=("user_id",))
+class UserUpdate(Schema):
+    """Partial update of UserCreate: only the fields sent are changed."""
+
+    last_name: RequiredText | None = None
+    first_name: RequiredText | None = None
+    cli_last_name: Text | None = None
+    cli_first_name: Text | None = None
+    phone_number: Phone | None = None
+    extension: Extension | None = None
+    cli_phone_number: Phone | None = None
+    department: DepartmentRef | None = None
+    language: Language | None = None
+    time_zone: TimeZone | None = None
+    title: Text | None = None
+    pager_phone_number: Phone | None = None
+    mobile_phone_number: Phone | None = None
+    email_address: Text | None = None
+    yahoo_id: Text | None = None
+    address_location: Text | None = None
+    address: AddressInformation | None = None
+    network_class_of_service: Text | None = None
+    devices: Devices | None = None
+    trunk_addressing: TrunkAddressing | None = None
 
 
 class UserOut(UserCreate):
@@ -177,14 +233,14 @@ HuntPolicy = Literal["Circular", "Regular", "Simultaneous", "Uniform", "Weighted
 
 
 class ServiceInstanceProfile(Schema):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    name: RequiredText
     calling_line_id_last_name: Text = ""
     calling_line_id_first_name: Text = ""
     phone_number: Phone = ""
     extension: Extension = ""
     department: DepartmentRef | None = None
-    language: Annotated[str, StringConstraints(max_length=40)] = ""
-    time_zone: Annotated[str, StringConstraints(max_length=64)] = ""
+    language: Language = ""
+    time_zone: TimeZone = ""
     aliases: Annotated[list[Text], Field(max_length=10)] = Field(default_factory=list)
 
 
@@ -193,24 +249,30 @@ class ServiceInstanceProfileOut(ServiceInstanceProfile):
     department: DepartmentView | None = None  # type: ignore[assignment]
 
 
+IvrType = Literal["Basic", "Standard"]
+CallCenterType = Literal["Basic", "Standard", "Premium"]
+QueueLength = Annotated[int, Field(ge=0, le=525)]
+RingCount = Annotated[int, Field(ge=1, le=20)]
+
+
 class IvrSettings(Schema):
-    type: Literal["Basic", "Standard"] = "Basic"
+    type: IvrType = "Basic"
 
 
 class CallCenterSettings(Schema):
-    type: Literal["Basic", "Standard", "Premium"] = "Basic"
+    type: CallCenterType = "Basic"
     policy: HuntPolicy = "Circular"
-    queue_length: Annotated[int, Field(ge=0, le=525)] = 10
+    queue_length: QueueLength = 10
 
 
 class HuntGroupSettings(Schema):
     policy: HuntPolicy = "Circular"
     hunt_after_no_answer: bool = False
-    no_answer_number_of_rings: Annotated[int, Field(ge=1, le=20)] = 5
+    no_answer_number_of_rings: RingCount = 5
 
 
 class RoutePointSettings(Schema):
-    queue_length: Annotated[int, Field(ge=0, le=525)] = 10
+    queue_length: QueueLength = 10
 
 
 KIND_SETTINGS: dict[str, type[Schema]] = {
@@ -229,33 +291,89 @@ KIND_PATHS: dict[str, str] = {
 }
 
 
-def _service_models() -> dict[str, tuple[type[Schema], type[Schema], type[Schema]]]:
-    """Create, update and output schema per kind: the common profile plus the kind's settings."""
-    from pydantic import create_model
-
-    models: dict[str, tuple[type[Schema], type[Schema], type[Schema]]] = {}
-    for kind, settings_model in KIND_SETTINGS.items():
-        title = "".join(part.title() for part in kind.split("_"))
-        extra = {
-            name: (constrained_type(info), info.default) for name, info in settings_model.model_fields.items()
-        }
-        create_fields: dict[str, Any] = {
-            "service_user_id": (UserIdInput, ...),
-            "service_instance_profile": (ServiceInstanceProfile, ...),
-            **extra,
-        }
-        create = create_model(f"{title}Create", __base__=Schema, **create_fields)
-        update = partial_of(create, f"{title}Update", exclude=("service_user_id",))
-        out_fields: dict[str, Any] = {
-            "service_user_id": (str, ...),
-            "tenant_id": (str, ...),
-            "group_id": (str, ...),
-            "service_instance_profile": (ServiceInstanceProfileOut, ...),
-            **extra,
-        }
-        out = create_model(f"{title}Out", __base__=Schema, **out_fields)
-        models[kind] = (create, update, out)
-    return models
+# A service user's bodies: these common fields, then its kind's settings (a kind's classes list its
+# settings first among their bases, so that pydantic orders the common fields first). The create and
+# output classes have no docstring: it would become a description the OpenAPI document never had.
+class ServiceCreate(Schema):
+    service_user_id: UserIdInput
+    service_instance_profile: ServiceInstanceProfile
 
 
-SERVICE_MODELS = _service_models()
+class ServiceUpdate(Schema):
+    service_instance_profile: ServiceInstanceProfile | None = None
+
+
+class ServiceOut(Schema):
+    service_user_id: str
+    tenant_id: str
+    group_id: str
+    service_instance_profile: ServiceInstanceProfileOut
+
+
+class IvrCreate(IvrSettings, ServiceCreate):
+    pass
+
+
+class IvrUpdate(ServiceUpdate):
+    """Partial update of IvrCreate: only the fields sent are changed."""
+
+    type: IvrType | None = None
+
+
+class IvrOut(IvrSettings, ServiceOut):
+    pass
+
+
+class CallCenterCreate(CallCenterSettings, ServiceCreate):
+    pass
+
+
+class CallCenterUpdate(ServiceUpdate):
+    """Partial update of CallCenterCreate: only the fields sent are changed."""
+
+    type: CallCenterType | None = None
+    policy: HuntPolicy | None = None
+    queue_length: QueueLength | None = None
+
+
+class CallCenterOut(CallCenterSettings, ServiceOut):
+    pass
+
+
+class HuntGroupCreate(HuntGroupSettings, ServiceCreate):
+    pass
+
+
+class HuntGroupUpdate(ServiceUpdate):
+    """Partial update of HuntGroupCreate: only the fields sent are changed."""
+
+    policy: HuntPolicy | None = None
+    hunt_after_no_answer: bool | None = None
+    no_answer_number_of_rings: RingCount | None = None
+
+
+class HuntGroupOut(HuntGroupSettings, ServiceOut):
+    pass
+
+
+class RoutePointCreate(RoutePointSettings, ServiceCreate):
+    pass
+
+
+class RoutePointUpdate(ServiceUpdate):
+    """Partial update of RoutePointCreate: only the fields sent are changed."""
+
+    queue_length: QueueLength | None = None
+
+
+class RoutePointOut(RoutePointSettings, ServiceOut):
+    pass
+
+
+# Create, update and output schema per kind.
+SERVICE_MODELS: dict[str, tuple[type[ServiceCreate], type[ServiceUpdate], type[ServiceOut]]] = {
+    "ivr": (IvrCreate, IvrUpdate, IvrOut),
+    "call_center": (CallCenterCreate, CallCenterUpdate, CallCenterOut),
+    "hunt_group": (HuntGroupCreate, HuntGroupUpdate, HuntGroupOut),
+    "route_point": (RoutePointCreate, RoutePointUpdate, RoutePointOut),
+}

@@ -9,7 +9,6 @@ from datetime import datetime
 from functools import cache, cached_property
 from typing import Any, cast
 
-from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 from sqlalchemy import Table, delete, exists, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
@@ -25,14 +24,21 @@ from switchboard.directory.schemas import (
     KIND_SETTINGS,
     DepartmentCreate,
     DepartmentRef,
+    DepartmentUpdate,
     DomainCreate,
     GroupCreate,
+    GroupUpdate,
+    ServiceCreate,
     ServiceInstanceProfile,
+    ServiceUpdate,
     TenantCreate,
+    TenantUpdate,
     UserCreate,
+    UserUpdate,
 )
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
 from switchboard.kit.schemas import Schema
+from switchboard.kit.writes import changed_fields, flush_or_conflict, stored_json
 from switchboard.signals.feed import bump
 from switchboard.system.store import DEFAULT_DOMAIN, check_domain_name, read_setting
 
@@ -42,23 +48,6 @@ PATH_SEPARATOR = " \\ "
 def full_user_id(raw: str, default_domain: str) -> str:
     """local@domain as given, or local@DEFAULT_DOMAIN when the domain is left out (seed 003)."""
     return raw if "@" in raw else f"{raw}@{default_domain}"
-
-
-def flush_or_conflict(session: Session, conflict: str) -> None:
-    # A concurrent writer may win the race the existence checks looked for: same answer, 409.
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Conflict(conflict) from exc
-
-
-def stored_json(value: Any) -> Any:
-    """Nested schema values are stored as their wire (camelCase) JSON."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(by_alias=True)
-    if isinstance(value, list):
-        return [stored_json(item) for item in value]
-    return value
 
 
 def stored_values(data: Schema, fields: Collection[str]) -> dict[str, Any]:
@@ -80,12 +69,6 @@ def _assign(row: Any, data: Schema, fields: Collection[str]) -> None:
 
 # Fields a PATCH may set to null to clear them; for every other field null means "unchanged".
 CLEARABLE = frozenset({"department", "trunk_addressing", "parent"})
-
-
-def changed_fields(changes: Schema, clearable: frozenset[str] = CLEARABLE) -> set[str]:
-    return {
-        name for name in changes.model_fields_set if name in clearable or getattr(changes, name) is not None
-    }
 
 
 # -- lookups -------------------------------------------------------------------------------------
@@ -192,10 +175,10 @@ def create_tenant(session: Session, principal: Principal, data: TenantCreate) ->
     return tenant
 
 
-def update_tenant(session: Session, principal: Principal, tenant_id: str, changes: Schema) -> Tenant:
+def update_tenant(session: Session, principal: Principal, tenant_id: str, changes: TenantUpdate) -> Tenant:
     tenant = find_tenant(session, principal, tenant_id)
     require_manage(principal, Target("tenant", tenant.pk))
-    _assign(tenant, changes, changed_fields(changes))
+    _assign(tenant, changes, changed_fields(changes, CLEARABLE))
     session.flush()
     return tenant
 
@@ -376,13 +359,13 @@ def create_group(session: Session, principal: Principal, tenant_id: str, data: G
 
 
 def update_group(
-    session: Session, principal: Principal, tenant_id: str, group_id: str, changes: Schema
+    session: Session, principal: Principal, tenant_id: str, group_id: str, changes: GroupUpdate
 ) -> Group:
     _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="group")
-    limit = getattr(changes, "user_limit", None)
+    limit = changes.user_limit
     if limit is not None and limit < group.user_count:
         raise Conflict(f"userLimit {limit} is below the group's userCount {group.user_count}")
-    _assign(group, changes, changed_fields(changes))
+    _assign(group, changes, changed_fields(changes, CLEARABLE))
     session.flush()
     return group
 
@@ -442,16 +425,21 @@ def create_department(
 
 
 def update_department(
-    session: Session, principal: Principal, tenant_id: str, group_id: str | None, name: str, changes: Schema
+    session: Session,
+    principal: Principal,
+    tenant_id: str,
+    group_id: str | None,
+    name: str,
+    changes: DepartmentUpdate,
 ) -> Department:
     tenant, group = _department_scope(session, principal, tenant_id, group_id)
     department = find_department(session, principal, tenant.pk, group.pk if group else None, name)
-    fields = changed_fields(changes)
-    if "name" in fields:
-        department.name = changes.name  # type: ignore[attr-defined]
+    fields = changed_fields(changes, CLEARABLE)
+    if changes.name is not None:
+        department.name = changes.name
         department.name_key = department.name.lower()
     if "parent" in fields:
-        new_parent = changes.parent  # type: ignore[attr-defined]
+        new_parent = changes.parent
         parent = _resolve_parent(session, principal, tenant, group, new_parent) if new_parent else None
         if parent is not None and _is_within(session, parent, department.pk):
             raise BadRequest.field("parent", "a department cannot be inside itself")
@@ -654,14 +642,14 @@ def create_user(
 
 
 def update_user(
-    session: Session, principal: Principal, tenant_id: str, group_id: str, user_id: str, changes: Schema
+    session: Session, principal: Principal, tenant_id: str, group_id: str, user_id: str, changes: UserUpdate
 ) -> User:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     user = _find_user(session, principal, group, user_id)
     require_manage(principal, Target("user", tenant.pk, group.pk))
-    fields = changed_fields(changes)
-    if "extension" in fields:
-        Admission(session).extension(tenant.pk, changes.extension, own=("user", user.pk))  # type: ignore[attr-defined]
+    fields = changed_fields(changes, CLEARABLE)
+    if changes.extension is not None:
+        Admission(session).extension(tenant.pk, changes.extension, own=("user", user.pk))
     if "department" in fields:
         user.department_pk = _department_of(
             session,
@@ -669,7 +657,7 @@ def update_user(
             tenant,
             group,
             "department",
-            changes.department,  # type: ignore[attr-defined]
+            changes.department,
         )
     _assign(user, changes, fields.intersection(_USER_COLUMNS))
     session.flush()
@@ -714,15 +702,15 @@ def _apply_profile(
 
 def _kind_settings(kind: str, data: Schema, only_set: bool) -> dict[str, Any]:
     names = KIND_SETTINGS[kind].model_fields
-    wanted = changed_fields(data) if only_set else names
+    wanted = changed_fields(data, CLEARABLE) if only_set else names
     return {to_camel(name): stored_json(getattr(data, name)) for name in names if name in wanted}
 
 
 def create_service_user(
-    session: Session, principal: Principal, tenant_id: str, group_id: str, kind: str, data: Schema
+    session: Session, principal: Principal, tenant_id: str, group_id: str, kind: str, data: ServiceCreate
 ) -> ServiceUser:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="service_user")
-    raw_id: str = data.service_user_id  # type: ignore[attr-defined]
+    raw_id = data.service_user_id
     admission = Admission(session)
     user_id = admission.full_id(raw_id)
     key = admission.identity(tenant.pk, "serviceUserId", user_id)
@@ -734,7 +722,7 @@ def create_service_user(
         service_user_key=key,
         settings=_kind_settings(kind, data, only_set=False),
     )
-    _apply_profile(session, principal, tenant, group, row, data.service_instance_profile)  # type: ignore[attr-defined]
+    _apply_profile(session, principal, tenant, group, row, data.service_instance_profile)
     session.add(row)
     flush_or_conflict(session, f"serviceUserId {user_id!r} is already in use")
     return row
@@ -747,12 +735,12 @@ def update_service_user(
     group_id: str,
     kind: str,
     user_id: str,
-    changes: Schema,
+    changes: ServiceUpdate,
 ) -> ServiceUser:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     row = _find_service_user(session, principal, group, kind, user_id)
     require_manage(principal, Target("service_user", tenant.pk, group.pk))
-    profile = getattr(changes, "service_instance_profile", None)
+    profile = changes.service_instance_profile
     if profile is not None:
         _apply_profile(session, principal, tenant, group, row, profile)
     row.settings = {**row.settings, **_kind_settings(kind, changes, only_set=True)}

@@ -18,7 +18,7 @@ from switchboard.events import webhooks
 from switchboard.events.delivery import EventWorker, queue_test_event
 from switchboard.events.signing import SecretBox
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from switchboard.kit.schemas import Page, RowId, Schema, partial_of
+from switchboard.kit.schemas import Page, RowId, Schema
 from switchboard.web.responses import errors, json_response, no_content
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -27,21 +27,24 @@ READ = errors(400, 401, 403, 404, 429)
 WRITE = errors(400, 401, 403, 404, 429)
 
 
+WebhookUrl = Annotated[str, Field(max_length=2000)]
+EventTypes = Annotated[list[Annotated[str, Field(max_length=60)]], Field(max_length=50)]
+WebhookDescription = Annotated[str, Field(max_length=200)]
+
+
 class WebhookCreate(Schema):
-    url: str = Field(max_length=2000, description="https:// (http:// only in development mode)")
-    event_types: list[Annotated[str, Field(max_length=60)]] = Field(
-        max_length=50, description='Event types, "family.*" patterns (call.*), or "*"'
-    )
+    url: WebhookUrl = Field(description="https:// (http:// only in development mode)")
+    event_types: EventTypes = Field(description='Event types, "family.*" patterns (call.*), or "*"')
     tenant_id: str | None = Field(
         default=None, max_length=64, description="System only: one tenant's events (default: all)"
     )
-    description: str = Field(default="", max_length=200)
+    description: WebhookDescription = ""
 
 
-WebhookUpdate = partial_of(WebhookCreate, "WebhookUpdate", exclude=("tenant_id",))
-
-
-class WebhookChange(WebhookUpdate):  # type: ignore[misc,valid-type]
+class WebhookChange(Schema):
+    url: WebhookUrl | None = None
+    event_types: EventTypes | None = None
+    description: WebhookDescription | None = None
     active: bool | None = Field(default=None, description="true re-enables a disabled subscription")
 
 

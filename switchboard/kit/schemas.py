@@ -1,12 +1,11 @@
-"""Base for every API schema: camelCase on the wire, unknown fields rejected, partial updates."""
+"""Base for every API schema: camelCase on the wire, unknown fields rejected; the page of a list."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from pydantic.fields import FieldInfo
 
 T = TypeVar("T")
 
@@ -25,26 +24,6 @@ class Schema(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
     )
-
-
-M = TypeVar("M", bound=Schema)
-
-
-def constrained_type(info: FieldInfo) -> Any:
-    """The field's type with its constraints (max_length, ge, pattern, ...) kept on it."""
-    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-
-
-def partial_of(model: type[M], name: str, exclude: tuple[str, ...] = ()) -> type[Schema]:
-    """The same fields as `model` less `exclude`, each optional: the body of a PATCH."""
-    fields: dict[str, Any] = {
-        field_name: (constrained_type(info) | None, None)
-        for field_name, info in model.model_fields.items()
-        if field_name not in exclude
-    }
-    partial: type[Schema] = create_model(name, __base__=Schema, **fields)
-    partial.__doc__ = f"Partial update of {model.__name__}: only the fields sent are changed."
-    return partial
 
 
 class Page(Schema, Generic[T]):
