@@ -14,10 +14,11 @@ from starlette.responses import FileResponse, Response
 
 from switchboard.access.dependencies import authorize
 from switchboard.access.policy import (
-    ADMIN_ROLES,
     Area,
+    Kind,
     Target,
     first_visible,
+    may_drive_simulator,
     require_manage,
 )
 from switchboard.access.principal import Principal
@@ -238,7 +239,7 @@ def list_recordings(
 def _recording(request: Request, principal: Principal, recording_id: int) -> tuple[Recording, Call]:
     with database_of(request).transaction() as session:
         recording = first_visible(
-            session, principal, "recording", select(Recording).where(Recording.pk == recording_id)
+            session, principal, Kind.RECORDING, select(Recording).where(Recording.pk == recording_id)
         )
         if recording is None:
             raise NotFound(f"recording {recording_id} not found")
@@ -277,7 +278,7 @@ def get_dialling_policy(request: Request, principal: CallsCaller, tenant_id: str
     """What the tenant's API callers may dial (defaults until set)."""
     with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
-        require_manage(principal, Target("dialling_policy", tenant.pk))
+        require_manage(principal, Target(Kind.DIALLING_POLICY, tenant.pk))
         allowed, max_calls = service.dialling_policy(session, tenant.pk)
     return json_response({"allowed": allowed, "maxConcurrentCalls": max_calls})
 
@@ -293,7 +294,7 @@ def put_dialling_policy(
             raise BadRequest.field("allowed", f"{pattern!r} is not a regular expression: {exc}") from None
     with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
-        require_manage(principal, Target("dialling_policy", tenant.pk))
+        require_manage(principal, Target(Kind.DIALLING_POLICY, tenant.pk))
         policy = session.get(DiallingPolicy, tenant.pk) or DiallingPolicy(tenant_pk=tenant.pk)
         policy.allowed, policy.max_concurrent_calls = list(body.allowed), body.max_concurrent_calls
         session.add(policy)
@@ -305,7 +306,7 @@ def put_dialling_policy(
 
 
 def _simulator(request: Request, principal: Principal) -> SimulatedPbx:
-    if principal.role not in ADMIN_ROLES:
+    if not may_drive_simulator(principal):
         raise Forbidden("The simulator is for administrators.")
     driver = _control(request).driver
     if not isinstance(driver, SimulatedPbx):

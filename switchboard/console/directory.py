@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, exists, func, or_, se
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from switchboard.access.policy import Area, require_area, scope_params, visibility
+from switchboard.access.policy import Area, Kind, require_area, scope_params, visibility
 from switchboard.access.principal import Principal
 from switchboard.console.pages import console_page, page, refusal
 from switchboard.db.engine import database_of
@@ -124,7 +124,7 @@ def _listing(
 
 
 def _tenants(session: Session, principal: Principal, browse: Browse) -> Listing:
-    stmt = select(Tenant).where(visibility(principal, "tenant"))
+    stmt = select(Tenant).where(visibility(principal, Kind.TENANT))
     if browse.q:
         stmt = stmt.where(
             or_(Tenant.tenant_key.like(browse.prefix, escape="\\"), _like(Tenant.name, browse.contains))
@@ -133,7 +133,7 @@ def _tenants(session: Session, principal: Principal, browse: Browse) -> Listing:
 
 
 def _groups(session: Session, principal: Principal, tenant: Tenant, browse: Browse) -> Listing:
-    stmt = select(Group).where(Group.tenant_pk == tenant.pk, visibility(principal, "group"))
+    stmt = select(Group).where(Group.tenant_pk == tenant.pk, visibility(principal, Kind.GROUP))
     if browse.q:
         stmt = stmt.where(
             or_(Group.group_key.like(browse.prefix, escape="\\"), _like(Group.group_name, browse.contains))
@@ -147,7 +147,7 @@ def _members(
     """A group's end users or service users the principal may see (as the API's lists: the
     policy's condition), with their department, matching the search."""
     key: Text = User.user_key if model is User else ServiceUser.service_user_key
-    kind = "user" if model is User else "service_user"
+    kind = Kind.USER if model is User else Kind.SERVICE_USER
     stmt = (
         select(model, Department.full_path_name)
         .outerjoin(Department, Department.pk == model.department_pk)

@@ -14,7 +14,7 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy import and_, bindparam, func, literal, select
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from switchboard.access.policy import scope_params, visibility, visibility_key
+from switchboard.access.policy import Kind, scope_params, visibility, visibility_key
 from switchboard.access.principal import Principal
 from switchboard.db.fastread import AnySelect, FastReader, Row
 from switchboard.db.in_lists import chunks, one_of
@@ -91,7 +91,7 @@ class Shape:
     """How to select one kind of object, scoped by its parents' ids, and how to shape a row."""
 
     name: str
-    kind: str  # the policy's name for these rows
+    kind: Kind  # the policy's name for these rows
     base: Callable[[], AnySelect]  # columns, joins and the parent scope (bind parameters)
     key: Callable[[], QueryableAttribute[str]]  # the object's own lower-cased id column
     name_column: Callable[[], QueryableAttribute[str]]
@@ -196,15 +196,15 @@ def _service_user_base() -> AnySelect:
     ).where(ServiceUser.kind == bindparam("kind"))
 
 
-TENANTS = Shape("tenants", "tenant", _tenant_base, lambda: Tenant.tenant_key, lambda: Tenant.name)
-GROUPS = Shape("groups", "group", _group_base, lambda: Group.group_key, lambda: Group.group_name)
+TENANTS = Shape("tenants", Kind.TENANT, _tenant_base, lambda: Tenant.tenant_key, lambda: Tenant.name)
+GROUPS = Shape("groups", Kind.GROUP, _group_base, lambda: Group.group_key, lambda: Group.group_name)
 DEPARTMENTS = Shape(
-    "departments", "department", _department_base, lambda: Department.name_key, lambda: Department.name
+    "departments", Kind.DEPARTMENT, _department_base, lambda: Department.name_key, lambda: Department.name
 )
-USERS = Shape("users", "user", _user_base, lambda: User.user_key, lambda: User.last_name, shape_user)
+USERS = Shape("users", Kind.USER, _user_base, lambda: User.user_key, lambda: User.last_name, shape_user)
 SERVICE_USERS = Shape(
     "service_users",
-    "service_user",
+    Kind.SERVICE_USER,
     _service_user_base,
     lambda: ServiceUser.service_user_key,
     lambda: ServiceUser.name,

@@ -15,7 +15,7 @@ from sqlalchemy import Table, delete, exists, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from switchboard.access.policy import Target, first_visible, require_manage
+from switchboard.access.policy import Kind, Target, first_visible, require_manage
 from switchboard.access.principal import Principal
 from switchboard.db.base import utcnow
 from switchboard.db.bulk_insert import insert_rows
@@ -93,7 +93,7 @@ def changed_fields(changes: Schema, clearable: frozenset[str] = CLEARABLE) -> se
 
 def find_tenant(session: Session, principal: Principal, tenant_id: str) -> Tenant:
     tenant = first_visible(
-        session, principal, "tenant", select(Tenant).where(Tenant.tenant_key == tenant_id.lower())
+        session, principal, Kind.TENANT, select(Tenant).where(Tenant.tenant_key == tenant_id.lower())
     )
     if tenant is None:
         raise NotFound(f"tenant {tenant_id!r} does not exist")
@@ -104,7 +104,7 @@ def find_group(session: Session, principal: Principal, tenant_id: str, group_id:
     group = first_visible(
         session,
         principal,
-        "group",
+        Kind.GROUP,
         select(Group)
         .join(Tenant, Tenant.pk == Group.tenant_pk)
         .where(Tenant.tenant_key == tenant_id.lower(), Group.group_key == group_id.lower()),
@@ -120,7 +120,7 @@ def find_department(
     department = first_visible(
         session,
         principal,
-        "department",
+        Kind.DEPARTMENT,
         select(Department).where(
             Department.tenant_pk == tenant_pk,
             Department.scope_pk == (group_pk or 0),
@@ -140,7 +140,7 @@ def _find_user(session: Session, principal: Principal, group: Group, user_id: st
     user = first_visible(
         session,
         principal,
-        "user",
+        Kind.USER,
         select(User).where(User.group_pk == group.pk, User.user_key == _lookup_key(session, user_id)),
     )
     if user is None:
@@ -154,7 +154,7 @@ def _find_service_user(
     service_user = first_visible(
         session,
         principal,
-        "service_user",
+        Kind.SERVICE_USER,
         select(ServiceUser).where(
             ServiceUser.group_pk == group.pk,
             ServiceUser.kind == kind,
@@ -167,7 +167,7 @@ def _find_service_user(
 
 
 def _group_with_tenant(
-    session: Session, principal: Principal, tenant_id: str, group_id: str, manage: str | None
+    session: Session, principal: Principal, tenant_id: str, group_id: str, manage: Kind | None
 ) -> tuple[Tenant, Group]:
     """The group (404 if not visible) and its tenant; with `manage`, 403 unless the principal may
     change objects of that kind in this group."""
@@ -182,7 +182,7 @@ def _group_with_tenant(
 
 
 def create_tenant(session: Session, principal: Principal, data: TenantCreate) -> Tenant:
-    require_manage(principal, Target("tenant_lifecycle"))
+    require_manage(principal, Target(Kind.TENANT_LIFECYCLE))
     if session.scalar(select(Tenant.pk).where(Tenant.tenant_key == data.tenant_id.lower())):
         raise Conflict(f"tenant {data.tenant_id!r} already exists")
     tenant = Tenant(tenant_key=data.tenant_id.lower())
@@ -194,7 +194,7 @@ def create_tenant(session: Session, principal: Principal, data: TenantCreate) ->
 
 def update_tenant(session: Session, principal: Principal, tenant_id: str, changes: Schema) -> Tenant:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("tenant", tenant.pk))
+    require_manage(principal, Target(Kind.TENANT, tenant.pk))
     _assign(tenant, changes, changed_fields(changes))
     session.flush()
     return tenant
@@ -202,14 +202,14 @@ def update_tenant(session: Session, principal: Principal, tenant_id: str, change
 
 def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> None:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("tenant_lifecycle", tenant.pk))
+    require_manage(principal, Target(Kind.TENANT_LIFECYCLE, tenant.pk))
     session.execute(delete(Tenant).where(Tenant.pk == tenant.pk))
     bump(session, "credentials")  # its accounts, keys and tokens went with it: forget them everywhere
 
 
 def add_domain(session: Session, principal: Principal, tenant_id: str, data: DomainCreate) -> Domain:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("domain", tenant.pk))
+    require_manage(principal, Target(Kind.DOMAIN, tenant.pk))
     name = check_domain_name("domain", data.domain)
     if name == read_setting(session, DEFAULT_DOMAIN):
         raise Conflict(f"domain {name} is the system default domain and belongs to no tenant")
@@ -229,7 +229,7 @@ def tenant_domains(session: Session, tenant: Tenant) -> list[Domain]:
 
 def remove_domain(session: Session, principal: Principal, tenant_id: str, name: str) -> None:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("domain", tenant.pk))
+    require_manage(principal, Target(Kind.DOMAIN, tenant.pk))
     domain = session.scalar(
         select(Domain).where(Domain.tenant_pk == tenant.pk, Domain.name_key == name.lower())
     )
@@ -363,7 +363,7 @@ class Admission:
 
 def create_group(session: Session, principal: Principal, tenant_id: str, data: GroupCreate) -> Group:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("group", tenant.pk))
+    require_manage(principal, Target(Kind.GROUP, tenant.pk))
     key = data.group_id.lower()
     conflict = f"group {data.group_id!r} already exists in this tenant"
     if session.scalar(select(Group.pk).where(Group.tenant_pk == tenant.pk, Group.group_key == key)):
@@ -378,7 +378,7 @@ def create_group(session: Session, principal: Principal, tenant_id: str, data: G
 def update_group(
     session: Session, principal: Principal, tenant_id: str, group_id: str, changes: Schema
 ) -> Group:
-    _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="group")
+    _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=Kind.GROUP)
     limit = getattr(changes, "user_limit", None)
     if limit is not None and limit < group.user_count:
         raise Conflict(f"userLimit {limit} is below the group's userCount {group.user_count}")
@@ -388,7 +388,7 @@ def update_group(
 
 
 def delete_group(session: Session, principal: Principal, tenant_id: str, group_id: str) -> None:
-    _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="group")
+    _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=Kind.GROUP)
     session.execute(delete(Group).where(Group.pk == group.pk))
     bump(session, "credentials")  # its accounts, keys and tokens went with it: forget them everywhere
 
@@ -404,7 +404,7 @@ def _department_scope(
         tenant, group = find_tenant(session, principal, tenant_id), None
     else:
         tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
-    require_manage(principal, Target("department", tenant.pk, group.pk if group else None))
+    require_manage(principal, Target(Kind.DEPARTMENT, tenant.pk, group.pk if group else None))
     return tenant, group
 
 
@@ -547,7 +547,7 @@ def create_users(
         if where not in places:
             try:
                 places[where] = _group_with_tenant(
-                    session, principal, request.tenant_id, request.group_id, manage="user"
+                    session, principal, request.tenant_id, request.group_id, manage=Kind.USER
                 )
             except SwitchboardError as exc:
                 places[where] = exc
@@ -658,7 +658,7 @@ def update_user(
 ) -> User:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     user = _find_user(session, principal, group, user_id)
-    require_manage(principal, Target("user", tenant.pk, group.pk))
+    require_manage(principal, Target(Kind.USER, tenant.pk, group.pk))
     fields = changed_fields(changes)
     if "extension" in fields:
         Admission(session).extension(tenant.pk, changes.extension, own=("user", user.pk))  # type: ignore[attr-defined]
@@ -679,7 +679,7 @@ def update_user(
 def delete_user(session: Session, principal: Principal, tenant_id: str, group_id: str, user_id: str) -> None:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     user = _find_user(session, principal, group, user_id)
-    require_manage(principal, Target("user", tenant.pk, group.pk))
+    require_manage(principal, Target(Kind.USER, tenant.pk, group.pk))
     session.delete(user)
     bump(session, "credentials")  # an account linked to this user loses its link (and extension)
     session.execute(
@@ -721,7 +721,7 @@ def _kind_settings(kind: str, data: Schema, only_set: bool) -> dict[str, Any]:
 def create_service_user(
     session: Session, principal: Principal, tenant_id: str, group_id: str, kind: str, data: Schema
 ) -> ServiceUser:
-    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="service_user")
+    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=Kind.SERVICE_USER)
     raw_id: str = data.service_user_id  # type: ignore[attr-defined]
     admission = Admission(session)
     user_id = admission.full_id(raw_id)
@@ -751,7 +751,7 @@ def update_service_user(
 ) -> ServiceUser:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     row = _find_service_user(session, principal, group, kind, user_id)
-    require_manage(principal, Target("service_user", tenant.pk, group.pk))
+    require_manage(principal, Target(Kind.SERVICE_USER, tenant.pk, group.pk))
     profile = getattr(changes, "service_instance_profile", None)
     if profile is not None:
         _apply_profile(session, principal, tenant, group, row, profile)
@@ -765,6 +765,6 @@ def delete_service_user(
 ) -> None:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     row = _find_service_user(session, principal, group, kind, user_id)
-    require_manage(principal, Target("service_user", tenant.pk, group.pk))
+    require_manage(principal, Target(Kind.SERVICE_USER, tenant.pk, group.pk))
     session.delete(row)
     session.flush()
