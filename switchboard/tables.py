@@ -2,7 +2,7 @@
 
 from switchboard.access import models as access_models
 from switchboard.audit import models as audit_models
-from switchboard.bulk import jobs as import_job_models
+from switchboard.bulk import models as import_job_models
 from switchboard.calls import models as call_models
 from switchboard.console import models as console_models
 from switchboard.contact_centre import models as contact_centre_models

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -10,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account
 from switchboard.access.passwords import hash_password
-from switchboard.access.policy import scope_params, visibility
+from switchboard.access.policy import Kind, Placement, may_manage_account, scope_params, visibility
 from switchboard.access.principal import Principal, Role
 from switchboard.access.schemas import AccountCreate, AccountUpdate
 from switchboard.contact_centre.models import TeamMember
@@ -26,39 +25,18 @@ CREDENTIALS = "credentials"
 SELF_EDITABLE = frozenset({"display_name", "email", "password"})
 # In an account PATCH, null clears these (a scope or a link); for other fields null means "unchanged".
 CLEARABLE = frozenset({"tenant_id", "group_id", "linked_user_id"})
-RANK: dict[str, int] = {"system": 3, "tenant_admin": 2, "group_admin": 1, "user": 0}
-
-
-@dataclass(frozen=True)
-class Placement:
-    """An account's role and scope, as stored."""
-
-    role: Role
-    tenant_pk: int | None
-    group_pk: int | None
 
 
 def find_account(session: Session, principal: Principal, username: str) -> Account:
     account = session.scalar(
         select(Account)
         .where(Account.username_key == username.lower())
-        .where(visibility(principal, "account")),
+        .where(visibility(principal, Kind.ACCOUNT)),
         scope_params(principal),
     )
     if account is None:
         raise NotFound(f"account {username!r} not found or not visible")
     return account
-
-
-def may_manage_account(principal: Principal, placement: Placement) -> bool:
-    """May the principal create, change or delete an account placed like this?"""
-    if principal.role == "system":
-        return True
-    if principal.role == "tenant_admin":
-        return placement.role != "system" and placement.tenant_pk == principal.tenant_pk
-    if principal.role == "group_admin":
-        return placement.role == "user" and placement.group_pk == principal.group_pk
-    return False
 
 
 def _require_grant(principal: Principal, placement: Placement) -> None:
@@ -103,7 +81,8 @@ def _link(
         return None
     key = full_user_id(linked_user_id, read_setting(session, DEFAULT_DOMAIN)).lower()
     user = session.scalar(
-        select(User).where(User.user_key == key).where(visibility(principal, "user")), scope_params(principal)
+        select(User).where(User.user_key == key).where(visibility(principal, Kind.USER)),
+        scope_params(principal),
     )
     if user is None or user.tenant_pk != placement.tenant_pk:
         raise BadRequest.field("linkedUserId", "no such end user in the account's tenant")
@@ -237,7 +216,7 @@ def list_accounts(
 
     from switchboard.kit.pagination import PREFIX_END
 
-    stmt = select(Account).where(visibility(principal, "account"))
+    stmt = select(Account).where(visibility(principal, Kind.ACCOUNT))
     if prefix:
         stmt = stmt.where(Account.username_key >= prefix, Account.username_key < prefix + PREFIX_END)
     params = scope_params(principal)

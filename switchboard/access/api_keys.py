@@ -10,8 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from switchboard.access import keys
-from switchboard.access.accounts import CREDENTIALS, Placement, find_account, may_manage_account
+from switchboard.access.accounts import CREDENTIALS, find_account
 from switchboard.access.models import AccessToken, Account, ApiKey
+from switchboard.access.policy import Placement, may_manage_account
 from switchboard.access.principal import Principal
 from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate, KeyScope
 from switchboard.db.base import utcnow

@@ -12,11 +12,15 @@ from switchboard.access import keys
 from switchboard.access.models import Account, ApiKey
 from switchboard.access.policy import (
     ADMIN_ROLES,
+    VISIBILITY,
     Area,
     Decision,
+    Kind,
+    Placement,
     Target,
     first_visible,
     may_manage,
+    may_manage_account,
     require_area,
     scope_params,
     visibility,
@@ -26,52 +30,23 @@ from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
 from switchboard.errors import BadRequest, Forbidden
 
-VISIBILITY_RULES: dict[str, dict[str, str]] = {
-    "tenant": {
-        "tenant_admin": "a tenant admin sees its own tenant",
-        "group_admin": "a group admin sees its tenant's profile",
-        "user": "an end user sees its tenant's profile",
-    },
-    "group": {
-        "tenant_admin": "a tenant admin sees its tenant's groups",
-        "group_admin": "a group admin sees its own group",
-        "user": "an end user sees its own group's profile",
-    },
-    "department": {
-        "tenant_admin": "a tenant admin sees its tenant's departments",
-        "group_admin": "a group admin sees its group's and its tenant's departments",
-        "user": "an end user sees no departments",
-    },
-    "user": {
-        "tenant_admin": "a tenant admin sees its tenant's users",
-        "group_admin": "a group admin sees its group's users",
-        "user": "an end user sees only itself",
-    },
-    "service_user": {
-        "tenant_admin": "a tenant admin sees its tenant's service users",
-        "group_admin": "a group admin sees its group's service users",
-        "user": "an end user sees no service users (seed 003)",
-    },
-    "account": {
-        "tenant_admin": "a tenant admin sees its tenant's accounts",
-        "group_admin": "a group admin sees its group's accounts and itself",
-        "user": "an account sees only itself",
-    },
-    # Other accounts see by the template's team: _team_reason names it.
-    "campaign_template": {"tenant_admin": "a tenant admin sees its tenant's campaign templates"},
-    "campaign": {"tenant_admin": "a tenant admin sees its tenant's campaigns"},
-}
-
 # Kinds a non-admin sees through a campaign template's team (seed 000).
-TEAM_SCOPED = frozenset({"campaign_template", "campaign"})
+TEAM_SCOPED = frozenset({Kind.CAMPAIGN_TEMPLATE, Kind.CAMPAIGN})
 # The endpoints an object is reached through (what a user API key may reach is decided on these).
-AREAS: dict[str, Area] = {
-    "account": Area.ACCOUNTS,
-    "campaign_template": Area.CAMPAIGNS,
-    "campaign": Area.CAMPAIGNS,
+AREAS: dict[Kind, Area] = {
+    Kind.ACCOUNT: Area.ACCOUNTS,
+    Kind.CAMPAIGN_TEMPLATE: Area.CAMPAIGNS,
+    Kind.CAMPAIGN: Area.CAMPAIGNS,
 }
 # The API decides changes to these on their tenant's contact centre, not on the object's kind.
-MANAGED_AS: dict[str, str] = {"campaign_template": "contact_centre", "campaign": "contact_centre"}
+OBJECT_FORMS = (
+    "object must be tenant:T, group:T/G, user:T/G/U, service_user:T/G/U, department:T/NAME, "
+    "department:T/G/NAME, account:NAME, campaign_template:T/ID or campaign:T/ID"
+)
+MANAGED_AS: dict[Kind, Kind] = {
+    Kind.CAMPAIGN_TEMPLATE: Kind.CONTACT_CENTRE,
+    Kind.CAMPAIGN: Kind.CONTACT_CENTRE,
+}
 
 
 @dataclass(frozen=True)
@@ -114,7 +89,7 @@ def _of(account: Account, credential: Any, key_pk: int | None, prefix: str | Non
     )
 
 
-def _locate(kind: str, ids: list[str]) -> tuple[Any, Any]:
+def _locate(kind: Kind, ids: list[str]) -> tuple[Any, Any]:
     """(model, select statement) for KIND:ID, ids split on '/'."""
     t = ids[0].lower() if ids else ""
     tenant = select(Tenant.pk).where(Tenant.tenant_key == t).scalar_subquery()
@@ -123,44 +98,48 @@ def _locate(kind: str, ids: list[str]) -> tuple[Any, Any]:
         if len(ids) > 1
         else None
     )
-    if kind == "tenant" and len(ids) == 1:
+    if kind is Kind.TENANT and len(ids) == 1:
         return Tenant, select(Tenant).where(Tenant.tenant_key == t)
-    if kind == "group" and len(ids) == 2:
+    if kind is Kind.GROUP and len(ids) == 2:
         return Group, select(Group).where(Group.pk == group)
-    if kind == "user" and len(ids) == 3:
+    if kind is Kind.USER and len(ids) == 3:
         return User, select(User).where(User.group_pk == group, User.user_key == ids[2].lower())
-    if kind == "service_user" and len(ids) == 3:
+    if kind is Kind.SERVICE_USER and len(ids) == 3:
         return ServiceUser, select(ServiceUser).where(
             ServiceUser.group_pk == group, ServiceUser.service_user_key == ids[2].lower()
         )
-    if kind == "department" and len(ids) in (2, 3):
+    if kind is Kind.DEPARTMENT and len(ids) in (2, 3):
         scope = 0 if len(ids) == 2 else group
         return Department, select(Department).where(
             Department.tenant_pk == tenant,
             Department.scope_pk == scope,
             Department.name_key == ids[-1].lower(),
         )
-    if kind == "account" and len(ids) == 1:
+    if kind is Kind.ACCOUNT and len(ids) == 1:
         return Account, select(Account).where(Account.username_key == ids[0].lower())
     if kind in TEAM_SCOPED and len(ids) == 2 and ids[1].isdigit():
         # By tenant and id, as the API's /tenants/T/campaign-templates/ID/ and /campaigns/ID/.
-        model = CampaignTemplate if kind == "campaign_template" else Campaign
+        model = CampaignTemplate if kind is Kind.CAMPAIGN_TEMPLATE else Campaign
         return model, select(model).where(model.tenant_pk == tenant, model.pk == int(ids[1]))
-    raise BadRequest(
-        "object must be tenant:T, group:T/G, user:T/G/U, service_user:T/G/U, department:T/NAME, "
-        "department:T/G/NAME, account:NAME, campaign_template:T/ID or campaign:T/ID"
-    )
+    raise BadRequest(OBJECT_FORMS)
+
+
+def _kind_named(name: str) -> Kind:
+    try:
+        return Kind(name)
+    except ValueError:
+        raise BadRequest(OBJECT_FORMS) from None
 
 
 def _read_reason(
-    session: Session, principal: Principal, kind: str, obj: str, found: Any, visible: bool
+    session: Session, principal: Principal, kind: Kind, obj: str, found: Any, visible: bool
 ) -> str:
     """Why the object is (not) visible. The verdict is the policy's; this only words it."""
     if principal.role == "system":
         return "visible: system sees everything"
     if kind in TEAM_SCOPED and principal.role not in ADMIN_ROLES:
         return _team_reason(session, principal, obj, found, visible)
-    rule = VISIBILITY_RULES[kind][principal.role]
+    rule = VISIBILITY[kind][principal.role].explanation
     return f"visible: {rule}" if visible else f"not visible: {rule}, and {obj} is outside that"
 
 
@@ -183,7 +162,8 @@ def _team_reason(session: Session, principal: Principal, obj: str, found: Any, v
 
 
 def explain(session: Session, principal: Principal, obj: str, operation: str) -> Explanation:
-    kind, _, raw_ids = obj.partition(":")
+    name, _, raw_ids = obj.partition(":")
+    kind = _kind_named(name)
     model, stmt = _locate(kind, [part for part in raw_ids.split("/") if part])
     found = session.scalar(stmt)
     if found is None:
@@ -205,8 +185,6 @@ def explain(session: Session, principal: Principal, obj: str, operation: str) ->
     if operation == "read":
         return Explanation(True, reason)
     if model is Account:
-        from switchboard.access.accounts import Placement, may_manage_account
-
         allowed = may_manage_account(principal, Placement(found.role, found.tenant_pk, found.group_pk))
         return Explanation(
             allowed, "within the escalation guard" if allowed else "outside the escalation guard (403)"
@@ -216,12 +194,12 @@ def explain(session: Session, principal: Principal, obj: str, operation: str) ->
 
 def _sees_tenant(session: Session, principal: Principal, tenant_pk: int) -> bool:
     return (
-        first_visible(session, principal, "tenant", select(Tenant.pk).where(Tenant.pk == tenant_pk))
+        first_visible(session, principal, Kind.TENANT, select(Tenant.pk).where(Tenant.pk == tenant_pk))
         is not None
     )
 
 
-def _target(kind: str, model: Any, found: Any) -> Target:
+def _target(kind: Kind, model: Any, found: Any) -> Target:
     tenant_pk = found.pk if model is Tenant else getattr(found, "tenant_pk", None)
     group_pk = found.pk if model is Group else getattr(found, "group_pk", None)
     return Target(MANAGED_AS.get(kind, kind), tenant_pk, group_pk)

@@ -4,8 +4,12 @@
 - `visibility`: which rows of a kind the principal may see, as SQL clauses with bind
   parameters, applied in the same query that fetches (lists and lookups cannot disagree).
 - `may_manage` / `require_manage`: may the principal change an object it can see (403 if not)?
+- `may_manage_account` (the escalation guard) and the other named `may_...` predicates: the rules
+  that are decided on the principal alone, or on one field of the object.
 
-Adding a kind is one entry in VISIBILITY and one in MANAGERS.
+Every rule carries its own words (`Rule.explanation`, `Decision.rule`): `switchboard access explain`
+reads them from here. Adding a kind is one member of Kind, one entry in VISIBILITY and, if it may
+be changed, its case in `may_manage`.
 """
 
 from __future__ import annotations
@@ -15,13 +19,29 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, false, or_, true
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    false,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from switchboard.access.models import Account, ApiKey
 from switchboard.access.principal import Principal, Role
+from switchboard.audit.models import AuditEntry
+from switchboard.bulk.models import ImportJob
+from switchboard.calls.models import Call, Recording
+from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
 from switchboard.errors import Forbidden
+from switchboard.events.models import Webhook
 
 T = TypeVar("T")
 
@@ -63,6 +83,33 @@ def require_area(principal: Principal, area: Area) -> None:
         raise Forbidden("Webhooks need system or tenant administrator rights.")
 
 
+class Kind(StrEnum):
+    """The kinds of object the policy decides on (the API's names for them)."""
+
+    TENANT = "tenant"
+    GROUP = "group"
+    DEPARTMENT = "department"
+    USER = "user"
+    SERVICE_USER = "service_user"
+    ACCOUNT = "account"
+    API_KEY = "api_key"
+    TEAM = "team"
+    CAMPAIGN_TEMPLATE = "campaign_template"
+    CAMPAIGN = "campaign"
+    CALL = "call"
+    RECORDING = "recording"
+    WEBHOOK = "webhook"
+    IMPORT_JOB = "import_job"
+    AUDIT_ENTRY = "audit_entry"
+    # Decided on for changes only (no VISIBILITY entry).
+    LEAD = "lead"
+    CONTACT_CENTRE = "contact_centre"
+    DIALLING_POLICY = "dialling_policy"
+    TENANT_LIFECYCLE = "tenant_lifecycle"
+    DOMAIN = "domain"
+    SETTINGS = "settings"
+
+
 # -- visibility ------------------------------------------------------------------------------------
 
 # Bind parameters carrying the principal's scope into compiled statements.
@@ -85,48 +132,13 @@ def _p(name: str) -> BindParameter[Any]:
 Clause = Callable[[], ColumnElement[bool]]
 NOTHING: Clause = false
 
-# kind -> role -> clause (system sees everything: no entry needed)
-VISIBILITY: dict[str, dict[Role, Clause]] = {
-    "tenant": {
-        "tenant_admin": lambda: Tenant.pk == _p(P_TENANT),
-        "group_admin": lambda: Tenant.pk == _p(P_TENANT),
-        "user": lambda: Tenant.pk == _p(P_TENANT),
-    },
-    "group": {
-        "tenant_admin": lambda: Group.tenant_pk == _p(P_TENANT),
-        "group_admin": lambda: Group.pk == _p(P_GROUP),
-        "user": lambda: Group.pk == _p(P_GROUP),
-    },
-    "department": {
-        "tenant_admin": lambda: Department.tenant_pk == _p(P_TENANT),
-        # Its group's departments, and the tenant's (users of the group may be placed in them).
-        "group_admin": lambda: and_(
-            Department.tenant_pk == _p(P_TENANT),
-            or_(Department.group_pk == _p(P_GROUP), Department.group_pk.is_(None)),
-        ),
-        "user": NOTHING,
-    },
-    "user": {
-        "tenant_admin": lambda: User.tenant_pk == _p(P_TENANT),
-        "group_admin": lambda: User.group_pk == _p(P_GROUP),
-        "user": lambda: User.pk == _p(P_USER),
-    },
-    "service_user": {
-        "tenant_admin": lambda: ServiceUser.tenant_pk == _p(P_TENANT),
-        "group_admin": lambda: ServiceUser.group_pk == _p(P_GROUP),
-        "user": NOTHING,  # seed 003: not the IVRs or hunt groups of one's own group
-    },
-    "account": {
-        "tenant_admin": lambda: Account.tenant_pk == _p(P_TENANT),
-        "group_admin": lambda: or_(Account.group_pk == _p(P_GROUP), Account.pk == _p(P_ACCOUNT)),
-        "user": lambda: Account.pk == _p(P_ACCOUNT),
-    },
-    "api_key": {
-        "tenant_admin": lambda: ApiKey.account_pk.in_(_account_pks_of_tenant()),
-        "group_admin": lambda: ApiKey.account_pk.in_(_account_pks_of_group()),
-        "user": lambda: ApiKey.account_pk == _p(P_ACCOUNT),
-    },
-}
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One role's view of one kind: the SQL clause, and the same rule in words (for explain)."""
+
+    clause: Clause
+    explanation: str
 
 
 def _member_template_pks() -> Any:
@@ -137,11 +149,6 @@ def _member_template_pks() -> Any:
     rather than a filter over every template of the tenant: a user's campaign list costs what it
     returns, not what the tenant holds.
     """
-    from sqlalchemy import select, union_all
-    from sqlalchemy.orm import aliased
-
-    from switchboard.contact_centre.models import CampaignTemplate, TeamMember
-
     template = aliased(CampaignTemplate)  # not the outer query's table
     my_teams = select(TeamMember.team_pk).where(TeamMember.account_pk == _p(P_ACCOUNT))
     of_my_teams = select(template.pk).where(
@@ -158,55 +165,21 @@ def _member_template_pks() -> Any:
 
 
 def _template_visible_to_member() -> ColumnElement[bool]:
-    from switchboard.contact_centre.models import CampaignTemplate
-
     return CampaignTemplate.pk.in_(_member_template_pks())
-
-
-def _template_of_tenant() -> ColumnElement[bool]:
-    from switchboard.contact_centre.models import CampaignTemplate
-
-    return CampaignTemplate.tenant_pk == _p(P_TENANT)
-
-
-def _campaign_of_tenant() -> ColumnElement[bool]:
-    from switchboard.contact_centre.models import Campaign
-
-    return Campaign.tenant_pk == _p(P_TENANT)
 
 
 def _campaign_of_member() -> ColumnElement[bool]:
     """A campaign (and with it its leads and calls) follows its template."""
-    from switchboard.contact_centre.models import Campaign
-
     return Campaign.template_pk.in_(_member_template_pks())
 
 
-VISIBILITY["campaign_template"] = {
-    "tenant_admin": _template_of_tenant,
-    "group_admin": _template_visible_to_member,
-    "user": _template_visible_to_member,
-}
-VISIBILITY["campaign"] = {
-    "tenant_admin": _campaign_of_tenant,
-    "group_admin": _campaign_of_member,
-    "user": _campaign_of_member,
-}
-
-
-def _call_of_tenant() -> ColumnElement[bool]:
-    from switchboard.calls.models import Call
-
-    return Call.tenant_pk == _p(P_TENANT)
+def _campaign_pks_of_member() -> Any:
+    return select(Campaign.pk).where(_campaign_of_member())
 
 
 def _call_of_member() -> ColumnElement[bool]:
     """Calls on the account's own extension (its linked end user's), and calls dialled for a
     campaign it can see; never another tenant's."""
-    from sqlalchemy import select
-
-    from switchboard.calls.models import Call
-
     own_extension = select(User.extension).where(User.pk == _p(P_USER)).scalar_subquery()
     return and_(
         Call.tenant_pk == _p(P_TENANT),
@@ -214,68 +187,20 @@ def _call_of_member() -> ColumnElement[bool]:
     )
 
 
-def _campaign_pks_of_member() -> Any:
-    from sqlalchemy import select
-
-    from switchboard.contact_centre.models import Campaign
-
-    return select(Campaign.pk).where(_campaign_of_member())
-
-
 def _recording_via_call(call_clause: Clause) -> Clause:
     """A recording follows its call."""
 
     def clause() -> ColumnElement[bool]:
-        from sqlalchemy import select
-
-        from switchboard.calls.models import Call, Recording
-
         return Recording.call_pk.in_(select(Call.pk).where(call_clause()))
 
     return clause
 
 
-VISIBILITY["call"] = {
-    "tenant_admin": _call_of_tenant,
-    "group_admin": _call_of_member,
-    "user": _call_of_member,
-}
-VISIBILITY["recording"] = {role: _recording_via_call(clause) for role, clause in VISIBILITY["call"].items()}
-VISIBILITY["team"] = {
-    "tenant_admin": lambda: _team_of_tenant(),
-    "group_admin": NOTHING,
-    "user": NOTHING,
-}
-
-# Webhook subscriptions: a tenant administrator's are its tenant's; the area rule keeps others out.
-VISIBILITY["webhook"] = {
-    "tenant_admin": lambda: _webhook_of_tenant(),
-    "group_admin": NOTHING,
-    "user": NOTHING,
-}
-
-
-def _webhook_of_tenant() -> ColumnElement[bool]:
-    from switchboard.events.models import Webhook
-
-    return Webhook.tenant_pk == _p(P_TENANT)
-
-
-def _team_of_tenant() -> ColumnElement[bool]:
-    from switchboard.contact_centre.models import Team
-
-    return Team.tenant_pk == _p(P_TENANT)
-
-
 def _account_pks_of_tenant() -> Any:
-    from sqlalchemy import select
-
     return select(Account.pk).where(Account.tenant_pk == _p(P_TENANT)).scalar_subquery()
 
 
 def _account_pks_of_group() -> Any:
-    from sqlalchemy import select
-
     return (
         select(Account.pk)
         .where(or_(Account.group_pk == _p(P_GROUP), Account.pk == _p(P_ACCOUNT)))
@@ -283,13 +208,135 @@ def _account_pks_of_group() -> Any:
     )
 
 
-def visibility(principal: Principal, kind: str) -> ColumnElement[bool]:
+def _audit_entry_of_tenant() -> ColumnElement[bool]:
+    return or_(AuditEntry.tenant_pk == _p(P_TENANT), AuditEntry.principal_tenant_pk == _p(P_TENANT))
+
+
+_AUDIT_OF_TENANT = "entries about its tenant's objects or made by its tenant's accounts"
+
+
+def _of_tenant(column: QueryableAttribute[Any], things: str) -> Rule:
+    """A tenant admin's view of most kinds: the rows of its tenant."""
+    return Rule(lambda: column == _p(P_TENANT), f"a tenant admin sees its tenant's {things}")
+
+
+def _of_group(column: QueryableAttribute[Any], things: str) -> Rule:
+    return Rule(lambda: column == _p(P_GROUP), f"a group admin sees its group's {things}")
+
+
+def _members_see_none(things: str) -> dict[Role, Rule]:
+    return {
+        "group_admin": Rule(NOTHING, f"a group admin sees no {things}"),
+        "user": Rule(NOTHING, f"an end user sees no {things}"),
+    }
+
+
+def _members_see(clause: Clause, what: str) -> dict[Role, Rule]:
+    return {
+        "group_admin": Rule(clause, f"a group admin sees {what}"),
+        "user": Rule(clause, f"an end user sees {what}"),
+    }
+
+
+# kind -> role -> rule (system sees everything: no entry needed)
+VISIBILITY: dict[Kind, dict[Role, Rule]] = {
+    Kind.TENANT: {
+        "tenant_admin": Rule(lambda: Tenant.pk == _p(P_TENANT), "a tenant admin sees its own tenant"),
+        **_members_see(lambda: Tenant.pk == _p(P_TENANT), "its tenant's profile"),
+    },
+    Kind.GROUP: {
+        "tenant_admin": _of_tenant(Group.tenant_pk, "groups"),
+        "group_admin": Rule(lambda: Group.pk == _p(P_GROUP), "a group admin sees its own group"),
+        "user": Rule(lambda: Group.pk == _p(P_GROUP), "an end user sees its own group's profile"),
+    },
+    Kind.DEPARTMENT: {
+        "tenant_admin": _of_tenant(Department.tenant_pk, "departments"),
+        # Its group's departments, and the tenant's (users of the group may be placed in them).
+        "group_admin": Rule(
+            lambda: and_(
+                Department.tenant_pk == _p(P_TENANT),
+                or_(Department.group_pk == _p(P_GROUP), Department.group_pk.is_(None)),
+            ),
+            "a group admin sees its group's and its tenant's departments",
+        ),
+        "user": Rule(NOTHING, "an end user sees no departments"),
+    },
+    Kind.USER: {
+        "tenant_admin": _of_tenant(User.tenant_pk, "users"),
+        "group_admin": _of_group(User.group_pk, "users"),
+        "user": Rule(lambda: User.pk == _p(P_USER), "an end user sees only itself"),
+    },
+    Kind.SERVICE_USER: {
+        "tenant_admin": _of_tenant(ServiceUser.tenant_pk, "service users"),
+        "group_admin": _of_group(ServiceUser.group_pk, "service users"),
+        # Seed 003: not the IVRs or hunt groups of one's own group.
+        "user": Rule(NOTHING, "an end user sees no service users (seed 003)"),
+    },
+    Kind.ACCOUNT: {
+        "tenant_admin": _of_tenant(Account.tenant_pk, "accounts"),
+        "group_admin": Rule(
+            lambda: or_(Account.group_pk == _p(P_GROUP), Account.pk == _p(P_ACCOUNT)),
+            "a group admin sees its group's accounts and itself",
+        ),
+        "user": Rule(lambda: Account.pk == _p(P_ACCOUNT), "an account sees only itself"),
+    },
+    Kind.API_KEY: {
+        "tenant_admin": Rule(
+            lambda: ApiKey.account_pk.in_(_account_pks_of_tenant()),
+            "a tenant admin sees the API keys of its tenant's accounts",
+        ),
+        "group_admin": Rule(
+            lambda: ApiKey.account_pk.in_(_account_pks_of_group()),
+            "a group admin sees the API keys of its group's accounts and its own",
+        ),
+        "user": Rule(lambda: ApiKey.account_pk == _p(P_ACCOUNT), "an account sees only its own API keys"),
+    },
+    # Other accounts see templates and campaigns by the template's team (explain names the team).
+    Kind.CAMPAIGN_TEMPLATE: {
+        "tenant_admin": _of_tenant(CampaignTemplate.tenant_pk, "campaign templates"),
+        **_members_see(
+            _template_visible_to_member,
+            "the templates of its teams, and team-less ones if the tenant opens them to everyone",
+        ),
+    },
+    Kind.CAMPAIGN: {
+        "tenant_admin": _of_tenant(Campaign.tenant_pk, "campaigns"),
+        **_members_see(_campaign_of_member, "the campaigns of the templates it sees"),
+    },
+    Kind.CALL: {
+        "tenant_admin": _of_tenant(Call.tenant_pk, "calls"),
+        **_members_see(_call_of_member, "calls on its own extension and calls of the campaigns it sees"),
+    },
+    Kind.TEAM: {"tenant_admin": _of_tenant(Team.tenant_pk, "teams"), **_members_see_none("teams")},
+    # Webhook subscriptions: a tenant administrator's are its tenant's; the area rule keeps others out.
+    Kind.WEBHOOK: {
+        "tenant_admin": _of_tenant(Webhook.tenant_pk, "webhooks"),
+        **_members_see_none("webhooks"),
+    },
+    # Others are refused before any read (may_import); they see nothing, should one slip through.
+    Kind.IMPORT_JOB: {
+        "tenant_admin": _of_tenant(ImportJob.tenant_pk, "import jobs"),
+        **_members_see_none("import jobs"),
+    },
+    # The area rule keeps all but administrators out; the clause holds for every non-system role.
+    Kind.AUDIT_ENTRY: {
+        "tenant_admin": Rule(_audit_entry_of_tenant, f"a tenant admin sees {_AUDIT_OF_TENANT}"),
+        **_members_see(_audit_entry_of_tenant, _AUDIT_OF_TENANT),
+    },
+}
+VISIBILITY[Kind.RECORDING] = {
+    role: Rule(_recording_via_call(rule.clause), f"{rule.explanation}, and their recordings")
+    for role, rule in VISIBILITY[Kind.CALL].items()
+}
+
+
+def visibility(principal: Principal, kind: Kind) -> ColumnElement[bool]:
     """The SQL condition selecting the rows of `kind` the principal may see (bind parameters)."""
-    clause = VISIBILITY[kind].get(principal.role)
-    return true() if clause is None else clause()
+    rule = VISIBILITY[kind].get(principal.role)
+    return true() if rule is None else rule.clause()
 
 
-def first_visible(session: Session, principal: Principal, kind: str, stmt: Select[T]) -> T | None:
+def first_visible(session: Session, principal: Principal, kind: Kind, stmt: Select[T]) -> T | None:
     """The first row of `stmt` the principal may see, or None (callers answer 404): the policy's
     condition goes into the same query that fetches."""
     return session.scalar(stmt.where(visibility(principal, kind)), scope_params(principal))
@@ -307,7 +354,7 @@ def visibility_key(principal: Principal) -> str:
 class Target:
     """Where an object lives: what management rights are decided on."""
 
-    kind: str
+    kind: Kind
     tenant_pk: int | None = None
     group_pk: int | None = None
 
@@ -326,21 +373,21 @@ def may_manage(principal: Principal, target: Target) -> Decision:
     kind = target.kind
     in_tenant = target.tenant_pk is not None and target.tenant_pk == principal.tenant_pk
     in_group = target.group_pk is not None and target.group_pk == principal.group_pk
-    if kind == "lead":
+    if kind is Kind.LEAD:
         # Leads follow their campaign: whoever sees it (checked by the lookup) may work its leads,
         # which is what seed 000's user keys are for.
         return Decision(True, "whoever sees a campaign may add and change its leads")
-    if kind == "contact_centre":
+    if kind is Kind.CONTACT_CENTRE:
         allowed = role == "tenant_admin" and in_tenant
         return Decision(allowed, "tenant admins manage their tenant's teams, templates and campaigns")
-    if kind in ("tenant_lifecycle", "domain", "settings"):
+    if kind in (Kind.TENANT_LIFECYCLE, Kind.DOMAIN, Kind.SETTINGS):
         return Decision(False, f"{kind.replace('_', ' ')} needs system rights")
     if role == "tenant_admin":
         if in_tenant:
             return Decision(True, "tenant admin manages its tenant")
         return Decision(False, "outside the tenant admin's tenant")
     if role == "group_admin":
-        if kind in ("department", "user", "service_user") and in_group:
+        if kind in (Kind.DEPARTMENT, Kind.USER, Kind.SERVICE_USER) and in_group:
             return Decision(True, "group admin manages its group's members and departments")
         return Decision(False, f"a group admin cannot change a {kind.replace('_', ' ')} here")
     return Decision(False, f"an end user cannot change a {kind.replace('_', ' ')}")
@@ -350,3 +397,65 @@ def require_manage(principal: Principal, target: Target) -> None:
     decision = may_manage(principal, target)
     if not decision.allowed:
         raise Forbidden(f"Not allowed: {decision.rule}.")
+
+
+# -- the escalation guard ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An account's role and scope, as stored."""
+
+    role: Role
+    tenant_pk: int | None
+    group_pk: int | None
+
+
+def may_manage_account(principal: Principal, placement: Placement) -> bool:
+    """May the principal create, change or delete an account placed like this? Nobody grants a
+    role or scope wider than their own."""
+    if principal.role == "system":
+        return True
+    if principal.role == "tenant_admin":
+        return placement.role != "system" and placement.tenant_pk == principal.tenant_pk
+    if principal.role == "group_admin":
+        return placement.role == "user" and placement.group_pk == principal.group_pk
+    return False
+
+
+# -- rules decided on the principal (and one field of the object) ----------------------------------
+
+
+def may_dial_from_any_extension(principal: Principal) -> bool:
+    """Administrators dial from any extension of their tenant; others from their own only."""
+    return principal.role in ADMIN_ROLES
+
+
+def may_use_any_caller_id(principal: Principal) -> bool:
+    """System may present any caller id; others only a number of their tenant."""
+    return principal.role == "system"
+
+
+def may_control_recording(principal: Principal, owner_pk: int | None) -> bool:
+    """Administrators control every recording they see; others their own, and ones nobody owns."""
+    return principal.role in ADMIN_ROLES or owner_pk in (None, principal.account_pk)
+
+
+def may_record_for_others(principal: Principal) -> bool:
+    """Administrators may name another account as a recording's owner; others only themselves."""
+    return principal.role in ADMIN_ROLES
+
+
+def may_drive_simulator(principal: Principal) -> bool:
+    """The simulated PBX's controls are for administrators."""
+    return principal.role in ADMIN_ROLES
+
+
+def may_import(principal: Principal) -> bool:
+    """Bulk import (and its jobs) needs system or tenant administrator rights."""
+    return principal.role in ADMIN_ROLES
+
+
+def may_read_not_found_reasons(principal: Principal) -> bool:
+    """A 404's audited reason may be about another tenant's objects: system administrators only."""
+    return principal.role == "system"

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from switchboard.access.policy import Kind, may_read_not_found_reasons, scope_params, visibility
 from switchboard.access.principal import Principal
 from switchboard.audit.models import AuditEntry
 from switchboard.errors import BadRequest
@@ -34,15 +35,7 @@ class AuditPage:
 
 
 def _conditions(principal: Principal, filters: AuditFilters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if principal.role != "system":
-        # Entries about this tenant's objects, or made by this tenant's accounts.
-        conditions.append(
-            or_(
-                AuditEntry.tenant_pk == principal.tenant_pk,
-                AuditEntry.principal_tenant_pk == principal.tenant_pk,
-            )
-        )
+    conditions = [visibility(principal, Kind.AUDIT_ENTRY)]
     if filters.since is not None:
         conditions.append(AuditEntry.at >= filters.since)
     if filters.until is not None:
@@ -65,8 +58,7 @@ def entry_view(entry: AuditEntry, principal: Principal) -> dict[str, Any]:
         "decision": entry.decision,
         "status": entry.status,
         "reasonCode": entry.reason_code,
-        # A 404's reason may be about another tenant's objects: system administrators only.
-        "reason": entry.reason if principal.role == "system" or entry.status != 404 else "",
+        "reason": entry.reason if may_read_not_found_reasons(principal) or entry.status != 404 else "",
     }
 
 
@@ -81,10 +73,11 @@ def read_audit(
             raise BadRequest.field("cursor", "is not a cursor returned by this list")
         before = int(cursor)
     stmt = select(AuditEntry).where(*_conditions(principal, filters))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    params = scope_params(principal)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()), params) or 0
     if before is not None:
         stmt = stmt.where(AuditEntry.pk < before)
-    rows = list(session.scalars(stmt.order_by(AuditEntry.pk.desc()).limit(limit + 1)))
+    rows = list(session.scalars(stmt.order_by(AuditEntry.pk.desc()).limit(limit + 1), params))
     more = len(rows) > limit
     rows = rows[:limit]
     return AuditPage(

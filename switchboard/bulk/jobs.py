@@ -14,26 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    ColumnElement,
-    ForeignKey,
-    Index,
-    Integer,
     Select,
-    String,
     bindparam,
-    false,
     func,
     select,
     true,
 )
 from sqlalchemy import update as sql_update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from switchboard.access.policy import ADMIN_ROLES, P_TENANT, scope_params
+from switchboard.access.policy import Kind, may_import, scope_params, visibility, visibility_key
 from switchboard.access.principal import Principal
 from switchboard.bulk.importer import Importer, Outcome, count_rows
-from switchboard.db.base import Base, JSONType, TZDateTime, utcnow
+from switchboard.bulk.models import ImportJob
+from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.db.fastread import FastReader
 from switchboard.directory.models import Tenant
@@ -45,37 +39,6 @@ STALE = timedelta(seconds=60)  # a running job not heard from for this long: its
 SAVE_EVERY = 0.5  # seconds between progress writes
 MAX_STORED_PROBLEMS = 100
 FAILED = "The import failed unexpectedly; the server log has the details."
-
-
-class ImportJob(Base):
-    """One import: who started it, where it is, what it found."""
-
-    __tablename__ = "import_jobs"
-
-    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_id: Mapped[str] = mapped_column(String(32), unique=True)  # public: uuid4 hex
-    tenant_pk: Mapped[int | None] = mapped_column(ForeignKey("tenants.pk", ondelete="CASCADE"))
-    created_by: Mapped[str] = mapped_column(String(200))
-    file_name: Mapped[str] = mapped_column(String(40))
-    check_only: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(12))
-    phase: Mapped[str] = mapped_column(String(12))
-    rows_total: Mapped[int | None] = mapped_column(Integer)
-    rows_checked: Mapped[int] = mapped_column(Integer, default=0)
-    rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
-    rows_skipped: Mapped[int] = mapped_column(Integer, default=0)
-    rows_created: Mapped[int] = mapped_column(Integer, default=0)
-    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
-    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    problem_count: Mapped[int] = mapped_column(Integer, default=0)
-    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    message: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)  # the heartbeat
-    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
-
-    # A tenant administrator's list, newest first.
-    __table_args__ = (Index("ix_import_jobs_tenant_pk_pk", "tenant_pk", "pk"),)
 
 
 @dataclass
@@ -113,7 +76,7 @@ _threads_lock = threading.Lock()
 
 
 def require_importer(principal: Principal) -> None:
-    if principal.role not in ADMIN_ROLES:
+    if not may_import(principal):
         raise Forbidden("Bulk import needs system or tenant administrator rights.")
 
 
@@ -147,19 +110,11 @@ def create_job(
     return job
 
 
-def _visible(role: str) -> ColumnElement[bool]:
-    if role == "system":
-        return true()
-    if role == "tenant_admin":
-        return ImportJob.tenant_pk == bindparam(P_TENANT)
-    return false()  # refused before any read (require_importer); nothing, should one slip through
-
-
-def _select(role: str) -> Select[Any]:
+def _select(principal: Principal) -> Select[Any]:
     return (
         select(*ImportJob.__table__.c, Tenant.tenant_id)
         .outerjoin(Tenant, Tenant.pk == ImportJob.tenant_pk)
-        .where(_visible(role))
+        .where(visibility(principal, Kind.IMPORT_JOB))
     )
 
 
@@ -170,8 +125,8 @@ def _select(role: str) -> Select[Any]:
 async def read_job(reader: FastReader, principal: Principal, job_id: str) -> dict[str, Any]:
     """The job as the API shows it; NotFound when missing or outside the principal's view."""
     query = reader.compiled(
-        ("import_jobs.one", principal.role),
-        lambda: _select(principal.role).where(ImportJob.job_id == bindparam("job_id")),
+        ("import_jobs.one", visibility_key(principal)),
+        lambda: _select(principal).where(ImportJob.job_id == bindparam("job_id")),
     )
     row = await reader.fetch_one(query, {**scope_params(principal), "job_id": job_id})
     if row is None:
@@ -185,9 +140,9 @@ async def read_jobs(
     """Up to `limit` jobs the principal may see, newest first (keyset on pk), and the cursor of the
     next page (its last pk) if there is one."""
     query = reader.compiled(
-        ("import_jobs.page", principal.role, before is not None),
+        ("import_jobs.page", visibility_key(principal), before is not None),
         lambda: (
-            _select(principal.role)
+            _select(principal)
             .where(ImportJob.pk < bindparam("before") if before is not None else true())
             .order_by(ImportJob.pk.desc())
             .limit(bindparam("limit"))
@@ -201,8 +156,12 @@ async def read_jobs(
 
 async def count_jobs(reader: FastReader, principal: Principal) -> int:
     query = reader.compiled(
-        ("import_jobs.count", principal.role),
-        lambda: select(func.count().label("total")).select_from(ImportJob).where(_visible(principal.role)),
+        ("import_jobs.count", visibility_key(principal)),
+        lambda: (
+            select(func.count().label("total"))
+            .select_from(ImportJob)
+            .where(visibility(principal, Kind.IMPORT_JOB))
+        ),
     )
     row = await reader.fetch_one(query, scope_params(principal))
     return int(row["total"]) if row else 0

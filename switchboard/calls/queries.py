@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from switchboard.access.policy import first_visible
+from switchboard.access.policy import Kind, first_visible
 from switchboard.access.principal import Principal
 from switchboard.calls import service
 from switchboard.calls.models import Call, DiallingPolicy, Recording
@@ -52,7 +52,7 @@ def recordings_page(
 def find_recording(session: Session, principal: Principal, recording_id: int) -> tuple[Recording, Call]:
     """The recording and its call, if the principal may see it (scoped like its call)."""
     recording = first_visible(
-        session, principal, "recording", select(Recording).where(Recording.pk == recording_id)
+        session, principal, Kind.RECORDING, select(Recording).where(Recording.pk == recording_id)
     )
     if recording is None:
         raise NotFound(f"recording {recording_id} not found")

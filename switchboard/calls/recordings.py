@@ -15,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Executable, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from switchboard.access.policy import ADMIN_ROLES, visibility
+from switchboard.access.policy import Kind, may_control_recording, may_record_for_others, visibility
 from switchboard.access.principal import Principal
 from switchboard.calls.models import ENDED_STATES, Call, Recording
 from switchboard.errors import Conflict, Forbidden
@@ -78,7 +78,7 @@ def locate_statement(principal: Principal, by_unique_id: bool) -> Any:
             active.paused_seconds.label("rec_paused_seconds"),
         )
         .outerjoin(active, and_(active.call_pk == Call.pk, active.state != "stopped"))
-        .where(visibility(principal, "call"))
+        .where(visibility(principal, Kind.CALL))
         .order_by(Call.pk.desc())
         .limit(1)
     )
@@ -143,7 +143,7 @@ def check_action(
         raise Forbidden(
             f"The recording belongs to {recording.owner_username or 'nobody'}, not {agent_login_name}."
         )
-    if principal.role not in ADMIN_ROLES and recording.owner_pk not in (None, principal.account_pk):
+    if not may_control_recording(principal, recording.owner_pk):
         raise Forbidden("The recording belongs to another account.")
     if action == "pause" and recording.state == "paused":
         raise Conflict("the recording is already paused")
@@ -159,7 +159,7 @@ def owner_for_start(principal: Principal, agent_login_name: str | None) -> tuple
     own = (principal.account_pk, principal.username or "")
     if not agent_login_name:
         return own
-    if principal.role in ADMIN_ROLES:
+    if may_record_for_others(principal):
         return None
     if principal.username is None or agent_login_name.lower() != principal.username.lower():
         raise Forbidden("agentLoginName may only name your own account.")

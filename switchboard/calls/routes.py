@@ -13,9 +13,10 @@ from starlette.responses import FileResponse, Response
 
 from switchboard.access.dependencies import authorize
 from switchboard.access.policy import (
-    ADMIN_ROLES,
     Area,
+    Kind,
     Target,
+    may_drive_simulator,
     require_manage,
 )
 from switchboard.access.principal import Principal
@@ -253,7 +254,7 @@ def get_dialling_policy(request: Request, principal: CallsCaller, tenant_id: str
     """What the tenant's API callers may dial (defaults until set)."""
     with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
-        require_manage(principal, Target("dialling_policy", tenant.pk))
+        require_manage(principal, Target(Kind.DIALLING_POLICY, tenant.pk))
         allowed, max_calls = service.dialling_policy(session, tenant.pk)
     return json_response({"allowed": allowed, "maxConcurrentCalls": max_calls})
 
@@ -269,7 +270,7 @@ def put_dialling_policy(
             raise BadRequest.field("allowed", f"{pattern!r} is not a regular expression: {exc}") from None
     with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
-        require_manage(principal, Target("dialling_policy", tenant.pk))
+        require_manage(principal, Target(Kind.DIALLING_POLICY, tenant.pk))
         policy = queries.store_dialling_policy(session, tenant.pk, body.allowed, body.max_concurrent_calls)
     audit_write(request, 200, f"dialling_policy:{tenant_id}", tenant.pk)
     return json_response({"allowed": policy.allowed, "maxConcurrentCalls": policy.max_concurrent_calls})
@@ -279,7 +280,7 @@ def put_dialling_policy(
 
 
 def _simulator(request: Request, principal: Principal) -> SimulatedPbx:
-    if principal.role not in ADMIN_ROLES:
+    if not may_drive_simulator(principal):
         raise Forbidden("The simulator is for administrators.")
     driver = _control(request).driver
     if not isinstance(driver, SimulatedPbx):

@@ -17,7 +17,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from switchboard.access.policy import ADMIN_ROLES, scope_params, visibility
+from switchboard.access.policy import (
+    Kind,
+    may_dial_from_any_extension,
+    may_use_any_caller_id,
+    scope_params,
+    visibility,
+)
 from switchboard.access.principal import Principal
 from switchboard.calls.drivers.base import CallUpdate, extension_of_channel
 from switchboard.calls.models import ENDED_STATES, Call, DiallingPolicy, Recording
@@ -163,7 +169,7 @@ def plan_dial(
 ) -> DialPlan:
     """Every toll-fraud rule, before the PBX hears of the call (403 with the reason)."""
     tenant_pk, extension = resolve_extension(session, principal, extension_raw, tenant_id)
-    if principal.role not in ADMIN_ROLES and extension != own_extension(session, principal):
+    if not may_dial_from_any_extension(principal) and extension != own_extension(session, principal):
         raise Forbidden("You may dial only from your own extension.")
     try:
         number = normalise_phone(number_raw)
@@ -178,7 +184,7 @@ def plan_dial(
             caller_id = normalise_phone(caller_id_raw)
         except ValueError as exc:
             raise BadRequest.field("callerId", str(exc)) from None
-        if principal.role != "system" and caller_id not in _tenant_numbers(session, tenant_pk):
+        if not may_use_any_caller_id(principal) and caller_id not in _tenant_numbers(session, tenant_pk):
             raise Forbidden("callerId must be a number of your tenant.")
     live = session.scalar(
         select(func.count())
@@ -373,7 +379,7 @@ def _recordings(principal: Principal, tag: str | None, unique_id: str | None) ->
     stmt = (
         select(Recording, Call)
         .join(Call, Call.pk == Recording.call_pk)
-        .where(visibility(principal, "recording"))
+        .where(visibility(principal, Kind.RECORDING))
     )
     if tag is not None:
         stmt = stmt.where(Recording.tag == tag)
@@ -416,7 +422,7 @@ def list_calls(
 ) -> tuple[list[Call], int]:
     """Calls the principal may see, newest first: `limit` + 1 rows (one more says a page follows)
     and how many match. The API's list and the console's live calls both read it."""
-    stmt = select(Call).where(visibility(principal, "call"))
+    stmt = select(Call).where(visibility(principal, Kind.CALL))
     if state == "live":
         stmt = stmt.where(Call.state.not_in(ENDED_STATES))
     elif state == "ended":

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from switchboard.access.policy import Target, may_manage
+from switchboard.access.policy import Kind, Target, may_manage
 from switchboard.audit.recording import audit_write
 from switchboard.console import sessions
 from switchboard.console.contact_centre import tenant_page
@@ -101,7 +101,7 @@ def _campaign_list(request: Request, tenant: str, q: str, number: int, new: NewC
         start = (number - 1) * CAMPAIGNS_PER_PAGE
         shown = matching[start : start + CAMPAIGNS_PER_PAGE]
         counts = _lead_counts(session, [c.pk for c in shown])
-        may_create = may_manage(current.principal, Target("contact_centre", chosen.pk)).allowed
+        may_create = may_manage(current.principal, Target(Kind.CONTACT_CENTRE, chosen.pk)).allowed
         visible_templates = (
             service.visible_templates(session, current.principal, chosen.pk) if may_create else []
         )
@@ -229,7 +229,9 @@ def _campaign_page(
                 "tenant_id": chosen.tenant_id,
                 "campaign": service.campaign_view(session, ctx.campaign, chosen.tenant_id),
                 "lead_count": _lead_counts(session, [ctx.campaign.pk]).get(ctx.campaign.pk, 0),
-                "may_manage": may_manage(current.principal, Target("contact_centre", ctx.tenant_pk)).allowed,
+                "may_manage": may_manage(
+                    current.principal, Target(Kind.CONTACT_CENTRE, ctx.tenant_pk)
+                ).allowed,
                 "zone": ctx.zone.key,
                 "statuses": CAMPAIGN_STATUSES,
                 "tab": "import" if isinstance(shown, ImportForm) else "leads",

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from switchboard.access.policy import scope_params, visibility
+from switchboard.access.policy import Kind, scope_params, visibility
 from switchboard.audit.recording import audit_write
 from switchboard.console.pages import (
     checked,
@@ -35,7 +35,9 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 def _tenants(session: Session, current: SignedIn) -> list[str]:
     """The tenants the account may pick from (a system account sees them all)."""
-    stmt = select(Tenant.tenant_id).where(visibility(current.principal, "tenant")).order_by(Tenant.tenant_key)
+    stmt = (
+        select(Tenant.tenant_id).where(visibility(current.principal, Kind.TENANT)).order_by(Tenant.tenant_key)
+    )
     return list(session.scalars(stmt, scope_params(current.principal)))
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from switchboard.access.policy import Target, require_manage
+from switchboard.access.policy import Kind, Target, require_manage
 from switchboard.access.principal import Principal
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, DoNotCall, Lead, LeadPhone
 from switchboard.contact_centre.phones import normalise_phone
@@ -146,7 +146,7 @@ def campaign_context(
     campaign = find_campaign(session, principal, tenant, campaign_id)
     if template_id is not None and campaign.template_pk != template_id:
         raise NotFound(f"campaign {campaign_id} of template {template_id} not found or not visible")
-    require_manage(principal, Target("lead", campaign.tenant_pk))
+    require_manage(principal, Target(Kind.LEAD, campaign.tenant_pk))
     if lock and session.get_bind().dialect.name == "postgresql":
         session.execute(select(Campaign.pk).where(Campaign.pk == campaign.pk).with_for_update())
     template = session.get_one(CampaignTemplate, campaign.template_pk)

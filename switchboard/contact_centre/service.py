@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account
-from switchboard.access.policy import Target, first_visible, require_manage, scope_params, visibility
+from switchboard.access.policy import Kind, Target, first_visible, require_manage, scope_params, visibility
 from switchboard.access.principal import Principal
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
 from switchboard.contact_centre.schemas import (
@@ -32,7 +32,7 @@ from switchboard.kit.writes import changed_fields, flush_or_conflict, stored_jso
 def tenant_to_manage(session: Session, principal: Principal, tenant_id: str) -> Tenant:
     """The tenant, if visible (404) and its contact centre the principal's to change (403)."""
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("contact_centre", tenant.pk))
+    require_manage(principal, Target(Kind.CONTACT_CENTRE, tenant.pk))
     return tenant
 
 
@@ -43,7 +43,7 @@ def find_team(session: Session, principal: Principal, tenant: Tenant, name: str)
     team = first_visible(
         session,
         principal,
-        "team",
+        Kind.TEAM,
         select(Team).where(Team.tenant_pk == tenant.pk, Team.name_key == name.lower()),
     )
     if team is None:
@@ -69,7 +69,9 @@ def team_view(session: Session, team: Team, tenant_id: str) -> dict[str, Any]:
 def list_teams(session: Session, principal: Principal, tenant_id: str) -> tuple[Tenant, list[Team]]:
     tenant = find_tenant(session, principal, tenant_id)
     stmt = (
-        select(Team).where(Team.tenant_pk == tenant.pk, visibility(principal, "team")).order_by(Team.name_key)
+        select(Team)
+        .where(Team.tenant_pk == tenant.pk, visibility(principal, Kind.TEAM))
+        .order_by(Team.name_key)
     )
     return tenant, list(session.scalars(stmt, scope_params(principal)))
 
@@ -130,7 +132,7 @@ def find_template(
     template = first_visible(
         session,
         principal,
-        "campaign_template",
+        Kind.CAMPAIGN_TEMPLATE,
         select(CampaignTemplate).where(
             CampaignTemplate.tenant_pk == tenant.pk, CampaignTemplate.pk == template_id
         ),
@@ -208,7 +210,7 @@ def visible_templates(
     """Every template the principal may see (in one tenant, when given), by id."""
     stmt = (
         select(CampaignTemplate)
-        .where(visibility(principal, "campaign_template"))
+        .where(visibility(principal, Kind.CAMPAIGN_TEMPLATE))
         .order_by(CampaignTemplate.pk)
     )
     if tenant_pk is not None:
@@ -233,7 +235,7 @@ def find_campaign(
     stmt = select(Campaign).where(Campaign.pk == campaign_id)
     if tenant is not None:
         stmt = stmt.where(Campaign.tenant_pk == tenant.pk)
-    campaign = first_visible(session, principal, "campaign", stmt)
+    campaign = first_visible(session, principal, Kind.CAMPAIGN, stmt)
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} not found or not visible")
     return campaign
@@ -302,7 +304,7 @@ def visible_campaigns(
     session: Session, principal: Principal, template_id: int | None, tenant_pk: int | None = None
 ) -> list[Campaign]:
     """Every campaign the principal may see (seed 000: those of its teams' templates), by id."""
-    stmt = select(Campaign).where(visibility(principal, "campaign")).order_by(Campaign.pk)
+    stmt = select(Campaign).where(visibility(principal, Kind.CAMPAIGN)).order_by(Campaign.pk)
     if tenant_pk is not None:
         stmt = stmt.where(Campaign.tenant_pk == tenant_pk)
     if template_id is not None:

@@ -14,7 +14,7 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from switchboard.access.policy import scope_params, visibility, visibility_key
+from switchboard.access.policy import Kind, scope_params, visibility, visibility_key
 from switchboard.access.principal import Principal
 from switchboard.db.fastread import AnySelect, FastReader, Row
 from switchboard.db.in_lists import chunks, one_of
@@ -103,7 +103,7 @@ class Shape:
     """How to select one kind of object, scoped by its parents' ids, and how to shape a row."""
 
     name: str
-    kind: str  # the policy's name for these rows
+    kind: Kind  # the policy's name for these rows
     base: Callable[[], AnySelect]  # columns, joins and the parent scope (bind parameters)
     key: Callable[[], QueryableAttribute[str]]  # the object's own lower-cased id column
     name_column: Callable[[], QueryableAttribute[str]]
@@ -230,14 +230,14 @@ def _member_search(
     return lambda: or_(_key_or_name(key, name), _starts(model.extension), _contains(model.phone_number))
 
 
-TENANTS = Shape("tenants", "tenant", _tenant_base, lambda: Tenant.tenant_key, lambda: Tenant.name)
-GROUPS = Shape("groups", "group", _group_base, lambda: Group.group_key, lambda: Group.group_name)
+TENANTS = Shape("tenants", Kind.TENANT, _tenant_base, lambda: Tenant.tenant_key, lambda: Tenant.name)
+GROUPS = Shape("groups", Kind.GROUP, _group_base, lambda: Group.group_key, lambda: Group.group_name)
 DEPARTMENTS = Shape(
-    "departments", "department", _department_base, lambda: Department.name_key, lambda: Department.name
+    "departments", Kind.DEPARTMENT, _department_base, lambda: Department.name_key, lambda: Department.name
 )
 USERS = Shape(
     "users",
-    "user",
+    Kind.USER,
     _user_base,
     lambda: User.user_key,
     lambda: User.last_name,
@@ -246,7 +246,7 @@ USERS = Shape(
 )
 SERVICE_USERS = Shape(
     "service_users",
-    "service_user",
+    Kind.SERVICE_USER,
     _service_user_base,
     lambda: ServiceUser.service_user_key,
     lambda: ServiceUser.name,
@@ -255,7 +255,7 @@ SERVICE_USERS = Shape(
 # A group's service users of every kind, each with its kind (the console's second tab).
 GROUP_SERVICES = Shape(
     "group_services",
-    "service_user",
+    Kind.SERVICE_USER,
     _group_service_base,
     lambda: ServiceUser.service_user_key,
     lambda: ServiceUser.name,

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import StrictStr, ValidationError
 from sqlalchemy import Select, bindparam, select
 
-from switchboard.access.policy import scope_params, visibility, visibility_key
+from switchboard.access.policy import Kind, scope_params, visibility, visibility_key
 from switchboard.access.principal import Principal
 from switchboard.db.fastread import FastReader, Row
 from switchboard.directory.models import Group, ServiceUser, Tenant, User
@@ -155,11 +155,11 @@ def _labelled(prefix: str, columns: list[tuple[str, Any]]) -> list[Any]:
 
 def _statement(variant: str, principal: Principal) -> Select[Any]:
     columns = _labelled("t.", TENANT)
-    conditions = [Tenant.tenant_key == bindparam("tenant"), visibility(principal, "tenant")]
+    conditions = [Tenant.tenant_key == bindparam("tenant"), visibility(principal, Kind.TENANT)]
     if variant == "tenant":
         return select(*columns).where(*conditions)
     columns += _labelled("g.", GROUP)
-    conditions += [Group.group_key == bindparam("group"), visibility(principal, "group")]
+    conditions += [Group.group_key == bindparam("group"), visibility(principal, Kind.GROUP)]
     if variant == "group":
         return (
             select(*columns).select_from(Group).join(Tenant, Tenant.pk == Group.tenant_pk).where(*conditions)
@@ -167,13 +167,13 @@ def _statement(variant: str, principal: Principal) -> Select[Any]:
     model: type[User] | type[ServiceUser] = User if variant == "end_user" else ServiceUser
     if model is User:
         columns += _labelled("u.", END_USER)
-        conditions += [User.user_key == bindparam("user"), visibility(principal, "user")]
+        conditions += [User.user_key == bindparam("user"), visibility(principal, Kind.USER)]
     else:
         columns += _labelled("u.", SERVICE_USER)
         conditions += [
             ServiceUser.service_user_key == bindparam("user"),
             ServiceUser.kind == bindparam("kind"),
-            visibility(principal, "service_user"),
+            visibility(principal, Kind.SERVICE_USER),
         ]
     return (
         select(*columns, *department_columns())

@@ -14,7 +14,7 @@ from sqlalchemy import Table, delete, exists, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from switchboard.access.policy import Target, first_visible, require_manage
+from switchboard.access.policy import Kind, Target, first_visible, require_manage
 from switchboard.access.principal import Principal
 from switchboard.db.base import utcnow
 from switchboard.db.bulk_insert import insert_rows
@@ -76,7 +76,7 @@ CLEARABLE = frozenset({"department", "trunk_addressing", "parent"})
 
 def find_tenant(session: Session, principal: Principal, tenant_id: str) -> Tenant:
     tenant = first_visible(
-        session, principal, "tenant", select(Tenant).where(Tenant.tenant_key == tenant_id.lower())
+        session, principal, Kind.TENANT, select(Tenant).where(Tenant.tenant_key == tenant_id.lower())
     )
     if tenant is None:
         raise NotFound(f"tenant {tenant_id!r} does not exist")
@@ -87,7 +87,7 @@ def find_group(session: Session, principal: Principal, tenant_id: str, group_id:
     group = first_visible(
         session,
         principal,
-        "group",
+        Kind.GROUP,
         select(Group)
         .join(Tenant, Tenant.pk == Group.tenant_pk)
         .where(Tenant.tenant_key == tenant_id.lower(), Group.group_key == group_id.lower()),
@@ -103,7 +103,7 @@ def find_department(
     department = first_visible(
         session,
         principal,
-        "department",
+        Kind.DEPARTMENT,
         select(Department).where(
             Department.tenant_pk == tenant_pk,
             Department.scope_pk == (group_pk or 0),
@@ -123,7 +123,7 @@ def _find_user(session: Session, principal: Principal, group: Group, user_id: st
     user = first_visible(
         session,
         principal,
-        "user",
+        Kind.USER,
         select(User).where(User.group_pk == group.pk, User.user_key == _lookup_key(session, user_id)),
     )
     if user is None:
@@ -137,7 +137,7 @@ def _find_service_user(
     service_user = first_visible(
         session,
         principal,
-        "service_user",
+        Kind.SERVICE_USER,
         select(ServiceUser).where(
             ServiceUser.group_pk == group.pk,
             ServiceUser.kind == kind,
@@ -150,7 +150,7 @@ def _find_service_user(
 
 
 def _group_with_tenant(
-    session: Session, principal: Principal, tenant_id: str, group_id: str, manage: str | None
+    session: Session, principal: Principal, tenant_id: str, group_id: str, manage: Kind | None
 ) -> tuple[Tenant, Group]:
     """The group (404 if not visible) and its tenant; with `manage`, 403 unless the principal may
     change objects of that kind in this group."""
@@ -165,7 +165,7 @@ def _group_with_tenant(
 
 
 def create_tenant(session: Session, principal: Principal, data: TenantCreate) -> Tenant:
-    require_manage(principal, Target("tenant_lifecycle"))
+    require_manage(principal, Target(Kind.TENANT_LIFECYCLE))
     if session.scalar(select(Tenant.pk).where(Tenant.tenant_key == data.tenant_id.lower())):
         raise Conflict(f"tenant {data.tenant_id!r} already exists")
     tenant = Tenant(tenant_key=data.tenant_id.lower())
@@ -177,7 +177,7 @@ def create_tenant(session: Session, principal: Principal, data: TenantCreate) ->
 
 def update_tenant(session: Session, principal: Principal, tenant_id: str, changes: TenantUpdate) -> Tenant:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("tenant", tenant.pk))
+    require_manage(principal, Target(Kind.TENANT, tenant.pk))
     _assign(tenant, changes, changed_fields(changes, CLEARABLE))
     session.flush()
     return tenant
@@ -185,14 +185,14 @@ def update_tenant(session: Session, principal: Principal, tenant_id: str, change
 
 def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> None:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("tenant_lifecycle", tenant.pk))
+    require_manage(principal, Target(Kind.TENANT_LIFECYCLE, tenant.pk))
     session.execute(delete(Tenant).where(Tenant.pk == tenant.pk))
     bump(session, "credentials")  # its accounts, keys and tokens went with it: forget them everywhere
 
 
 def add_domain(session: Session, principal: Principal, tenant_id: str, data: DomainCreate) -> Domain:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("domain", tenant.pk))
+    require_manage(principal, Target(Kind.DOMAIN, tenant.pk))
     name = check_domain_name("domain", data.domain)
     if name == read_setting(session, DEFAULT_DOMAIN):
         raise Conflict(f"domain {name} is the system default domain and belongs to no tenant")
@@ -212,7 +212,7 @@ def tenant_domains(session: Session, tenant: Tenant) -> list[Domain]:
 
 def remove_domain(session: Session, principal: Principal, tenant_id: str, name: str) -> None:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("domain", tenant.pk))
+    require_manage(principal, Target(Kind.DOMAIN, tenant.pk))
     domain = session.scalar(
         select(Domain).where(Domain.tenant_pk == tenant.pk, Domain.name_key == name.lower())
     )
@@ -346,7 +346,7 @@ class Admission:
 
 def create_group(session: Session, principal: Principal, tenant_id: str, data: GroupCreate) -> Group:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target("group", tenant.pk))
+    require_manage(principal, Target(Kind.GROUP, tenant.pk))
     key = data.group_id.lower()
     conflict = f"group {data.group_id!r} already exists in this tenant"
     if session.scalar(select(Group.pk).where(Group.tenant_pk == tenant.pk, Group.group_key == key)):
@@ -361,7 +361,7 @@ def create_group(session: Session, principal: Principal, tenant_id: str, data: G
 def update_group(
     session: Session, principal: Principal, tenant_id: str, group_id: str, changes: GroupUpdate
 ) -> Group:
-    _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="group")
+    _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=Kind.GROUP)
     limit = changes.user_limit
     if limit is not None and limit < group.user_count:
         raise Conflict(f"userLimit {limit} is below the group's userCount {group.user_count}")
@@ -371,7 +371,7 @@ def update_group(
 
 
 def delete_group(session: Session, principal: Principal, tenant_id: str, group_id: str) -> None:
-    _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="group")
+    _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=Kind.GROUP)
     session.execute(delete(Group).where(Group.pk == group.pk))
     bump(session, "credentials")  # its accounts, keys and tokens went with it: forget them everywhere
 
@@ -387,7 +387,7 @@ def _department_scope(
         tenant, group = find_tenant(session, principal, tenant_id), None
     else:
         tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
-    require_manage(principal, Target("department", tenant.pk, group.pk if group else None))
+    require_manage(principal, Target(Kind.DEPARTMENT, tenant.pk, group.pk if group else None))
     return tenant, group
 
 
@@ -535,7 +535,7 @@ def create_users(
         if where not in places:
             try:
                 places[where] = _group_with_tenant(
-                    session, principal, request.tenant_id, request.group_id, manage="user"
+                    session, principal, request.tenant_id, request.group_id, manage=Kind.USER
                 )
             except SwitchboardError as exc:
                 places[where] = exc
@@ -646,7 +646,7 @@ def update_user(
 ) -> User:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     user = _find_user(session, principal, group, user_id)
-    require_manage(principal, Target("user", tenant.pk, group.pk))
+    require_manage(principal, Target(Kind.USER, tenant.pk, group.pk))
     fields = changed_fields(changes, CLEARABLE)
     if changes.extension is not None:
         Admission(session).extension(tenant.pk, changes.extension, own=("user", user.pk))
@@ -667,7 +667,7 @@ def update_user(
 def delete_user(session: Session, principal: Principal, tenant_id: str, group_id: str, user_id: str) -> None:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     user = _find_user(session, principal, group, user_id)
-    require_manage(principal, Target("user", tenant.pk, group.pk))
+    require_manage(principal, Target(Kind.USER, tenant.pk, group.pk))
     session.delete(user)
     bump(session, "credentials")  # an account linked to this user loses its link (and extension)
     session.execute(
@@ -709,7 +709,7 @@ def _kind_settings(kind: str, data: Schema, only_set: bool) -> dict[str, Any]:
 def create_service_user(
     session: Session, principal: Principal, tenant_id: str, group_id: str, kind: str, data: ServiceCreate
 ) -> ServiceUser:
-    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage="service_user")
+    tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=Kind.SERVICE_USER)
     raw_id = data.service_user_id
     admission = Admission(session)
     user_id = admission.full_id(raw_id)
@@ -739,7 +739,7 @@ def update_service_user(
 ) -> ServiceUser:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     row = _find_service_user(session, principal, group, kind, user_id)
-    require_manage(principal, Target("service_user", tenant.pk, group.pk))
+    require_manage(principal, Target(Kind.SERVICE_USER, tenant.pk, group.pk))
     profile = changes.service_instance_profile
     if profile is not None:
         _apply_profile(session, principal, tenant, group, row, profile)
@@ -753,6 +753,6 @@ def delete_service_user(
 ) -> None:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     row = _find_service_user(session, principal, group, kind, user_id)
-    require_manage(principal, Target("service_user", tenant.pk, group.pk))
+    require_manage(principal, Target(Kind.SERVICE_USER, tenant.pk, group.pk))
     session.delete(row)
     session.flush()

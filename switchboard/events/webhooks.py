@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from switchboard.access.policy import first_visible, scope_params, visibility
+from switchboard.access.policy import Kind, first_visible, scope_params, visibility
 from switchboard.access.principal import Principal
 from switchboard.db.base import utcnow
 from switchboard.directory.models import Tenant
@@ -55,7 +55,7 @@ def check_url(url: str, allow_http: bool) -> str:
 
 
 def find_webhook(session: Session, principal: Principal, webhook_id: int) -> Webhook:
-    webhook = first_visible(session, principal, "webhook", select(Webhook).where(Webhook.pk == webhook_id))
+    webhook = first_visible(session, principal, Kind.WEBHOOK, select(Webhook).where(Webhook.pk == webhook_id))
     if webhook is None:
         raise NotFound(f"webhook {webhook_id} not found")
     return webhook
@@ -180,7 +180,7 @@ def delivery_log_page(
 def visible_webhooks(
     session: Session, principal: Principal, after: int | None, limit: int
 ) -> tuple[list[Webhook], int]:
-    visible = visibility(principal, "webhook")
+    visible = visibility(principal, Kind.WEBHOOK)
     stmt = select(Webhook).where(visible)
     params = scope_params(principal)
     total = session.scalar(select(func.count()).select_from(Webhook).where(visible), params) or 0

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import bindparam, literal, select
 
-from switchboard.access.policy import scope_params, visibility, visibility_key
+from switchboard.access.policy import Kind, scope_params, visibility, visibility_key
 from switchboard.access.principal import Principal
 from switchboard.contact_centre.models import Campaign, CampaignTemplate
 from switchboard.db.fastread import AnySelect, FastReader
@@ -28,7 +28,7 @@ def _visible_templates(principal: Principal, filtered: bool) -> AnySelect:
     stmt = (
         select(CampaignTemplate.pk, CampaignTemplate.campaigns_version, Tenant.tenant_id)
         .join(Tenant, Tenant.pk == CampaignTemplate.tenant_pk)
-        .where(visibility(principal, "campaign_template"))
+        .where(visibility(principal, Kind.CAMPAIGN_TEMPLATE))
         .order_by(CampaignTemplate.pk)
     )
     if filtered:
