@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine.url import make_url
 from starlette.testclient import TestClient
 
-from switchboard.app import create_app
 from switchboard.db.engine import Database, sync_url
 from switchboard.db.migrate import upgrade
-from switchboard.tables import Base
 from switchboard.settings import Settings
-from switchboard.system.bootstrap import Credentials, initialise
+from switchboard.system.bootstrap import initialise
+from switchboard.tables import Base
+from tests.support.clients import initialise_cheaply, make_client
+from tests.support.postgres import scratch_postgres_database
 
-pytest_plugins = ["tests.security.secrets_scan"]  # no secret in clear in logs or databases, after all tests
+pytest_plugins = ["tests.support.secrets_scan"]  # no secret in clear in logs or databases, after all tests
 
-PG_ENV = "SWITCHBOARD_TEST_DATABASE_URL"
 ENGINES = ["sqlite", "postgresql"]
 
 
@@ -33,24 +31,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade(f"sqlite:///{path}")
     return path
-
-
-@contextmanager
-def scratch_postgres_database(prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the test server, dropped afterwards (skips without one)."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (CI sets it); running SQLite only")
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(sync_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +57,7 @@ def postgres_reset(postgres_url: str) -> Iterator[Callable[[], None]]:
             )
         ).scalars()
         restarts = [f"ALTER SEQUENCE {name} RESTART" for name in sequences]
-    from tests.security import secrets_scan  # registered as a plugin above, so imported by now
+    from tests.support import secrets_scan  # registered as a plugin above, so imported by now
 
     tables = [table.name for table in Base.metadata.sorted_tables]
     script = "; ".join([f'DELETE FROM "{name}"' for name in reversed(tables)] + restarts)
@@ -124,24 +104,9 @@ def db(database_url: str) -> Iterator[Database]:
     database.engine.dispose()
 
 
-def initialise_cheaply(database: Database) -> Credentials:
-    """`switchboard init` on an empty database, with cheap password hashing (tests only)."""
-    from switchboard.access import passwords
-
-    passwords.configure(time_cost=1, memory_kib=64)
-    with database.transaction() as session:
-        created = initialise(session)
-    assert created is not None
-    return created
-
-
 @pytest.fixture
 def global_key(db: Database) -> str:
     return initialise_cheaply(db).global_api_key
-
-
-def make_client(settings: Settings, client: tuple[str, int] = ("127.0.0.1", 50000)) -> TestClient:
-    return TestClient(create_app(settings), base_url="https://testserver", client=client)
 
 
 @pytest.fixture
@@ -188,3 +153,43 @@ def _collect_garbage_after_each_test() -> Iterator[None]:
     import gc
 
     gc.collect()
+
+
+@pytest.fixture
+def empty_db(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A second, empty, initialised database of the same engine (the target of a round trip)."""
+    with ExitStack() as stack:
+        if database_url.startswith("sqlite"):
+            path = tmp_path / "second.db"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            url = f"sqlite:///{path}"
+        else:
+            url = stack.enter_context(scratch_postgres_database("sb_bulk"))
+            upgrade(url)
+        database = Database(url)
+        stack.callback(database.engine.dispose)
+        with database.transaction() as session:
+            initialise(session)
+        yield database
+
+
+@pytest.fixture
+def pg_system() -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL database, initialised: (url, global key). Skips without PostgreSQL."""
+    with scratch_postgres_database("sb_workers") as url:
+        upgrade(url)
+        db = Database(url)
+        with db.transaction() as session:
+            created = initialise(session)
+        db.engine.dispose()
+        assert created is not None
+        yield url, created.global_api_key
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The environment the `switchboard` command reads, pointed at the test's database; its data folder."""
+    data_dir = tmp_path / "cli-data"
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", database_url)
+    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(data_dir))
+    return data_dir

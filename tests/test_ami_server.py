@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.ami_server import BANNER, AmiServer
+from tests.support.ami_server import BANNER, AmiServer
 
 Message = dict[str, str]
 READ_TIMEOUT = 2.0

@@ -5,61 +5,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from switchboard.access.principal import CLI_PRINCIPAL, Principal
-from switchboard.bulk.exporter import export
-from switchboard.bulk.formats import Writer
 from switchboard.bulk.importer import Checkpoint, Importer, Problem
 from switchboard.cli.demo import load_demo
 from switchboard.cli.main import app
 from switchboard.db.engine import Database
-from switchboard.db.migrate import upgrade
 from switchboard.directory.models import Group, Tenant, User
-from switchboard.system.bootstrap import initialise
-from tests.conftest import scratch_postgres_database
-from tests.test_cli import cli_env
-
-__all__ = ["cli_env"]  # a fixture, used by name
-
-
-@pytest.fixture
-def empty_db(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
-    """A second, empty, initialised database of the same engine (the target of a round trip)."""
-    with ExitStack() as stack:
-        if database_url.startswith("sqlite"):
-            path = tmp_path / "second.db"
-            shutil.copy(request.getfixturevalue("sqlite_template"), path)
-            url = f"sqlite:///{path}"
-        else:
-            url = stack.enter_context(scratch_postgres_database("sb_bulk"))
-            upgrade(url)
-        database = Database(url)
-        stack.callback(database.engine.dispose)
-        with database.transaction() as session:
-            initialise(session)
-        yield database
-
-
-def _export(db: Database, target: Path) -> Path:
-    writer = Writer(target, csv_files=target.suffix != ".jsonl")
-    try:
-        export(db, CLI_PRINCIPAL, writer)
-    finally:
-        writer.close()
-    return target
+from tests.support.bulk import big_tenant_file, bulk_user, export_to
 
 
 def _count(db: Database, model: type[object]) -> int:
@@ -72,8 +33,8 @@ def test_export_then_import_round_trips_exactly_and_twice_changes_nothing(
 ) -> None:
     with db.transaction() as session:
         load_demo(session)
-    lines = _export(db, tmp_path / "first.jsonl")
-    csv_dir = _export(db, tmp_path / "csv")
+    lines = export_to(db, tmp_path / "first.jsonl")
+    csv_dir = export_to(db, tmp_path / "csv")
     assert sorted(p.name for p in csv_dir.iterdir()) == [
         "departments.csv",
         "domains.csv",
@@ -87,7 +48,7 @@ def test_export_then_import_round_trips_exactly_and_twice_changes_nothing(
     )
     assert (loaded.created, loaded.updated, loaded.problem_count) == (loaded.rows, 0, 0)
     assert loaded.rows == len(lines.read_text().splitlines())
-    assert _export(empty_db, tmp_path / "second.jsonl").read_bytes() == lines.read_bytes()
+    assert export_to(empty_db, tmp_path / "second.jsonl").read_bytes() == lines.read_bytes()
     assert _count(empty_db, User) == _count(db, User) > 200
     # The same file again: checked and loaded, nothing changes.
     again = Importer(empty_db, CLI_PRINCIPAL).load([lines], tmp_path / "checkpoints")
@@ -194,19 +155,6 @@ def test_every_bad_row_is_reported_and_nothing_is_written(
     assert problem.reason.startswith("unknown columns shoeSize; the columns are tenantId, groupId, userId")
 
 
-def bulk_user(user_id: str, tenant: str = "bulk", group: str = "small", **fields: Any) -> dict[str, Any]:
-    """An end user's JSON Lines record, with the required names filled in."""
-    return {
-        "kind": "user",
-        "tenantId": tenant,
-        "groupId": group,
-        "userId": user_id,
-        "lastName": "L",
-        "firstName": "F",
-        **fields,
-    }
-
-
 BATCHED = [
     {"kind": "tenant", "tenantId": "bulk", "type": "Enterprise"},
     {"kind": "group", "tenantId": "bulk", "groupId": "small", "userLimit": 3},
@@ -279,27 +227,6 @@ def test_an_import_reaches_only_the_importers_tenant(db: Database, global_key: s
     assert [p.line for p in problems] == [1, 2, 4]
     with db.transaction() as session:
         assert session.scalar(select(func.count()).where(Group.group_key == "probe")) == 0
-
-
-def big_tenant_file(users: int) -> bytes:
-    """JSON Lines of one tenant "big" with one group "all" of `users` users (u000000@big.example...)."""
-    rows = [
-        {"kind": "tenant", "tenantId": "big", "type": "Enterprise"},
-        {"kind": "domain", "tenantId": "big", "domain": "big.example"},
-        {"kind": "group", "tenantId": "big", "groupId": "all", "userLimit": 100_000},
-    ] + [
-        {
-            "kind": "user",
-            "tenantId": "big",
-            "groupId": "all",
-            "userId": f"u{n:06}@big.example",
-            "lastName": f"L{n}",
-            "firstName": "F",
-            "extension": str(10_000 + n),
-        }
-        for n in range(users)
-    ]
-    return "".join(json.dumps(row) + "\n" for row in rows).encode()
 
 
 def test_a_killed_import_leaves_whole_batches_and_resumes(

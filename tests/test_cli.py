@@ -32,14 +32,6 @@ DEMO_MODELS = (
 )
 
 
-@pytest.fixture
-def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data_dir = tmp_path / "cli-data"
-    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", database_url)
-    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(data_dir))
-    return data_dir
-
-
 def _lines(output: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
 

@@ -17,7 +17,7 @@ from switchboard.events.delivery import fan_out, trim
 from switchboard.events.log import EVENTS_CHANNEL, record_event
 from switchboard.events.models import Event
 from switchboard.signals.models import ChangeCounter
-from tests.conftest import scratch_postgres_database
+from tests.support.postgres import scratch_postgres_database
 
 
 @pytest.fixture

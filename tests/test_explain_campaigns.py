@@ -15,8 +15,8 @@ from switchboard.contact_centre import service
 from switchboard.db.engine import Database
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, NotFound
-from tests.access_world import build_world, login, make_account
-from tests.factories import created
+from tests.support.access_world import build_world, login, make_account
+from tests.support.factories import created
 
 T1 = "/api/v1/tenants/t1"
 TEMPLATE_TEAMS = {"TO": "Outbound", "TR": "Retention", "TN": None}

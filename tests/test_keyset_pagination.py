@@ -25,8 +25,8 @@ from switchboard.contact_centre.models import Lead
 from switchboard.db.engine import Database
 from switchboard.directory.models import Group, Tenant, User
 from switchboard.settings import Settings
-from tests.conftest import make_client
-from tests.factories import created, make_group, make_tree, make_user
+from tests.support.clients import make_client
+from tests.support.factories import created, make_group, make_tree, make_user
 
 PASSWORD = "a long enough password"
 LIMIT = 4

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect
 from switchboard.db.engine import sync_url
 from switchboard.db.migrate import upgrade
 from switchboard.tables import Base
-from tests.conftest import scratch_postgres_database
+from tests.support.postgres import scratch_postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -4,59 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import ssl
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
 import pytest
 
+from tests.support.server import running_server
+
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def running_server(data_dir: Path, database_url: str, *extra: str) -> Iterator[tuple[int, list[str]]]:
-    """Start the server, wait until it accepts connections, stop it and hand back its log lines."""
-    port = _free_port()
-    env = {**os.environ, "SWITCHBOARD_DATABASE_URL": database_url, "SWITCHBOARD_DATA_DIR": str(data_dir)}
-    log_path = data_dir.parent / f"server-{port}.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "switchboard", "serve", "--port", str(port), *extra],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 60  # a loaded machine (a parallel run) starts it slowly
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"server did not start: {log_path.read_text()}")
-        yield port, lines
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-        lines.extend(log_path.read_text().splitlines())
 
 
 def test_https_with_a_self_signed_certificate_and_redacted_logs(

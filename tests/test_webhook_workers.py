@@ -21,7 +21,7 @@ from switchboard.events.models import WebhookDelivery
 from switchboard.events.signing import SecretBox
 from switchboard.events.webhooks import create_webhook
 from switchboard.settings import Settings
-from tests.webhook_receiver import Receiver
+from tests.support.webhook_receiver import Receiver
 
 
 @pytest.fixture

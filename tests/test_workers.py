@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from switchboard.access import keys
-from switchboard.db.engine import Database
-from switchboard.db.migrate import upgrade
-from switchboard.system.bootstrap import initialise
-from tests.conftest import scratch_postgres_database
-from tests.test_server import running_server
+from tests.support.server import fresh_request, running_server, worker_pids
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def pg_system(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A fresh PostgreSQL database, initialised: (url, global key). Skips without PostgreSQL."""
-    with scratch_postgres_database("sb_workers") as url:
-        upgrade(url)
-        db = Database(url)
-        with db.transaction() as session:
-            created = initialise(session)
-        db.engine.dispose()
-        assert created is not None
-        yield url, created.global_api_key
-
-
-def _fresh(client: httpx2.Client, method: str, path: str, **kwargs: object) -> httpx2.Response:
-    # A new connection per request, so the kernel spreads requests over both workers.
-    headers = {**kwargs.pop("headers", {}), "Connection": "close"}  # type: ignore[dict-item]
-    return client.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
-
-
-def _pids(log: list[str], after: int = 0) -> set[str]:
-    return {
-        m.group(1)
-        for line in log[after:]
-        if (m := re.search(r"^\S+ \S+ (\d+) INFO switchboard\.access", line))
-    }
 
 
 def test_revocation_rotation_and_limits_across_two_workers(
@@ -64,7 +31,7 @@ def test_revocation_rotation_and_limits_across_two_workers(
             client = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=10)
             system = {"Authorization": f"Bearer {global_key}"}
             assert (
-                _fresh(
+                fresh_request(
                     client,
                     "POST",
                     "/api/v1/tenants/",
@@ -80,31 +47,34 @@ def test_revocation_rotation_and_limits_across_two_workers(
                 "tenantId": "t1",
             }
             assert (
-                _fresh(client, "POST", "/api/v1/accounts/", json=account, headers=system).status_code == 201
+                fresh_request(client, "POST", "/api/v1/accounts/", json=account, headers=system).status_code
+                == 201
             )
-            made = _fresh(
+            made = fresh_request(
                 client, "POST", "/api/v1/accounts/ta/api-keys/", json={"name": "k"}, headers=system
             ).json()
             user_key = {"Authorization": f"Bearer {made['key']}"}
             # Warm both workers' caches with the key (403: authenticated, not a campaign endpoint).
             assert {
-                _fresh(client, "GET", "/api/v1/tenants/", headers=user_key).status_code for _ in range(20)
+                fresh_request(client, "GET", "/api/v1/tenants/", headers=user_key).status_code
+                for _ in range(20)
             } == {403}
 
             # 1. Revocation reaches every worker within a second.
             assert (
-                _fresh(
+                fresh_request(
                     client, "DELETE", f"/api/v1/accounts/ta/api-keys/{made['id']}/", headers=system
                 ).status_code
                 == 204
             )
             revoked_at, last_accepted = time.monotonic(), None
             for _ in range(40):
-                if _fresh(client, "GET", "/api/v1/tenants/", headers=user_key).status_code != 401:
+                if fresh_request(client, "GET", "/api/v1/tenants/", headers=user_key).status_code != 401:
                     last_accepted = time.monotonic()
             assert last_accepted is None or last_accepted - revoked_at < 1.0
             codes = [
-                _fresh(client, "GET", "/api/v1/tenants/", headers=user_key).status_code for _ in range(20)
+                fresh_request(client, "GET", "/api/v1/tenants/", headers=user_key).status_code
+                for _ in range(20)
             ]
             assert set(codes) == {401}
 
@@ -120,11 +90,12 @@ def test_revocation_rotation_and_limits_across_two_workers(
             assert keys.is_well_formed(new_key)
             time.sleep(1.0)
             assert {
-                _fresh(client, "GET", "/api/v1/tenants/", headers=system).status_code for _ in range(20)
+                fresh_request(client, "GET", "/api/v1/tenants/", headers=system).status_code
+                for _ in range(20)
             } == {401}
             new = {"Authorization": f"Bearer {new_key}"}
             assert {
-                _fresh(client, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)
+                fresh_request(client, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)
             } == {200}
 
             # 3. Failed authentications are limited across workers (100 per address and minute).
@@ -132,7 +103,9 @@ def test_revocation_rotation_and_limits_across_two_workers(
             # inside one fixed window so no boundary resets the count half-way.
             allow = {"entries": ["127.0.0.1", "127.0.0.2"]}
             assert (
-                _fresh(client, "PUT", "/api/v1/settings/ip-allowlist/", json=allow, headers=new).status_code
+                fresh_request(
+                    client, "PUT", "/api/v1/settings/ip-allowlist/", json=allow, headers=new
+                ).status_code
                 == 200
             )
             left_in_window = 60 - time.time() % 60
@@ -145,17 +118,20 @@ def test_revocation_rotation_and_limits_across_two_workers(
                 transport=httpx2.HTTPTransport(local_address="127.0.0.2", verify=False),
             )
             forged = {"Authorization": f"Bearer {keys.generate_key(keys.KeyKind.USER)}"}
-            codes = [_fresh(other, "GET", "/api/v1/tenants/", headers=forged).status_code for _ in range(200)]
+            codes = [
+                fresh_request(other, "GET", "/api/v1/tenants/", headers=forged).status_code
+                for _ in range(200)
+            ]
             assert codes.count(429) > 0
             # A failure wakes its worker's sync at once; the overshoot is what the other worker
             # admits before it reads the new total (one sync round trip).
             assert codes.count(401) <= 110, codes.count(401)
             time.sleep(0.6)
-            assert {_fresh(other, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)} == {
-                429
-            }
+            assert {
+                fresh_request(other, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)
+            } == {429}
             other.close()
             client.close()
     finally:
         os.environ.pop(env_limit, None)
-    assert len(_pids(log)) == 2, "both workers should have served requests"
+    assert len(worker_pids(log)) == 2, "both workers should have served requests"

@@ -21,10 +21,8 @@ from sqlalchemy import select
 
 from switchboard.db.engine import Database
 from switchboard.events.models import WebhookDelivery
-from tests.api.test_webhooks import readme_verify
-from tests.test_server import running_server
-from tests.test_workers import _fresh, _pids, pg_system  # noqa: F401  (pg_system: a fixture)
-from tests.webhook_receiver import Receiver
+from tests.support.server import fresh_request, running_server, server_log_path, worker_pids
+from tests.support.webhook_receiver import Receiver, readme_verify
 
 pytestmark = pytest.mark.server
 
@@ -39,18 +37,18 @@ WAIT_FIRST = 1.0  # the polls are left waiting this long before the event
 
 
 def server_log(data_dir: Path, port: int) -> list[str]:
-    """The running server's log so far (tests.test_server.running_server writes it there)."""
-    return (data_dir.parent / f"server-{port}.log").read_text().splitlines()
+    """The running server's log so far."""
+    return server_log_path(data_dir, port).read_text().splitlines()
 
 
 def wait_for_both_workers(client: httpx2.Client, data_dir: Path, port: int) -> None:
     """Until each of the two worker processes has served a request (each has started)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        assert _fresh(client, "GET", "/healthz").status_code == 200
-        if len(_pids(server_log(data_dir, port))) == 2:
+        assert fresh_request(client, "GET", "/healthz").status_code == 200
+        if len(worker_pids(server_log(data_dir, port))) == 2:
             return
-    raise AssertionError(f"only {_pids(server_log(data_dir, port))} served requests in 30 s")
+    raise AssertionError(f"only {worker_pids(server_log(data_dir, port))} served requests in 30 s")
 
 
 def access_lines(data_dir: Path, port: int, request: str, count: int) -> list[tuple[str, float]]:
@@ -80,7 +78,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_a_long_poll_in_one_worker_is_woken_by_an_event_made_in_the_other(
-    pg_system: tuple[str, str],  # noqa: F811
+    pg_system: tuple[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -108,7 +106,7 @@ def test_a_long_poll_in_one_worker_is_woken_by_an_event_made_in_the_other(
             )
             for n in range(10)
         ]:
-            made = _fresh(client, "POST", path, json=body, headers=system)
+            made = fresh_request(client, "POST", path, json=body, headers=system)
             assert made.status_code == 201, made.text
 
         crossed: list[tuple[str, set[str]]] = []
@@ -116,7 +114,7 @@ def test_a_long_poll_in_one_worker_is_woken_by_an_event_made_in_the_other(
         for n in range(10):  # each trial on an extension of its own, until CROSSINGS crossed workers
             exten = f"2{n:02d}"
             base = {"exten": exten, "tenantId": "t1"}
-            snapshot = _fresh(
+            snapshot = fresh_request(
                 client, "POST", f"{CM}/subscribe", params={**base, "timeOut": 0}, headers=system
             ).json()
             assert snapshot["Code"] == 0, snapshot
@@ -135,7 +133,7 @@ def test_a_long_poll_in_one_worker_is_woken_by_an_event_made_in_the_other(
             time.sleep(WAIT_FIRST)  # the polls wait: nothing happens on this extension meanwhile
             assert answers == [], "a poll answered before any event on its extension"
             sent = time.monotonic()
-            dialled = _fresh(
+            dialled = fresh_request(
                 client,
                 "POST",
                 f"{CM}/dial",
@@ -171,7 +169,7 @@ def test_a_long_poll_in_one_worker_is_woken_by_an_event_made_in_the_other(
 
 
 def test_a_webhook_registered_through_one_worker_is_delivered_once_with_two(
-    pg_system: tuple[str, str],  # noqa: F811
+    pg_system: tuple[str, str],
     tmp_path: Path,
     receiver: Receiver,
     monkeypatch: pytest.MonkeyPatch,
@@ -188,7 +186,7 @@ def test_a_webhook_registered_through_one_worker_is_delivered_once_with_two(
     with running_server(data_dir, url, "--workers", "2", "--insecure-http") as (port, _):
         client = httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
         wait_for_both_workers(client, data_dir, port)
-        made = _fresh(
+        made = fresh_request(
             client,
             "POST",
             "/api/v1/webhooks/",
@@ -200,8 +198,13 @@ def test_a_webhook_registered_through_one_worker_is_delivered_once_with_two(
         before = len(server_log(data_dir, port))
         for n in range(accounts):  # account.created events, made through both workers
             body = {"username": f"agent{n:02d}", "password": "a long enough password", "role": "system"}
-            assert _fresh(client, "POST", "/api/v1/accounts/", json=body, headers=system).status_code == 201
-        assert len(_pids(server_log(data_dir, port), before)) == 2, "both workers should have made events"
+            assert (
+                fresh_request(client, "POST", "/api/v1/accounts/", json=body, headers=system).status_code
+                == 201
+            )
+        assert len(worker_pids(server_log(data_dir, port), before)) == 2, (
+            "both workers should have made events"
+        )
         receiver.wait_for(lambda seen: len({r.headers["Switchboard-Event-Id"] for r in seen}) >= accounts, 30)
         # Until every delivery is recorded as done: a second send of one would be in the log by then.
         db = Database(url)
@@ -219,7 +222,7 @@ def test_a_webhook_registered_through_one_worker_is_delivered_once_with_two(
                 time.sleep(0.05)
         finally:
             db.engine.dispose()
-        log = _fresh(
+        log = fresh_request(
             client, "GET", f"/api/v1/webhooks/{hook['id']}/deliveries/", params={"limit": 100}, headers=system
         ).json()
         client.close()

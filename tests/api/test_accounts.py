@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from tests.access_world import PASSWORD, build_world, login, make_account
+from tests.support.access_world import PASSWORD, build_world, login, make_account
 
 A = "/api/v1/accounts/"
 

@@ -11,9 +11,9 @@ from starlette.testclient import TestClient
 from switchboard.db.engine import Database
 from switchboard.events.models import Event
 from switchboard.settings import Settings
-from tests.access_world import build_world, login, make_account
-from tests.conftest import make_client
-from tests.factories import created, make_tree
+from tests.support.access_world import build_world, login, make_account
+from tests.support.clients import make_client
+from tests.support.factories import created, make_tree
 
 KEYS = "/api/v1/accounts/ta1/api-keys/"
 

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from switchboard.db.engine import Database
-from tests.access_world import PASSWORD, build_world
+from tests.support.access_world import PASSWORD, build_world, login
 
 
 def _entries(api: TestClient, headers: dict[str, str], **params: str) -> list[dict[str, object]]:
@@ -49,9 +49,7 @@ def test_writes_refusals_and_failures_are_audited(api: TestClient, global_key: s
 
 def test_tenant_admin_sees_its_own_tenant_only_and_no_404_reasons(api: TestClient, global_key: str) -> None:
     w = build_world(api, global_key)
-    ta2 = {
-        "Authorization": "Bearer " + __import__("tests.access_world", fromlist=["login"]).login(api, "ta2")
-    }
+    ta2 = {"Authorization": "Bearer " + login(api, "ta2")}
     api.patch("/api/v1/tenants/t2/", json={"name": "Other"}, headers=ta2)
     api.get("/api/v1/tenants/t2/", headers=w.headers["tenant_admin"])  # a probe of t2 by t1's admin
     mine = _entries(api, w.headers["tenant_admin"])

@@ -12,7 +12,7 @@ from switchboard.db.engine import Database
 from switchboard.settings import Settings
 from switchboard.system.bootstrap import global_key_entry
 from switchboard.system.store import GLOBAL_API_KEYS, write_setting
-from tests.conftest import make_client
+from tests.support.clients import make_client
 
 
 def test_no_credential_is_401_with_challenge(anonymous: TestClient) -> None:

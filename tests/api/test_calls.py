@@ -12,37 +12,14 @@ from starlette.testclient import TestClient
 
 from switchboard.db.engine import Database
 from switchboard.events.models import Event
-from tests.access_world import World, build_world, make_account
-from tests.factories import created
+from tests.support.access_world import build_world, make_account
+from tests.support.calls import CM, dial, noojee, wait_state
+from tests.support.clients import make_client
+from tests.support.contact_centre import agent_campaigns
+from tests.support.factories import created
 
-CM = "/servicemanager/rest/CallManagementAPI"
 RA = "/servicemanager/rest/RecordingAPI"
 T1 = "/api/v1/tenants/t1"
-
-
-def wait_state(
-    api: TestClient, unique_id: str, state: str, headers: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """The simulated PBX moves on its own tasks: poll until the call is in `state`."""
-    deadline = time.monotonic() + 5
-    while True:
-        call = api.get(f"/api/v1/calls/{unique_id}/", headers=headers or {}).json()
-        if call.get("state") == state or time.monotonic() > deadline:
-            assert call.get("state") == state, call
-            return call
-        time.sleep(0.01)
-
-
-def noojee(api: TestClient, method: str, headers: dict[str, str] | None = None, **params: Any) -> Any:
-    return api.post(f"{CM}/{method}", params=params, headers=headers or {})
-
-
-def dial(api: TestClient, headers: dict[str, str] | None = None, **params: Any) -> str:
-    answer = noojee(api, "dial", headers, **params)
-    assert answer.status_code == 200, answer.text
-    unique_id: str = answer.json()["SessionID"]
-    wait_state(api, unique_id, "Connected", headers)
-    return unique_id
 
 
 def test_every_method_end_to_end_on_the_simulated_pbx(api: TestClient, global_key: str, db: Database) -> None:
@@ -157,26 +134,9 @@ def test_extensions_resolve_within_a_tenant(api: TestClient, global_key: str) ->
     assert hidden.content == missing.content
 
 
-def _contact_centre(api: TestClient, world: World) -> dict[str, Any]:
-    """Teams A and B with a template and campaign each; agent (extension 102) in team A, with a
-    user key."""
-    ids: dict[str, Any] = {}
-    make_account(api, "agent", "user", "t1", "g1", linked="u2@t1.example")
-    for team in ("A", "B"):
-        created(api.post(f"{T1}/teams/", json={"name": team}))
-        template = created(api.post(f"{T1}/campaign-templates/", json={"name": f"T{team}", "team": team}))
-        ids[team] = created(
-            api.post(f"{T1}/campaigns/", json={"name": f"C{team}", "templateId": template["id"]})
-        )["id"]
-    created(api.post(f"{T1}/teams/A/members/", json={"username": "agent"}), 200)
-    key = created(api.post("/api/v1/accounts/agent/api-keys/", json={"name": "dialler"}))["key"]
-    ids["key"] = {"Authorization": f"Bearer {key}"}  # replaces the client's global key
-    return ids
-
-
 def test_a_user_key_controls_its_campaigns_and_its_own_extension(api: TestClient, global_key: str) -> None:
     world = build_world(api, global_key)
-    ids = _contact_centre(api, world)
+    ids = agent_campaigns(api, world)
     key = ids["key"]
     for_a = dial(api, extenOrUniqueId="103", number="0390001234", campaignId=ids["A"])
     for_b = dial(api, extenOrUniqueId="103", number="0390001235", campaignId=ids["B"])
@@ -298,8 +258,6 @@ def test_pbx_unavailable_is_503_and_nothing_else_breaks(
 def test_calls_of_a_previous_process_end_with_it(settings: Any, global_key: str, api: TestClient) -> None:
     """The simulated PBX lives in its process: on the next start, calls the database still
     holds as live are recorded as hung up (and their recordings stopped)."""
-    from tests.conftest import make_client
-
     build_world(api, global_key)
     with make_client(settings) as first:
         first.headers["Authorization"] = f"Bearer {global_key}"

@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.testclient import TestClient
 
-from tests.access_world import build_world, login, make_account
-from tests.factories import created
+from tests.support.access_world import login, make_account
+from tests.support.contact_centre import team_campaigns
+from tests.support.factories import created
 
 T1 = "/api/v1/tenants/t1"
-
-
-def _setup(api: TestClient, global_key: str) -> dict[str, Any]:
-    w = build_world(api, global_key)
-    for team in ("A", "B"):
-        created(api.post(f"{T1}/teams/", json={"name": team}))
-    make_account(api, "agent", "user", "t1", "g1")
-    created(api.post(f"{T1}/teams/A/members/", json={"username": "agent"}), 200)
-    templates = {}
-    for name, team in (("TA", "A"), ("TB", "B"), ("TN", None)):
-        templates[name] = created(api.post(f"{T1}/campaign-templates/", json={"name": name, "team": team}))[
-            "id"
-        ]
-    campaigns: dict[str, list[int]] = {}
-    for name, template_id in templates.items():
-        campaigns[name] = [
-            created(api.post(f"{T1}/campaigns/", json={"name": f"{name}-{n}", "templateId": template_id}))[
-                "id"
-            ]
-            for n in range(2)
-        ]
-    key = created(api.post("/api/v1/accounts/agent/api-keys/", json={"name": "dialler"}))["key"]
-    return {
-        "world": w,
-        "templates": templates,
-        "campaigns": campaigns,
-        "key": {"Authorization": f"Bearer {key}"},
-    }
 
 
 def _ids(api: TestClient, path: str, headers: dict[str, str]) -> set[int]:
@@ -47,7 +18,7 @@ def _ids(api: TestClient, path: str, headers: dict[str, str]) -> set[int]:
 
 
 def test_a_user_key_sees_its_teams_campaigns_and_no_others(api: TestClient, global_key: str) -> None:
-    s = _setup(api, global_key)
+    s = team_campaigns(api, global_key)
     key, campaigns, templates = s["key"], s["campaigns"], s["templates"]
     assert _ids(api, f"{T1}/campaigns/", key) == set(campaigns["TA"])
     assert _ids(api, f"{T1}/campaign-templates/", key) == {templates["TA"]}
@@ -71,7 +42,7 @@ def test_a_user_key_sees_its_teams_campaigns_and_no_others(api: TestClient, glob
 def test_membership_and_template_team_changes_apply_on_the_next_request(
     api: TestClient, global_key: str
 ) -> None:
-    s = _setup(api, global_key)
+    s = team_campaigns(api, global_key)
     key, campaigns, templates = s["key"], s["campaigns"], s["templates"]
     assert api.post(f"{T1}/teams/B/members/", json={"username": "agent"}).status_code == 200
     assert _ids(api, f"{T1}/campaigns/", key) == set(campaigns["TA"] + campaigns["TB"])
@@ -85,7 +56,7 @@ def test_membership_and_template_team_changes_apply_on_the_next_request(
 
 
 def test_another_tenants_credentials_see_nothing(api: TestClient, global_key: str) -> None:
-    s = _setup(api, global_key)
+    s = team_campaigns(api, global_key)
     make_account(api, "spy", "user", "t2", "g1")
     spy_key = created(api.post("/api/v1/accounts/spy/api-keys/", json={"name": "k"}))["key"]
     spy = {"Authorization": f"Bearer {spy_key}"}
@@ -103,7 +74,7 @@ def test_another_tenants_credentials_see_nothing(api: TestClient, global_key: st
 
 
 def test_who_may_change_teams_templates_and_campaigns(api: TestClient, global_key: str) -> None:
-    s = _setup(api, global_key)
+    s = team_campaigns(api, global_key)
     w = s["world"]
     for who in ("group_admin", "user"):
         headers = w.headers[who]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from tests.factories import make_domain, make_group, make_tenant, make_user
+from tests.support.factories import make_domain, make_group, make_tenant, make_user
 
 
 def test_group_crud(api: TestClient) -> None:

@@ -19,10 +19,10 @@ from switchboard.bulk.importer import Checkpoint, Importer, Outcome
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.settings import Settings
-from tests.access_world import World, build_world, login
-from tests.conftest import make_client
-from tests.factories import make_tree
-from tests.test_bulk import bulk_user
+from tests.support.access_world import World, build_world, login
+from tests.support.bulk import bulk_user
+from tests.support.clients import make_client
+from tests.support.factories import make_tree
 
 IMPORT = "/api/v1/import/"
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -72,16 +72,25 @@ def start(
 
 
 def finished(client: TestClient, job_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """The job once it is no longer running (polled: it runs in a thread)."""
+    """The job once its thread has ended, as it then reads.
+
+    Polled until it no longer reads as running, then read again once the job's thread is gone: the
+    thread shows its outcome in memory first, then sets finishedAt, saves its end to the database,
+    leaves memory and deletes its upload. A test acting on the first answer could race those steps
+    (a row the thread then overwrites, an upload not yet deleted)."""
     deadline = time.monotonic() + 20
     while True:
         response = client.get(f"{IMPORT}{job_id}/", headers=headers)
         assert response.status_code == 200, response.text
-        job: dict[str, Any] = response.json()
-        if job["status"] != "running":
-            return job
-        assert time.monotonic() < deadline, f"the job is still running: {job}"
+        if response.json()["status"] != "running":
+            break
+        assert time.monotonic() < deadline, f"the job is still running: {response.json()}"
         time.sleep(0.02)
+    assert jobs.join_running(20), "the import job's thread did not end"
+    response = client.get(f"{IMPORT}{job_id}/", headers=headers)
+    assert response.status_code == 200, response.text
+    job: dict[str, Any] = response.json()
+    return job
 
 
 def uploads(settings: Settings) -> list[Path]:

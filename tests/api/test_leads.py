@@ -13,33 +13,12 @@ from switchboard.contact_centre.models import Lead, LeadPhone
 from switchboard.db.engine import Database
 from switchboard.events.models import Event
 from switchboard.settings import Settings
-from tests.api.test_contact_centre import _setup
-from tests.conftest import make_client
-from tests.factories import created
+from tests.support.clients import make_client
+from tests.support.contact_centre import lead_campaigns, team_campaigns
+from tests.support.factories import created
 
 T1 = "/api/v1/tenants/t1"
 N = "/servicemanager/rest/CampaignAPI"
-TEMPLATE = {
-    "leadFields": [
-        {"name": "firstName", "required": True},
-        {"name": "phone", "type": "phone"},
-        {"name": "mobile", "type": "phone"},
-        {"name": "age", "type": "number"},
-        {"name": "email", "type": "email"},
-    ],
-    "dispositions": [{"name": "Sale", "final": True}, {"name": "Call back"}],
-    "contactHours": {"timeZone": "Australia/Melbourne"},
-}
-
-
-def _leads_setup(api: TestClient, global_key: str) -> dict[str, Any]:
-    s = _setup(api, global_key)
-    for template_id in s["templates"].values():
-        created(api.patch(f"{T1}/campaign-templates/{template_id}/", json=TEMPLATE), 200)
-    s["campaign"] = s["campaigns"]["TA"][0]
-    s["path"] = f"{T1}/campaigns/{s['campaign']}/leads/"
-    s["apikey"] = s["key"]["Authorization"].split()[1]
-    return s
 
 
 def _codes(response: Any) -> list[int]:
@@ -48,7 +27,7 @@ def _codes(response: Any) -> list[int]:
 
 
 def test_insert_checks_each_row_and_reports_it(api: TestClient, global_key: str) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     created(api.post(f"{T1}/dnc/", json={"number": "0061 3 9999 0000", "note": "asked"}))
     rows = [
         {"externalId": "a", "fields": {"firstName": "Ann", "phone": "+61 (3) 9000-0001"}},
@@ -87,7 +66,7 @@ def test_insert_checks_each_row_and_reports_it(api: TestClient, global_key: str)
 def test_callback_times_are_in_the_templates_zone_and_set_the_status(
     api: TestClient, global_key: str
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     rows = [
         # Melbourne is UTC+11 in December (daylight saving).
         {"fields": {"firstName": "A", "phone": "0390000001"}, "callbackAt": "2026-12-01T09:30:00"},
@@ -113,7 +92,7 @@ def test_callback_times_are_in_the_templates_zone_and_set_the_status(
 
 
 def test_native_patch_and_delete(api: TestClient, global_key: str) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     rows = [
         {"fields": {"firstName": "A", "phone": "0390000001"}},
         {"fields": {"firstName": "B", "phone": "0390000002"}},
@@ -135,7 +114,7 @@ def test_native_patch_and_delete(api: TestClient, global_key: str) -> None:
 
 
 def test_insert_lead_fast_in_noojees_shape(anonymous: TestClient, api: TestClient, global_key: str) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     created(api.post(f"{T1}/dnc/", json={"number": "+61399990000"}))
     template = s["templates"]["TA"]
     url = f"{N}/insertLeadFast?apiKey={s['apikey']}&fTemplateId={template}&fCampaignId={s['campaign']}"
@@ -197,7 +176,7 @@ def test_insert_lead_fast_in_noojees_shape(anonymous: TestClient, api: TestClien
 def test_a_key_writes_leads_only_into_campaigns_it_sees(
     anonymous: TestClient, api: TestClient, global_key: str
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     row = [{"firstName": "A", "phone": "0390000001"}]
     for name in ("TB", "TN"):
         campaign = s["campaigns"][name][0]
@@ -219,7 +198,7 @@ def test_a_key_writes_leads_only_into_campaigns_it_sees(
 def test_update_lead_fast_matches_by_external_id(
     anonymous: TestClient, api: TestClient, global_key: str
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     q = f"apiKey={s['apikey']}&fTemplateId={s['templates']['TA']}&fCampaignId={s['campaign']}"
     inserted = anonymous.post(
         f"{N}/insertLeadFast?{q}",
@@ -258,7 +237,7 @@ def test_update_lead_fast_matches_by_external_id(
 
 
 def test_dnc_list_is_normalised_paged_and_kept_by_admins(api: TestClient, global_key: str) -> None:
-    _setup(api, global_key)
+    team_campaigns(api, global_key)
     for number in ("+61 3 9000 0003", "0061390000001", "(03) 9000-0002"):
         created(api.post(f"{T1}/dnc/", json={"number": number}))
     assert api.post(f"{T1}/dnc/", json={"number": "+61390000001"}).status_code == 409
@@ -285,7 +264,7 @@ def test_a_failing_batch_is_rolled_back_whole_and_reported(
     small = settings.model_copy(update={"lead_batch_size": 100})
     with make_client(small) as api:
         api.headers["Authorization"] = f"Bearer {global_key}"
-        s = _leads_setup(api, global_key)
+        s = lead_campaigns(api, global_key)
         real = leads.insert_batch
         calls = []
 
@@ -315,7 +294,7 @@ def test_too_many_concurrent_writers_is_109_with_429(settings: Settings, global_
     one = settings.model_copy(update={"lead_writers": 1, "lead_writer_wait_seconds": 0.05})
     with make_client(one) as api:
         api.headers["Authorization"] = f"Bearer {global_key}"
-        s = _leads_setup(api, global_key)
+        s = lead_campaigns(api, global_key)
         url = f"{N}/insertLeadFast?fTemplateId={s['templates']['TA']}&fCampaignId={s['campaign']}"
         gate: leads.LeadWriteGate = api.app.state.lead_writer.gate  # type: ignore[attr-defined]
         with gate:  # another request is writing
@@ -339,7 +318,7 @@ def test_concurrent_inserts_of_the_same_numbers_admit_each_number_once(
     duplicate check cannot race (campaign row lock on PostgreSQL, one writer on SQLite)."""
     import threading
 
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     rows = [{"fields": {"firstName": "x", "phone": f"0391{n:06}"}} for n in range(200)]
     codes: list[list[int]] = []
     start = threading.Barrier(2)
@@ -371,7 +350,7 @@ def test_lead_changes_are_events_without_personal_data(
 ) -> None:
     """lead.created / lead.updated / lead.deleted, one per lead, in the write's transaction;
     ids, status and disposition only, never the lead's fields."""
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     rows = [{"externalId": "e1", "fields": {"firstName": "Ann", "phone": "0390000001"}}]
     (lead_id,) = (r["id"] for r in api.post(s["path"], json={"leads": rows}).json()["results"])
     assert api.patch(f"{s['path']}{lead_id}/", json={"priority": 50}).status_code == 200

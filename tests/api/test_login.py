@@ -13,9 +13,9 @@ from switchboard.access.models import AccessToken
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.settings import Settings
-from tests.access_world import PASSWORD, login, make_account
-from tests.conftest import make_client
-from tests.factories import make_tree
+from tests.support.access_world import PASSWORD, login, make_account
+from tests.support.clients import make_client
+from tests.support.factories import make_tree
 
 LOGIN = "/api/v1/auth/login"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.api.test_contact_centre import T1, _setup
-from tests.conftest import make_client
-from tests.factories import created
+from tests.support.clients import make_client
+from tests.support.contact_centre import T1, team_campaigns
+from tests.support.factories import created
 
 N = "/servicemanager/rest/CampaignAPI"
 
@@ -15,7 +15,7 @@ N = "/servicemanager/rest/CampaignAPI"
 def test_a_user_key_lists_exactly_its_teams_campaigns(
     anonymous: TestClient, api: TestClient, global_key: str
 ) -> None:
-    s = _setup(api, global_key)
+    s = team_campaigns(api, global_key)
     key = s["key"]["Authorization"].split()[1]
     # apiKey in the query string, as in seed 000's example call.
     answer = anonymous.post(f"{N}/getCampaignList?apiKey={key}")
@@ -41,7 +41,7 @@ def test_a_user_key_lists_exactly_its_teams_campaigns(
 def test_post_only_and_errors_in_the_envelope(
     anonymous: TestClient, api: TestClient, global_key: str
 ) -> None:
-    s = _setup(api, global_key)
+    s = team_campaigns(api, global_key)
     key = s["key"]["Authorization"].split()[1]
     got = anonymous.get(f"{N}/getCampaignList?apiKey={key}")
     assert got.status_code == 405
@@ -68,7 +68,7 @@ def test_campaign_changes_show_on_the_next_request_in_every_process(
 ) -> None:
     """The list reuses what it rendered per template only while the template's campaigns are
     unchanged: a change made through another process (a second app here) shows at once."""
-    s = _setup(api, global_key)
+    s = team_campaigns(api, global_key)
     key = s["key"]["Authorization"].split()[1]
     url = f"{N}/getCampaignList?apiKey={key}"
 

@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 
 from switchboard.app import create_app
 from switchboard.settings import Settings
-from tests.conftest import make_client
-from tests.factories import make_tenant
+from tests.support.clients import make_client
+from tests.support.factories import make_tenant
 
 
 def test_healthz_and_readyz(anonymous: TestClient) -> None:

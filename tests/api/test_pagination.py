@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from tests.factories import make_tree, make_user
+from tests.support.factories import make_tree, make_user
 
 USERS = "/api/v1/tenants/t1/groups/g1/users/"
 

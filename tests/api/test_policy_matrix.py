@@ -11,9 +11,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.access_world import build_world, make_account
-from tests.api.test_calls import dial
-from tests.factories import created, make_group, make_user
+from tests.support.access_world import build_world, make_account
+from tests.support.calls import dial
+from tests.support.factories import created, make_group, make_user
 
 PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key"]
 SHORT = {"system": "s", "tenant_admin": "ta", "group_admin": "ga", "user": "eu", "user_key": "uk"}

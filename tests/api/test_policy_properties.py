@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.access_world import PASSWORD, login
-from tests.conftest import initialise_cheaply, make_client
+from tests.support.access_world import PASSWORD, login
+from tests.support.clients import initialise_cheaply, make_client
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
-from tests.access_world import build_world, login, make_account
-from tests.factories import created, make_domain, make_group, make_tenant
-from tests.security.timing import compare
-from tests.seed_003 import SEED_RESPONSE, SEED_USER
+from tests.support.access_world import build_world, login, make_account
+from tests.support.factories import created, make_domain, make_group, make_tenant
+from tests.support.seed_003 import SEED_RESPONSE, SEED_USER
+from tests.support.timing import compare
 
 S = "/api/v1/search/objects/"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.factories import make_tree
+from tests.support.factories import make_tree
 
 BASE = "/api/v1/tenants/t1/groups/g1/services"
 

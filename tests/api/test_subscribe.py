@@ -16,9 +16,10 @@ from switchboard.calls.models import Call
 from switchboard.db.engine import Database
 from switchboard.events.models import Event
 from switchboard.settings import Settings
-from tests.access_world import build_world
-from tests.api.test_calls import _contact_centre, dial, noojee, wait_state
-from tests.conftest import make_client
+from tests.support.access_world import build_world
+from tests.support.calls import dial, noojee, wait_numbered, wait_state
+from tests.support.clients import make_client
+from tests.support.contact_centre import agent_campaigns
 
 
 def subscribe(api: TestClient, headers: dict[str, str] | None = None, **params: Any) -> Any:
@@ -49,12 +50,15 @@ def follow(api: TestClient, exten: str, seq: int, until: str, **params: Any) -> 
 
 
 def test_sequence_semantics_snapshot_newer_only_and_multiple_extensions(
-    api: TestClient, global_key: str
+    api: TestClient, global_key: str, db: Database
 ) -> None:
     build_world(api, global_key)
     empty = subscribe(api, exten="102,103", tenantId="t1", lastSequenceNumber=0, timeOut=0)
     assert empty["Data"] == {"102": [], "103": []}
     unique_id = dial(api, extenOrUniqueId="102", number="0390001234")
+    # The call is Connected once its state is committed; its events are numbered just after. A
+    # snapshot taken in between would give a sequence before them, and they would come as newer.
+    wait_numbered(db)
     # N=0, timeOut=0: the extensions' current state at once, and the sequence to follow from.
     snapshot = subscribe(api, exten="102,103", lastSequenceNumber=0, timeOut=0, tenantId="t1")
     assert statuses(snapshot, "102") == ["Connected"]
@@ -127,7 +131,7 @@ def test_an_idle_poll_times_out_with_nothing(api: TestClient, global_key: str) -
 
 def test_refusals_user_key_unknown_and_ambiguous_extensions(api: TestClient, global_key: str) -> None:
     world = build_world(api, global_key)
-    ids = _contact_centre(api, world)
+    ids = agent_campaigns(api, world)
     # Seed 000: a user API key never reaches subscribe, whatever its account may do.
     refused = noojee(api, "subscribe", ids["key"], exten="102", lastSequenceNumber=0, timeOut=0)
     assert refused.status_code == 403

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from tests.factories import make_group, make_tenant
-from tests.seed_003 import SEED_ADDRESS
+from tests.support.factories import make_group, make_tenant
+from tests.support.seed_003 import SEED_ADDRESS
 
 FULL_TENANT = {
     "tenantId": "Foo",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from tests.factories import make_domain, make_group, make_tenant, make_tree, make_user, user_body
-from tests.seed_003 import SEED_USER
+from tests.support.factories import make_domain, make_group, make_tenant, make_tree, make_user, user_body
+from tests.support.seed_003 import SEED_USER
 
 USERS = "/api/v1/tenants/t1/groups/g1/users/"
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,28 +15,12 @@ from switchboard.db.engine import Database
 from switchboard.events.models import Webhook
 from switchboard.events.signing import SecretBox
 from switchboard.settings import Settings
-from tests.access_world import build_world, make_account
-from tests.conftest import make_client
-from tests.factories import created
-from tests.webhook_receiver import Receiver
+from tests.support.access_world import build_world, make_account
+from tests.support.clients import make_client
+from tests.support.factories import created
+from tests.support.webhook_receiver import Receiver, readme_verify
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 WH = "/api/v1/webhooks"
-
-
-def readme_verify() -> Any:
-    """The verification recipe exactly as the README gives it to receivers."""
-    text_ = README.read_text()
-    block = re.search(
-        r"<!-- webhook-verification-recipe -->\s*```python\n(.*?)```"
-        r"\s*<!-- end-webhook-verification-recipe -->",
-        text_,
-        re.S,
-    )
-    assert block is not None, "the README has no verification recipe"
-    namespace: dict[str, Any] = {}
-    exec(block.group(1), namespace)  # noqa: S102 -- our own README's code, as a receiver would paste it
-    return namespace["verify"]
 
 
 def hook_settings(settings: Settings, **changes: Any) -> Settings:

@@ -3,22 +3,12 @@ and a refusal reads exactly like "missing"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.access_world import build_world
-from tests.conftest import make_client
-from tests.console.test_sign_in import csrf_of, sign_in
-
-
-@contextmanager
-def signed_in_as(settings: Settings, username: str) -> Iterator[TestClient]:
-    with make_client(settings) as browser:
-        assert sign_in(browser, username)[0] == 303
-        yield browser
+from tests.support.access_world import build_world
+from tests.support.clients import make_client
+from tests.support.console import csrf_of, signed_in_as
 
 
 def usernames(page: str) -> set[str]:

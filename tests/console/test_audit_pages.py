@@ -8,8 +8,8 @@ import re
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.access_world import build_world, login, make_account
-from tests.console.test_accounts_pages import signed_in_as
+from tests.support.access_world import build_world, login, make_account
+from tests.support.console import signed_in_as
 
 AUDIT = "/console/audit/"
 ROW = re.compile(r'<tr data-id="(\d+)">')

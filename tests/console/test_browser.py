@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.access_world import build_world, make_account
-from tests.console.browser import ONE_ENGINE, SCREENSHOTS, browser, require_browser, server, shot, sign_in
-from tests.factories import created
+from tests.support.access_world import build_world, make_account
+from tests.support.browser import ONE_ENGINE, SCREENSHOTS, browser, require_browser, server, shot, sign_in
+from tests.support.factories import created
 
 __all__ = ["browser", "server"]  # fixtures, used by name
 T1 = "/api/v1/tenants/t1"

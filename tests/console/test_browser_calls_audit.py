@@ -8,8 +8,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.access_world import build_world
-from tests.console.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
+from tests.support.access_world import build_world
+from tests.support.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
 
 __all__ = ["browser", "server"]  # fixtures, used by name
 

@@ -12,11 +12,11 @@ from urllib.parse import urlencode, urlsplit
 
 from starlette.testclient import TestClient
 
-from tests.access_world import PASSWORD
-from tests.api.test_leads import _leads_setup
-from tests.console.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
-from tests.console.test_sign_in import csrf_of
-from tests.factories import created
+from tests.support.access_world import PASSWORD
+from tests.support.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
+from tests.support.console import csrf_of
+from tests.support.contact_centre import lead_campaigns
+from tests.support.factories import created
 
 __all__ = ["browser", "server"]  # fixtures, used by name
 T1 = "/api/v1/tenants/t1"
@@ -43,7 +43,7 @@ def lead_total(api: TestClient, campaign: int) -> int:
 def test_an_administrator_imports_a_csv_with_upload_progress(
     api: TestClient, global_key: str, server: str, browser: Any
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     rows = [
         {"externalId": "vip-1", "fields": {"firstName": "Ann", "phone": "+61 3 9000 0001"}, "priority": 1},
         {
@@ -88,7 +88,7 @@ def test_an_administrator_imports_a_csv_with_upload_progress(
 def test_an_agent_imports_on_a_phone_without_javascript(
     api: TestClient, global_key: str, server: str, browser: Any
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     context = browser.new_context(
         ignore_https_errors=True, viewport={"width": 390, "height": 844}, java_script_enabled=False
     )
@@ -176,7 +176,7 @@ class RawClient:
 
 def test_the_import_page_arrives_batch_by_batch(api: TestClient, global_key: str, server: str) -> None:
     """Over a real connection, each committed batch's line reaches the browser before the import ends."""
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     client = RawClient(server)
     token = csrf_of(client.text("/console/sign-in"))
     signed_in = client.form("/console/sign-in", {"username": "ta1", "password": PASSWORD, "csrf": token})

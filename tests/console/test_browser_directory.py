@@ -8,8 +8,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.console.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
-from tests.console.test_directory_pages import richer_world
+from tests.support.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
+from tests.support.console import richer_world
 
 __all__ = ["browser", "server"]  # fixtures, used by name
 

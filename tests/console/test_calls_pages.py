@@ -12,10 +12,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.access_world import build_world, login, make_account
-from tests.api.test_calls import wait_state
-from tests.conftest import make_client
-from tests.console.test_sign_in import csrf_of, sign_in
+from tests.support.access_world import build_world, login, make_account
+from tests.support.calls import wait_state
+from tests.support.clients import make_client
+from tests.support.console import csrf_of, sign_in
 
 CALLS = "/console/calls/"
 BUTTON = re.compile(r"aria-label=\"(\w+) recording of call ([0-9.]+)\"")

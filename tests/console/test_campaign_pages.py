@@ -12,12 +12,11 @@ from starlette.testclient import TestClient
 
 from switchboard.console import campaigns
 from switchboard.settings import Settings
-from tests.access_world import login
-from tests.api.test_leads import _leads_setup
-from tests.conftest import make_client
-from tests.console.test_accounts_pages import signed_in_as
-from tests.console.test_sign_in import csrf_of
-from tests.factories import created
+from tests.support.access_world import login
+from tests.support.clients import make_client
+from tests.support.console import csrf_of, signed_in_as
+from tests.support.contact_centre import lead_campaigns
+from tests.support.factories import created
 
 T1 = "/api/v1/tenants/t1"
 CAMPAIGN_ROW = re.compile(
@@ -69,7 +68,7 @@ def upload(
 def test_the_campaign_list_is_what_the_api_lists(
     api: TestClient, global_key: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     rows = [{"fields": {"firstName": f"L{n}", "phone": f"0390000{n:03}"}} for n in range(3)]
     created(api.post(s["path"], json={"leads": rows}), 200)
     admin = {"Authorization": f"Bearer {login(api, 'ta1')}"}
@@ -108,7 +107,7 @@ def test_the_campaign_list_is_what_the_api_lists(
 def test_creating_a_campaign_and_changing_its_status(
     api: TestClient, global_key: str, settings: Settings
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     template = s["templates"]["TA"]
     with signed_in_as(settings, "ta1") as browser:
         token = csrf_of(browser.get("/console/campaigns/").text)
@@ -155,7 +154,7 @@ def test_creating_a_campaign_and_changing_its_status(
 def test_the_campaign_page_lists_and_searches_leads(
     api: TestClient, global_key: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     rows = [
         {
             "externalId": "crm-1",
@@ -213,7 +212,7 @@ def test_the_campaign_page_lists_and_searches_leads(
 def test_a_hidden_campaign_reads_exactly_like_a_missing_one(
     api: TestClient, global_key: str, settings: Settings
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     hidden_campaign = s["campaigns"]["TB"][0]
     csv_file = b"firstName,phone\nAnn,0390000001\n"
     with signed_in_as(settings, "agent") as browser:
@@ -240,7 +239,7 @@ def test_a_large_import_streams_its_progress_and_counts(settings: Settings, glob
     small_batches = settings.model_copy(update={"lead_batch_size": 500})
     with make_client(small_batches) as api:
         api.headers["Authorization"] = f"Bearer {global_key}"
-        s = _leads_setup(api, global_key)
+        s = lead_campaigns(api, global_key)
     lines = ["firstName,phone,njExternalLeadId,njPriority"]
     for n in range(3000):
         phone = "" if n == 10 else f"039{n:07}"  # line 12: no phone number
@@ -283,7 +282,7 @@ def test_a_large_import_streams_its_progress_and_counts(settings: Settings, glob
 def test_an_import_reports_every_bad_row_with_its_line(
     api: TestClient, global_key: str, settings: Settings
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     created(api.post(f"{T1}/dnc/", json={"number": "03 9999 0000"}))
     content = "\n".join(
         [
@@ -359,7 +358,7 @@ def test_an_import_reports_every_bad_row_with_its_line(
 def test_a_file_that_is_not_a_csv_of_leads_is_refused_next_to_the_field(
     api: TestClient, global_key: str, settings: Settings, content: bytes, mode: str, message: str
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     with signed_in_as(settings, "ta1") as browser:
         token = csrf_of(browser.get(f"/console/campaigns/{s['campaign']}/?tenant=t1&tab=import").text)
         answer = upload(browser, s["campaign"], content, token, mode=mode, allow_duplicates="on")
@@ -376,7 +375,7 @@ def test_a_file_that_is_not_a_csv_of_leads_is_refused_next_to_the_field(
 def test_uploads_are_bounded_and_rows_limited(
     api: TestClient, global_key: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = _leads_setup(api, global_key)
+    s = lead_campaigns(api, global_key)
     monkeypatch.setattr(campaigns, "MAX_UPLOAD_BYTES", 2000)
     rows = "".join(f"Lead {n},039{n:07}\n" for n in range(4000)).encode()  # ~90 kB
     with signed_in_as(settings, "ta1") as browser:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.access_world import build_world
-from tests.console.test_accounts_pages import signed_in_as
-from tests.console.test_sign_in import csrf_of
-from tests.factories import created
+from tests.support.access_world import build_world
+from tests.support.console import csrf_of, signed_in_as
+from tests.support.factories import created
 
 T1 = "/api/v1/tenants/t1"
 

@@ -9,10 +9,9 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.access_world import World, build_world, make_account
-from tests.conftest import make_client
-from tests.console.test_accounts_pages import signed_in_as
-from tests.factories import created, make_group, make_user
+from tests.support.clients import make_client
+from tests.support.console import richer_world, signed_in_as
+from tests.support.factories import make_group
 
 LINKED = re.compile(r'<td><a href="[^"]+">([^<]+)</a></td>')
 DIRECTORY = "/console/directory"
@@ -27,35 +26,6 @@ def api_ids(api: TestClient, headers: dict[str, str], path: str, field: str) -> 
     answer = api.get(f"/api/v1/{path}", headers=headers)
     assert answer.status_code == 200, answer.text
     return [item[field] for item in answer.json()["items"]]
-
-
-def richer_world(api: TestClient, global_key: str) -> World:
-    """The access world, a system account, and members with a department, a phone number and a
-    call centre, so every column has something to show."""
-    world = build_world(api, global_key)
-    make_account(api, "root", "system")
-    make_user(
-        api,
-        "t1",
-        "g1",
-        "ann@t1.example",
-        firstName="Ann",
-        lastName="Smith",
-        extension="150",
-        phoneNumber="+15550100",
-        department={"departmentName": "Ops"},
-    )
-    created(
-        api.post(
-            "/api/v1/tenants/t1/groups/g1/services/call_centers/",
-            json={
-                "serviceUserId": "sales@t1.example",
-                "serviceInstanceProfile": {"name": "Sales queue", "extension": "500"},
-                "type": "Premium",
-            },
-        )
-    )
-    return world
 
 
 def test_a_system_account_lists_searches_and_pages_through_tenants(

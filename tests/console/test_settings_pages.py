@@ -9,10 +9,9 @@ import time
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.access_world import build_world, make_account
-from tests.conftest import make_client
-from tests.console.test_accounts_pages import signed_in_as
-from tests.console.test_sign_in import csrf_of
+from tests.support.access_world import build_world, make_account
+from tests.support.clients import make_client
+from tests.support.console import csrf_of, signed_in_as
 
 ALLOW = "/api/v1/settings/ip-allowlist/"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import timedelta
 
@@ -14,26 +13,9 @@ from switchboard.console.models import ConsoleSession
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.settings import Settings
-from tests.access_world import PASSWORD, build_world
-from tests.conftest import make_client
-
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
-
-
-def csrf_of(page: str) -> str:
-    match = CSRF.search(page)
-    assert match, page[:500]
-    return match.group(1)
-
-
-def sign_in(browser: TestClient, username: str, password: str = PASSWORD) -> tuple[int, str]:
-    token = csrf_of(browser.get("/console/sign-in").text)
-    answer = browser.post(
-        "/console/sign-in",
-        data={"username": username, "password": password, "csrf": token},
-        follow_redirects=False,
-    )
-    return answer.status_code, answer.text
+from tests.support.access_world import PASSWORD, build_world
+from tests.support.clients import make_client
+from tests.support.console import csrf_of, sign_in
 
 
 def test_sign_in_sets_a_strict_session_cookie_and_signs_out(

@@ -32,11 +32,11 @@ from switchboard.app import create_app
 from switchboard.kit.pagination import encode_cursor
 from switchboard.settings import Settings
 from switchboard.web.request_limits import MAX_QUERY_BYTES
-from tests.access_world import PASSWORD
-from tests.ami_server import AmiServer
-from tests.api.test_calls_asterisk import AMI_SECRET, ServerThread
-from tests.factories import created, make_tree
-from tests.security.fuzz_world import (
+from tests.support.access_world import PASSWORD
+from tests.support.ami_server import AmiServer
+from tests.support.asterisk import AMI_SECRET, ServerThread
+from tests.support.factories import created, make_tree
+from tests.support.fuzz_world import (
     KINDS,
     Target,
     build_bare_world,
@@ -44,7 +44,7 @@ from tests.security.fuzz_world import (
     build_pbx_down_world,
     refused_port,
 )
-from tests.security.intensity import SOAK, scaled
+from tests.support.intensity import SOAK, scaled
 
 pytestmark = pytest.mark.xdist_group("api_fuzz")  # one run for both tests under --dist loadgroup
 

@@ -20,8 +20,7 @@ from hypothesis.stateful import (
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.conftest import initialise_cheaply, make_client
-from tests.security.authz_model import (
+from tests.support.authz_model import (
     FORBIDDEN,
     NOT_FOUND,
     Account,
@@ -36,7 +35,8 @@ from tests.security.authz_model import (
     Template,
     Tenant,
 )
-from tests.security.intensity import scaled
+from tests.support.clients import initialise_cheaply, make_client
+from tests.support.intensity import scaled
 
 PASSWORD = "correct horse battery staple"
 Response = Any  # the test client's response (its HTTP library is the test client's business)

@@ -21,11 +21,9 @@ from switchboard.db.engine import Database
 from switchboard.settings import Settings
 from switchboard.web.exception_handlers import UNREADABLE_BODY
 from switchboard.web.request_limits import MAX_QUERY_BYTES
-from tests.conftest import make_client
-from tests.factories import make_domain, make_group, make_tenant, make_user
-from tests.test_bulk import _export, empty_db
-
-__all__ = ["empty_db"]  # a fixture, used by name
+from tests.support.bulk import export_to
+from tests.support.clients import make_client
+from tests.support.factories import make_domain, make_group, make_tenant, make_user
 
 LIMIT = 4096
 JSON = {"Content-Type": "application/json"}
@@ -172,7 +170,7 @@ def test_csv_exports_neutralise_formulas_and_import_them_back_unchanged(
     for n, title in enumerate(FORMULAS):
         make_user(api, "t1", "g1", f"u{n}@t1.example", title=title)
     make_user(api, "t1", "g1", "phone@t1.example", title="+61 3 9000 0001")
-    folder = _export(db, tmp_path / "csv")
+    folder = export_to(db, tmp_path / "csv")
     with (folder / "users.csv").open(newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     titles = [row["title"] for row in rows]
@@ -183,8 +181,8 @@ def test_csv_exports_neutralise_formulas_and_import_them_back_unchanged(
         assert not cell.startswith(("+", "-")) or cell == "+61 3 9000 0001", cell
     loaded = Importer(empty_db, CLI_PRINCIPAL).load(sorted(folder.iterdir()), tmp_path / "checkpoints")
     assert loaded.problem_count == 0
-    again = _export(empty_db, tmp_path / "again.jsonl").read_text()
-    first = _export(db, tmp_path / "first.jsonl").read_text()
+    again = export_to(empty_db, tmp_path / "again.jsonl").read_text()
+    first = export_to(db, tmp_path / "first.jsonl").read_text()
     assert again == first  # every title came back exactly as it was
 
 

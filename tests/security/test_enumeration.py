@@ -16,11 +16,11 @@ from starlette.testclient import TestClient
 
 from switchboard.bulk import jobs
 from switchboard.errors import NotFound
-from tests.access_world import build_world, login, make_account
-from tests.api.test_calls import dial, noojee
-from tests.factories import created
-from tests.security.intensity import SOAK, scaled
-from tests.security.timing import compare
+from tests.support.access_world import build_world, login, make_account
+from tests.support.calls import dial, noojee
+from tests.support.factories import created
+from tests.support.intensity import SOAK, scaled
+from tests.support.timing import compare
 
 SOURCE = Path(__file__).resolve().parents[2] / "switchboard"
 NOOJEE = "/servicemanager/rest"

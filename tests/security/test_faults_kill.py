@@ -19,10 +19,10 @@ from sqlalchemy import text
 
 from switchboard.bulk import BATCH_SIZE
 from switchboard.db.base import utcnow
-from tests.security.faults_support import ServerProcess, engine_of, lead_batch, make_campaign, ok
-from tests.security.intensity import scaled
-from tests.test_bulk import big_tenant_file
-from tests.webhook_receiver import Receiver
+from tests.support.bulk import big_tenant_file
+from tests.support.faults import ServerProcess, engine_of, lead_batch, make_campaign, ok
+from tests.support.intensity import scaled
+from tests.support.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.server
 

@@ -11,14 +11,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.access_world import build_world
-from tests.ami_server import AmiServer
-from tests.api.test_calls import dial, noojee, wait_state
-from tests.api.test_calls_asterisk import AMI_SECRET, ServerThread, _asterisk, pbx_ready, wait_until
-from tests.conftest import make_client
-from tests.factories import created, make_user
-from tests.security.intensity import scaled
-from tests.tcp_proxy import TcpProxy
+from tests.support.access_world import build_world
+from tests.support.ami_server import AmiServer
+from tests.support.asterisk import AMI_SECRET, ServerThread, asterisk_settings, pbx_ready, wait_until
+from tests.support.calls import dial, noojee, wait_state
+from tests.support.clients import make_client
+from tests.support.factories import created, make_user
+from tests.support.intensity import scaled
+from tests.support.tcp_proxy import TcpProxy
 
 CUTS = scaled(1, 5)
 CUT_SECONDS = scaled(1, 15)  # long cuts drive the driver's reconnection backoff to its 10 s ceiling
@@ -133,7 +133,7 @@ def test_the_pbx_dropping_is_503_on_call_control_only_and_the_driver_reconnects_
     settings: Settings, global_key: str, pbx_behind_proxy: tuple[ServerThread, TcpProxy]
 ) -> None:
     pbx, proxy = pbx_behind_proxy
-    with make_client(_asterisk(settings, proxy.port)) as api:
+    with make_client(asterisk_settings(settings, proxy.port)) as api:
         api.headers["Authorization"] = f"Bearer {global_key}"
         build_world(api, global_key)
         campaign = _campaign(api)

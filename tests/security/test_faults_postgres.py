@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine.url import make_url
 
-from tests.security.faults_support import ServerProcess, engine_of, initialised, lead_batch, make_campaign
-from tests.security.intensity import scaled
-from tests.tcp_proxy import TcpProxy
+from tests.support.faults import ServerProcess, engine_of, initialised, lead_batch, make_campaign
+from tests.support.intensity import scaled
+from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.server
 

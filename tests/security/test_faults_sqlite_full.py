@@ -14,10 +14,10 @@ from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.api.test_calls import wait_state
-from tests.conftest import make_client
-from tests.security.faults_support import LEAD_TEMPLATE, initialised, lead_batch
-from tests.security.intensity import scaled
+from tests.support.calls import wait_state
+from tests.support.clients import make_client
+from tests.support.faults import LEAD_TEMPLATE, initialised, lead_batch
+from tests.support.intensity import scaled
 
 ROUNDS = scaled(1, 10)  # fill-and-free rounds
 SPARE_CALLS = 30  # live calls to start recordings on until one is refused (a page holds fewer)

@@ -12,7 +12,7 @@ import pytest
 
 from bench.__main__ import fill_database
 from bench.load import MIX, run
-from tests.conftest import scratch_postgres_database
+from tests.support.postgres import scratch_postgres_database
 
 pytestmark = pytest.mark.server
 

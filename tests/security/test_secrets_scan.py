@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from switchboard.access.keys import KeyKind, generate_key
-from tests.security.secrets_scan import SCAN, Scan, find_secrets
+from tests.support.secrets_scan import SCAN, Scan, find_secrets
 
 
 def test_the_scan_finds_every_key_kind_and_recorded_values_only() -> None:

@@ -1,12 +1,15 @@
-"""A real HTTP receiver for webhook tests: records every request, answers as scripted."""
+"""A real HTTP receiver for webhook tests: records every request, answers as scripted, and verifies
+signatures with the README's recipe."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -73,3 +76,21 @@ class Receiver:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_verify() -> Any:
+    """The verification recipe exactly as the README gives it to receivers."""
+    text_ = README.read_text()
+    block = re.search(
+        r"<!-- webhook-verification-recipe -->\s*```python\n(.*?)```"
+        r"\s*<!-- end-webhook-verification-recipe -->",
+        text_,
+        re.S,
+    )
+    assert block is not None, "the README has no verification recipe"
+    namespace: dict[str, Any] = {}
+    exec(block.group(1), namespace)  # noqa: S102 -- our own README's code, as a receiver would paste it
+    return namespace["verify"]

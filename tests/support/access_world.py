@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from starlette.testclient import TestClient
 
-from tests.factories import created, make_domain, make_group, make_tenant, make_user
+from tests.support.factories import created, make_domain, make_group, make_tenant, make_user
 
 PASSWORD = "correct horse battery staple"
 

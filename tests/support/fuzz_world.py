@@ -19,8 +19,8 @@ from switchboard.db.engine import Database
 from switchboard.directory.models import Tenant
 from switchboard.settings import Settings
 from switchboard.system.bootstrap import initialise
-from tests.access_world import build_world, login, make_account
-from tests.factories import created, make_tree, make_user
+from tests.support.access_world import build_world, login, make_account
+from tests.support.factories import created, make_tree, make_user
 
 # Weakest first: each generated request is sent with every credential in this order, so the one
 # that may delete or change an object is the last to see it.
@@ -149,7 +149,7 @@ def _recording(client: TestClient, unique_id: str, action: str, agent: str = "eu
 
 
 def build_fuzz_world(client: TestClient, global_key: str, url: str = "") -> FuzzWorld:
-    """tests.access_world's two tenants and five principals, plus a system admin, a service user
+    """tests.support.access_world's two tenants and five principals, plus a system admin, a service user
     of each kind, teams, templates, campaigns, leads, a do-not-call number, live and recorded
     calls, webhooks, an import job and keys narrowed to one area. `client` holds the global key."""
     base = build_world(client, global_key)

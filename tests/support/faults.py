@@ -19,19 +19,13 @@ from sqlalchemy import Engine, create_engine
 from switchboard.access import passwords
 from switchboard.db.engine import Database, sync_url
 from switchboard.system.bootstrap import initialise
+from tests.support.server import free_port
 
 LEAD_TEMPLATE = {
     "name": "faults",
     "leadFields": [{"name": "firstName", "required": True}, {"name": "phone", "type": "phone"}],
 }
 START_SECONDS = 60  # a loaded CI machine with two cores can take several seconds to import the app
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ServerProcess:

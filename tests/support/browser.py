@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from switchboard.settings import Settings
-from tests.access_world import PASSWORD
+from tests.support.access_world import PASSWORD
+from tests.support.server import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -40,17 +41,10 @@ def require_browser() -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(settings: Settings, global_key: str) -> Iterator[str]:
     """`switchboard serve` over HTTPS (self-signed) on the test's database."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SWITCHBOARD_DATABASE_URL": settings.effective_database_url,

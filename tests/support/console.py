@@ -1,0 +1,69 @@
+"""The console through a test client: its forms' CSRF token, signing in, and a richer access world
+for the directory pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from starlette.testclient import TestClient
+
+from switchboard.settings import Settings
+from tests.support.access_world import PASSWORD, World, build_world, make_account
+from tests.support.clients import make_client
+from tests.support.factories import created, make_user
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+
+
+def csrf_of(page: str) -> str:
+    match = CSRF.search(page)
+    assert match, page[:500]
+    return match.group(1)
+
+
+def sign_in(browser: TestClient, username: str, password: str = PASSWORD) -> tuple[int, str]:
+    token = csrf_of(browser.get("/console/sign-in").text)
+    answer = browser.post(
+        "/console/sign-in",
+        data={"username": username, "password": password, "csrf": token},
+        follow_redirects=False,
+    )
+    return answer.status_code, answer.text
+
+
+@contextmanager
+def signed_in_as(settings: Settings, username: str) -> Iterator[TestClient]:
+    with make_client(settings) as browser:
+        assert sign_in(browser, username)[0] == 303
+        yield browser
+
+
+def richer_world(api: TestClient, global_key: str) -> World:
+    """The access world, a system account, and members with a department, a phone number and a
+    call centre, so every column has something to show."""
+    world = build_world(api, global_key)
+    make_account(api, "root", "system")
+    make_user(
+        api,
+        "t1",
+        "g1",
+        "ann@t1.example",
+        firstName="Ann",
+        lastName="Smith",
+        extension="150",
+        phoneNumber="+15550100",
+        department={"departmentName": "Ops"},
+    )
+    created(
+        api.post(
+            "/api/v1/tenants/t1/groups/g1/services/call_centers/",
+            json={
+                "serviceUserId": "sales@t1.example",
+                "serviceInstanceProfile": {"name": "Sales queue", "extension": "500"},
+                "type": "Premium",
+            },
+        )
+    )
+    return world
