@@ -69,6 +69,7 @@ from switchboard.web.observability import AccessLogAndMetrics, Metrics
 from switchboard.web.perimeter import Perimeter
 from switchboard.web.request_limits import RequestLimits
 from switchboard.web.responses import errors
+from switchboard.web.state import AppServices
 
 log = logging.getLogger(__name__)
 
@@ -145,34 +146,34 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(_no_nul_in_url)],
     )
-    metrics = Metrics()
-    app.state.settings = settings
-    app.state.db = db
-    app.state.metrics = metrics
-    app.state.settings_cache = cache
-    app.state.feed = feed
-    app.state.limiter = limiter
-    app.state.credentials = credentials
-    app.state.audit = audit
-    app.state.calls = calls
-    app.state.subscriptions = Subscriptions(db, hub, settings.subscribe_max_wait_seconds)
-    app.state.secret_box = secret_box
-    app.state.event_worker = event_worker
-    app.state.campaign_list = CampaignLists(db.reader)
-    app.state.lead_writer = LeadWriter(
-        db,
-        LeadWriteGate(settings.lead_writers, settings.lead_writer_wait_seconds),
-        settings.lead_request_max_rows,
-        settings.lead_batch_size,
+    services = AppServices(
+        settings=settings,
+        db=db,
+        metrics=Metrics(),
+        settings_cache=cache,
+        credentials=credentials,
+        login=LoginService(
+            db,
+            limiter,
+            settings.auth_failures_per_minute,
+            settings.login_concurrency,
+            settings.login_token_minutes,
+        ),
+        audit=audit,
+        calls=calls,
+        subscriptions=Subscriptions(db, hub, settings.subscribe_max_wait_seconds),
+        secret_box=secret_box,
+        event_worker=event_worker,
+        campaign_list=CampaignLists(db.reader),
+        lead_writer=LeadWriter(
+            db,
+            LeadWriteGate(settings.lead_writers, settings.lead_writer_wait_seconds),
+            settings.lead_request_max_rows,
+            settings.lead_batch_size,
+        ),
+        console_throttle=SignInThrottle(limiter),
     )
-    app.state.console_throttle = SignInThrottle(limiter)
-    app.state.login = LoginService(
-        db,
-        limiter,
-        settings.auth_failures_per_minute,
-        settings.login_concurrency,
-        settings.login_token_minutes,
-    )
+    app.state.services = services
 
     render = ErrorRenderer({NOOJEE_PREFIX: error_envelope})
     install_error_handlers(app, render, on_refusal=audit_refusal)
@@ -236,7 +237,7 @@ def create_app(settings: Settings) -> FastAPI:
         on_refusal=perimeter_refusal,
         render=render,
     )
-    app.add_middleware(AccessLogAndMetrics, metrics=metrics)
+    app.add_middleware(AccessLogAndMetrics, metrics=services.metrics)
     return app
 
 

@@ -9,13 +9,14 @@ from fastapi import Depends, Request
 
 from switchboard.access.policy import Area, require_area
 from switchboard.access.principal import Principal
+from switchboard.web.state import services_of
 
 
 def authorize(area: Area) -> Callable[[Request], Awaitable[Principal]]:
     """Resolve the request's credential, then apply the function-level rule of `area`."""
 
     async def principal_for(request: Request) -> Principal:
-        principal: Principal = await request.app.state.credentials.resolve(request)
+        principal: Principal = await services_of(request).credentials.resolve(request)
         request.state.principal = principal
         require_area(principal, area)
         return principal

@@ -21,10 +21,10 @@ from switchboard.access.schemas import (
     LoginOut,
 )
 from switchboard.audit.recording import audit_write
-from switchboard.db.engine import database_of
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from switchboard.kit.schemas import Page, RowId
 from switchboard.web.responses import errors, json_response, no_content
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -155,7 +155,7 @@ auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 async def login(request: Request, body: LoginBody) -> Response:
     """Exchanges a username and password for a short-lived bearer token."""
     client = request.client.host if request.client else "-"
-    token, expires = await request.app.state.login.login(
+    token, expires = await services_of(request).login.login(
         client, body.username, body.password.get_secret_value()
     )
     response = json_response({"accessToken": token, "tokenType": "Bearer", "expiresAt": expires})

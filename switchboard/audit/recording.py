@@ -6,6 +6,7 @@ from starlette.requests import Request
 
 from switchboard.access.principal import Principal
 from switchboard.errors import NotFound, SwitchboardError, Unauthorized
+from switchboard.web.state import services_of
 
 
 def _operation(request: Request) -> str:
@@ -23,7 +24,7 @@ def _principal(request: Request) -> Principal | None:
 
 
 def audit_write(request: Request, status: int, obj: str, tenant_pk: int | None) -> None:
-    request.app.state.audit.record(
+    services_of(request).audit.record(
         principal=_principal(request),
         client=_client(request),
         operation=_operation(request),
@@ -45,7 +46,7 @@ def audit_refusal(request: Request, error: SwitchboardError) -> None:
         code, reason = "authentication_failed", error.detail
     else:
         code, reason = f"http_{error.status}", error.detail
-    request.app.state.audit.record(
+    services_of(request).audit.record(
         principal=principal,
         client=_client(request),
         operation=_operation(request),

@@ -12,10 +12,10 @@ from starlette.responses import Response
 from switchboard.access.dependencies import AuditCaller
 from switchboard.audit import service
 from switchboard.audit.service import AuditFilters, Decision
-from switchboard.db.engine import Database
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from switchboard.kit.schemas import Page, Schema
 from switchboard.web.responses import errors, json_response
+from switchboard.web.state import services_of
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -45,9 +45,9 @@ async def read_audit(
     decision: Decision | None = None,
 ) -> Response:
     """Newest first. Filters: since/until (ISO 8601), principal (prefix), decision."""
-    audit = request.app.state.audit
+    audit = services_of(request).audit
     await run_in_threadpool(audit.flush)  # this worker's buffered entries first
-    db: Database = request.app.state.db
+    db = services_of(request).db
     filters = AuditFilters(since, until, principal_name, decision)
     with db.transaction() as session:
         found = service.read_audit(session, principal, filters, cursor, limit)

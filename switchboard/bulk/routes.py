@@ -18,11 +18,11 @@ from switchboard.access.dependencies import DirectoryCaller
 from switchboard.audit.recording import audit_write
 from switchboard.bulk import jobs
 from switchboard.bulk.kinds import BY_PLURAL
-from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest, ContentTooLarge, UnsupportedMediaType
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from switchboard.kit.schemas import Page, Schema
 from switchboard.web.responses import Problem, errors, json_response
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/api/v1/import", tags=["import"])
 
@@ -173,7 +173,7 @@ async def start_import(
     with the job; poll its Location. Posting a file again after an interrupted import resumes it."""
     jobs.require_importer(principal)
     file_name = _file_name(request, kind)
-    settings = request.app.state.settings
+    settings = services_of(request).settings
     job_id = uuid.uuid4().hex
     upload = jobs.uploads_dir(settings.data_dir, job_id) / file_name
     await _receive(request, upload, settings.import_max_bytes)

@@ -26,12 +26,12 @@ from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.drivers.simulated import SimulatedPbx
 from switchboard.calls.models import Call, Recording
 from switchboard.calls.recordings import RecordingAction
-from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_request
 from switchboard.kit.schemas import Page, RowId, Schema
 from switchboard.web.responses import errors, json_response
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
 CallsCaller = Annotated[Principal, Depends(authorize(Area.CALLS))]
@@ -106,7 +106,7 @@ class InjectIn(Schema):
 
 
 def _control(request: Request) -> CallControl:
-    control: CallControl = request.app.state.calls
+    control = services_of(request).calls
     return control
 
 

@@ -19,9 +19,9 @@ from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate
 from switchboard.audit.recording import audit_write
 from switchboard.console.pages import checked, console_action, console_page, page, refusal
 from switchboard.console.sessions import SignedIn
-from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest, NotFound, SwitchboardError
 from switchboard.kit.pagination import DEFAULT_LIMIT
+from switchboard.web.state import database_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MODES = ("basic", "advanced")

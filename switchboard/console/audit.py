@@ -11,13 +11,12 @@ from pydantic import StringConstraints
 from starlette.responses import Response
 
 from switchboard.access.policy import Area, require_area
-from switchboard.audit.log import AuditLog
 from switchboard.audit.service import DECISIONS, AuditFilters, Decision, read_audit
 from switchboard.console.pages import checked, console_page, page, refusal, tenant_in_view
-from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest, SwitchboardError
 from switchboard.kit.pagination import DEFAULT_LIMIT
 from switchboard.kit.schemas import Schema
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -55,7 +54,7 @@ def audit_page(
         query = checked(
             AuditQuery, {name: value for name, value in {**typed, "cursor": cursor}.items() if value.strip()}
         )
-        audit: AuditLog = request.app.state.audit
+        audit = services_of(request).audit
         audit.flush()  # this worker's buffered entries first, as the API does
         filters = AuditFilters(query.since, query.until, query.principal, query.decision)
         with database_of(request).transaction() as session:

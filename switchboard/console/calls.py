@@ -19,9 +19,9 @@ from switchboard.calls.recordings import LocatedCall, RecordingAction, check_act
 from switchboard.console.pages import console_action_async, console_page, page, refusal
 from switchboard.console.sessions import SignedIn
 from switchboard.db.base import utcnow
-from switchboard.db.engine import database_of
 from switchboard.errors import Conflict, Forbidden, NotFound, SwitchboardError
 from switchboard.kit.pagination import DEFAULT_LIMIT, encode_cursor, number_after, page_request
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 T = TypeVar("T")
@@ -122,7 +122,7 @@ async def _control_action(
 
 
 def _control(request: Request) -> CallControl:
-    control: CallControl = request.app.state.calls
+    control = services_of(request).calls
     return control
 
 

@@ -35,14 +35,14 @@ from switchboard.console.pages import (
 )
 from switchboard.console.sessions import SignedIn
 from switchboard.contact_centre import leads, service
-from switchboard.contact_centre.lead_writer import LeadWriter, audit_object
+from switchboard.contact_centre.lead_writer import audit_object
 from switchboard.contact_centre.models import Lead
 from switchboard.contact_centre.schemas import CampaignCreate, CampaignUpdate
-from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
 from switchboard.errors import SwitchboardError
 from switchboard.kit.pagination import DEFAULT_LIMIT
 from switchboard.settings import Settings
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CAMPAIGNS_PER_PAGE = DEFAULT_LIMIT
@@ -56,7 +56,7 @@ FLUSH = "<!-- progress -->"  # in a streamed template: send everything so far to
 
 
 def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+    settings = services_of(request).settings
     return settings
 
 
@@ -391,7 +391,7 @@ async def _import_checked(request: Request, current: SignedIn, tenant: str, camp
         return await run_in_threadpool(_campaign_page, request, current, tenant, campaign_id, shown, 400)
     batch = leads.update_batch if choices.update else leads.insert_batch
 
-    writer: LeadWriter = request.app.state.lead_writer
+    writer = services_of(request).lead_writer
 
     def write(on_batch: Callable[[list[leads.RowResult]], None]) -> list[leads.RowResult]:
         rows = prepared.lead_file.rows

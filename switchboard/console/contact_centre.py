@@ -26,9 +26,9 @@ from switchboard.console.pages import (
 from switchboard.console.sessions import SignedIn
 from switchboard.contact_centre import service
 from switchboard.contact_centre.schemas import MemberBody, TeamCreate, TemplateUpdate
-from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
 from switchboard.errors import SwitchboardError
+from switchboard.web.state import database_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 

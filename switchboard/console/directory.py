@@ -14,7 +14,6 @@ from starlette.responses import RedirectResponse, Response
 from switchboard.access.policy import Area, require_area
 from switchboard.access.principal import Principal
 from switchboard.console.pages import console_page, page, refusal
-from switchboard.db.engine import database_of
 from switchboard.db.fastread import Row
 from switchboard.directory import service
 from switchboard.directory.models import Group, Tenant
@@ -32,6 +31,7 @@ from switchboard.directory.search import CALL_CENTER_TYPES, KIND_TYPES
 from switchboard.errors import NotFound, SwitchboardError
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from switchboard.system.store import DEFAULT_DOMAIN, END_USER_NAME, read_setting, render_end_user_name
+from switchboard.web.state import database_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SEARCH_LENGTH = 80  # the longest id (local@domain) a search can usefully name

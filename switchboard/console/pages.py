@@ -16,11 +16,11 @@ from starlette.templating import Jinja2Templates
 
 from switchboard.audit.recording import audit_refusal
 from switchboard.console import sessions
-from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, SwitchboardError
 from switchboard.kit.schemas import Schema
+from switchboard.web.state import database_of
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Schema)

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from switchboard.access.login import LoginService
 from switchboard.console import sessions
 from switchboard.console.pages import (
     EXPIRED_FORM,
@@ -21,9 +20,8 @@ from switchboard.console.pages import (
     page,
     refused,
 )
-from switchboard.console.throttle import SignInThrottle
-from switchboard.db.engine import database_of
 from switchboard.errors import NotFound
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 WRONG = "Wrong username or password."
@@ -65,9 +63,9 @@ async def sign_in(request: Request) -> Response:
         return refused(request, None, "Refused", EXPIRED_FORM, 403)
     username, password = form.get("username", "")[:64], form.get("password", "")[:200]
     client = request.client.host if request.client else "-"
-    throttle: SignInThrottle = request.app.state.console_throttle
+    throttle = services_of(request).console_throttle
     await asyncio.sleep(throttle.delay(client, username))
-    login: LoginService = request.app.state.login
+    login = services_of(request).login
     account_pk = await login.verify(username, password) if username and password else None
     if account_pk is None:
         throttle.failed(client, username)

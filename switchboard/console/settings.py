@@ -18,10 +18,10 @@ from switchboard.access.policy import Area, require_area
 from switchboard.audit.recording import audit_write
 from switchboard.console.pages import console_action, console_page, page, refusal
 from switchboard.console.sessions import SignedIn
-from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest, Conflict, SwitchboardError
 from switchboard.system import store
 from switchboard.system.bootstrap import rotate_global_key
+from switchboard.web.state import database_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 

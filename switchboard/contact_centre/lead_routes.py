@@ -15,14 +15,14 @@ from switchboard.access.policy import Area
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.contact_centre import dnc, leads
-from switchboard.contact_centre.lead_writer import LeadWriter, audit_object
+from switchboard.contact_centre.lead_writer import audit_object
 from switchboard.contact_centre.leads import ABSENT, CampaignContext, LeadInput, Outcome, RowResult
-from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, is_number, page_body, page_request
 from switchboard.kit.schemas import Page, RowId, Schema
 from switchboard.web.responses import errors, json_response, no_content
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["leads"])
 CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
@@ -135,7 +135,7 @@ def _write(
     write: leads.Batch,
     allow_duplicates: bool,
 ) -> list[RowResult]:
-    writer: LeadWriter = request.app.state.lead_writer
+    writer = services_of(request).lead_writer
     results = writer.write(principal, tenant_id, campaign_id, rows, write, allow_duplicates)
     audit_write(request, 200, audit_object(campaign_id, write, results), None)
     return results

@@ -25,10 +25,10 @@ from switchboard.contact_centre.schemas import (
     TemplateOut,
     TemplateUpdate,
 )
-from switchboard.db.engine import database_of
 from switchboard.directory.service import find_tenant
 from switchboard.kit.schemas import RowId
 from switchboard.web.responses import errors, json_response, no_content
+from switchboard.web.state import database_of
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["contact centre"])
 # Seed 000: user API keys reach campaign-related endpoints, seeing what their account may.

@@ -11,7 +11,6 @@ import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.requests import Request
 
 from switchboard.db.fastread import FastReader, refuse_nul
 from switchboard.db.fastwrite import FastWriter
@@ -113,9 +112,3 @@ class Database:
         await self.writer.close()
         await self.reader.close()
         self.engine.dispose()
-
-
-def database_of(request: Request) -> Database:
-    """The app's Database (set on app.state when the app is made), for routes."""
-    db: Database = request.app.state.db
-    return db

@@ -11,7 +11,6 @@ from starlette.responses import Response
 from switchboard.access.dependencies import DirectoryCaller
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
-from switchboard.db.engine import database_of
 from switchboard.directory import service
 from switchboard.directory.models import Tenant
 from switchboard.directory.queries import (
@@ -48,6 +47,7 @@ from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest, pa
 from switchboard.kit.schemas import Page
 from switchboard.system.store import DEFAULT_DOMAIN
 from switchboard.web.responses import errors, json_response, no_content
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -139,7 +139,7 @@ def _register_crud(
 
 
 async def _full_id(request: Request, raw: str) -> str:
-    return service.full_user_id(raw, await request.app.state.settings_cache.get(DEFAULT_DOMAIN)).lower()
+    return service.full_user_id(raw, await services_of(request).settings_cache.get(DEFAULT_DOMAIN)).lower()
 
 
 # -- end users: first, as routes are matched in order and reading a user is the hot path ----------

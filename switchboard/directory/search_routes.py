@@ -14,6 +14,7 @@ from switchboard.errors import BadRequest
 from switchboard.kit.schemas import Schema
 from switchboard.system.store import DEFAULT_DOMAIN, END_USER_NAME
 from switchboard.web.responses import errors, json_response
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 MAX_BODY = 16 * 1024
@@ -63,10 +64,10 @@ async def _search(request: Request, principal: Any) -> Response:
         if len(request.query_params.keys()) != len(request.query_params.multi_items()):
             raise BadRequest.field("query", "each parameter may be given once")
         raw = dict(request.query_params)
-    cache = request.app.state.settings_cache
+    cache = services_of(request).settings_cache
     search = parse(raw, await cache.get(DEFAULT_DOMAIN))
     answer = await search_objects(
-        request.app.state.db.reader, principal, search, await cache.get(END_USER_NAME)
+        database_of(request).reader, principal, search, await cache.get(END_USER_NAME)
     )
     return json_response(answer)
 

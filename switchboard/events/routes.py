@@ -12,14 +12,14 @@ from switchboard.access.dependencies import authorize
 from switchboard.access.policy import Area
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
-from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest
 from switchboard.events import webhooks
-from switchboard.events.delivery import EventWorker, queue_test_event
+from switchboard.events.delivery import queue_test_event
 from switchboard.events.signing import SecretBox
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from switchboard.kit.schemas import Page, RowId, Schema
 from switchboard.web.responses import errors, json_response, no_content
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 WebhooksCaller = Annotated[Principal, Depends(authorize(Area.WEBHOOKS))]
@@ -87,12 +87,12 @@ class AttemptOut(Schema):
 
 
 def _box(request: Request) -> SecretBox:
-    box: SecretBox = request.app.state.secret_box
+    box = services_of(request).secret_box
     return box
 
 
 def _allow_http(request: Request) -> bool:
-    return bool(request.app.state.settings.insecure_http)
+    return bool(services_of(request).settings.insecure_http)
 
 
 @router.post("/", status_code=201, response_model=WebhookCreated, responses=WRITE)
@@ -176,7 +176,7 @@ def send_test_event(request: Request, principal: WebhooksCaller, webhook_id: Row
     with database_of(request).transaction() as session:
         hook, delivery = queue_test_event(session, principal, webhook_id)
         delivery_id = delivery.pk
-    worker: EventWorker | None = request.app.state.event_worker
+    worker = services_of(request).event_worker
     if worker is not None:
         worker.deliveries_queued()
     audit_write(request, 202, f"webhook:{webhook_id} test", hook.tenant_pk)

@@ -15,13 +15,12 @@ from switchboard.audit.recording import audit_write
 from switchboard.calls import service
 from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.recordings import RecordingAction
-from switchboard.db.engine import database_of
 from switchboard.errors import BadRequest
-from switchboard.events.subscribe import Subscriptions
 from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.envelope import documented_errors, ok
 from switchboard.noojee.parameters import flag, optional_id, parameter, required
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix=NOOJEE_PREFIX.rstrip("/"), tags=["noojee"])
 DEFAULT_WAIT = 10  # seconds a subscribe waits when the client does not say
@@ -113,7 +112,7 @@ class MetaDataList(Envelope):
 
 
 def _control(request: Request) -> CallControl:
-    control: CallControl = request.app.state.calls
+    control = services_of(request).calls
     return control
 
 
@@ -231,7 +230,7 @@ async def subscribe(request: Request, principal: SubscribeCaller) -> Response:
         raise BadRequest.field("exten", f"give 1 to {MAX_SUBSCRIBED} extensions, comma-separated")
     after = await optional_id(request, "lastSequenceNumber", maximum=2**63 - 1) or 0
     wait = await optional_id(request, "timeOut")
-    subscriptions: Subscriptions = request.app.state.subscriptions
+    subscriptions = services_of(request).subscriptions
     data, seq = await subscriptions.poll(
         principal, raw, await parameter(request, "tenantId"), after, DEFAULT_WAIT if wait is None else wait
     )

@@ -17,7 +17,7 @@ from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.contact_centre import service
 from switchboard.contact_centre.lead_rows import noojee_row
-from switchboard.contact_centre.lead_writer import LeadWriter, audit_object
+from switchboard.contact_centre.lead_writer import audit_object
 from switchboard.contact_centre.leads import (
     NOOJEE_MESSAGES,
     Batch,
@@ -28,14 +28,13 @@ from switchboard.contact_centre.leads import (
     update_batch,
 )
 from switchboard.contact_centre.models import Team
-from switchboard.db.engine import database_of
 from switchboard.directory.models import Tenant
 from switchboard.errors import BadRequest, MethodNotAllowed, NotFound, TooManyRequests
 from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
-from switchboard.noojee.campaign_list import CampaignLists
 from switchboard.noojee.envelope import documented_errors, ok
 from switchboard.noojee.parameters import flag, optional_id, required_id
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix=NOOJEE_PREFIX.rstrip("/"), tags=["noojee"])
 CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
@@ -111,7 +110,7 @@ def get_campaign_template_list(request: Request, principal: CampaignsCaller) -> 
 async def get_campaign_list(request: Request, principal: CampaignsCaller) -> Response:
     """The campaigns this key may see, optionally of one template (fTemplateId)."""
     template_id = await optional_id(request, "fTemplateId")
-    campaign_list: CampaignLists = request.app.state.campaign_list
+    campaign_list = services_of(request).campaign_list
     body = await campaign_list.body(principal, template_id)
     return Response(body, media_type="application/json")
 
@@ -213,7 +212,7 @@ async def _write_leads(request: Request, principal: Principal, write: Batch, upd
     campaign_id = await required_id(request, "fCampaignId")
     allow_duplicates = await flag(request, "allowDuplicates")
     rows = await _lead_rows(request, update)
-    writer: LeadWriter = request.app.state.lead_writer
+    writer = services_of(request).lead_writer
     try:
         results = await run_in_threadpool(
             writer.write, principal, None, campaign_id, rows, write, allow_duplicates, template_id

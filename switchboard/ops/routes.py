@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from switchboard.web.responses import json_response
+from switchboard.web.state import database_of, services_of
 
 router = APIRouter(tags=["operations"])
 
@@ -26,13 +27,13 @@ async def healthz() -> Response:
 async def readyz(request: Request) -> Response:
     checks: dict[str, str] = {}
     try:
-        await request.app.state.db.reader.ping()
+        await database_of(request).reader.ping()
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means "not ready", said plainly
         checks["database"] = f"unavailable: {type(exc).__name__}"
     # The PBX is reported, but its absence only degrades the service: everything but call
     # control keeps working, so the instance stays in the load balancer.
-    pbx = request.app.state.calls.driver
+    pbx = services_of(request).calls.driver
     checks["pbx"] = "ok" if pbx.available else "unavailable: the PBX cannot be reached"
     ready = checks["database"] == "ok"
     status = "unavailable" if not ready else "ok" if checks["pbx"] == "ok" else "degraded"
@@ -41,7 +42,7 @@ async def readyz(request: Request) -> Response:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(services_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class Floor(BaseModel):

@@ -7,17 +7,17 @@ from starlette.responses import Response
 
 from switchboard.access.dependencies import SettingsCaller
 from switchboard.audit.recording import audit_write
-from switchboard.db.engine import Database
 from switchboard.system import store
 from switchboard.system.schemas import AllowlistBody, SettingsOut, SettingsUpdate
 from switchboard.web.responses import errors, json_response
+from switchboard.web.state import services_of
 
 router = APIRouter(prefix="/api/v1", tags=["settings"])
 
 
 @router.get("/settings/", response_model=SettingsOut, responses=errors(401, 403))
 def read_settings(request: Request, _: SettingsCaller) -> Response:
-    db: Database = request.app.state.db
+    db = services_of(request).db
     with db.transaction() as session:
         return json_response(store.public_settings(session))
 
@@ -25,7 +25,7 @@ def read_settings(request: Request, _: SettingsCaller) -> Response:
 @router.patch("/settings/", response_model=SettingsOut, responses=errors(400, 401, 403, 409))
 def update_settings(request: Request, _: SettingsCaller, body: SettingsUpdate) -> Response:
     """Changes the settings sent; DEFAULT_DOMAIN must be a domain name assigned to no tenant."""
-    db: Database = request.app.state.db
+    db = services_of(request).db
     changes = {name: getattr(body, name) for name in body.model_fields_set if getattr(body, name) is not None}
     with db.transaction() as session:
         answer = store.update_public_settings(session, changes)
@@ -36,7 +36,7 @@ def update_settings(request: Request, _: SettingsCaller, body: SettingsUpdate) -
 @router.get("/settings/ip-allowlist/", response_model=AllowlistBody, responses=errors(401, 403))
 def read_allowlist(request: Request, _: SettingsCaller) -> Response:
     """Every request must come from one of these addresses/CIDRs (after trusted-proxy resolution)."""
-    db: Database = request.app.state.db
+    db = services_of(request).db
     with db.transaction() as session:
         return json_response({"entries": store.read_setting(session, store.IP_ALLOWLIST)})
 
@@ -45,7 +45,7 @@ def read_allowlist(request: Request, _: SettingsCaller) -> Response:
 def replace_allowlist(request: Request, _: SettingsCaller, body: AllowlistBody) -> Response:
     """Replaces the list. An empty list is refused (it would lock everyone out)."""
     entries = store.normalise_allowlist(body.entries)
-    db: Database = request.app.state.db
+    db = services_of(request).db
     with db.transaction() as session:
         store.write_setting(session, store.IP_ALLOWLIST, entries)
     audit_write(request, 200, "settings:IP_ALLOWLIST", None)

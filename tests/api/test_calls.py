@@ -242,7 +242,7 @@ def test_pbx_unavailable_is_503_and_nothing_else_breaks(
     api: TestClient, global_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_world(api, global_key)
-    driver = api.app.state.calls.driver  # type: ignore[attr-defined]
+    driver = api.app.state.services.calls.driver  # type: ignore[attr-defined]
     monkeypatch.setattr(type(driver), "available", property(lambda self: False))
     down = noojee(api, "dial", extenOrUniqueId="102", number="0390001234")
     assert down.status_code == 503
@@ -267,7 +267,7 @@ def test_calls_of_a_previous_process_end_with_it(settings: Any, global_key: str,
         async def killed() -> None:  # the process dies: its PBX says nothing more
             return None
 
-        first.app.state.calls.driver.close = killed  # type: ignore[attr-defined]
+        first.app.state.services.calls.driver.close = killed  # type: ignore[attr-defined]
     # `api` is another app on the same database, started before: restart one.
     with make_client(settings) as second:
         second.headers["Authorization"] = f"Bearer {global_key}"
@@ -285,7 +285,7 @@ def test_reconciling_never_hangs_up_a_call_recorded_after_the_pbx_listed_its_cal
     from switchboard.calls.drivers.base import CallUpdate
 
     build_world(api, global_key)
-    control = api.app.state.calls
+    control = api.app.state.services.calls
 
     async def listing_then_a_new_call() -> list[Any]:
         with db.transaction() as session:  # recorded just after the PBX answered the listing

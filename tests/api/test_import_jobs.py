@@ -184,7 +184,7 @@ def test_other_media_types_are_415_and_bad_bodies_400(client: TestClient, settin
 
 def test_a_file_over_the_size_limit_is_413_and_not_kept(client: TestClient, settings: Settings) -> None:
     app: Any = client.app
-    app.state.settings = settings.model_copy(update={"import_max_bytes": 100})
+    app.state.services.settings = settings.model_copy(update={"import_max_bytes": 100})
     body = lines(*TREE)
     assert len(body) > 100
     declared = client.post(IMPORT, content=body, headers=NDJSON)  # refused on its Content-Length

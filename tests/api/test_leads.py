@@ -296,7 +296,7 @@ def test_too_many_concurrent_writers_is_109_with_429(settings: Settings, global_
         api.headers["Authorization"] = f"Bearer {global_key}"
         s = lead_campaigns(api, global_key)
         url = f"{N}/insertLeadFast?fTemplateId={s['templates']['TA']}&fCampaignId={s['campaign']}"
-        gate: leads.LeadWriteGate = api.app.state.lead_writer.gate  # type: ignore[attr-defined]
+        gate: leads.LeadWriteGate = api.app.state.services.lead_writer.gate  # type: ignore[attr-defined]
         with gate:  # another request is writing
             busy = api.post(
                 url, json=[{"firstName": "A", "phone": "039"}, {"firstName": "B", "phone": "038"}]

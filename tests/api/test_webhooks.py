@@ -87,7 +87,7 @@ def test_a_delivery_is_signed_and_verifies_with_the_readme_recipe(
         assert secret not in row.secret_encrypted
         dump = "\n".join(str(r) for r in session.execute(text("SELECT * FROM webhooks")))
     assert secret not in dump
-    assert SecretBox.from_settings(hooks.app.state.settings).open(row.secret_encrypted) == secret
+    assert SecretBox.from_settings(hooks.app.state.services.settings).open(row.secret_encrypted) == secret
     with pytest.raises(ValueError, match="does not open"):
         SecretBox(b"A" * 43 + b"=").open(row.secret_encrypted)
 

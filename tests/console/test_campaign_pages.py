@@ -390,7 +390,7 @@ def test_uploads_are_bounded_and_rows_limited(
         assert "larger than" in just_over.text
         monkeypatch.setattr(campaigns, "MAX_UPLOAD_BYTES", 10**6)
         few = settings.model_copy(update={"lead_request_max_rows": 100})
-        browser.app.state.settings = few  # type: ignore[attr-defined]
+        browser.app.state.services.settings = few  # type: ignore[attr-defined]
         over = upload(browser, s["campaign"], b"firstName,phone\n" + rows[:5000], token)
         assert over.status_code == 400
         assert "more than 100 leads" in over.text

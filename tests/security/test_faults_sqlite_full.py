@@ -39,7 +39,7 @@ class Disk:
         self.path = path
         self.pages = ROOMY
         self._client = client
-        event.listen(client.app.state.db.engine, "checkout", self._on_checkout)  # type: ignore[attr-defined]
+        event.listen(client.app.state.services.db.engine, "checkout", self._on_checkout)  # type: ignore[attr-defined]
 
     def _on_checkout(self, dbapi_connection: Any, *_: Any) -> None:
         dbapi_connection.execute(f"PRAGMA max_page_count={self.pages}")
@@ -47,7 +47,7 @@ class Disk:
     def limit(self, pages: int) -> None:
         self.pages = pages
         # The raw writer keeps one connection open for the process (FastWriter): limit it as well.
-        writer = self._client.app.state.db.writer._sqlite  # type: ignore[attr-defined]
+        writer = self._client.app.state.services.db.writer._sqlite  # type: ignore[attr-defined]
         writer.execute(f"PRAGMA max_page_count={pages}")
 
     def fill(self) -> None:
@@ -218,7 +218,7 @@ def _round(world: World, disk: Disk, r: str) -> None:
     for unique_id in spares:
         _ok(api.post(f"/api/v1/calls/{unique_id}/hangup/"), 200)
         wait_state(api, unique_id, "Hungup")
-    driver = api.app.state.calls.driver  # type: ignore[attr-defined]
+    driver = api.app.state.services.calls.driver  # type: ignore[attr-defined]
     assert api.portal.call(driver.live_calls) == []  # type: ignore[union-attr]  # nothing rings on
     calls = _ok(api.get("/api/v1/calls/", params={"limit": 500}), 200)["items"]
     assert [c["uniqueId"] for c in calls if not c["endedAt"]] == []
