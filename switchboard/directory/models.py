@@ -40,6 +40,8 @@ class Tenant(Base):
     teamless_templates_visible_to: Mapped[str] = mapped_column(
         String(10), default="admins", server_default="admins"
     )
+    # IANA name; "" is UTC. Noojee's replies give date-times in it (its clients expect local time).
+    time_zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
 

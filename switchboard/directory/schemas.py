@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from switchboard.kit.schemas import Schema
 
@@ -18,6 +19,21 @@ DepartmentName = Annotated[str, StringConstraints(min_length=1, max_length=80, p
 RequiredText = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 Language = Annotated[str, StringConstraints(max_length=40)]
 TimeZone = Annotated[str, StringConstraints(max_length=64)]
+
+
+def _zone_or_utc(name: str) -> str:
+    """'' (UTC) or a zone the IANA database knows."""
+    if name:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "is not an IANA time zone name (e.g. Australia/Sydney), nor '' for UTC"
+            ) from None
+    return name
+
+
+ZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_zone_or_utc)]
 DialingCode = Annotated[str, StringConstraints(max_length=20)]
 UserLimit = Annotated[int, Field(ge=0, le=1_000_000)]
 TemplateVisibility = Literal["admins", "everyone"]
@@ -57,6 +73,7 @@ class TenantCreate(Schema):
     teamless_templates_visible_to: TemplateVisibility = Field(
         default="admins", description="Who sees campaign templates that have no team."
     )
+    time_zone: ZoneName = Field(default="", description="IANA zone of Noojee replies' date-times; '' is UTC.")
 
 
 class TenantUpdate(Schema):
@@ -70,6 +87,7 @@ class TenantUpdate(Schema):
     contact: Contact | None = None
     address_information: AddressInformation | None = None
     teamless_templates_visible_to: TemplateVisibility | None = None
+    time_zone: ZoneName | None = None
 
 
 class TenantOut(TenantCreate):

@@ -183,6 +183,12 @@ def update_tenant(session: Session, principal: Principal, tenant_id: str, change
     return tenant
 
 
+def tenant_time_zone(session: Session, tenant_pk: int | None) -> str:
+    """A tenant's IANA zone ('' is UTC). session.get: a page of rows loads each tenant once."""
+    tenant = session.get(Tenant, tenant_pk) if tenant_pk is not None else None
+    return tenant.time_zone if tenant is not None else ""
+
+
 def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> None:
     tenant = find_tenant(session, principal, tenant_id)
     require_manage(principal, Target(Kind.TENANT_LIFECYCLE, tenant.pk))

@@ -25,6 +25,7 @@ from switchboard.calls.models import Call
 from switchboard.calls.service import call_facts, resolve_extension
 from switchboard.db.engine import Database
 from switchboard.db.fastread import FastReader
+from switchboard.directory.models import Tenant
 from switchboard.events.log import EVENTS_CHANNEL
 from switchboard.events.models import Event
 from switchboard.signals.models import ChangeCounter
@@ -35,25 +36,21 @@ Key = tuple[int | None, str]  # (tenant pk, extension)
 MAX_EVENTS = 500  # per reply; a client behind follows `seq` for the rest
 
 
-def call_data(facts: Mapping[str, Any], state: str, unique_id: str) -> dict[str, Any]:
-    """Noojee's CallData, from an event's data or a live call's facts (calls.service.call_facts)."""
-    inbound = facts.get("direction") == "inbound"
-    return {
-        "canAnswer": inbound and state == "Ringing",
-        "callerId": facts.get("callerId", ""),
-        "uniqueCallId": unique_id,
-        "callStartTime": facts.get("startedAt"),
-        "isQueueCall": False,
-        "isClickToDialCall": bool(facts.get("apiOriginated")),
-        "inbound": inbound,
-        "status": state,
-        "otherPartyCallerId": facts.get("otherParty", ""),
-        "campaignId": facts.get("campaignId"),
-    }
+@dataclass(frozen=True, slots=True)
+class CallSeen:
+    """A call's state as a reply reports it: an event's payload or a live call's facts
+    (calls.service.call_facts); each surface renders it in its own shape."""
+
+    facts: Mapping[str, Any]
+    state: str
+    unique_id: str
 
 
-def entry(facts: Mapping[str, Any], state: str, unique_id: str) -> dict[str, Any]:
-    return {"CallData": call_data(facts, state, unique_id), "CallID": facts.get("callId"), "Code": 0}
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    calls: dict[str, list[CallSeen]]  # by extension, as the client named them, in order
+    seq: int  # the sequence number to send next time
+    time_zones: dict[str, str]  # each extension's tenant's time zone ('' is UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +135,11 @@ class EventHub:
                 if not future.done():
                     future.set_result(None)
 
+    @property
+    def waiting(self) -> int:
+        """Futures registered now (one per waiting poll)."""
+        return len({future for waiters in self._waiters.values() for future in waiters})
+
     @contextlib.contextmanager
     def watching(self, keys: Sequence[Key]) -> Iterator[asyncio.Future[None]]:
         """A future resolved when an event on one of `keys` is numbered. Register before reading,
@@ -198,6 +200,7 @@ class EventHub:
 class Poll:
     extensions: list[str]  # as the client named them, in order
     keys: list[Key]
+    time_zones: dict[int | None, str]  # of the keys' tenants
 
 
 class Subscriptions:
@@ -208,14 +211,26 @@ class Subscriptions:
         self._hub = hub
         self.max_timeout = max_timeout
 
+    @property
+    def waiting(self) -> int:
+        """Polls of this process waiting now."""
+        return self._hub.waiting
+
     def _resolve(self, principal: Principal, raw: Sequence[str], tenant_id: str | None) -> Poll:
         with self._db.transaction() as session:
             resolved = [resolve_extension(session, principal, value, tenant_id, "exten") for value in raw]
-        keys: list[Key] = list(dict.fromkeys(resolved))  # "410,SIP/410": one extension, once
-        return Poll([extension for _, extension in keys], keys)
+            keys: list[Key] = list(dict.fromkeys(resolved))  # "410,SIP/410": one extension, once
+            tenants = {tenant_pk for tenant_pk, _ in keys}
+            zones: dict[int | None, str] = {
+                pk: zone
+                for pk, zone in session.execute(
+                    select(Tenant.pk, Tenant.time_zone).where(Tenant.pk.in_(tenants))
+                )
+            }
+        return Poll([extension for _, extension in keys], keys, zones)
 
-    def _snapshot(self, keys: Sequence[Key]) -> dict[Key, list[dict[str, Any]]]:
-        found: dict[Key, list[dict[str, Any]]] = {}
+    def _snapshot(self, keys: Sequence[Key]) -> dict[Key, list[CallSeen]]:
+        found: dict[Key, list[CallSeen]] = {}
         with self._db.transaction() as session:
             for tenant_pk, extension in keys:
                 live = session.scalars(
@@ -224,15 +239,33 @@ class Subscriptions:
                     .order_by(Call.pk)
                 )
                 found[(tenant_pk, extension)] = [
-                    entry(call_facts(call), call.state, call.unique_id) for call in live
+                    CallSeen(call_facts(call), call.state, call.unique_id) for call in live
                 ]
         return found
 
     async def poll(
-        self, principal: Principal, raw: Sequence[str], tenant_id: str | None, after: int, wait: float
-    ) -> tuple[dict[str, list[dict[str, Any]]], int]:
-        """(entries per extension, the sequence number to send next time)."""
+        self,
+        principal: Principal,
+        raw: Sequence[str],
+        tenant_id: str | None,
+        after: int,
+        wait: float,
+        gone: asyncio.Future[None] | None = None,
+    ) -> PollResult:
+        """The extensions' calls (their changes after `after`, or their live calls when it is 0),
+        waiting up to `wait` seconds (at most max_timeout) for the first; a wait ends at once when
+        `gone` (the client went away) resolves."""
         poll = await run_in_threadpool(self._resolve, principal, raw, tenant_id)
+        calls, seq = await self._wait(poll, after, wait, gone)
+        zones = {
+            name: poll.time_zones.get(key[0], "")
+            for name, key in zip(poll.extensions, poll.keys, strict=True)
+        }
+        return PollResult(calls, seq, zones)
+
+    async def _wait(
+        self, poll: Poll, after: int, wait: float, gone: asyncio.Future[None] | None
+    ) -> tuple[dict[str, list[CallSeen]], int]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(max(wait, 0.0), self.max_timeout)
         first = True
@@ -256,20 +289,23 @@ class Subscriptions:
                         return entries, seq
                     after = seq  # events that changed no state: skipped, and not read again
                 remaining = deadline - loop.time()
-                if remaining <= 0 or self._hub.closed:
+                if remaining <= 0 or self._hub.closed or (gone is not None and gone.done()):
                     return self._by_name(poll, {}), high
                 # Woken by an event on one of these extensions (it may not be a call event:
-                # read again), or by the deadline (read again, then answer).
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken, remaining)
+                # read again), by the deadline (read again, then answer), or by the client leaving.
+                await asyncio.wait(
+                    [woken] if gone is None else [woken, gone],
+                    timeout=remaining,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
 
     @staticmethod
-    def _by_name(poll: Poll, found: Mapping[Key, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    def _by_name(poll: Poll, found: Mapping[Key, list[CallSeen]]) -> dict[str, list[CallSeen]]:
         return {name: found.get(key, []) for name, key in zip(poll.extensions, poll.keys, strict=True)}
 
     def _events(
         self, poll: Poll, found: Mapping[Key, list[dict[str, Any]]], high: int
-    ) -> tuple[dict[str, list[dict[str, Any]]], int]:
+    ) -> tuple[dict[str, list[CallSeen]], int]:
         """At most MAX_EVENTS, oldest first; `seq` is the high-water mark unless some were left
         for the next poll, then the last one returned."""
         # An extension whose read hit the limit may have more events after its last one: none
@@ -288,9 +324,9 @@ class Subscriptions:
         )
         taken = merged[:MAX_EVENTS]
         seq = taken[-1][0] if len(merged) > MAX_EVENTS else limit
-        grouped: dict[Key, list[dict[str, Any]]] = defaultdict(list)
+        grouped: dict[Key, list[CallSeen]] = defaultdict(list)
         for _, key, row in taken:
             data = row["data"]
             if data.get("state") != data.get("previousState"):
-                grouped[key].append(entry(data, data.get("state", ""), row["unique_id"]))
+                grouped[key].append(CallSeen(data, data.get("state", ""), row["unique_id"]))
         return self._by_name(poll, grouped), seq

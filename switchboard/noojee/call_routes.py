@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -15,11 +16,15 @@ from switchboard.audit.recording import audit_write
 from switchboard.calls import service
 from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.recordings import RecordingAction
+from switchboard.directory.service import tenant_time_zone
 from switchboard.errors import BadRequest
 from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.envelope import documented_errors, ok
 from switchboard.noojee.parameters import flag, optional_id, parameter, required
+from switchboard.noojee.replies import call_event, noojee_datetime
+from switchboard.system.store import NOOJEE_SUBSCRIBE_MAX_WAIT
+from switchboard.web.disconnect import disconnection
 from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix=NOOJEE_PREFIX.rstrip("/"), tags=["noojee"])
@@ -72,32 +77,34 @@ class CallData(Schema):
     canAnswer: bool
     callerId: str
     uniqueCallId: str
-    callStartTime: str | None
+    secondaryUniqueCallId: str
+    callStartTime: str = Field(description="yyyy-MM-dd HH:mm:ss in the tenant's time zone")
     isQueueCall: bool
     isClickToDialCall: bool
     inbound: bool
-    status: str
+    status: Literal["Dialing Out", "Ringing", "Connected", "Hungup"]
+    hangupCause: str = Field(description="Why a Hungup call ended: normal, busy, no answer, failed")
     otherPartyCallerId: str
     campaignId: int | None
 
 
 class CallEntry(Schema):
     model_config = {"alias_generator": None}
-    CallData: CallData
-    CallID: int | None
     Code: int
+    CallID: int
+    CallData: CallData
 
 
 class SubscribeResult(Envelope):
-    Data: dict[str, list[CallEntry]]
     seq: int
+    Data: dict[str, list[CallEntry]]
 
 
 class MetaData(Schema):
     model_config = {"alias_generator": None}
     Source: str
     Leg: int
-    Start: str
+    Start: str = Field(description="yyyy-MM-dd HH:mm:ss in the tenant's time zone")
     Tag: str
     Duration: int
     Username: str
@@ -190,7 +197,9 @@ def _metadata(request: Request, principal: Principal, tag: str | None, unique_id
             {
                 "Source": "switchboard",
                 "Leg": recording.leg,
-                "Start": recording.started_at.strftime("%Y/%m/%d %H:%M:%S"),
+                "Start": noojee_datetime(
+                    recording.started_at, tenant_time_zone(session, recording.tenant_pk)
+                ),
                 "Tag": recording.tag,
                 "Duration": round(service.duration(recording)),
                 "Username": recording.owner_username,
@@ -221,17 +230,25 @@ async def retrieve_metadata_by_unique_id(request: Request, principal: Recordings
 @router.post("/CallManagementAPI/subscribe", response_model=SubscribeResult, responses=SUBSCRIBE_ERRORS)
 async def subscribe(request: Request, principal: SubscribeCaller) -> Response:
     """Call events of the extensions in `exten` (comma-separated) numbered after
-    `lastSequenceNumber`, waiting up to `timeOut` seconds (default 10, at most the server's cap)
-    for the first; `lastSequenceNumber=0` answers the extensions' live calls instead (at once
-    with `timeOut=0`). Follow the reply's `seq`. The global key only; `tenantId` names the tenant
+    `lastSequenceNumber`, waiting up to `timeOut` seconds (default 10, at most the system setting
+    noojeeSubscribeMaxWaitSeconds, 4 by default) for the first, and no longer than the client
+    stays; `lastSequenceNumber=0` answers the extensions' live calls instead (at once with
+    `timeOut=0`). Follow the reply's `seq`. The global key only; `tenantId` names the tenant
     of an extension several tenants have."""
     raw = [part for part in (await required(request, "exten")).split(",") if part.strip()]
     if not raw or len(raw) > MAX_SUBSCRIBED:
         raise BadRequest.field("exten", f"give 1 to {MAX_SUBSCRIBED} extensions, comma-separated")
     after = await optional_id(request, "lastSequenceNumber", maximum=2**63 - 1) or 0
     wait = await optional_id(request, "timeOut")
-    subscriptions = services_of(request).subscriptions
-    data, seq = await subscriptions.poll(
-        principal, raw, await parameter(request, "tenantId"), after, DEFAULT_WAIT if wait is None else wait
-    )
-    return ok(Data=data, seq=seq)
+    tenant_id = await parameter(request, "tenantId")
+    services = services_of(request)
+    cap = float(await services.settings_cache.get(NOOJEE_SUBSCRIBE_MAX_WAIT))
+    async with disconnection(request) as gone:
+        found = await services.subscriptions.poll(
+            principal, raw, tenant_id, after, min(DEFAULT_WAIT if wait is None else wait, cap), gone
+        )
+    data = {
+        name: [call_event(seen.facts, seen.state, seen.unique_id, found.time_zones[name]) for seen in calls]
+        for name, calls in found.calls.items()
+    }
+    return ok(seq=found.seq, Data=data)

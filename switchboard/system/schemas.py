@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from switchboard.kit.schemas import Schema
 
@@ -11,12 +11,16 @@ class SettingsOut(Schema):
     model_config = ConfigDict(alias_generator=None, validate_by_name=True)
     DEFAULT_DOMAIN: str
     END_USER_NAME: str
+    noojeeSubscribeMaxWaitSeconds: float = Field(
+        description="Longest wait of a Noojee subscribe (0 to 300 s)"
+    )
 
 
 class SettingsUpdate(Schema):
     model_config = ConfigDict(alias_generator=None, validate_by_name=True)
     DEFAULT_DOMAIN: str | None = None
     END_USER_NAME: str | None = None
+    noojeeSubscribeMaxWaitSeconds: float | None = None
 
 
 class AllowlistBody(Schema):

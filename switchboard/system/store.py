@@ -20,15 +20,20 @@ IP_ALLOWLIST = "IP_ALLOWLIST"  # CIDRs every request must come from; a fresh ins
 SETTINGS_CHANNEL = "settings"
 
 END_USER_NAME = "END_USER_NAME"  # how search objects builds an end user's "name" (seed 003)
+# How long a Noojee subscribe waits at most: its Java client gives up reading after 5 s, so a longer
+# wait would answer nobody (SWITCHBOARD_SUBSCRIBE_MAX_WAIT_SECONDS stays the hard upper bound).
+NOOJEE_SUBSCRIBE_MAX_WAIT = "noojeeSubscribeMaxWaitSeconds"
+MAX_SUBSCRIBE_WAIT = 300.0
 
 DEFAULTS: dict[str, Any] = {
     DEFAULT_DOMAIN: "switchboard.local",
     END_USER_NAME: "{{first_name}} {{last_name}}",
     IP_ALLOWLIST: ["127.0.0.1/32", "::1/128"],
+    NOOJEE_SUBSCRIBE_MAX_WAIT: 4.0,
 }
 
 # Settings readable and writable through /api/v1/settings/ (secrets are never in this list).
-PUBLIC_SETTINGS = (DEFAULT_DOMAIN, END_USER_NAME)
+PUBLIC_SETTINGS = (DEFAULT_DOMAIN, END_USER_NAME, NOOJEE_SUBSCRIBE_MAX_WAIT)
 
 # A parameter in one or two braces on each side: seed 003 itself writes "{first_name}} {{last_name}}".
 _NAME_PARAMETER = re.compile(r"\{\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}?")
@@ -115,6 +120,11 @@ def update_public_settings(session: Session, changes: dict[str, Any]) -> dict[st
         write_setting(session, DEFAULT_DOMAIN, domain)
     if END_USER_NAME in changes:
         write_setting(session, END_USER_NAME, check_end_user_name(str(changes[END_USER_NAME])))
+    if NOOJEE_SUBSCRIBE_MAX_WAIT in changes:
+        seconds = float(changes[NOOJEE_SUBSCRIBE_MAX_WAIT])
+        if not 0 <= seconds <= MAX_SUBSCRIBE_WAIT:
+            raise BadRequest.field(NOOJEE_SUBSCRIBE_MAX_WAIT, f"must be 0 to {MAX_SUBSCRIBE_WAIT:g} seconds")
+        write_setting(session, NOOJEE_SUBSCRIBE_MAX_WAIT, seconds)
     return public_settings(session)
 
 

@@ -176,6 +176,7 @@ def test_settings_default_domain(api: TestClient) -> None:
     assert api.patch("/api/v1/settings/", json={"DEFAULT_DOMAIN": "Corp.Example"}).json() == {
         "DEFAULT_DOMAIN": "corp.example",
         "END_USER_NAME": "{{first_name}} {{last_name}}",
+        "noojeeSubscribeMaxWaitSeconds": 4.0,
     }
     assert api.get("/api/v1/settings/").json()["DEFAULT_DOMAIN"] == "corp.example"
     assert make_user(api, "t1", "g1", "dana")["userId"] == "dana@corp.example"

@@ -1,0 +1,26 @@
+"""tenant time zone
+
+Revision ID: 0011_tenant_time_zone
+Revises: 0010
+Create Date: 2026-12-07 13:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011_tenant_time_zone"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("tenants", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("time_zone", sa.String(length=64), server_default="", nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("tenants", schema=None) as batch_op:
+        batch_op.drop_column("time_zone")
