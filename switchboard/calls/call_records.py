@@ -21,6 +21,7 @@ from switchboard.calls.models import Call, Recording
 from switchboard.contact_centre.models import Campaign, Lead, LeadPhone
 from switchboard.db.in_lists import chunks
 from switchboard.directory.models import Tenant
+from switchboard.errors import BadRequest
 
 
 @dataclass(slots=True)
@@ -127,8 +128,11 @@ def principal_zone(session: Session, principal: Principal) -> ZoneInfo:
 
 
 def hour_span(day: date, hour: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """[start, end) in UTC of the hour `hour` (0-23) of `day` on the clocks of `zone`."""
+    """[start, end) in UTC of the hour `hour` (0-23) of `day` on the clocks of `zone`; 400 for
+    an hour at the ends of the calendar, which has no UTC span."""
     start = datetime.combine(day, time(hour))
-    return start.replace(tzinfo=zone).astimezone(UTC), (start + timedelta(hours=1)).replace(
-        tzinfo=zone
-    ).astimezone(UTC)
+    try:
+        end = start + timedelta(hours=1)
+        return start.replace(tzinfo=zone).astimezone(UTC), end.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        raise BadRequest.field("date", "out of range") from None

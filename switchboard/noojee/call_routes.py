@@ -18,6 +18,7 @@ from switchboard.calls import call_records, queries, service
 from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.recordings import RecordingAction
 from switchboard.errors import BadRequest
+from switchboard.kit.pagination import is_number
 from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.envelope import documented_errors, ok
@@ -239,7 +240,7 @@ def _day_and_hour(raw_date: str, raw_hour: str) -> tuple[date, int]:
         day = datetime.strptime(raw_date, "%Y/%m/%d").date()
     except ValueError:
         raise BadRequest.field("date", "expected YYYY/MM/DD") from None
-    if not raw_hour.isdigit() or int(raw_hour) > 23:
+    if not is_number(raw_hour) or int(raw_hour) > 23:
         raise BadRequest.field("hour", "expected 0 to 23")
     return day, int(raw_hour)
 

@@ -163,6 +163,9 @@ def test_metadata_by_hour_lists_the_legs_that_ended_in_that_hour_of_the_tenants_
         ({"date": "2026/02/30", "hour": "3"}, "date"),
         ({"date": "2026/01/01", "hour": "24"}, "hour"),
         ({"date": "2026/01/01", "hour": "-1"}, "hour"),
+        ({"date": "2026/01/01", "hour": "²"}, "hour"),
+        ({"date": "2026/01/01", "hour": "9" * 30}, "hour"),
+        ({"date": "9999/12/31", "hour": "23"}, "date"),
         ({"date": "2026/01/01"}, "hour"),
         ({"hour": "3"}, "date"),
     ):
