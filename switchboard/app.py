@@ -53,9 +53,11 @@ from switchboard.events.routes import router as webhooks_router
 from switchboard.events.sequencer import Sequencer
 from switchboard.events.signing import SecretBox
 from switchboard.events.subscribe import EventHub, Subscriptions
-from switchboard.kit.surfaces import NOOJEE_PREFIX
+from switchboard.kit.surfaces import NOOJEE_PREFIX, NOOJEE_PREFIXES
+from switchboard.noojee.call_routes import recording_router as noojee_recording_router
 from switchboard.noojee.call_routes import router as noojee_call_router
 from switchboard.noojee.campaign_list import CampaignLists
+from switchboard.noojee.campaign_records import router as noojee_records_router
 from switchboard.noojee.envelope import documented_errors, error_envelope
 from switchboard.noojee.routes import router as noojee_router
 from switchboard.ops.routes import Floor, floor
@@ -175,7 +177,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.services = services
 
-    render = ErrorRenderer({NOOJEE_PREFIX: error_envelope})
+    render = ErrorRenderer(dict.fromkeys(NOOJEE_PREFIXES, error_envelope))
     install_error_handlers(app, render, on_refusal=audit_refusal)
     if settings.bench_floor_route:
         # First: the floor is the framework's own minimum, routing included. (A route added to the
@@ -184,8 +186,15 @@ def create_app(settings: Settings) -> FastAPI:
         floor_router.add_api_route("/bench/floor", floor, response_model=Floor, include_in_schema=False)
         app.include_router(floor_router)
     # Routes are matched in order, one by one: the hot paths' router comes first.
+    # RecordingAPI answers under each of Noojee's prefixes (documented once, under the first);
+    # before noojee_router, whose last route catches unknown methods.
+    for prefix in NOOJEE_PREFIXES:
+        app.include_router(
+            noojee_recording_router, prefix=prefix.rstrip("/"), include_in_schema=prefix == NOOJEE_PREFIX
+        )
     routers = (
         noojee_call_router,  # before noojee_router, whose last route catches unknown methods
+        noojee_records_router,
         noojee_router,  # its prefix is distinct and its campaign list is the hottest read
         search_router,
         directory_router,
@@ -268,7 +277,7 @@ def _document_real_error_statuses(app: FastAPI) -> None:
                     responses = operation.setdefault("responses", {})
                     if responses.pop("422", None) is not None and "400" not in responses:
                         responses["400"] = problem(400)
-                    noojee = path.startswith(NOOJEE_PREFIX)  # errors there come in Noojee's envelope
+                    noojee = path.startswith(NOOJEE_PREFIXES)  # errors there come in Noojee's envelope
                     responses.setdefault(
                         "414", documented_errors((414, too_long))[414] if noojee else problem(414)
                     )

@@ -22,7 +22,7 @@ from switchboard.access.principal import Credential, Principal
 from switchboard.access.ratelimit import RateLimiter
 from switchboard.db.fastread import FastReader
 from switchboard.errors import Forbidden, Unauthorized
-from switchboard.kit.surfaces import NOOJEE_PREFIX
+from switchboard.kit.surfaces import NOOJEE_PREFIXES
 from switchboard.settings import IPNetwork
 from switchboard.signals.feed import ChangeFeed
 from switchboard.system.store import GLOBAL_API_KEYS, SettingsCache
@@ -45,7 +45,7 @@ def presented_key(request: Request) -> str | None:
     header_key = request.headers.get("x-api-key")
     if header_key and header_key.strip():
         sent.add(header_key.strip())
-    if request.url.path.startswith(NOOJEE_PREFIX):
+    if request.url.path.startswith(NOOJEE_PREFIXES):
         query_key = request.query_params.get("apiKey")
         if query_key:
             sent.add(query_key.strip())
@@ -111,7 +111,7 @@ class CredentialResolver:
 
     async def resolve(self, request: Request) -> Principal:
         key = presented_key(request)
-        if key is None and request.url.path.startswith(NOOJEE_PREFIX):
+        if key is None and request.url.path.startswith(NOOJEE_PREFIXES):
             key = await _form_key(request)
         if key is None:
             raise Unauthorized("An API key or login token is required (Authorization: Bearer <key>).")

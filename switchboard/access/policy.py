@@ -38,7 +38,7 @@ from switchboard.access.principal import Principal, Role
 from switchboard.audit.models import AuditEntry
 from switchboard.bulk.models import ImportJob
 from switchboard.calls.models import Call, Recording
-from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
+from switchboard.contact_centre.models import Allocation, Campaign, CampaignTemplate, Team, TeamMember
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
 from switchboard.errors import Forbidden
 from switchboard.events.models import Webhook
@@ -96,6 +96,7 @@ class Kind(StrEnum):
     TEAM = "team"
     CAMPAIGN_TEMPLATE = "campaign_template"
     CAMPAIGN = "campaign"
+    ALLOCATION = "allocation"
     CALL = "call"
     RECORDING = "recording"
     WEBHOOK = "webhook"
@@ -192,6 +193,15 @@ def _recording_via_call(call_clause: Clause) -> Clause:
 
     def clause() -> ColumnElement[bool]:
         return Recording.call_pk.in_(select(Call.pk).where(call_clause()))
+
+    return clause
+
+
+def _allocation_via_campaign(campaign_clause: Clause) -> Clause:
+    """An allocation (a batch of a campaign's leads) follows its campaign."""
+
+    def clause() -> ColumnElement[bool]:
+        return Allocation.campaign_pk.in_(select(Campaign.pk).where(campaign_clause()))
 
     return clause
 
@@ -323,6 +333,10 @@ VISIBILITY: dict[Kind, dict[Role, Rule]] = {
         "tenant_admin": Rule(_audit_entry_of_tenant, f"a tenant admin sees {_AUDIT_OF_TENANT}"),
         **_members_see(_audit_entry_of_tenant, _AUDIT_OF_TENANT),
     },
+}
+VISIBILITY[Kind.ALLOCATION] = {
+    role: Rule(_allocation_via_campaign(rule.clause), f"{rule.explanation}, and their allocations")
+    for role, rule in VISIBILITY[Kind.CAMPAIGN].items()
 }
 VISIBILITY[Kind.RECORDING] = {
     role: Rule(_recording_via_call(rule.clause), f"{rule.explanation}, and their recordings")

@@ -3,6 +3,7 @@ recordings as the API shows them, one recording, running recordings, and the dia
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from switchboard.access.policy import Kind, first_visible
 from switchboard.access.principal import Principal
 from switchboard.calls import service
 from switchboard.calls.models import Call, DiallingPolicy, Recording
-from switchboard.errors import NotFound
+from switchboard.errors import Conflict, NotFound
 from switchboard.kit.pagination import PageRequest, number_after, page_body
 
 
@@ -57,6 +58,18 @@ def find_recording(session: Session, principal: Principal, recording_id: int) ->
     if recording is None:
         raise NotFound(f"recording {recording_id} not found")
     return recording, session.get_one(Call, recording.call_pk)
+
+
+def recording_file(session: Session, principal: Principal, recording_id: int) -> tuple[Path, str]:
+    """The audio file of a stopped recording the principal may see, and the name to download it
+    as; 409 while it runs, 404 when hidden or its file is not on this server."""
+    recording, call = find_recording(session, principal, recording_id)
+    if recording.state != "stopped":
+        raise Conflict("the recording is still running; its file is written when it stops")
+    path = Path(recording.file)
+    if not path.is_file():
+        raise NotFound(f"recording {recording_id} has no file on this server")
+    return path, f"{call.unique_id}-{recording.leg}.wav"
 
 
 def recording_of_leg(session: Session, call_pk: int, leg: int) -> dict[str, Any]:

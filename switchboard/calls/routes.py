@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -237,13 +236,9 @@ def get_recording(request: Request, principal: RecordingsCaller, recording_id: R
 )
 def download_recording(request: Request, principal: RecordingsCaller, recording_id: RowId) -> Response:
     """The recording's audio, once it has stopped (scoped like its call)."""
-    recording, call = _recording(request, principal, recording_id)
-    if recording.state != "stopped":
-        raise Conflict("the recording is still running; its file is written when it stops")
-    path = Path(recording.file)
-    if not path.is_file():
-        raise NotFound(f"recording {recording_id} has no file on this server")
-    return FileResponse(path, media_type="audio/wav", filename=f"{call.unique_id}-{recording.leg}.wav")
+    with database_of(request).transaction() as session:
+        path, name = queries.recording_file(session, principal, recording_id)
+    return FileResponse(path, media_type="audio/wav", filename=name)
 
 
 # -- dialling policy -------------------------------------------------------------------------------

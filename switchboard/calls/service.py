@@ -375,7 +375,12 @@ def recording_view(recording: Recording, call: Call) -> dict[str, Any]:
     }
 
 
-def _recordings(principal: Principal, tag: str | None, unique_id: str | None) -> Any:
+def _recordings(
+    principal: Principal,
+    tag: str | None,
+    unique_id: str | None,
+    stopped_between: tuple[datetime, datetime] | None = None,
+) -> Any:
     stmt = (
         select(Recording, Call)
         .join(Call, Call.pk == Recording.call_pk)
@@ -385,6 +390,10 @@ def _recordings(principal: Principal, tag: str | None, unique_id: str | None) ->
         stmt = stmt.where(Recording.tag == tag)
     if unique_id is not None:
         stmt = stmt.where(Call.unique_id == unique_id)
+    if stopped_between is not None:
+        stmt = stmt.where(
+            Recording.stopped_at >= stopped_between[0], Recording.stopped_at < stopped_between[1]
+        )
     return stmt
 
 
@@ -400,9 +409,11 @@ def visible_recordings(
     unique_id: str | None,
     after: int | None = None,
     limit: int | None = None,
+    stopped_between: tuple[datetime, datetime] | None = None,
 ) -> list[tuple[Recording, Call]]:
-    """Recordings of calls the principal may see, by id (a page of them when limited)."""
-    stmt = _recordings(principal, tag, unique_id).order_by(Recording.pk)
+    """Recordings of calls the principal may see, by id (a page of them when limited); with
+    `stopped_between`, the legs that ended in that span (Noojee's retrieveMetaDataByHour)."""
+    stmt = _recordings(principal, tag, unique_id, stopped_between).order_by(Recording.pk)
     if after is not None:
         stmt = stmt.where(Recording.pk > after)
     if limit is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -34,7 +34,7 @@ from switchboard.console.pages import (
     templates,
 )
 from switchboard.console.sessions import SignedIn
-from switchboard.contact_centre import leads, service
+from switchboard.contact_centre import allocations, leads, service
 from switchboard.contact_centre.lead_writer import audit_object
 from switchboard.contact_centre.models import Lead
 from switchboard.contact_centre.schemas import CampaignCreate, CampaignUpdate
@@ -173,6 +173,7 @@ class ImportForm:
     error: str | None = None
     update: bool = False
     allow_duplicates: bool = False
+    allocation: str = ""  # the allocation the new leads go to; empty: the campaign's default
 
 
 def _leads_tab(session: Session, ctx: leads.CampaignContext, shown: LeadFilter) -> dict[str, Any]:
@@ -376,9 +377,18 @@ async def _import_checked(request: Request, current: SignedIn, tenant: str, camp
     if isinstance(form, Response):
         return form
     upload = (await request.form()).get("file")
-    choices = ImportForm(update=form.get("mode") == "update", allow_duplicates="allow_duplicates" in form)
-    if not isinstance(upload, UploadFile):
-        shown = ImportForm("Choose a CSV file to import.", choices.update, choices.allow_duplicates)
+    choices = ImportForm(
+        update=form.get("mode") == "update",
+        allow_duplicates="allow_duplicates" in form,
+        allocation=str(form.get("allocation") or "").strip(),
+    )
+    if not isinstance(upload, UploadFile) or len(choices.allocation) > allocations.MAX_NAME:
+        problem_text = (
+            "Choose a CSV file to import."
+            if not isinstance(upload, UploadFile)
+            else f"The allocation's name is at most {allocations.MAX_NAME} characters."
+        )
+        shown = replace(choices, error=problem_text)
         return await run_in_threadpool(_campaign_page, request, current, tenant, campaign_id, shown, 400)
     try:
         prepared = await run_in_threadpool(
@@ -387,7 +397,7 @@ async def _import_checked(request: Request, current: SignedIn, tenant: str, camp
     except SwitchboardError as error:
         return refusal(request, current, error)
     except FileRefused as problem:
-        shown = ImportForm(str(problem), choices.update, choices.allow_duplicates)
+        shown = replace(choices, error=str(problem))
         return await run_in_threadpool(_campaign_page, request, current, tenant, campaign_id, shown, 400)
     batch = leads.update_batch if choices.update else leads.insert_batch
 
@@ -403,6 +413,7 @@ async def _import_checked(request: Request, current: SignedIn, tenant: str, camp
             batch,
             choices.allow_duplicates,
             on_batch=on_batch,
+            allocation=choices.allocation or None,
         )
         audit_write(request, 200, audit_object(campaign_id, batch, results), None)
         return results

@@ -14,12 +14,19 @@ from switchboard.access.dependencies import authorize
 from switchboard.access.policy import Area
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
-from switchboard.contact_centre import dnc, leads
+from switchboard.contact_centre import allocations, dnc, leads
 from switchboard.contact_centre.lead_writer import audit_object
 from switchboard.contact_centre.leads import ABSENT, CampaignContext, LeadInput, Outcome, RowResult
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, is_number, page_body, page_request
+from switchboard.kit.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    is_number,
+    number_after,
+    page_body,
+    page_request,
+)
 from switchboard.kit.schemas import Page, RowId, Schema
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of, services_of
@@ -53,6 +60,11 @@ class LeadBatch(Schema):
     allow_duplicates: bool = Field(
         default=False, description="Skip the check for leads of the campaign with the same phone number."
     )
+    allocation_name: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = Field(
+        default=None,
+        description="The allocation (named batch) the leads go to, created if new; "
+        "the campaign's default allocation when not given.",
+    )
 
 
 class LeadPatch(Schema):
@@ -68,6 +80,7 @@ class LeadOut(Schema):
     model_config = {"extra": "ignore"}
     id: int
     campaign_id: int
+    allocation_id: int | None
     external_id: str | None
     fields: dict[str, str]
     phones: list[str]
@@ -78,6 +91,14 @@ class LeadOut(Schema):
     status: Literal["new", "callback", "finished"]
     created_at: str
     updated_at: str
+
+
+class AllocationOut(Schema):
+    id: int
+    campaign_id: int
+    name: str
+    lead_count: int
+    created_at: str
 
 
 class RowResultOut(Schema):
@@ -134,9 +155,12 @@ def _write(
     rows: list[LeadInput],
     write: leads.Batch,
     allow_duplicates: bool,
+    allocation: str | None = None,
 ) -> list[RowResult]:
     writer = services_of(request).lead_writer
-    results = writer.write(principal, tenant_id, campaign_id, rows, write, allow_duplicates)
+    results = writer.write(
+        principal, tenant_id, campaign_id, rows, write, allow_duplicates, allocation=allocation
+    )
     audit_write(request, 200, audit_object(campaign_id, write, results), None)
     return results
 
@@ -201,7 +225,14 @@ def insert_leads(
     """
     rows = [row_of(raw) for raw in body.leads]
     results = _write(
-        request, principal, tenant_id, campaign_id, rows, leads.insert_batch, body.allow_duplicates
+        request,
+        principal,
+        tenant_id,
+        campaign_id,
+        rows,
+        leads.insert_batch,
+        body.allow_duplicates,
+        body.allocation_name,
     )
     written = sum(1 for r in results if r.outcome is Outcome.OK)
     body_out = {
@@ -219,6 +250,42 @@ def get_lead(
     with database_of(request).transaction() as session:
         ctx = _context(session, principal, tenant_id, campaign_id)
         return json_response(leads.lead_view(ctx, leads.find_lead(session, ctx, lead_id)))
+
+
+# -- allocations -----------------------------------------------------------------------------------
+
+
+@router.get("/campaigns/{campaign_id}/allocations/", response_model=Page[AllocationOut], responses=READ)
+def list_allocations(
+    request: Request,
+    principal: CampaignsCaller,
+    tenant_id: str,
+    campaign_id: RowId,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """The campaign's allocations (named batches of its leads) by id, with their lead counts;
+    for whoever sees the campaign."""
+    page = page_request(limit, cursor, None, None)
+    with database_of(request).transaction() as session:
+        tenant = find_tenant(session, principal, tenant_id)
+        rows, total = allocations.campaign_allocations(
+            session, principal, tenant, campaign_id, number_after(page), limit
+        )
+        items = [{**allocations.allocation_view(a, n), "_sort": a.pk} for a, n in rows]
+    return json_response(page_body(items, page, total))
+
+
+@router.get(
+    "/campaigns/{campaign_id}/allocations/{allocation_id}/", response_model=AllocationOut, responses=READ
+)
+def get_allocation(
+    request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: RowId, allocation_id: RowId
+) -> Response:
+    with database_of(request).transaction() as session:
+        tenant = find_tenant(session, principal, tenant_id)
+        found = allocations.find_allocation(session, principal, tenant, campaign_id, allocation_id)
+        return json_response(allocations.allocation_view(*found))
 
 
 # A single-lead change answers with the HTTP status its row code means.

@@ -128,6 +128,7 @@ class CampaignContext:
     phone_fields: tuple[str, ...]
     dispositions: dict[str, dict[str, Any]]  # lower-case name -> disposition
     zone: ZoneInfo
+    allocation_pk: int | None = None  # where inserted leads go (LeadWriter resolves it per request)
 
 
 def campaign_context(
@@ -402,6 +403,7 @@ def insert_batch(
             [
                 {
                     "campaign_pk": ctx.campaign.pk,
+                    "allocation_pk": ctx.allocation_pk,
                     "external_id": item.external_id,
                     "fields": item.values,
                     "priority": item.priority,
@@ -617,6 +619,7 @@ def lead_view(ctx: CampaignContext, lead: Lead) -> dict[str, Any]:
     return {
         "id": lead.pk,
         "campaignId": lead.campaign_pk,
+        "allocationId": lead.allocation_pk,
         "externalId": lead.external_id,
         "fields": lead.fields,
         "phones": list(dict.fromkeys(_phones_of(ctx, lead.fields))),

@@ -85,6 +85,23 @@ class Campaign(Base):
     )
 
 
+DEFAULT_ALLOCATION = "Default"  # where leads written without an allocation name go
+
+
+class Allocation(Base):
+    """A named batch of a campaign's leads (Noojee's allocation): each import may name its own."""
+
+    __tablename__ = "allocations"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_pk: Mapped[int] = mapped_column(ForeignKey("campaigns.pk", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(key_string(80))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("campaign_pk", "name_key"),)
+
+
 class Lead(Base):
     """One contact of a campaign to be dialled; visible to whoever sees its campaign."""
 
@@ -94,6 +111,9 @@ class Lead(Base):
     campaign_pk: Mapped[int] = mapped_column(ForeignKey("campaigns.pk", ondelete="CASCADE"))
     # Noojee's njExternalLeadId: the integrator's reference, unique in its campaign when given.
     external_id: Mapped[str | None] = mapped_column(key_string(100))
+    # Every lead written is given one (its campaign's default when unnamed); the migration gave
+    # the leads written before allocations existed their campaign's default.
+    allocation_pk: Mapped[int | None] = mapped_column(ForeignKey("allocations.pk", ondelete="CASCADE"))
     fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     priority: Mapped[int] = mapped_column(Integer, default=10)
     callback_at: Mapped[datetime | None] = mapped_column(TZDateTime)
@@ -108,6 +128,7 @@ class Lead(Base):
         CheckConstraint("status IN ('new', 'callback', 'finished')", name="status"),
         # The dialler's order: a campaign's open leads, lower priority number first, then by age.
         Index("ix_leads_campaign_pk_status_priority_pk", "campaign_pk", "status", "priority", "pk"),
+        Index("ix_leads_allocation_pk", "allocation_pk"),  # an allocation's lead count
     )
 
 

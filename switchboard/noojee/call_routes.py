@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
 from switchboard.access.dependencies import authorize
 from switchboard.access.policy import Area
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
-from switchboard.calls import service
+from switchboard.calls import call_records, queries, service
 from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.recordings import RecordingAction
 from switchboard.directory.service import tenant_time_zone
 from switchboard.errors import BadRequest
+from switchboard.kit.pagination import is_number
 from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.envelope import documented_errors, ok
-from switchboard.noojee.parameters import flag, optional_id, parameter, required
+from switchboard.noojee.parameters import flag, optional_id, parameter, required, required_id
 from switchboard.noojee.replies import call_event, noojee_datetime
 from switchboard.system.store import NOOJEE_SUBSCRIBE_MAX_WAIT
 from switchboard.web.disconnect import disconnection
 from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix=NOOJEE_PREFIX.rstrip("/"), tags=["noojee"])
+# RecordingAPI: mounted by the app under each of Noojee's prefixes (kit.surfaces.NOOJEE_PREFIXES).
+recording_router = APIRouter(tags=["noojee"])
 DEFAULT_WAIT = 10  # seconds a subscribe waits when the client does not say
 MAX_SUBSCRIBED = 100  # extensions in one subscribe
 CallsCaller = Annotated[Principal, Depends(authorize(Area.CALLS))]
@@ -190,9 +195,18 @@ async def resume(request: Request, principal: CallsCaller) -> Response:
     return await _recording(request, principal, "resume")
 
 
-def _metadata(request: Request, principal: Principal, tag: str | None, unique_id: str | None) -> Response:
+def _metadata(
+    request: Request,
+    principal: Principal,
+    tag: str | None,
+    unique_id: str | None,
+    hour: tuple[date, int] | None = None,
+) -> Response:
     with database_of(request).transaction() as session:
-        found = service.visible_recordings(session, principal, tag, unique_id)
+        span = None
+        if hour is not None:
+            span = call_records.hour_span(hour[0], hour[1], call_records.principal_zone(session, principal))
+        found = service.visible_recordings(session, principal, tag, unique_id, stopped_between=span)
         entities = [
             {
                 "Source": "switchboard",
@@ -213,18 +227,60 @@ def _metadata(request: Request, principal: Principal, tag: str | None, unique_id
     return ok(entities=entities)
 
 
-@router.post("/RecordingAPI/retrieveMetaData", response_model=MetaDataList, responses=READ_ERRORS)
+@recording_router.post("/RecordingAPI/retrieveMetaData", response_model=MetaDataList, responses=READ_ERRORS)
 async def retrieve_metadata(request: Request, principal: RecordingsCaller) -> Response:
     """One entry per recording leg with this `tag`, of calls the key may see."""
     tag = await required(request, "tag")
     return await run_in_threadpool(_metadata, request, principal, tag, None)
 
 
-@router.post("/RecordingAPI/retrieveMetaDataByUniqueId", response_model=MetaDataList, responses=READ_ERRORS)
+@recording_router.post(
+    "/RecordingAPI/retrieveMetaDataByUniqueId", response_model=MetaDataList, responses=READ_ERRORS
+)
 async def retrieve_metadata_by_unique_id(request: Request, principal: RecordingsCaller) -> Response:
     """One entry per recording leg of the call `uniqueId`, if the key may see it."""
     unique_id = await required(request, "uniqueId")
     return await run_in_threadpool(_metadata, request, principal, None, unique_id)
+
+
+def _day_and_hour(raw_date: str, raw_hour: str) -> tuple[date, int]:
+    try:
+        day = datetime.strptime(raw_date, "%Y/%m/%d").date()
+    except ValueError:
+        raise BadRequest.field("date", "expected YYYY/MM/DD") from None
+    if not is_number(raw_hour) or int(raw_hour) > 23:
+        raise BadRequest.field("hour", "expected 0 to 23")
+    return day, int(raw_hour)
+
+
+@recording_router.post(
+    "/RecordingAPI/retrieveMetaDataByHour", response_model=MetaDataList, responses=READ_ERRORS
+)
+async def retrieve_metadata_by_hour(request: Request, principal: RecordingsCaller) -> Response:
+    """One entry per recording leg that ended in the hour `hour` (0-23) of `date` (YYYY/MM/DD),
+    in the key's tenant's time zone (UTC for the global key), of calls the key may see."""
+    hour = _day_and_hour(await required(request, "date"), await required(request, "hour"))
+    return await run_in_threadpool(_metadata, request, principal, None, None, hour)
+
+
+def _recording_file(request: Request, principal: Principal, recording_id: int) -> tuple[Path, str]:
+    with database_of(request).transaction() as session:
+        return queries.recording_file(session, principal, recording_id)
+
+
+@recording_router.post(
+    "/RecordingAPI/retrieveRecording",
+    responses={
+        **{s: ERRORS[s] for s in (400, 401, 403, 404, 405, 409, 429)},
+        200: {"content": {"audio/wav": {}}, "description": "The leg's WAV file"},
+    },
+)
+async def retrieve_recording(request: Request, principal: RecordingsCaller) -> Response:
+    """The audio (WAV) of one recording leg, `recordingId` being its metadata's CallRecordId;
+    once the leg has stopped."""
+    recording_id = await required_id(request, "recordingId")
+    path, name = await run_in_threadpool(_recording_file, request, principal, recording_id)
+    return FileResponse(path, media_type="audio/wav", filename=name)
 
 
 @router.post("/CallManagementAPI/subscribe", response_model=SubscribeResult, responses=SUBSCRIBE_ERRORS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -33,7 +34,7 @@ from switchboard.errors import BadRequest, MethodNotAllowed, NotFound, TooManyRe
 from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.envelope import documented_errors, ok
-from switchboard.noojee.parameters import flag, optional_id, required_id
+from switchboard.noojee.parameters import flag, optional_id, parameter, required_id
 from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix=NOOJEE_PREFIX.rstrip("/"), tags=["noojee"])
@@ -211,11 +212,19 @@ async def _write_leads(request: Request, principal: Principal, write: Batch, upd
     template_id = await required_id(request, "fTemplateId")
     campaign_id = await required_id(request, "fCampaignId")
     allow_duplicates = await flag(request, "allowDuplicates")
+    allocation = None if update else await parameter(request, "allocationName")
     rows = await _lead_rows(request, update)
     writer = services_of(request).lead_writer
     try:
         results = await run_in_threadpool(
-            writer.write, principal, None, campaign_id, rows, write, allow_duplicates, template_id
+            partial(writer.write, allocation=allocation),
+            principal,
+            None,
+            campaign_id,
+            rows,
+            write,
+            allow_duplicates,
+            template_id,
         )
     except TooManyRequests as busy:
         # Noojee's 109 for the request and each row, with HTTP 429 and Retry-After.
@@ -245,7 +254,8 @@ async def insert_lead_fast(request: Request, principal: CampaignsCaller) -> Resp
     HTTP 200 with one entity per lead, in order, each with Noojee's Code: 0 OK, 102 no phone
     fields, 104 DNC, 105 duplicate phone (unless allowDuplicates=true), 106 invalid
     disposition, 108 '<No Change>' on insert, 112 duplicate njExternalLeadId, 103 its batch
-    failed; 150 (Switchboard's) a value the template refuses.
+    failed; 150 (Switchboard's) a value the template refuses. `allocationName` names the
+    allocation the leads join (created if new; the campaign's default one when not given).
     """
     return await _write_leads(request, principal, insert_batch, update=False)
 

@@ -248,6 +248,14 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         for tenant, ext in (("t1", "103"), ("t2", "101"))
     }
     cm = "/servicemanager/rest/CallManagementAPI"
+    # An allocation in each campaign (rows without phone fields are refused; the batch is named).
+    for tenant, name in (("t1", "TA"), ("t1", "TN"), ("t2", "T2")):
+        path = f"/api/v1/tenants/{tenant}/campaigns/{ids[f'c{name}']}/allocations/"
+        created(
+            api.post(path.replace("allocations", "leads"), json={"leads": [{}], "allocationName": "B"}), 200
+        )
+        ids[f"a{name}"] = created(api.get(path), 200)["items"][0]["id"]
+    ra = "/servicemanager/rest/RecordingAPI"
     # Webhooks (a documentation address: deliveries are refused at once, nothing leaves the host).
     hook = {
         tenant: created(
@@ -338,7 +346,29 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         ("POST", f"{t1}/dnc/", {"number": "+61 3 9000 000{n}"}, "OO33O"),
         ("POST", f"{t2}/dnc/", {"number": "+61 3 9000 000{n}"}, "O4444"),
         ("DELETE", f"{t1}/dnc/+6139000000{{n}}/", None, "OO33O"),
+        # Allocations follow their campaign; one of another campaign is "not found".
+        ("GET", f"{t1}/campaigns/{ids['cTA']}/allocations/", None, "OO4OO"),
+        ("GET", f"{t1}/campaigns/{ids['cTN']}/allocations/", None, "OO44O"),
+        ("GET", f"{t2}/campaigns/{ids['cT2']}/allocations/", None, "O4444"),
+        ("GET", f"{t1}/campaigns/{ids['cTA']}/allocations/{ids['aTA']}/", None, "OO4OO"),
+        ("GET", f"{t1}/campaigns/{ids['cTN']}/allocations/{ids['aTN']}/", None, "OO44O"),
+        ("GET", f"{t2}/campaigns/{ids['cT2']}/allocations/{ids['aT2']}/", None, "O4444"),
+        ("GET", f"{t1}/campaigns/{ids['cTA']}/allocations/{ids['aT2']}/", None, "44444"),
+        # RecordingAPI's hour list and a leg's audio; its aliases answer as the main prefix.
+        ("POST", f"{ra}/retrieveMetaDataByHour?date=2026/01/01&hour=3", None, "OOOOO"),
+        ("POST", f"{ra}/retrieveRecording?recordingId=999999", None, "44444"),
+        ("POST", "/njadmin/rest/RecordingAPI/retrieveMetaData?tag=x", None, "OOOOO"),
+        ("POST", "/rest/RecordingAPI/retrieveMetaDataByHour?date=2026/01/01&hour=3", None, "OOOOO"),
         # Noojee CampaignAPI: every credential gets 200 with its own view (tested in detail elsewhere).
+        ("POST", f"{NOOJEE}/getAllocationList", None, "OOOOO"),
+        ("POST", f"{NOOJEE}/getAllocationList?fCampaignId={ids['cT2']}", None, "OOOOO"),
+        ("POST", f"{NOOJEE}/getCallRecordList", None, "OOOOO"),
+        (
+            "POST",
+            f"{NOOJEE}/getCallRecordList?campaignId={ids['cTA']}&allocationId={ids['aTA']}",
+            None,
+            "OOOOO",
+        ),
         ("POST", "/servicemanager/rest/CampaignAPI/getCampaignList", None, "OOOOO"),
         ("POST", "/servicemanager/rest/CampaignAPI/getCampaignTemplateList", None, "OOOOO"),
         ("GET", f"{t1}/teams/", None, "OOOO3"),

@@ -1,6 +1,6 @@
 """tenant time zone
 
-Revision ID: 0011_tenant_time_zone
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-07 13:00:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_tenant_time_zone"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
