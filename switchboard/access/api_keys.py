@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from switchboard.access import keys
 from switchboard.access.accounts import CREDENTIALS, find_account
-from switchboard.access.models import AccessToken, Account, ApiKey
+from switchboard.access.models import AccessToken, Account, ApiKey, TenantKey
 from switchboard.access.policy import Placement, may_manage_account
 from switchboard.access.principal import Principal
 from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate, KeyScope
@@ -30,7 +30,7 @@ def _require_key_rights(principal: Principal, account: Account) -> None:
         raise Forbidden("Not allowed: you do not manage this account's API keys.")
 
 
-def _cidrs(entries: list[str]) -> list[str]:
+def checked_cidrs(entries: list[str]) -> list[str]:
     result = []
     for index, entry in enumerate(entries):
         try:
@@ -40,7 +40,7 @@ def _cidrs(entries: list[str]) -> list[str]:
     return result
 
 
-def _future(expires_at: datetime | None) -> datetime | None:
+def future_expiry(expires_at: datetime | None) -> datetime | None:
     if expires_at is None:
         return None
     expires = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
@@ -66,8 +66,8 @@ def create_api_key(
         name=data.name,
         prefix=keys.display_prefix(key),
         digest=keys.digest(key),
-        ip_allowlist=_cidrs(data.ip_allowlist),
-        expires_at=_future(data.expires_at),
+        ip_allowlist=checked_cidrs(data.ip_allowlist),
+        expires_at=future_expiry(data.expires_at),
         scopes=_scopes(data.scopes),
     )
     session.add(row)
@@ -104,9 +104,9 @@ def update_api_key(
     if "name" in sent and changes.name is not None:
         row.name = changes.name
     if "expires_at" in sent:
-        row.expires_at = _future(changes.expires_at)
+        row.expires_at = future_expiry(changes.expires_at)
     if "ip_allowlist" in sent:
-        row.ip_allowlist = _cidrs(changes.ip_allowlist or [])
+        row.ip_allowlist = checked_cidrs(changes.ip_allowlist or [])
     if "scopes" in sent and changes.scopes is not None:
         row.scopes = _scopes(changes.scopes)
     session.flush()
@@ -151,10 +151,12 @@ def key_view(row: ApiKey, key: str | None = None) -> dict[str, Any]:
     return view
 
 
-def record_last_used(session: Session, used: dict[int, datetime]) -> None:
-    """Write when keys were last used (batched by the maintenance task, not per request)."""
-    for key_pk, when in used.items():
-        session.execute(update(ApiKey).where(ApiKey.pk == key_pk).values(last_used_at=when))
+def record_last_used(session: Session, used: dict[tuple[keys.KeyKind, int], datetime]) -> None:
+    """Write when user and tenant keys were last used (batched by the maintenance task, not per
+    request)."""
+    for (kind, key_pk), when in used.items():
+        model = TenantKey if kind is keys.KeyKind.TENANT else ApiKey
+        session.execute(update(model).where(model.pk == key_pk).values(last_used_at=when))
 
 
 def issue_token(session: Session, account: Account, minutes: int) -> tuple[str, datetime]:

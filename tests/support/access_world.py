@@ -45,7 +45,8 @@ def make_account(
 
 
 def build_world(api: TestClient, global_key: str) -> World:
-    """t1 (groups g1, g2) and t2 (group g1); users, an IVR each, departments; five principals."""
+    """t1 (groups g1, g2) and t2 (group g1); users, an IVR each, departments; six principals (the
+    sixth: a tenant key of t1)."""
     world = World()
     for tenant in ("t1", "t2"):
         make_tenant(api, tenant)
@@ -73,4 +74,6 @@ def build_world(api: TestClient, global_key: str) -> World:
         world.headers[name] = {"Authorization": f"Bearer {login(api, username)}"}
     key = created(api.post("/api/v1/accounts/ta1/api-keys/", json={"name": "crm"}))["key"]
     world.headers["user_key"] = {"Authorization": f"Bearer {key}"}
+    tenant_key = created(api.post("/api/v1/tenants/t1/tenant-keys/", json={"name": "noojee"}))["key"]
+    world.headers["tenant_key"] = {"Authorization": f"Bearer {tenant_key}"}
     return world
