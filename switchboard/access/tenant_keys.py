@@ -65,6 +65,34 @@ def _issue(
     return row, key
 
 
+def key_tenant_id(session: Session, key_id: int) -> str:
+    """The tenant of a key, for callers that name the key alone (the shell, with system rights)."""
+    tenant_id = session.scalar(
+        select(Tenant.tenant_id)
+        .join(TenantKey, TenantKey.tenant_pk == Tenant.pk)
+        .where(TenantKey.pk == key_id)
+    )
+    if tenant_id is None:
+        raise NotFound(f"no tenant key {key_id}")
+    return tenant_id
+
+
+def in_force(session: Session, tenant_id: str) -> bool:
+    """Does the tenant hold a key that works now (not revoked, not expired)?"""
+    now = utcnow()
+    stmt = (
+        select(TenantKey.pk)
+        .join(Tenant, Tenant.pk == TenantKey.tenant_pk)
+        .where(
+            Tenant.tenant_key == tenant_id.lower(),
+            TenantKey.revoked_at.is_(None),
+            (TenantKey.expires_at.is_(None)) | (TenantKey.expires_at > now),
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
+
+
 def create_tenant_key(
     session: Session, principal: Principal, tenant_id: str, data: TenantKeyCreate
 ) -> tuple[TenantKey, str]:
