@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from starlette.testclient import TestClient
@@ -77,3 +78,12 @@ def build_world(api: TestClient, global_key: str) -> World:
     tenant_key = created(api.post("/api/v1/tenants/t1/tenant-keys/", json={"name": "noojee"}))["key"]
     world.headers["tenant_key"] = {"Authorization": f"Bearer {tenant_key}"}
     return world
+
+
+def eventually_status(client: TestClient, path: str, key: str, status: int, seconds: float = 5) -> None:
+    """Wait until `key` gets `status` on `path`: a change written by another app (another process,
+    as far as the change feed knows) reaches this one's credential cache within a moment."""
+    deadline = time.monotonic() + seconds
+    while (got := client.get(path, headers={"Authorization": f"Bearer {key}"}).status_code) != status:
+        assert time.monotonic() < deadline, f"still {got}, not {status}"
+        time.sleep(0.05)
