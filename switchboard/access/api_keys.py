@@ -14,7 +14,7 @@ from switchboard.access.accounts import CREDENTIALS, find_account
 from switchboard.access.models import AccessToken, Account, ApiKey, TenantKey
 from switchboard.access.policy import Placement, may_manage_account
 from switchboard.access.principal import Principal
-from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate, KeyScope
+from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate, KeyScope, TenantKeyUpdate
 from switchboard.db.base import utcnow
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
 from switchboard.events.log import record_event
@@ -90,14 +90,9 @@ def _own_key(session: Session, account: Account, username: str, key_id: int) -> 
     return row
 
 
-def update_api_key(
-    session: Session, principal: Principal, username: str, key_id: int, changes: ApiKeyUpdate
-) -> ApiKey:
-    """Name, expiry, IP allowlist and scopes; in force on every worker at once. A revoked key stays
+def apply_key_changes(row: ApiKey | TenantKey, changes: ApiKeyUpdate | TenantKeyUpdate) -> None:
+    """The fields sent of a user or tenant key's name, expiry and allowlist; a revoked key stays
     revoked (409: there is nothing left to change)."""
-    account = find_account(session, principal, username)
-    _require_key_rights(principal, account)
-    row = _own_key(session, account, username, key_id)
     if row.revoked_at is not None:
         raise Conflict("The key is revoked; create a new one.")
     sent = changes.model_fields_set
@@ -107,7 +102,18 @@ def update_api_key(
         row.expires_at = future_expiry(changes.expires_at)
     if "ip_allowlist" in sent:
         row.ip_allowlist = checked_cidrs(changes.ip_allowlist or [])
-    if "scopes" in sent and changes.scopes is not None:
+
+
+def update_api_key(
+    session: Session, principal: Principal, username: str, key_id: int, changes: ApiKeyUpdate
+) -> ApiKey:
+    """Name, expiry, IP allowlist and scopes; in force on every worker at once. A revoked key stays
+    revoked (409: there is nothing left to change)."""
+    account = find_account(session, principal, username)
+    _require_key_rights(principal, account)
+    row = _own_key(session, account, username, key_id)
+    apply_key_changes(row, changes)
+    if "scopes" in changes.model_fields_set and changes.scopes is not None:
         row.scopes = _scopes(changes.scopes)
     session.flush()
     bump(session, CREDENTIALS)
@@ -125,12 +131,20 @@ def revoke_api_key(session: Session, principal: Principal, username: str, key_id
     account = find_account(session, principal, username)
     _require_key_rights(principal, account)
     row = _own_key(session, account, username, key_id)
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.flush()
-        bump(session, CREDENTIALS)
+    if revoke_once(session, row):
         _key_event(session, "api_key.revoked", account, row)
     return row
+
+
+def revoke_once(session: Session, row: ApiKey | TenantKey) -> bool:
+    """Revokes a user or tenant key on every worker at once (the credentials channel); False when
+    it already was (revoking twice changes nothing)."""
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    session.flush()
+    bump(session, CREDENTIALS)
+    return True
 
 
 def key_view(row: ApiKey, key: str | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from switchboard.access import keys
 from switchboard.access.accounts import CREDENTIALS
-from switchboard.access.api_keys import checked_cidrs, future_expiry
+from switchboard.access.api_keys import apply_key_changes, checked_cidrs, future_expiry, revoke_once
 from switchboard.access.models import TenantKey
 from switchboard.access.policy import Kind, Target, first_visible, require_manage
 from switchboard.access.principal import Principal
@@ -126,15 +126,7 @@ def update_tenant_key(
 ) -> TenantKey:
     """Name, expiry and IP allowlist; in force on every worker at once. A revoked key stays revoked."""
     row = find_tenant_key(session, principal, tenant_id, key_id)
-    if row.revoked_at is not None:
-        raise Conflict("The key is revoked; create a new one.")
-    sent = changes.model_fields_set
-    if "name" in sent and changes.name is not None:
-        row.name = changes.name
-    if "expires_at" in sent:
-        row.expires_at = future_expiry(changes.expires_at)
-    if "ip_allowlist" in sent:
-        row.ip_allowlist = checked_cidrs(changes.ip_allowlist or [])
+    apply_key_changes(row, changes)
     session.flush()
     bump(session, CREDENTIALS)
     _event(session, "tenant_key.updated", row, None)
@@ -144,10 +136,7 @@ def update_tenant_key(
 def revoke_tenant_key(session: Session, principal: Principal, tenant_id: str, key_id: int) -> TenantKey:
     """Stops the key on every worker at once (the credentials channel); revoking twice is no change."""
     row = find_tenant_key(session, principal, tenant_id, key_id)
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.flush()
-        bump(session, CREDENTIALS)
+    if revoke_once(session, row):
         _event(session, "tenant_key.revoked", row, None)
     return row
 

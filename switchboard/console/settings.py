@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from switchboard.access import tenant_keys
+from switchboard.access.models import TenantKey
 from switchboard.access.policy import Area, require_area
 from switchboard.access.schemas import MAX_TENANT_KEY_GRACE_SECONDS, TenantKeyCreate
 from switchboard.audit.recording import audit_write
@@ -240,8 +241,22 @@ def tenant_keys_page(request: Request, tenant: str = "") -> Response:
     return tenant_page(request, "tenant_keys.html", tenant, build)
 
 
-def _tenant_key_created(request: Request, current: SignedIn, view: dict[str, Any], what: str) -> Response:
-    """The new key, shown this once."""
+def _new_key_view(session: Session, row: TenantKey, key: str) -> dict[str, Any]:
+    return tenant_keys.tenant_key_view(session, row, key) | {"tenantPk": row.tenant_pk}
+
+
+async def _show_new_key(
+    request: Request,
+    work: Callable[[Session, SignedIn, dict[str, str]], dict[str, Any]],
+    what: str,
+    audit_note: str,
+) -> Response:
+    """A form that makes a tenant key: audited, and the key shown this once."""
+    done = await console_action(request, work)
+    if isinstance(done, Response):
+        return done
+    current, view = done
+    audit_write(request, 201, f"tenant_key:{view['prefix']}{audit_note}", view.pop("tenantPk"))
     return page(
         request,
         "key_created.html",
@@ -265,17 +280,12 @@ async def create_tenant_key(request: Request, tenant: str) -> Response:
             "expiresAt": utcnow() + timedelta(days=int(days)) if days else None,
             "ipAllowlist": _lines(form.get("ip_allowlist", "")),
         }
-        row, key = tenant_keys.create_tenant_key(
-            session, current.principal, tenant, checked(TenantKeyCreate, fields)
+        data = checked(TenantKeyCreate, fields)
+        return _new_key_view(
+            session, *tenant_keys.create_tenant_key(session, current.principal, tenant, data)
         )
-        return tenant_keys.tenant_key_view(session, row, key) | {"tenantPk": row.tenant_pk}
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    current, view = done
-    audit_write(request, 201, f"tenant_key:{view['prefix']}", view.pop("tenantPk"))
-    return _tenant_key_created(request, current, view, "Tenant key")
+    return await _show_new_key(request, work, "Tenant key", "")
 
 
 @router.post("/settings/tenant-keys/{key_id}/rotate")
@@ -290,14 +300,9 @@ async def rotate_tenant_key(request: Request, key_id: int, tenant: str) -> Respo
             )
         grace = timedelta(hours=int(hours))
         row, key = tenant_keys.rotate_tenant_key(session, current.principal, tenant, key_id, grace)
-        return tenant_keys.tenant_key_view(session, row, key) | {"tenantPk": row.tenant_pk}
+        return _new_key_view(session, row, key)
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    current, view = done
-    audit_write(request, 201, f"tenant_key:{view['prefix']} rotated from #{key_id}", view.pop("tenantPk"))
-    return _tenant_key_created(request, current, view, "Tenant key (rotated)")
+    return await _show_new_key(request, work, "Tenant key (rotated)", f" rotated from #{key_id}")
 
 
 @router.post("/settings/tenant-keys/{key_id}/revoke")
