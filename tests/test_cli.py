@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from switchboard.access import keys
-from switchboard.access.models import Account
+from switchboard.access.models import Account, TenantKey
 from switchboard.access.passwords import verify_password
 from switchboard.cli.main import app
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
@@ -253,3 +253,77 @@ def test_keys_accounts_allowlist_and_explain_commands(cli_env: Path, db: Databas
     assert digests[keys.digest(new_key)] is None
     assert digests[keys.digest(key)] is not None  # the old key expires after the grace period
     assert runner.invoke(app, ["keys", "rotate-global", "--grace", "soon"]).exit_code == 2
+
+
+def test_demo_prints_acmes_tenant_key_once_and_the_tenant_key_commands(cli_env: Path, db: Database) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    first = runner.invoke(app, ["demo"])
+    assert first.exit_code == 0, first.output
+    demo_key = _lines(first.stdout)["tenant_key"]
+    assert keys.key_kind(demo_key) is keys.KeyKind.TENANT
+    assert keys.is_well_formed(demo_key)
+    assert "tenant_key" not in runner.invoke(app, ["demo"]).stdout  # one key, shown once
+    with db.transaction() as session:
+        stored = session.scalars(select(TenantKey)).one()
+        assert stored.digest == keys.digest(demo_key)
+        assert session.get_one(Tenant, stored.tenant_pk).tenant_id == "acme"
+
+    made = runner.invoke(
+        app,
+        [
+            "keys",
+            "tenant-create",
+            "--tenant",
+            "ACME",
+            "--name",
+            "crm",
+            "--expires",
+            "30d",
+            "--allow",
+            "10.0.0.0/8",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    key = _lines(made.stdout)["tenant_key"]
+    assert keys.is_well_formed(key)
+    listing = runner.invoke(app, ["keys", "tenant-list", "--tenant", "acme"])
+    assert listing.exit_code == 0, listing.output
+    assert "crm" in listing.stdout
+    assert "Noojee" in listing.stdout  # the demo's (a narrow terminal wraps the rest)
+    assert key not in listing.stdout
+    assert demo_key not in listing.stdout
+    assert runner.invoke(app, ["keys", "tenant-list", "--tenant", "nope"]).exit_code == 1
+    with db.transaction() as session:
+        row = session.scalars(select(TenantKey).where(TenantKey.digest == keys.digest(key))).one()
+        key_id, expires = row.pk, row.expires_at
+        assert row.ip_allowlist == ["10.0.0.0/8"]
+        assert row.created_by == "cli:-"
+    assert expires is not None
+
+    rotated = runner.invoke(app, ["keys", "tenant-rotate", str(key_id), "--grace", "2h"])
+    assert rotated.exit_code == 0, rotated.output
+    successor = _lines(rotated.stdout)["tenant_key"]
+    with db.transaction() as session:
+        old = session.get_one(TenantKey, key_id)
+        new = session.scalars(select(TenantKey).where(TenantKey.digest == keys.digest(successor))).one()
+        assert old.revoked_at is None
+        assert old.expires_at is not None
+        assert old.expires_at < expires  # now ends with the grace period
+        assert (new.name, new.ip_allowlist) == ("crm", ["10.0.0.0/8"])
+    assert runner.invoke(app, ["keys", "tenant-rotate", str(key_id), "--grace", "8d"]).exit_code == 2
+    assert runner.invoke(app, ["keys", "tenant-revoke", str(key_id)]).exit_code == 0
+    with db.transaction() as session:
+        assert session.get_one(TenantKey, key_id).revoked_at is not None
+    assert runner.invoke(app, ["keys", "tenant-revoke", "999"]).exit_code == 1
+    assert (
+        runner.invoke(app, ["keys", "tenant-rotate", str(key_id), "--grace", "0"]).exit_code == 1
+    )  # revoked
+
+    prefix = keys.display_prefix(demo_key)
+    own = runner.invoke(
+        app, ["access", "explain", "--key-prefix", prefix, "--object", "group:acme/acme-sales"]
+    )
+    assert own.exit_code == 0, own.output
+    other = runner.invoke(app, ["access", "explain", "--key-prefix", prefix, "--object", "tenant:globex"])
+    assert other.exit_code == 3

@@ -135,3 +135,69 @@ def test_revocation_rotation_and_limits_across_two_workers(
     finally:
         os.environ.pop(env_limit, None)
     assert len(worker_pids(log)) == 2, "both workers should have served requests"
+
+
+def test_tenant_key_revocation_and_rotation_reach_both_workers(
+    pg_system: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A revoked tenant key, and one rotated from the shell with no grace, stop on every worker at once."""
+    import os
+
+    monkeypatch.setenv("SWITCHBOARD_AUTH_FAILURES_PER_MINUTE", "1000")  # the refusals counted here
+    url, global_key = pg_system
+    data_dir = tmp_path / "data"
+    with running_server(data_dir, url, "--workers", "2") as (port, log):
+        time.sleep(1.5)  # both workers up
+        client = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=10)
+        system = {"Authorization": f"Bearer {global_key}"}
+        body = {"tenantId": "t1", "type": "Enterprise"}
+        assert fresh_request(client, "POST", "/api/v1/tenants/", json=body, headers=system).status_code == 201
+        made = [
+            fresh_request(
+                client, "POST", "/api/v1/tenants/t1/tenant-keys/", json={"name": f"k{n}"}, headers=system
+            ).json()
+            for n in (1, 2)
+        ]
+        held = [{"Authorization": f"Bearer {m['key']}"} for m in made]
+
+        def codes(headers: dict[str, str]) -> set[int]:
+            return {
+                fresh_request(client, "GET", "/api/v1/tenants/t1/", headers=headers).status_code
+                for _ in range(20)
+            }
+
+        # Both workers have both keys in their caches.
+        assert codes(held[0]) == codes(held[1]) == {200}
+        # 1. Revoked through the API: refused everywhere within a second.
+        path = f"/api/v1/tenants/t1/tenant-keys/{made[0]['keyId']}/"
+        assert fresh_request(client, "DELETE", path, headers=system).status_code == 204
+        revoked_at, last_accepted = time.monotonic(), None
+        for _ in range(40):
+            if fresh_request(client, "GET", "/api/v1/tenants/t1/", headers=held[0]).status_code != 401:
+                last_accepted = time.monotonic()
+        assert last_accepted is None or last_accepted - revoked_at < 1.0
+        assert codes(held[0]) == {401}
+        # 2. Rotated from the shell (another process), no grace: the old key stops, the new one works.
+        rotated = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "switchboard",
+                "keys",
+                "tenant-rotate",
+                str(made[1]["keyId"]),
+                "--grace",
+                "0",
+            ],
+            env={**os.environ, "SWITCHBOARD_DATABASE_URL": url, "SWITCHBOARD_DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        successor = rotated.stdout.split("tenant_key=", 1)[1].strip()
+        assert keys.key_kind(successor) is keys.KeyKind.TENANT
+        time.sleep(1.0)
+        assert codes(held[1]) == {401}
+        assert codes({"Authorization": f"Bearer {successor}"}) == {200}
+        client.close()
+    assert len(worker_pids(log)) == 2, "both workers should have served requests"

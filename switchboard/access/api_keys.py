@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from switchboard.access import keys
 from switchboard.access.accounts import CREDENTIALS, find_account
-from switchboard.access.models import AccessToken, Account, ApiKey
+from switchboard.access.models import AccessToken, Account, ApiKey, TenantKey
 from switchboard.access.policy import Placement, may_manage_account
 from switchboard.access.principal import Principal
-from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate, KeyScope
+from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate, KeyScope, TenantKeyUpdate
 from switchboard.db.base import utcnow
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
 from switchboard.events.log import record_event
@@ -30,7 +30,7 @@ def _require_key_rights(principal: Principal, account: Account) -> None:
         raise Forbidden("Not allowed: you do not manage this account's API keys.")
 
 
-def _cidrs(entries: list[str]) -> list[str]:
+def checked_cidrs(entries: list[str]) -> list[str]:
     result = []
     for index, entry in enumerate(entries):
         try:
@@ -40,7 +40,7 @@ def _cidrs(entries: list[str]) -> list[str]:
     return result
 
 
-def _future(expires_at: datetime | None) -> datetime | None:
+def future_expiry(expires_at: datetime | None) -> datetime | None:
     if expires_at is None:
         return None
     expires = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
@@ -66,8 +66,8 @@ def create_api_key(
         name=data.name,
         prefix=keys.display_prefix(key),
         digest=keys.digest(key),
-        ip_allowlist=_cidrs(data.ip_allowlist),
-        expires_at=_future(data.expires_at),
+        ip_allowlist=checked_cidrs(data.ip_allowlist),
+        expires_at=future_expiry(data.expires_at),
         scopes=_scopes(data.scopes),
     )
     session.add(row)
@@ -90,6 +90,20 @@ def _own_key(session: Session, account: Account, username: str, key_id: int) -> 
     return row
 
 
+def apply_key_changes(row: ApiKey | TenantKey, changes: ApiKeyUpdate | TenantKeyUpdate) -> None:
+    """The fields sent of a user or tenant key's name, expiry and allowlist; a revoked key stays
+    revoked (409: there is nothing left to change)."""
+    if row.revoked_at is not None:
+        raise Conflict("The key is revoked; create a new one.")
+    sent = changes.model_fields_set
+    if "name" in sent and changes.name is not None:
+        row.name = changes.name
+    if "expires_at" in sent:
+        row.expires_at = future_expiry(changes.expires_at)
+    if "ip_allowlist" in sent:
+        row.ip_allowlist = checked_cidrs(changes.ip_allowlist or [])
+
+
 def update_api_key(
     session: Session, principal: Principal, username: str, key_id: int, changes: ApiKeyUpdate
 ) -> ApiKey:
@@ -98,16 +112,8 @@ def update_api_key(
     account = find_account(session, principal, username)
     _require_key_rights(principal, account)
     row = _own_key(session, account, username, key_id)
-    if row.revoked_at is not None:
-        raise Conflict("The key is revoked; create a new one.")
-    sent = changes.model_fields_set
-    if "name" in sent and changes.name is not None:
-        row.name = changes.name
-    if "expires_at" in sent:
-        row.expires_at = _future(changes.expires_at)
-    if "ip_allowlist" in sent:
-        row.ip_allowlist = _cidrs(changes.ip_allowlist or [])
-    if "scopes" in sent and changes.scopes is not None:
+    apply_key_changes(row, changes)
+    if "scopes" in changes.model_fields_set and changes.scopes is not None:
         row.scopes = _scopes(changes.scopes)
     session.flush()
     bump(session, CREDENTIALS)
@@ -125,12 +131,20 @@ def revoke_api_key(session: Session, principal: Principal, username: str, key_id
     account = find_account(session, principal, username)
     _require_key_rights(principal, account)
     row = _own_key(session, account, username, key_id)
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.flush()
-        bump(session, CREDENTIALS)
+    if revoke_once(session, row):
         _key_event(session, "api_key.revoked", account, row)
     return row
+
+
+def revoke_once(session: Session, row: ApiKey | TenantKey) -> bool:
+    """Revokes a user or tenant key on every worker at once (the credentials channel); False when
+    it already was (revoking twice changes nothing)."""
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    session.flush()
+    bump(session, CREDENTIALS)
+    return True
 
 
 def key_view(row: ApiKey, key: str | None = None) -> dict[str, Any]:
@@ -151,10 +165,12 @@ def key_view(row: ApiKey, key: str | None = None) -> dict[str, Any]:
     return view
 
 
-def record_last_used(session: Session, used: dict[int, datetime]) -> None:
-    """Write when keys were last used (batched by the maintenance task, not per request)."""
-    for key_pk, when in used.items():
-        session.execute(update(ApiKey).where(ApiKey.pk == key_pk).values(last_used_at=when))
+def record_last_used(session: Session, used: dict[tuple[keys.KeyKind, int], datetime]) -> None:
+    """Write when user and tenant keys were last used (batched by the maintenance task, not per
+    request)."""
+    for (kind, key_pk), when in used.items():
+        model = TenantKey if kind is keys.KeyKind.TENANT else ApiKey
+        session.execute(update(model).where(model.pk == key_pk).values(last_used_at=when))
 
 
 def issue_token(session: Session, account: Account, minutes: int) -> tuple[str, datetime]:

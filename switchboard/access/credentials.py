@@ -17,7 +17,7 @@ from fastapi import Request
 from sqlalchemy import bindparam, select
 
 from switchboard.access import keys
-from switchboard.access.models import AccessToken, Account, ApiKey
+from switchboard.access.models import AccessToken, Account, ApiKey, TenantKey
 from switchboard.access.principal import Credential, Principal
 from switchboard.access.ratelimit import RateLimiter
 from switchboard.db.fastread import FastReader
@@ -86,6 +86,18 @@ def _credential_query(model: type[ApiKey] | type[AccessToken]) -> Any:
     )
 
 
+def _tenant_key_query() -> Any:
+    """A tenant key acts as its tenant's administrator: no account behind it."""
+    return select(
+        TenantKey.pk.label("key_pk"),
+        TenantKey.expires_at.label("expires_at"),
+        TenantKey.revoked_at.label("revoked_at"),
+        TenantKey.tenant_pk.label("tenant_pk"),
+        TenantKey.ip_allowlist.label("ip_allowlist"),
+        TenantKey.prefix.label("prefix"),
+    ).where(TenantKey.digest == bindparam("digest"))
+
+
 class CredentialResolver:
     def __init__(
         self,
@@ -102,10 +114,12 @@ class CredentialResolver:
         self._failures_per_minute = failures_per_minute
         self._requests_per_minute = requests_per_minute
         self._cache: dict[str, CachedCredential | None] = {}
-        self.last_used: dict[int, datetime] = {}  # user key pk -> time; flushed in the background
+        # (user or tenant key kind, its pk) -> time; flushed in the background
+        self.last_used: dict[tuple[keys.KeyKind, int], datetime] = {}
         self._queries = {
             keys.KeyKind.USER: reader.compiled("credentials.user_key", lambda: _credential_query(ApiKey)),
             keys.KeyKind.TOKEN: reader.compiled("credentials.token", lambda: _credential_query(AccessToken)),
+            keys.KeyKind.TENANT: reader.compiled("credentials.tenant_key", _tenant_key_query),
         }
         feed.subscribe(CREDENTIALS_CHANNEL, self._cache.clear)
 
@@ -151,14 +165,31 @@ class CredentialResolver:
             return None
         if cached.allowlist and not _allowed(client, cached.allowlist):
             raise Forbidden("This API key may not be used from this address (the key's IP allowlist).")
-        if kind is keys.KeyKind.USER and cached.principal.key_pk is not None:
-            self.last_used[cached.principal.key_pk] = datetime.now(UTC)
+        if kind in _KEYS_WITH_LAST_USE and cached.principal.key_pk is not None:
+            self.last_used[(kind, cached.principal.key_pk)] = datetime.now(UTC)
         return cached.principal
 
     async def _load(self, kind: keys.KeyKind, digest: str) -> CachedCredential | None:
-        row = await self._reader.fetch_one(self._queries[kind], {"digest": digest})
+        query = self._queries.get(kind)
+        row = None if query is None else await self._reader.fetch_one(query, {"digest": digest})
         if row is None:
             return None
+        networks = tuple(ipaddress.ip_network(c, strict=False) for c in row.get("ip_allowlist") or ())
+        if kind is keys.KeyKind.TENANT:
+            tenant_principal = Principal(
+                credential="tenant_key",
+                role="tenant_admin",
+                tenant_pk=row["tenant_pk"],
+                key_pk=row["key_pk"],
+                key_prefix=row["prefix"],
+            )
+            return CachedCredential(
+                principal=tenant_principal,
+                expires_at=row["expires_at"],
+                revoked=row["revoked_at"] is not None,
+                enabled=True,
+                allowlist=networks,
+            )
         credential: Credential = "user_key" if kind is keys.KeyKind.USER else "token"
         principal = Principal(
             credential=credential,
@@ -172,7 +203,6 @@ class CredentialResolver:
             key_prefix=row.get("prefix") or f"{kind.value}_#{row['key_pk']}",
             key_scopes=frozenset(row["scopes"]) if row.get("scopes") is not None else None,
         )
-        networks = tuple(ipaddress.ip_network(c, strict=False) for c in row.get("ip_allowlist") or ())
         return CachedCredential(
             principal=principal,
             expires_at=row["expires_at"],
@@ -183,6 +213,7 @@ class CredentialResolver:
 
 
 _MISSING: Any = object()
+_KEYS_WITH_LAST_USE = frozenset({keys.KeyKind.USER, keys.KeyKind.TENANT})
 
 
 async def _form_key(request: Request) -> str | None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from switchboard.access import keys
-from switchboard.access.models import Account, ApiKey
+from switchboard.access.models import Account, ApiKey, TenantKey
 from switchboard.access.policy import (
     ADMIN_ROLES,
     VISIBILITY,
@@ -62,6 +62,17 @@ def principal_for(session: Session, key_prefix: str | None, account: str | None)
     if key_prefix:
         if key_prefix.startswith(keys.KeyKind.GLOBAL.value):
             return Principal("global_key", "system", key_prefix=key_prefix)
+        if key_prefix.startswith(keys.KeyKind.TENANT.value):
+            tenant_key = session.scalar(select(TenantKey).where(TenantKey.prefix == key_prefix))
+            if tenant_key is None:
+                raise BadRequest(f"no tenant key with prefix {key_prefix!r}")
+            return Principal(
+                "tenant_key",
+                "tenant_admin",
+                tenant_pk=tenant_key.tenant_pk,
+                key_pk=tenant_key.pk,
+                key_prefix=tenant_key.prefix,
+            )
         row = session.execute(
             select(ApiKey, Account).join(Account).where(ApiKey.prefix == key_prefix)
         ).first()

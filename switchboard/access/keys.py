@@ -18,9 +18,10 @@ class KeyKind(StrEnum):
     USER = "sbu"
     TOKEN = "sbt"  # noqa: S105 -- a prefix, not a secret: login tokens share the key format
     WEBHOOK_SECRET = "sbw"  # noqa: S105 -- signing secrets too, so scanners and redaction know them
+    TENANT = "sbn"  # a tenant's own global key (a Noojee customer's "global key")
 
 
-KEY_PATTERN = re.compile(r"\bsb[gutw]_[0-9A-Za-z]{38}\b")
+KEY_PATTERN = re.compile(r"\bsb[gutwn]_[0-9A-Za-z]{38}\b")
 
 
 def _base62(number: int, width: int) -> str:

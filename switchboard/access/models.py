@@ -65,3 +65,23 @@ class AccessToken(Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(TZDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+
+class TenantKey(Base):
+    """A tenant key: the tenant's own global key (a Noojee customer's), acting as a tenant admin of
+    its tenant only; shown once, stored as a SHA-256 digest."""
+
+    __tablename__ = "tenant_keys"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_pk: Mapped[int] = mapped_column(ForeignKey("tenants.pk", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    # CIDRs; empty means "the system allowlist alone decides".
+    ip_allowlist: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))  # the creator's audit name
+    expires_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from switchboard.access.models import Account, ApiKey
+from switchboard.access.models import Account, ApiKey, TenantKey
 from switchboard.access.principal import Principal, Role
 from switchboard.audit.models import AuditEntry
 from switchboard.bulk.models import ImportJob
@@ -65,9 +65,13 @@ USER_KEY_AREAS = frozenset({Area.CAMPAIGNS, Area.CALLS, Area.RECORDINGS})
 ADMIN_ROLES: frozenset[Role] = frozenset({"system", "tenant_admin"})
 
 
+# Credentials that act as a global key: the system's, and a tenant's own (inside its tenant).
+GLOBAL_CREDENTIALS = frozenset({"global_key", "tenant_key"})
+
+
 def require_area(principal: Principal, area: Area) -> None:
-    if area is Area.EVENTS and principal.credential != "global_key":
-        raise Forbidden("subscribe needs the global API key.")
+    if area is Area.EVENTS and principal.credential not in GLOBAL_CREDENTIALS:
+        raise Forbidden("subscribe needs the global API key or a tenant key.")
     if principal.credential == "user_key" and area not in USER_KEY_AREAS:
         raise Forbidden(
             f"User API keys reach campaign-related endpoints only; {area.value} endpoints need a "
@@ -93,6 +97,7 @@ class Kind(StrEnum):
     SERVICE_USER = "service_user"
     ACCOUNT = "account"
     API_KEY = "api_key"
+    TENANT_KEY = "tenant_key"
     TEAM = "team"
     CAMPAIGN_TEMPLATE = "campaign_template"
     CAMPAIGN = "campaign"
@@ -300,6 +305,10 @@ VISIBILITY: dict[Kind, dict[Role, Rule]] = {
             "a group admin sees the API keys of its group's accounts and its own",
         ),
         "user": Rule(lambda: ApiKey.account_pk == _p(P_ACCOUNT), "an account sees only its own API keys"),
+    },
+    Kind.TENANT_KEY: {
+        "tenant_admin": _of_tenant(TenantKey.tenant_pk, "tenant keys"),
+        **_members_see_none("tenant keys"),
     },
     # Other accounts see templates and campaigns by the template's team (explain names the team).
     Kind.CAMPAIGN_TEMPLATE: {

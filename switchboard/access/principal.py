@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Role = Literal["system", "tenant_admin", "group_admin", "user"]
-Credential = Literal["global_key", "user_key", "token", "session", "cli"]
+Credential = Literal["global_key", "tenant_key", "user_key", "token", "session", "cli"]
 ROLES: tuple[Role, ...] = ("system", "tenant_admin", "group_admin", "user")
 
 
@@ -19,7 +19,7 @@ class Principal:
     tenant_pk: int | None = None
     group_pk: int | None = None
     user_pk: int | None = None  # the directory end user linked to the account, if any
-    key_pk: int | None = None  # the user key or token row
+    key_pk: int | None = None  # the user key, tenant key or token row
     key_prefix: str | None = None  # identifies a key in logs and audit, never enough to use it
     key_scopes: frozenset[str] | None = None  # a user key's areas, when narrowed (None: all it may reach)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from switchboard.access import accounts, api_keys
+from switchboard.access import accounts, api_keys, tenant_keys
 from switchboard.access.dependencies import AccountsCaller
 from switchboard.access.schemas import (
     AccountCreate,
@@ -19,14 +20,32 @@ from switchboard.access.schemas import (
     ApiKeyUpdate,
     LoginBody,
     LoginOut,
+    TenantKeyCreate,
+    TenantKeyCreated,
+    TenantKeyOut,
+    TenantKeyRotate,
+    TenantKeyUpdate,
 )
 from switchboard.audit.recording import audit_write
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from switchboard.kit.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    decode_cursor,
+    decode_pk_cursor,
+    encode_cursor,
+)
 from switchboard.kit.schemas import Page, RowId
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def _shown_once(view: dict[str, object]) -> Response:
+    """A new key's answer: the key is in it, so no cache may keep it."""
+    response = json_response(view, 201)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/accounts/", response_model=Page[AccountOut], responses=errors(400, 401, 403))
@@ -116,9 +135,7 @@ def create_api_key(
         row, key = api_keys.create_api_key(session, principal, username, body)
         view = api_keys.key_view(row, key)
     audit_write(request, 201, f"api_key:{row.prefix}", principal.tenant_pk)
-    response = json_response(view, 201)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _shown_once(view)
 
 
 @router.patch(
@@ -146,6 +163,100 @@ def revoke_api_key(request: Request, principal: AccountsCaller, username: str, k
         row = api_keys.revoke_api_key(session, principal, username, key_id)
     audit_write(request, 204, f"api_key:{row.prefix}", principal.tenant_pk)
     return no_content()
+
+
+TENANT_KEYS = "/tenants/{tenant_id}/tenant-keys"
+
+
+@router.get(f"{TENANT_KEYS}/", response_model=Page[TenantKeyOut], responses=errors(400, 401, 403, 404))
+def list_tenant_keys(
+    request: Request,
+    principal: AccountsCaller,
+    tenant_id: str,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """The tenant's keys (never the keys themselves), by id; for the system and the tenant's admins."""
+    with database_of(request).transaction() as session:
+        rows, total = tenant_keys.list_tenant_keys(
+            session, principal, tenant_id, decode_pk_cursor(cursor), limit
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [tenant_keys.tenant_key_view(session, row) for row in rows]
+    next_cursor = encode_cursor(str(rows[-1].pk)) if more and rows else None
+    return json_response({"items": items, "total": total, "nextCursor": next_cursor})
+
+
+@router.post(
+    f"{TENANT_KEYS}/",
+    status_code=201,
+    response_model=TenantKeyCreated,
+    responses=errors(400, 401, 403, 404),
+)
+def create_tenant_key(
+    request: Request, principal: AccountsCaller, tenant_id: str, body: TenantKeyCreate
+) -> Response:
+    """A tenant key: the tenant's own global key (every Noojee method and the native API, with a
+    tenant admin's rights, in this tenant only). The key is in this answer only: store it now."""
+    with database_of(request).transaction() as session:
+        row, key = tenant_keys.create_tenant_key(session, principal, tenant_id, body)
+        view = tenant_keys.tenant_key_view(session, row, key)
+    audit_write(request, 201, f"tenant_key:{row.prefix}", row.tenant_pk)
+    return _shown_once(view)
+
+
+@router.get(f"{TENANT_KEYS}/{{key_id}}/", response_model=TenantKeyOut, responses=errors(401, 403, 404))
+def get_tenant_key(request: Request, principal: AccountsCaller, tenant_id: str, key_id: RowId) -> Response:
+    with database_of(request).transaction() as session:
+        row = tenant_keys.find_tenant_key(session, principal, tenant_id, key_id)
+        return json_response(tenant_keys.tenant_key_view(session, row))
+
+
+@router.patch(
+    f"{TENANT_KEYS}/{{key_id}}/", response_model=TenantKeyOut, responses=errors(400, 401, 403, 404, 409)
+)
+def update_tenant_key(
+    request: Request, principal: AccountsCaller, tenant_id: str, key_id: RowId, body: TenantKeyUpdate
+) -> Response:
+    """Changes the key's name, expiry (`null`: never) or IP allowlist, on every worker at once."""
+    with database_of(request).transaction() as session:
+        row = tenant_keys.update_tenant_key(session, principal, tenant_id, key_id, body)
+        view = tenant_keys.tenant_key_view(session, row)
+    audit_write(request, 200, f"tenant_key:{row.prefix}", row.tenant_pk)
+    return json_response(view)
+
+
+@router.delete(f"{TENANT_KEYS}/{{key_id}}/", status_code=204, responses=errors(401, 403, 404))
+def revoke_tenant_key(request: Request, principal: AccountsCaller, tenant_id: str, key_id: RowId) -> Response:
+    """Revokes the key on every worker at once."""
+    with database_of(request).transaction() as session:
+        row = tenant_keys.revoke_tenant_key(session, principal, tenant_id, key_id)
+    audit_write(request, 204, f"tenant_key:{row.prefix}", row.tenant_pk)
+    return no_content()
+
+
+@router.post(
+    f"{TENANT_KEYS}/{{key_id}}/rotate/",
+    status_code=201,
+    response_model=TenantKeyCreated,
+    responses=errors(400, 401, 403, 404, 409),
+)
+def rotate_tenant_key(
+    request: Request,
+    principal: AccountsCaller,
+    tenant_id: str,
+    key_id: RowId,
+    body: TenantKeyRotate | None = None,
+) -> Response:
+    """A new key, shown once, with the old one's name, expiry and allowlist; the old key keeps
+    working for `graceSeconds` (default 1 hour; 0 stops it at once), then stops on every worker."""
+    grace = timedelta(seconds=(body or TenantKeyRotate()).grace_seconds)
+    with database_of(request).transaction() as session:
+        row, key = tenant_keys.rotate_tenant_key(session, principal, tenant_id, key_id, grace)
+        view = tenant_keys.tenant_key_view(session, row, key)
+    audit_write(request, 201, f"tenant_key:{row.prefix} rotated from #{key_id}", row.tenant_pk)
+    return _shown_once(view)
 
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

@@ -115,3 +115,48 @@ class LoginOut(Schema):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 -- the scheme name, not a secret
     expires_at: datetime
+
+
+# A rotation's overlap: the previous key keeps working this long (0: it stops at once).
+MAX_TENANT_KEY_GRACE_SECONDS = 7 * 24 * 3600
+
+
+class TenantKeyCreate(Schema):
+    name: KeyName
+    expires_at: datetime | None = None
+    ip_allowlist: KeyAllowlist | None = None
+
+
+class TenantKeyUpdate(Schema):
+    """The fields sent change; `expiresAt: null` removes the expiry."""
+
+    name: KeyName | None = None
+    expires_at: datetime | None = None
+    ip_allowlist: KeyAllowlist | None = None
+
+
+class TenantKeyRotate(Schema):
+    grace_seconds: int = Field(
+        default=3600,
+        ge=0,
+        le=MAX_TENANT_KEY_GRACE_SECONDS,
+        description="How long the current key keeps working (0 to 7 days; default 1 hour).",
+    )
+
+
+class TenantKeyOut(Schema):
+    key_id: int
+    tenant_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    ip_allowlist: list[str]
+    revoked: bool
+    revoked_at: datetime | None
+
+
+class TenantKeyCreated(TenantKeyOut):
+    key: str = Field(description="The key itself: shown this once, never again.")

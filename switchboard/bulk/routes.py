@@ -19,7 +19,7 @@ from switchboard.audit.recording import audit_write
 from switchboard.bulk import jobs
 from switchboard.bulk.kinds import BY_PLURAL
 from switchboard.errors import BadRequest, ContentTooLarge, UnsupportedMediaType
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_pk_cursor, encode_cursor
 from switchboard.kit.schemas import Page, Schema
 from switchboard.web.responses import Problem, errors, json_response
 from switchboard.web.state import database_of, services_of
@@ -209,7 +209,7 @@ async def list_imports(
     newest first; follow nextCursor."""
     jobs.require_importer(principal)
     reader = database_of(request).reader
-    items, last = await jobs.read_jobs(reader, principal, _pk_cursor(cursor), limit)
+    items, last = await jobs.read_jobs(reader, principal, decode_pk_cursor(cursor), limit)
     total = await jobs.count_jobs(reader, principal)
     next_cursor = encode_cursor(str(last)) if last is not None else None
     return json_response({"items": items, "total": total, "nextCursor": next_cursor})
@@ -220,12 +220,3 @@ async def get_import(request: Request, principal: DirectoryCaller, job_id: str) 
     """One import job: its status, progress, counts and the first problems found."""
     jobs.require_importer(principal)
     return json_response(await jobs.read_job(database_of(request).reader, principal, job_id))
-
-
-def _pk_cursor(cursor: str | None) -> int | None:
-    if not cursor:
-        return None
-    value = decode_cursor(cursor)
-    if not value.isdigit() or len(value) > 18:
-        raise BadRequest.field("cursor", "is not a cursor returned by this list")
-    return int(value)

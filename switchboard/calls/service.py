@@ -73,8 +73,8 @@ def resolve_extension(
     session: Session, principal: Principal, raw: str, tenant_id: str | None, field: str = "extenOrUniqueId"
 ) -> tuple[int, str]:
     """(tenant, extension). Extensions are unique within a tenant, not across tenants: a
-    tenant-scoped principal's resolves in its tenant; the global key names the tenant when
-    the extension exists in several (without it: 400 'ambiguous', never a guess)."""
+    tenant-scoped principal's (a tenant key's too) resolves in its tenant; the global key names
+    the tenant when the extension exists in several (without it: 400 'ambiguous', never a guess)."""
     extension = parse_extension(raw, field)
     tenants = _tenants_with_extension(session, extension)
     if tenant_id is not None:
@@ -84,7 +84,9 @@ def resolve_extension(
     else:
         if len(tenants) > 1:
             raise BadRequest.field(
-                "tenantId", f"extension {extension} exists in {len(tenants)} tenants: name the tenant"
+                "tenantId",
+                f"extension {extension} exists in {len(tenants)} tenants: use that tenant's key "
+                "(a tenant key), or name the tenant with tenantId",
             )
         if not tenants:
             raise NotFound(f"no extension {extension}")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from switchboard.cli.common import DataDir, command_settings, err, open_database, upgrade_schema
 from switchboard.errors import NotFound, SwitchboardError
 
-keys_app = typer.Typer(help="Global key rotation and user API keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="Global key rotation, tenant keys and user API keys.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (the shell acts with system rights).", no_args_is_help=True)
 allowlist_app = typer.Typer(help="The system IP allowlist.", no_args_is_help=True)
 access_app = typer.Typer(help="Explain access decisions.", no_args_is_help=True)
@@ -133,6 +133,99 @@ def revoke_key(key_id: int, data_dir: DataDir = None) -> None:
             raise NotFound(f"no API key {key_id}")
         revoke_api_key(session, CLI_PRINCIPAL, owner, key_id)
     err.print(f"API key {key_id} revoked.")
+
+
+@keys_app.command("tenant-create")
+def create_tenant_key(
+    tenant: Annotated[str, typer.Option(help="The tenant the key acts in (as its administrator).")],
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. Noojee.")],
+    data_dir: DataDir = None,
+    expires: Annotated[str | None, typer.Option(help="e.g. 90d (default: never)")] = None,
+    allow: Annotated[
+        list[str] | None, typer.Option(help="CIDR the key may be used from (repeatable).")
+    ] = None,
+) -> None:
+    """Create a tenant key (the tenant's own global key, e.g. for Noojee integrations); printed once."""
+    from switchboard.access.principal import CLI_PRINCIPAL
+    from switchboard.access.schemas import TenantKeyCreate
+    from switchboard.access.tenant_keys import create_tenant_key as create
+    from switchboard.db.base import utcnow
+
+    expires_at = utcnow() + parse_duration(expires) if expires else None
+    with shell_transaction(data_dir) as session:
+        body = TenantKeyCreate.model_validate({"name": name, "expiresAt": expires_at, "ipAllowlist": allow})
+        row, key = create(session, CLI_PRINCIPAL, tenant, body)
+        key_id = row.pk
+    err.print(f"Tenant key {key_id} for {tenant} (shown once; send it over a secure channel):")
+    typer.echo(f"tenant_key={key}")
+
+
+@keys_app.command("tenant-list")
+def list_tenant_keys(
+    tenant: Annotated[str, typer.Option(help="The tenant whose keys to list.")], data_dir: DataDir = None
+) -> None:
+    """A tenant's keys (never the keys themselves)."""
+    from switchboard.access.principal import CLI_PRINCIPAL
+    from switchboard.access.tenant_keys import list_tenant_keys as listed
+
+    table = Table("id", "name", "prefix", "created", "by", "expires", "last used", "revoked")
+    after: int | None = None
+    with shell_transaction(data_dir) as session:
+        while True:
+            rows, _ = listed(session, CLI_PRINCIPAL, tenant, after, 500)
+            for key in rows[:500]:
+                table.add_row(
+                    str(key.pk),
+                    key.name,
+                    key.prefix,
+                    f"{key.created_at:%Y-%m-%d %H:%M}",
+                    key.created_by,
+                    f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "-",
+                    f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-",
+                    "yes" if key.revoked_at else "no",
+                )
+            if len(rows) <= 500:
+                break
+            after = rows[499].pk
+    out.print(table)
+
+
+@keys_app.command("tenant-revoke")
+def revoke_tenant_key(key_id: int, data_dir: DataDir = None) -> None:
+    """Revoke a tenant key by id; every worker refuses it at once."""
+    from switchboard.access import tenant_keys
+    from switchboard.access.principal import CLI_PRINCIPAL
+
+    with shell_transaction(data_dir) as session:
+        tenant_id = tenant_keys.key_tenant_id(session, key_id)
+        tenant_keys.revoke_tenant_key(session, CLI_PRINCIPAL, tenant_id, key_id)
+    err.print(f"Tenant key {key_id} revoked.")
+
+
+@keys_app.command("tenant-rotate")
+def rotate_tenant_key(
+    key_id: int,
+    data_dir: DataDir = None,
+    grace: Annotated[
+        str, typer.Option(help="How long the current key keeps working (e.g. 1h, 7d, 0; at most 7d).")
+    ] = "1h",
+) -> None:
+    """Issue the key's successor, printed once; the old key works until the grace period ends."""
+    from switchboard.access import tenant_keys
+    from switchboard.access.principal import CLI_PRINCIPAL
+    from switchboard.access.schemas import MAX_TENANT_KEY_GRACE_SECONDS
+
+    window = parse_duration(grace)
+    if window.total_seconds() > MAX_TENANT_KEY_GRACE_SECONDS:
+        raise typer.BadParameter("the grace period is at most 7d")
+    with shell_transaction(data_dir) as session:
+        tenant_id = tenant_keys.key_tenant_id(session, key_id)
+        row, key = tenant_keys.rotate_tenant_key(session, CLI_PRINCIPAL, tenant_id, key_id, window)
+        new_id = row.pk
+    err.print(
+        f"Tenant key {new_id} replaces key {key_id} (shown once). Key {key_id} stops working in {grace}."
+    )
+    typer.echo(f"tenant_key={key}")
 
 
 @accounts_app.command("list")

@@ -13,7 +13,8 @@ from switchboard.access.accounts import create_account
 from switchboard.access.models import Account
 from switchboard.access.passwords import generate_password
 from switchboard.access.principal import CLI_PRINCIPAL
-from switchboard.access.schemas import AccountCreate
+from switchboard.access.schemas import AccountCreate, TenantKeyCreate
+from switchboard.access.tenant_keys import create_tenant_key, in_force
 from switchboard.contact_centre import service as contact_centre
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
 from switchboard.contact_centre.schemas import CampaignCreate, MemberBody, TeamCreate, TemplateCreate
@@ -222,6 +223,7 @@ class DemoSummary:
     team_members: int = 0
     campaign_templates: int = 0
     campaigns: int = 0
+    tenant_key: str = ""  # acme's tenant key, when this run made it (shown once)
 
 
 def _exists(session: Session, stmt: Any) -> bool:
@@ -260,7 +262,20 @@ def load_demo(session: Session) -> DemoSummary:
             made.users += _users(session, tenant, group, rng)
             made.service_users += _services(session, tenant, group)
         _contact_centre(session, tenant, made)
+    made.tenant_key = _tenant_key(session, DEMO_TENANT_KEY_OF)
     return made
+
+
+DEMO_TENANT_KEY_OF = "acme"
+
+
+def _tenant_key(session: Session, tenant_id: str) -> str:
+    """A tenant key for the tenant (what a Noojee integration of it uses), unless one is in force;
+    returned to be shown once, or "" when there was one."""
+    if in_force(session, tenant_id):
+        return ""
+    _, key = create_tenant_key(session, CLI_PRINCIPAL, tenant_id, TenantKeyCreate(name="Noojee (demo)"))
+    return key
 
 
 def _group(session: Session, tenant: DemoTenant, group: DemoGroup) -> int:

@@ -105,6 +105,9 @@ def demo(data_dir: DataDir = None) -> None:
             f"{made.teams} teams ({made.team_members} members), {made.campaign_templates} campaign "
             f"templates, {made.campaigns} campaigns."
         )
+    if made.tenant_key:
+        err.print("Tenant key for acme (shown once; Noojee integrations of acme use it as their apiKey):")
+        typer.echo(f"tenant_key={made.tenant_key}")
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """System settings for system accounts: END_USER_NAME with a live preview, the default domain, the
 IP allowlist (with a warning before a list that would lock out the current address) and global
-key rotation. The same store functions as /api/v1/settings/ and `switchboard keys rotate-global`."""
+key rotation; and each tenant's keys (for its administrators too). The same store functions as
+/api/v1/settings/ and `switchboard keys rotate-global`, the same services as the tenant-keys API."""
 
 from __future__ import annotations
 
@@ -8,16 +9,23 @@ import ipaddress
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from switchboard.access import tenant_keys
+from switchboard.access.models import TenantKey
 from switchboard.access.policy import Area, require_area
+from switchboard.access.schemas import MAX_TENANT_KEY_GRACE_SECONDS, TenantKeyCreate
 from switchboard.audit.recording import audit_write
-from switchboard.console.pages import console_action, console_page, page, refusal
+from switchboard.console.contact_centre import tenant_page
+from switchboard.console.pages import checked, console_action, console_page, page, refusal
 from switchboard.console.sessions import SignedIn
+from switchboard.db.base import utcnow
+from switchboard.directory.models import Tenant
 from switchboard.errors import BadRequest, Conflict, SwitchboardError
 from switchboard.system import store
 from switchboard.system.bootstrap import rotate_global_key
@@ -213,3 +221,99 @@ async def rotate_global(request: Request) -> Response:
         back_url="/console/settings/#GLOBAL_API_KEYS",
         back_label="Back to Settings",
     )
+
+
+# -- tenant keys (system accounts pick the tenant; a tenant's administrators have theirs) -------------
+
+TENANT_KEYS_PAGE = "/console/settings/tenant-keys/"
+MAX_TENANT_KEY_GRACE_HOURS = MAX_TENANT_KEY_GRACE_SECONDS // 3600
+
+
+@router.get("/settings/tenant-keys/")
+def tenant_keys_page(request: Request, tenant: str = "") -> Response:
+    def build(session: Session, current: SignedIn, chosen: Tenant) -> dict[str, Any]:
+        rows, _ = tenant_keys.list_tenant_keys(session, current.principal, chosen.tenant_id, None, 500)
+        return {
+            "keys": [tenant_keys.tenant_key_view(session, row) for row in rows],
+            "max_grace_hours": MAX_TENANT_KEY_GRACE_HOURS,
+        }
+
+    return tenant_page(request, "tenant_keys.html", tenant, build)
+
+
+def _new_key_view(session: Session, row: TenantKey, key: str) -> dict[str, Any]:
+    return tenant_keys.tenant_key_view(session, row, key) | {"tenantPk": row.tenant_pk}
+
+
+async def _show_new_key(
+    request: Request,
+    work: Callable[[Session, SignedIn, dict[str, str]], dict[str, Any]],
+    what: str,
+    audit_note: str,
+) -> Response:
+    """A form that makes a tenant key: audited, and the key shown this once."""
+    done = await console_action(request, work)
+    if isinstance(done, Response):
+        return done
+    current, view = done
+    audit_write(request, 201, f"tenant_key:{view['prefix']}{audit_note}", view.pop("tenantPk"))
+    return page(
+        request,
+        "key_created.html",
+        current,
+        key=view,
+        what=what,
+        holder_note=f"it acts as an administrator of {view['tenantId']}, the Noojee methods included.",
+        back_url=f"{TENANT_KEYS_PAGE}?{urlencode({'tenant': view['tenantId']})}",
+        back_label="Back to the tenant keys",
+    )
+
+
+@router.post("/settings/tenant-keys/")
+async def create_tenant_key(request: Request, tenant: str) -> Response:
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> dict[str, Any]:
+        days = form.get("expires_days", "").strip()
+        if days and not (days.isdigit() and 1 <= int(days) <= 3650):
+            raise BadRequest.field("expires_days", "a whole number of days from 1 to 3650, or empty")
+        fields = {
+            "name": form.get("name", "").strip(),
+            "expiresAt": utcnow() + timedelta(days=int(days)) if days else None,
+            "ipAllowlist": _lines(form.get("ip_allowlist", "")),
+        }
+        data = checked(TenantKeyCreate, fields)
+        return _new_key_view(
+            session, *tenant_keys.create_tenant_key(session, current.principal, tenant, data)
+        )
+
+    return await _show_new_key(request, work, "Tenant key", "")
+
+
+@router.post("/settings/tenant-keys/{key_id}/rotate")
+async def rotate_tenant_key(request: Request, key_id: int, tenant: str) -> Response:
+    """The key's successor, shown once; the old key keeps working for the hours given."""
+
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> dict[str, Any]:
+        hours = form.get("grace_hours", "").strip()
+        if not (hours.isdigit() and 0 <= int(hours) <= MAX_TENANT_KEY_GRACE_HOURS):
+            raise BadRequest.field(
+                "grace_hours", f"a whole number of hours from 0 to {MAX_TENANT_KEY_GRACE_HOURS}"
+            )
+        grace = timedelta(hours=int(hours))
+        row, key = tenant_keys.rotate_tenant_key(session, current.principal, tenant, key_id, grace)
+        return _new_key_view(session, row, key)
+
+    return await _show_new_key(request, work, "Tenant key (rotated)", f" rotated from #{key_id}")
+
+
+@router.post("/settings/tenant-keys/{key_id}/revoke")
+async def revoke_tenant_key(request: Request, key_id: int, tenant: str) -> Response:
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> tuple[int, str]:
+        row = tenant_keys.revoke_tenant_key(session, current.principal, tenant, key_id)
+        return row.tenant_pk, row.prefix
+
+    done = await console_action(request, work)
+    if isinstance(done, Response):
+        return done
+    tenant_pk, prefix = done[1]
+    audit_write(request, 204, f"tenant_key:{prefix}", tenant_pk)
+    return RedirectResponse(f"{TENANT_KEYS_PAGE}?{urlencode({'tenant': tenant})}", status_code=303)

@@ -46,6 +46,9 @@ EVENT_TYPES = (
     "api_key.created",
     "api_key.updated",
     "api_key.revoked",
+    "tenant_key.created",
+    "tenant_key.updated",
+    "tenant_key.revoked",
     "webhook.test",
 )
 

@@ -109,3 +109,13 @@ def page_body(rows: list[dict[str, object]], request: PageRequest, total: int) -
     for row in rows:
         del row["_sort"]
     return {"items": rows, "total": total, "nextCursor": next_cursor}
+
+
+def decode_pk_cursor(cursor: str | None) -> int | None:
+    """The row id a keyset-on-pk list's cursor carries (None: the first page)."""
+    if not cursor:
+        return None
+    value = decode_cursor(cursor)
+    if not value.isdigit() or len(value) > 18:
+        raise BadRequest.field("cursor", "is not a cursor returned by this list")
+    return int(value)

@@ -289,8 +289,8 @@ async def subscribe(request: Request, principal: SubscribeCaller) -> Response:
     `lastSequenceNumber`, waiting up to `timeOut` seconds (default 10, at most the system setting
     noojeeSubscribeMaxWaitSeconds, 4 by default) for the first, and no longer than the client
     stays; `lastSequenceNumber=0` answers the extensions' live calls instead (at once with
-    `timeOut=0`). Follow the reply's `seq`. The global key only; `tenantId` names the tenant
-    of an extension several tenants have."""
+    `timeOut=0`). Follow the reply's `seq`. The global key or a tenant key (its tenant's
+    extensions); `tenantId` names the tenant of an extension several tenants have."""
     raw = [part for part in (await required(request, "exten")).split(",") if part.strip()]
     if not raw or len(raw) > MAX_SUBSCRIBED:
         raise BadRequest.field("exten", f"give 1 to {MAX_SUBSCRIBED} extensions, comma-separated")

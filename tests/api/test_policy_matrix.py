@@ -1,8 +1,9 @@
 """Role x operation x tenant: every endpoint, every kind of principal, every cell asserted.
 
 Codes per principal, in the order system, tenant admin (t1), group admin (t1/g1), end user
-(u1 in t1/g1), user API key (of the t1 tenant admin): O = 2xx, 3 = 403, 4 = 404 identical to the
-404 for an object that does not exist.
+(u1 in t1/g1), user API key (of the t1 tenant admin), tenant key (of t1): O = 2xx, 3 = 403, 4 = 404
+identical to the 404 for an object that does not exist. A tenant key acts as its tenant's admin: a
+row of five codes gives it the tenant admin's; a sixth code says where it differs or is worth saying.
 """
 
 from __future__ import annotations
@@ -15,8 +16,16 @@ from tests.support.access_world import build_world, make_account
 from tests.support.calls import dial
 from tests.support.factories import created, make_group, make_user
 
-PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key"]
-SHORT = {"system": "s", "tenant_admin": "ta", "group_admin": "ga", "user": "eu", "user_key": "uk"}
+PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key", "tenant_key"]
+SHORT = {
+    "system": "s",
+    "tenant_admin": "ta",
+    "group_admin": "ga",
+    "user": "eu",
+    "user_key": "uk",
+    "tenant_key": "tk",
+}
+TK = "/api/v1/tenants/t1/tenant-keys"
 G1 = "/api/v1/tenants/t1/groups/g1"
 NOOJEE = "/servicemanager/rest/CampaignAPI"
 
@@ -185,7 +194,9 @@ def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
     missing_noojee = api.post(f"{NOOJEE}/insertLeadFast?fTemplateId=999999&fCampaignId=999999", json=[])
     assert missing_noojee.status_code == 404
     failures = []
-    for method, path, body, codes in MATRIX + _contact_centre_rows(api):
+    for method, path, body, codes in MATRIX + _contact_centre_rows(api) + _tenant_key_rows(api):
+        if len(codes) == len(PRINCIPALS) - 1:
+            codes += codes[1]  # the tenant key: as its tenant's admin
         for principal, code in zip(PRINCIPALS, codes, strict=True):
             p = SHORT[principal]
             response = api.request(
@@ -282,9 +293,11 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         ("GET", f"{wh}/{hook['t1']}/deliveries/", None, "OO333"),
         ("GET", f"{wh}/{hook['t2']}/deliveries/", None, "O4333"),
         ("DELETE", f"{wh}/999999/", None, "44333"),
-        # subscribe: the global key only (seed 000 names it as what a user key may not reach).
-        ("POST", f"{cm}/subscribe?exten=103&tenantId=t1&timeOut=0", None, "O3333"),
-        ("POST", f"{cm}/subscribe?exten=101&tenantId=t2&timeOut=0", None, "O3333"),
+        # subscribe: the global key and tenant keys, in their tenant (seed 000 names it as what a
+        # user key may not reach). A tenant key's bare extension is its tenant's.
+        ("POST", f"{cm}/subscribe?exten=103&tenantId=t1&timeOut=0", None, "O3333O"),
+        ("POST", f"{cm}/subscribe?exten=101&tenantId=t2&timeOut=0", None, "O33334"),
+        ("POST", f"{cm}/subscribe?exten=103&timeOut=0", None, "O3333O"),
         # Calls: the tenant's for its admins; another's extension is invisible to the rest.
         ("GET", "/api/v1/calls/", None, "OOOOO"),
         ("GET", f"/api/v1/calls/{call['t1']}/", None, "OO44O"),
@@ -389,6 +402,30 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         ("PATCH", f"{t1}/campaign-templates/{ids['TN']}/", {"dialMode": "progressive"}, "OO33O"),
         ("DELETE", f"{t1}/teams/M/members/m-{{p}}/", None, "OO333"),
     ]
+
+
+def _tenant_key_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
+    """A tenant's keys: the system's and its admins' (tenant keys included); another tenant's are
+    not found, as missing ones. Revoking twice and rotating a rotated key (in its grace) succeed."""
+    t1 = {name: created(api.post(f"{TK}/", json={"name": name}))["keyId"] for name in ("a", "rot", "del")}
+    t2 = created(api.post("/api/v1/tenants/t2/tenant-keys/", json={"name": "other"}))["keyId"]
+    t2k = "/api/v1/tenants/t2/tenant-keys"
+    rows: list[tuple[str, str, Any, str]] = [
+        ("GET", f"{TK}/", None, "OO333O"),
+        ("GET", f"{t2k}/", None, "O44434"),
+        ("POST", f"{TK}/", {"name": "k-{p}"}, "OO333O"),
+        ("POST", f"{t2k}/", {"name": "k-{p}"}, "O44434"),
+        ("GET", f"{TK}/{t1['a']}/", None, "OO333O"),
+        ("GET", f"{t2k}/{t2}/", None, "O44434"),
+        ("GET", f"{TK}/{t2}/", None, "443334"),  # t2's key under t1's path: not found
+        ("PATCH", f"{TK}/{t1['a']}/", {"name": "n-{p}"}, "OO333O"),
+        ("PATCH", f"{t2k}/{t2}/", {"name": "n-{p}"}, "O44434"),
+        ("POST", f"{t2k}/{t2}/rotate/", {"graceSeconds": 60}, "O44434"),
+        ("DELETE", f"{t2k}/{t2}/", None, "O44434"),
+        ("POST", f"{TK}/{t1['rot']}/rotate/", {"graceSeconds": 60}, "OO333O"),
+        ("DELETE", f"{TK}/{t1['del']}/", None, "OO333O"),
+    ]
+    return rows
 
 
 def test_lists_show_exactly_what_each_principal_may_see(api: TestClient, global_key: str) -> None:

@@ -135,8 +135,8 @@ def test_refusals_user_key_unknown_and_ambiguous_extensions(api: TestClient, glo
     # Seed 000: a user API key never reaches subscribe, whatever its account may do.
     refused = noojee(api, "subscribe", ids["key"], exten="102", lastSequenceNumber=0, timeOut=0)
     assert refused.status_code == 403
-    assert refused.json() == {"Code": -403, "Message": "subscribe needs the global API key."}
-    # So does a tenant administrator's or the system's login token: the global key only.
+    assert refused.json() == {"Code": -403, "Message": "subscribe needs the global API key or a tenant key."}
+    # So does a tenant administrator's or the system's login token: the global key or a tenant key.
     token = noojee(api, "subscribe", world.headers["tenant_admin"], exten="102", timeOut=0)
     assert token.status_code == 403
     unknown = noojee(api, "subscribe", exten="102,999", tenantId="t1", timeOut=0)

@@ -9,7 +9,7 @@ import time
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.support.access_world import build_world, make_account
+from tests.support.access_world import build_world, eventually_status, make_account
 from tests.support.clients import make_client
 from tests.support.console import csrf_of, signed_in_as
 
@@ -155,3 +155,88 @@ def test_rotating_the_global_key_shows_the_new_one_once(
         assert time.monotonic() < deadline, "the new global key never worked"
         time.sleep(0.05)
     assert api.get("/api/v1/settings/").status_code == 401
+
+
+NEW_KEY = re.compile(r'id="new-key" class="key" value="(sbn_[0-9A-Za-z]{38})"')
+
+
+def _new_key(page: str) -> str:
+    match = NEW_KEY.search(page)
+    assert match, page[:800]
+    return match.group(1)
+
+
+def test_tenant_keys_page_creates_rotates_and_revokes(
+    api: TestClient, global_key: str, settings: Settings
+) -> None:
+    build_world(api, global_key)
+    make_account(api, "root2", "system")
+    with signed_in_as(settings, "root2") as browser:
+        picker = browser.get("/console/settings/tenant-keys/")
+        assert picker.status_code == 200
+        assert "Pick a tenant." in picker.text
+        assert '<option value="t2"' in picker.text
+        shown = browser.get("/console/settings/tenant-keys/?tenant=t2")
+        assert "No tenant keys." in shown.text
+        token = csrf_of(shown.text)
+        made = browser.post(
+            "/console/settings/tenant-keys/?tenant=t2",
+            data={
+                "name": "Noojee",
+                "expires_days": "30",
+                "ip_allowlist": "127.0.0.1\n10.0.0.0/8",
+                "csrf": token,
+            },
+        )
+        assert made.status_code == 200, made.text[:500]
+        assert "only time the key is shown" in made.text
+        key = _new_key(made.text)
+        listed = browser.get("/console/settings/tenant-keys/?tenant=t2").text
+        assert key not in listed  # shown once
+        assert f"<code>{key[:10]}…</code>" in listed
+        assert "127.0.0.1/32, 10.0.0.0/8" in listed
+        refused = browser.post("/console/settings/tenant-keys/?tenant=t2", data={"name": "x"})
+        assert refused.status_code == 403  # no CSRF token
+    # The key works as t2's administrator, and only there.
+    assert api.get("/api/v1/tenants/t2/", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert api.get("/api/v1/tenants/t1/", headers={"Authorization": f"Bearer {key}"}).status_code == 404
+    key_id = api.get("/api/v1/tenants/t2/tenant-keys/").json()["items"][0]["keyId"]
+    # t2's administrator rotates it (no overlap) and revokes the successor; t1's cannot see t2's.
+    with signed_in_as(settings, "ta2") as browser:
+        page = browser.get("/console/").text
+        assert 'href="/console/settings/tenant-keys/"' in page
+        listed = browser.get("/console/settings/tenant-keys/").text
+        assert "Keys of t2" in listed
+        token = csrf_of(listed)
+        bad = browser.post(
+            f"/console/settings/tenant-keys/{key_id}/rotate?tenant=t2",
+            data={"grace_hours": "999", "csrf": token},
+        )
+        assert bad.status_code == 400
+        rotated = browser.post(
+            f"/console/settings/tenant-keys/{key_id}/rotate?tenant=t2",
+            data={"grace_hours": "0", "csrf": token},
+        )
+        assert rotated.status_code == 200
+        successor = _new_key(rotated.text)
+        eventually_status(api, "/api/v1/tenants/t2/", key, 401)
+        assert (
+            api.get("/api/v1/tenants/t2/", headers={"Authorization": f"Bearer {successor}"}).status_code
+            == 200
+        )
+        new_id = max(k["keyId"] for k in api.get("/api/v1/tenants/t2/tenant-keys/").json()["items"])
+        revoked = browser.post(
+            f"/console/settings/tenant-keys/{new_id}/revoke?tenant=t2",
+            data={"csrf": token},
+            follow_redirects=False,
+        )
+        assert revoked.status_code == 303
+        eventually_status(api, "/api/v1/tenants/t2/", successor, 401)
+    with signed_in_as(settings, "ta1") as browser:
+        assert browser.get("/console/settings/tenant-keys/?tenant=t2").status_code == 404
+        assert "Keys of t1" in browser.get("/console/settings/tenant-keys/").text
+    with signed_in_as(settings, "ga1") as browser:
+        assert 'href="/console/settings/tenant-keys/"' not in browser.get("/console/").text
+        assert browser.get("/console/settings/tenant-keys/").status_code == 403
+    audited = {entry["object"] for entry in api.get("/api/v1/audit/").json()["items"]}
+    assert f"tenant_key:{key[:10]}" in audited

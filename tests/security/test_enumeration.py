@@ -182,6 +182,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "dialling-policy/"): {"allowed": ["0\\d+"], "maxConcurrentCalls": 5},
     ("PATCH", "{username}/"): {"displayName": "x"},
     ("POST", "api-keys/"): {"name": "k"},
+    ("POST", "tenant-keys/"): {"name": "k"},
     ("PATCH", "{key_id}/"): {"name": "k2"},
     ("PATCH", "{webhook_id}/"): {"description": "d"},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from starlette.testclient import TestClient
@@ -45,7 +46,8 @@ def make_account(
 
 
 def build_world(api: TestClient, global_key: str) -> World:
-    """t1 (groups g1, g2) and t2 (group g1); users, an IVR each, departments; five principals."""
+    """t1 (groups g1, g2) and t2 (group g1); users, an IVR each, departments; six principals (the
+    sixth: a tenant key of t1)."""
     world = World()
     for tenant in ("t1", "t2"):
         make_tenant(api, tenant)
@@ -73,4 +75,15 @@ def build_world(api: TestClient, global_key: str) -> World:
         world.headers[name] = {"Authorization": f"Bearer {login(api, username)}"}
     key = created(api.post("/api/v1/accounts/ta1/api-keys/", json={"name": "crm"}))["key"]
     world.headers["user_key"] = {"Authorization": f"Bearer {key}"}
+    tenant_key = created(api.post("/api/v1/tenants/t1/tenant-keys/", json={"name": "noojee"}))["key"]
+    world.headers["tenant_key"] = {"Authorization": f"Bearer {tenant_key}"}
     return world
+
+
+def eventually_status(client: TestClient, path: str, key: str, status: int, seconds: float = 5) -> None:
+    """Wait until `key` gets `status` on `path`: a change written by another app (another process,
+    as far as the change feed knows) reaches this one's credential cache within a moment."""
+    deadline = time.monotonic() + seconds
+    while (got := client.get(path, headers={"Authorization": f"Bearer {key}"}).status_code) != status:
+        assert time.monotonic() < deadline, f"still {got}, not {status}"
+        time.sleep(0.05)
