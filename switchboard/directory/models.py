@@ -40,6 +40,8 @@ class Tenant(Base):
     teamless_templates_visible_to: Mapped[str] = mapped_column(
         String(10), default="admins", server_default="admins"
     )
+    # Noojee methods accept GET for this tenant's principals: None follows the system setting.
+    noojee_accept_get: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
 

@@ -57,6 +57,10 @@ class TenantCreate(Schema):
     teamless_templates_visible_to: TemplateVisibility = Field(
         default="admins", description="Who sees campaign templates that have no team."
     )
+    noojee_accept_get: bool | None = Field(
+        default=None,
+        description="Noojee methods accept GET for this tenant's keys; null follows the system setting.",
+    )
 
 
 class TenantUpdate(Schema):
@@ -70,6 +74,7 @@ class TenantUpdate(Schema):
     contact: Contact | None = None
     address_information: AddressInformation | None = None
     teamless_templates_visible_to: TemplateVisibility | None = None
+    noojee_accept_get: bool | None = Field(default=None, description="null: follow the system setting.")
 
 
 class TenantOut(TenantCreate):

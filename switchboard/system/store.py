@@ -20,15 +20,18 @@ IP_ALLOWLIST = "IP_ALLOWLIST"  # CIDRs every request must come from; a fresh ins
 SETTINGS_CHANNEL = "settings"
 
 END_USER_NAME = "END_USER_NAME"  # how search objects builds an end user's "name" (seed 003)
+# Noojee methods accept GET like POST (Noojee's own client sends some as GET); tenants may override.
+NOOJEE_ACCEPT_GET = "noojeeAcceptGet"
 
 DEFAULTS: dict[str, Any] = {
     DEFAULT_DOMAIN: "switchboard.local",
     END_USER_NAME: "{{first_name}} {{last_name}}",
     IP_ALLOWLIST: ["127.0.0.1/32", "::1/128"],
+    NOOJEE_ACCEPT_GET: False,
 }
 
 # Settings readable and writable through /api/v1/settings/ (secrets are never in this list).
-PUBLIC_SETTINGS = (DEFAULT_DOMAIN, END_USER_NAME)
+PUBLIC_SETTINGS = (DEFAULT_DOMAIN, END_USER_NAME, NOOJEE_ACCEPT_GET)
 
 # A parameter in one or two braces on each side: seed 003 itself writes "{first_name}} {{last_name}}".
 _NAME_PARAMETER = re.compile(r"\{\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}?")
@@ -115,6 +118,8 @@ def update_public_settings(session: Session, changes: dict[str, Any]) -> dict[st
         write_setting(session, DEFAULT_DOMAIN, domain)
     if END_USER_NAME in changes:
         write_setting(session, END_USER_NAME, check_end_user_name(str(changes[END_USER_NAME])))
+    if NOOJEE_ACCEPT_GET in changes:
+        write_setting(session, NOOJEE_ACCEPT_GET, bool(changes[NOOJEE_ACCEPT_GET]))
     return public_settings(session)
 
 

@@ -274,8 +274,9 @@ def build_directory_world(client: TestClient, global_key: str, url: str) -> Fuzz
 
 
 def build_pbx_down_world(client: TestClient, global_key: str, url: str) -> FuzzWorld:
-    """The directory world, and three calls on extension 101 the database holds as live while
-    the PBX is away: one not recorded (ids call1), one recording (call2), one paused (call3)."""
+    """The directory world, and calls on extension 101 the database holds as live while the PBX
+    is away: one not recorded (ids call1), one recording (call2), one paused (call3), and one
+    ringing (ringing)."""
     world = build_directory_world(client, global_key, url)
     database = Database(url)
     try:
@@ -296,6 +297,15 @@ def build_pbx_down_world(client: TestClient, global_key: str, url: str) -> FuzzW
                         Recording(call_pk=call.pk, tenant_pk=tenant_pk, leg=1, state=recording, file="-")
                     )
                 world.ids[f"call{n}"] = call.unique_id
+            ringing = Call(
+                unique_id="1000000000.4",
+                tenant_pk=tenant_pk,
+                extension="101",
+                direction="inbound",
+                state="Ringing",
+            )
+            session.add(ringing)
+            world.ids["ringing"] = ringing.unique_id
     finally:
         database.engine.dispose()
     return world
