@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from switchboard.access.policy import scope_params, visibility_key
 from switchboard.access.principal import Principal
 from switchboard.calls import recordings, service
-from switchboard.calls.drivers.base import CallUpdate, Driver, PbxUnavailable, SipHeader
+from switchboard.calls.drivers.base import CallUpdate, Driver, Origination, PbxUnavailable, SipHeader
 from switchboard.calls.models import Call
 from switchboard.calls.recordings import LocatedCall, RecordingAction
 from switchboard.db.base import utcnow
@@ -78,12 +78,14 @@ class CallControl:
         plan = await run_in_threadpool(check)
         self._require_pbx()
         unique_id = await self.driver.originate(
-            plan.extension,
-            plan.number,
-            plan.caller_id,
-            request.auto_answer,
-            request.answer_header,
-            request.caller_name,
+            Origination(
+                plan.extension,
+                plan.number,
+                plan.caller_id,
+                request.auto_answer,
+                request.answer_header,
+                request.caller_name,
+            )
         )
 
         def record() -> dict[str, Any]:

@@ -5,7 +5,10 @@ parameters on POST with an empty form body, and CallManagementAPI/answer."""
 from __future__ import annotations
 
 import contextlib
+import re
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -13,12 +16,14 @@ from starlette.testclient import TestClient
 from switchboard.calls.drivers.base import SipHeader
 from switchboard.calls.drivers.simulated import SimulatedPbx
 from switchboard.settings import Settings
+from switchboard.web.request_line import mend_request_line
 from tests.support.access_world import build_world, make_account
 from tests.support.ami_server import AmiServer
 from tests.support.asterisk import AMI_SECRET, ServerThread, asterisk_settings, pbx_ready, wait_until
 from tests.support.calls import CM, dial, noojee, wait_state
 from tests.support.clients import make_client
 from tests.support.console import csrf_of, signed_in_as
+from tests.support.server import running_server
 
 SETTINGS = "/api/v1/settings/"
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}  # as Noojee's client sends
@@ -233,30 +238,28 @@ def test_answer_on_the_simulated_pbx(settings: Settings, global_key: str) -> Non
         assert api.post(f"/api/v1/calls/{third.json()['uniqueId']}/answer/").status_code == 409
 
 
-@pytest.fixture
-def pbx() -> Iterator[ServerThread]:
-    running = ServerThread(AmiServer(username="switchboard", secret=AMI_SECRET))
-    running.call(running.server.start)
-    yield running
-    running.close()
-
-
 @contextlib.contextmanager
 def _asterisk(
-    settings: Settings, global_key: str, pbx: ServerThread, channel: str, build: bool = True
-) -> Iterator[TestClient]:
-    """The app on the Asterisk driver whose channels are `channel`, logged in to the test PBX."""
+    settings: Settings, global_key: str, channel: str = "PJSIP/{extension}", build: bool = True
+) -> Iterator[tuple[TestClient, ServerThread]]:
+    """The app on the Asterisk driver whose channels are `channel`, and the test PBX it logs in to
+    (a PBX of its own; the database is the test's)."""
+    pbx = ServerThread(AmiServer(username="switchboard", secret=AMI_SECRET))
+    pbx.call(pbx.server.start)
     configured = asterisk_settings(settings, pbx.server.port).model_copy(update={"ami_channel": channel})
-    with make_client(configured) as api:
-        api.headers["Authorization"] = f"Bearer {global_key}"
-        if build:  # the world is in the database already when an earlier app built it
-            build_world(api, global_key)
-        wait_until(lambda: pbx_ready(api), "the AMI login")
-        yield api
+    try:
+        with make_client(configured) as api:
+            api.headers["Authorization"] = f"Bearer {global_key}"
+            if build:  # the world is in the database already when an earlier app built it
+                build_world(api, global_key)
+            wait_until(lambda: pbx_ready(api), "the AMI login")
+            yield api, pbx
+    finally:
+        pbx.close()
 
 
-def test_answer_and_headers_through_ami(settings: Settings, global_key: str, pbx: ServerThread) -> None:
-    with _asterisk(settings, global_key, pbx, "PJSIP/{extension}") as api:
+def test_answer_and_headers_through_ami(settings: Settings, global_key: str) -> None:
+    with _asterisk(settings, global_key) as (api, pbx):
         unique_id = pbx.call(lambda: pbx.server.inject_inbound("103", "+61390000001"))
         wait_state(api, unique_id, "Ringing")
         answered = noojee(
@@ -279,10 +282,8 @@ def test_answer_and_headers_through_ami(settings: Settings, global_key: str, pbx
         assert originate["CallerID"] == '"Jane JC Citizen" <102>'
 
 
-def test_a_phone_that_cannot_be_answered_remotely(
-    settings: Settings, global_key: str, pbx: ServerThread
-) -> None:
-    with _asterisk(settings, global_key, pbx, "PJSIP/{extension}") as api:
+def test_a_phone_that_cannot_be_answered_remotely(settings: Settings, global_key: str) -> None:
+    with _asterisk(settings, global_key) as (api, pbx):
         unique_id = pbx.call(lambda: pbx.server.inject_inbound("103", "+61390000001"))
         wait_state(api, unique_id, "Ringing")
         pbx.server.answer_on_talk = False
@@ -294,12 +295,11 @@ def test_a_phone_that_cannot_be_answered_remotely(
 
 
 def test_chan_sip_takes_its_header_and_other_channels_none(
-    settings: Settings, global_key: str, pbx: ServerThread, caplog: pytest.LogCaptureFixture
+    settings: Settings, global_key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     channels = (("SIP/{extension}", "SIPADDHEADER01=Call-info: answer-after=0"), ("IAX2/{extension}", None))
     for first, (channel, expected) in enumerate(channels):
-        pbx.server.actions.clear()
-        with _asterisk(settings, global_key, pbx, channel, build=first == 0) as api:
+        with _asterisk(settings, global_key, channel, build=first == 0) as (api, pbx):
             dial(api, extenOrUniqueId="102", number="0390001234", autoAnswer="Call-info:answer-after=0")
             originate = next(a for a in pbx.server.actions if a.get("Action") == "Originate")
             assert originate.get("Variable") == expected
@@ -322,3 +322,48 @@ def test_the_console_settings_page_turns_get_on_and_off(
         browser.post("/console/settings/noojee-get", data={"csrf": token})  # unchecked: off
     assert api.get(SETTINGS).json()["noojeeAcceptGet"] is False
     wait_until(lambda: _get_list(api, world.headers["user_key"]) == 405, "GET off in the API's worker")
+
+
+@pytest.mark.parametrize(
+    ("line", "mended"),
+    [
+        (b"GET /x?teamName=Sales East&a=1 HTTP/1.1", b"GET /x?teamName=Sales%20East&a=1 HTTP/1.1"),
+        (b"POST /x?a=b  c HTTP/1.0", b"POST /x?a=b%20%20c HTTP/1.0"),
+        (b"GET /x?a=b HTTP/1.1", b"GET /x?a=b HTTP/1.1"),
+        (b"not a request line at all", b"not a request line at all"),
+    ],
+)
+def test_a_request_line_with_raw_spaces_is_mended(line: bytes, mended: bytes) -> None:
+    assert mend_request_line(line) == mended
+
+
+@pytest.mark.server
+def test_the_server_takes_raw_spaces_in_the_url(database_url: str, global_key: str, tmp_path: Path) -> None:
+    """As Noojee's client sends an unencoded value: the request line has more than two spaces."""
+    with running_server(tmp_path / "data", database_url, "--insecure-http") as (port, _):
+        request = (
+            "POST /servicemanager/rest/CampaignAPI/getCampaignList"
+            f"?apiKey={global_key}&x=Sales East HTTP/1.1\r\n"
+            "Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded; charset=UTF-8\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            for _ in range(2):  # the second request on the same connection is mended too
+                connection.sendall(request)
+                status, body = _read_response(connection)
+                assert status.startswith(b"HTTP/1.1 200"), (status, body)
+                assert body.startswith(b'{"Code":0')
+
+
+def _read_response(connection: socket.socket) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 response with a Content-Length: its status line and its body."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(65536)
+        assert chunk, received
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head.split(b"\r\n")[0], body

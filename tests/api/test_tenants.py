@@ -18,6 +18,7 @@ FULL_TENANT = {
     "contact": {"contactName": "Ops", "contactNumber": "+3225126777", "contactEmail": "ops@foo.example"},
     "addressInformation": SEED_ADDRESS,
     "teamlessTemplatesVisibleTo": "admins",
+    "noojeeAcceptGet": True,
 }
 
 

@@ -23,6 +23,7 @@ from switchboard.calls.drivers.base import (
     CallUpdate,
     Driver,
     LiveCall,
+    Origination,
     PbxRefused,
     PbxUnavailable,
     SipHeader,
@@ -288,35 +289,28 @@ class AsteriskAmi(Driver):
             raise PbxRefused(f"call {unique_id} is not live on the PBX")
         return channel.name
 
-    async def originate(
-        self,
-        extension: str,
-        number: str,
-        caller_id: str,
-        auto_answer: bool,
-        answer_header: SipHeader | None = None,
-        caller_name: str = "",
-    ) -> str:
+    async def originate(self, call: Origination) -> str:
         # Shaped like Asterisk's own ids (Noojee clients tell them from extensions that way) but
         # out of their range: Asterisk refuses a ChannelId a live channel already has, and its own
         # are <second>.<channel count>.
         unique_id = f"{int(time.time())}.{900_000_000 + next(self._ids)}"
-        self._ours[unique_id] = number
-        channel = self.channel_template.format(extension=extension)
+        self._ours[unique_id] = call.number
+        channel = self.channel_template.format(extension=call.extension)
         fields = {
             "Action": "Originate",
             "Channel": channel,
-            "Exten": number,
+            "Exten": call.number,
             "Context": self.context,
             "Priority": "1",
             "Async": "true",
             "Timeout": "30000",
             "ChannelId": unique_id,  # the new channel's Uniqueid: its events name the call
         }
-        if caller_id or caller_name:  # the name is what the agent's phone shows (phoneCaption)
-            name = _CALLER_NAME_UNSAFE.sub("", caller_name)[:80]
-            fields["CallerID"] = f'"{name}" <{caller_id}>' if name else caller_id
-        if auto_answer and answer_header is None:  # the phone answers by itself
+        if call.caller_id or call.caller_name:  # the name is what the agent's phone shows (phoneCaption)
+            name = _CALLER_NAME_UNSAFE.sub("", call.caller_name)[:80]
+            fields["CallerID"] = f'"{name}" <{call.caller_id}>' if name else call.caller_id
+        answer_header = call.answer_header
+        if call.auto_answer and answer_header is None:  # the phone answers by itself
             answer_header = SipHeader("Call-Info", "answer-after=0")
         if answer_header is not None:
             variable = _header_variable(channel, answer_header)

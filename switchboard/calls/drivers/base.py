@@ -72,6 +72,20 @@ class SipHeader:
 _HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,63}")
 
 
+@dataclass(frozen=True, slots=True)
+class Origination:
+    """A call to place: ring `extension` (the agent's phone), then dial `number` from it."""
+
+    extension: str
+    number: str
+    caller_id: str = ""
+    auto_answer: bool = False
+    # A SIP header asking the phone to answer by itself, added to its INVITE where the channel
+    # takes headers; implied by auto_answer when not given.
+    answer_header: SipHeader | None = None
+    caller_name: str = ""  # what the agent's phone shows while it rings
+
+
 # Channel names as Asterisk writes them: PJSIP/410-0000002a, SIP/410-12FA7B, Local/410@ctx-0001;1.
 _CHANNEL = re.compile(r"^(?:[A-Za-z0-9]+)/(?P<exten>[^-@/;]+)(?:[-@;].*)?$")
 
@@ -97,18 +111,8 @@ class Driver(abc.ABC):
         """Disconnect; called once at app shutdown."""
 
     @abc.abstractmethod
-    async def originate(
-        self,
-        extension: str,
-        number: str,
-        caller_id: str,
-        auto_answer: bool,
-        answer_header: SipHeader | None = None,
-        caller_name: str = "",
-    ) -> str:
-        """Ring `extension`, then dial `number` from it; returns the call's unique id.
-        `answer_header` (a SIP header asking the phone to answer by itself) is added to the
-        phone's INVITE where the channel takes headers; `caller_name` is what the phone shows."""
+    async def originate(self, call: Origination) -> str:
+        """Ring the call's extension, then dial its number from it; returns its unique id."""
 
     @abc.abstractmethod
     async def hangup(self, unique_id: str) -> None: ...

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from switchboard.calls.drivers.base import CallUpdate, Driver, LiveCall, PbxRefused, SipHeader
+from switchboard.calls.drivers.base import CallUpdate, Driver, LiveCall, Origination, PbxRefused, SipHeader
 
 RATE = 8000
 _TONE = b"".join(
@@ -122,23 +122,17 @@ class SimulatedPbx(Driver):
         self._calls.pop(call.unique_id, None)
         self._emit(call, state)
 
-    async def originate(
-        self,
-        extension: str,
-        number: str,
-        caller_id: str,
-        auto_answer: bool,
-        answer_header: SipHeader | None = None,
-        caller_name: str = "",
-    ) -> str:
-        call = _Call(self._new_id(), extension, "outbound", number, caller_id, "Dialing Out")
-        call.answer_header, call.caller_name = answer_header, caller_name
+    async def originate(self, placed: Origination) -> str:
+        call = _Call(
+            self._new_id(), placed.extension, "outbound", placed.number, placed.caller_id, "Dialing Out"
+        )
+        call.answer_header, call.caller_name = placed.answer_header, placed.caller_name
         self._calls[call.unique_id] = call
         self.originated[call.unique_id] = call
         if len(self.originated) > 1000:  # a long-running demo keeps the recent ones only
             del self.originated[next(iter(self.originated))]
         self._emit(call, "Dialing Out")
-        ring = 0.0 if auto_answer or answer_header is not None else self.ring_seconds
+        ring = 0.0 if placed.auto_answer or placed.answer_header is not None else self.ring_seconds
         self._later(call, ring, "Ringing")
         self._later(call, ring + self.answer_seconds, "Connected")
         return call.unique_id
