@@ -59,6 +59,7 @@ from switchboard.noojee.call_routes import router as noojee_call_router
 from switchboard.noojee.campaign_list import CampaignLists
 from switchboard.noojee.campaign_records import router as noojee_records_router
 from switchboard.noojee.envelope import documented_errors, error_envelope
+from switchboard.noojee.get_method import AcceptGet, add_get_twins
 from switchboard.noojee.routes import router as noojee_router
 from switchboard.ops.routes import Floor, floor
 from switchboard.ops.routes import router as ops_router
@@ -83,6 +84,8 @@ def create_app(settings: Settings) -> FastAPI:
     db.on_commit = feed.changed
     cache = SettingsCache(db.reader, settings.settings_cache_seconds)
     feed.subscribe(SETTINGS_CHANNEL, cache.invalidate)
+    noojee_get = AcceptGet(db.reader, cache, settings.settings_cache_seconds)
+    feed.subscribe(SETTINGS_CHANNEL, noojee_get.invalidate)
     limiter = RateLimiter(db)
     credentials = CredentialResolver(
         db.reader, cache, feed, limiter, settings.auth_failures_per_minute, settings.requests_per_minute
@@ -167,6 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
         secret_box=secret_box,
         event_worker=event_worker,
         campaign_list=CampaignLists(db.reader),
+        noojee_get=noojee_get,
         lead_writer=LeadWriter(
             db,
             LeadWriteGate(settings.lead_writers, settings.lead_writer_wait_seconds),
@@ -188,6 +192,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Routes are matched in order, one by one: the hot paths' router comes first.
     # RecordingAPI answers under each of Noojee's prefixes (documented once, under the first);
     # before noojee_router, whose last route catches unknown methods.
+    add_get_twins(noojee_recording_router.routes)
     for prefix in NOOJEE_PREFIXES:
         app.include_router(
             noojee_recording_router, prefix=prefix.rstrip("/"), include_in_schema=prefix == NOOJEE_PREFIX
@@ -218,6 +223,7 @@ def create_app(settings: Settings) -> FastAPI:
         console_settings_router,
     )
     for router in routers:
+        add_get_twins(router.routes)  # every Noojee method, whichever router holds it
         app.include_router(router)
 
     def perimeter_refusal(scope: Scope, error: SwitchboardError) -> None:

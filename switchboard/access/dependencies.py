@@ -16,8 +16,11 @@ def authorize(area: Area) -> Callable[[Request], Awaitable[Principal]]:
     """Resolve the request's credential, then apply the function-level rule of `area`."""
 
     async def principal_for(request: Request) -> Principal:
-        principal: Principal = await services_of(request).credentials.resolve(request)
-        request.state.principal = principal
+        # Resolved already when a dependency before this one needed it (Noojee's GET setting).
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:
+            principal = await services_of(request).credentials.resolve(request)
+            request.state.principal = principal
         require_area(principal, area)
         return principal
 

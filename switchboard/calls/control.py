@@ -20,13 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from switchboard.access.policy import scope_params, visibility_key
 from switchboard.access.principal import Principal
 from switchboard.calls import recordings, service
-from switchboard.calls.drivers.base import CallUpdate, Driver, PbxUnavailable
+from switchboard.calls.drivers.base import CallUpdate, Driver, Origination, PbxUnavailable, SipHeader
 from switchboard.calls.models import Call
 from switchboard.calls.recordings import LocatedCall, RecordingAction
 from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.db.failures import is_database_unavailable
-from switchboard.errors import BadRequest, NotFound
+from switchboard.errors import BadRequest, Conflict, NotFound
 from switchboard.events.log import EVENTS_PENDING
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ class DialRequest:
     tag: str = ""
     campaign_id: int | None = None
     tenant_id: str | None = None
+    answer_header: SipHeader | None = None  # the SIP header asking the phone to answer by itself
+    caller_name: str = ""  # shown on the agent's phone (Noojee's phoneCaption)
 
 
 class CallControl:
@@ -76,7 +78,14 @@ class CallControl:
         plan = await run_in_threadpool(check)
         self._require_pbx()
         unique_id = await self.driver.originate(
-            plan.extension, plan.number, plan.caller_id, request.auto_answer
+            Origination(
+                plan.extension,
+                plan.number,
+                plan.caller_id,
+                request.auto_answer,
+                request.answer_header,
+                request.caller_name,
+            )
         )
 
         def record() -> dict[str, Any]:
@@ -103,6 +112,21 @@ class CallControl:
         recordings.require_live(call)
         self._require_pbx()
         await self.driver.hangup(call.unique_id)
+        return call.unique_id
+
+    async def answer(
+        self, principal: Principal, exten_or_unique_id: str, tenant_id: str | None, phone: str | None = None
+    ) -> str:
+        """Make the phone of a ringing call answer it: found and checked as for a hang-up. `phone`,
+        when named too, must be the call's extension."""
+        call = await self.locate(principal, exten_or_unique_id, tenant_id)
+        if phone is not None and service.parse_extension(phone, "exten") != call.extension:
+            raise NotFound(f"call {call.unique_id} is not on extension {phone}")
+        recordings.require_live(call)
+        if call.state not in ("Ringing", "Dialing Out"):  # Dialing Out: the agent's phone rings first
+            raise Conflict(f"call {call.unique_id} is not ringing ({call.state})")
+        self._require_pbx()
+        await self.driver.answer(call.unique_id)
         return call.unique_id
 
     async def locate(

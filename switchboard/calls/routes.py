@@ -172,6 +172,18 @@ async def hangup(request: Request, principal: CallsCaller, unique_id: str) -> Re
     return json_response(await run_in_threadpool(_find, request, principal, unique_id))
 
 
+@router.post("/calls/{unique_id}/answer/", response_model=CallOut, responses=CONTROL)
+async def answer(request: Request, principal: CallsCaller, unique_id: str) -> Response:
+    """Answers the ringing call on its phone (Asterisk: PJSIP phones, by a NOTIFY with the talk
+    event; 409 for a phone that cannot be answered remotely). Allowed as for a hang-up."""
+    if not service.UNIQUE_ID.match(unique_id):
+        raise NotFound(f"call {unique_id} not found")
+    await _control(request).answer(principal, unique_id, None)
+    audit_write(request, 200, f"call:{unique_id} answer", None)
+    await _control(request).settle()
+    return json_response(await run_in_threadpool(_find, request, principal, unique_id))
+
+
 @router.post("/calls/{unique_id}/recording/{action}/", response_model=RecordingOut, responses=CONTROL)
 async def control_recording(
     request: Request,

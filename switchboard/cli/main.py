@@ -169,6 +169,7 @@ def serve(
         proxy_headers=False,  # one parser for X-Forwarded-*: ours, with the trusted-proxy rule
         forwarded_allow_ips="",
         server_header=False,
+        http="switchboard.web.request_line:LenientHttpToolsProtocol",  # raw spaces in URLs (Noojee)
         access_log=False,
         log_config=None,
         **ssl,  # type: ignore[arg-type]

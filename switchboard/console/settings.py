@@ -178,6 +178,14 @@ async def save_default_domain(request: Request) -> Response:
     return await _save(request, store.DEFAULT_DOMAIN, "domain", change)
 
 
+@router.post("/settings/noojee-get")
+async def save_noojee_get(request: Request) -> Response:
+    def change(session: Session, form: dict[str, str]) -> None:
+        store.update_public_settings(session, {store.NOOJEE_ACCEPT_GET: form.get("accept") == "on"})
+
+    return await _save(request, store.NOOJEE_ACCEPT_GET, "accept", change)
+
+
 @router.post("/settings/ip-allowlist")
 async def save_allowlist(request: Request) -> Response:
     """Refuses, with a warning and a "save anyway" button, a list without the current address."""

@@ -42,6 +42,8 @@ class Tenant(Base):
     )
     # IANA name; "" is UTC. Noojee's replies give date-times in it (its clients expect local time).
     time_zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # Noojee methods accept GET for this tenant's principals: None follows the system setting.
+    noojee_accept_get: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
 

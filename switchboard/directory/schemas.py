@@ -74,6 +74,10 @@ class TenantCreate(Schema):
         default="admins", description="Who sees campaign templates that have no team."
     )
     time_zone: ZoneName = Field(default="", description="IANA zone of Noojee replies' date-times; '' is UTC.")
+    noojee_accept_get: bool | None = Field(
+        default=None,
+        description="Noojee methods accept GET for this tenant's keys; null follows the system setting.",
+    )
 
 
 class TenantUpdate(Schema):
@@ -88,6 +92,7 @@ class TenantUpdate(Schema):
     address_information: AddressInformation | None = None
     teamless_templates_visible_to: TemplateVisibility | None = None
     time_zone: ZoneName | None = None
+    noojee_accept_get: bool | None = Field(default=None, description="null: follow the system setting.")
 
 
 class TenantOut(TenantCreate):

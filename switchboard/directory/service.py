@@ -40,7 +40,7 @@ from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
 from switchboard.kit.schemas import Schema
 from switchboard.kit.writes import changed_fields, flush_or_conflict, stored_json
 from switchboard.signals.feed import bump
-from switchboard.system.store import DEFAULT_DOMAIN, check_domain_name, read_setting
+from switchboard.system.store import DEFAULT_DOMAIN, SETTINGS_CHANNEL, check_domain_name, read_setting
 
 PATH_SEPARATOR = " \\ "
 
@@ -68,7 +68,7 @@ def _assign(row: Any, data: Schema, fields: Collection[str]) -> None:
 
 
 # Fields a PATCH may set to null to clear them; for every other field null means "unchanged".
-CLEARABLE = frozenset({"department", "trunk_addressing", "parent"})
+CLEARABLE = frozenset({"department", "trunk_addressing", "parent", "noojee_accept_get"})
 
 
 # -- lookups -------------------------------------------------------------------------------------
@@ -172,14 +172,19 @@ def create_tenant(session: Session, principal: Principal, data: TenantCreate) ->
     _assign(tenant, data, TenantCreate.model_fields)
     session.add(tenant)
     flush_or_conflict(session, f"tenant {data.tenant_id!r} already exists")
+    if data.noojee_accept_get is not None:  # every worker's cache of the GET setting hears of it
+        bump(session, SETTINGS_CHANNEL)
     return tenant
 
 
 def update_tenant(session: Session, principal: Principal, tenant_id: str, changes: TenantUpdate) -> Tenant:
     tenant = find_tenant(session, principal, tenant_id)
     require_manage(principal, Target(Kind.TENANT, tenant.pk))
-    _assign(tenant, changes, changed_fields(changes, CLEARABLE))
+    fields = changed_fields(changes, CLEARABLE)
+    _assign(tenant, changes, fields)
     session.flush()
+    if "noojee_accept_get" in fields:  # every worker's cache of the GET setting hears of it
+        bump(session, SETTINGS_CHANNEL)
     return tenant
 
 

@@ -24,7 +24,14 @@ from switchboard.kit.pagination import is_number
 from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.envelope import documented_errors, ok
-from switchboard.noojee.parameters import flag, optional_id, parameter, required, required_id
+from switchboard.noojee.parameters import (
+    answer_request,
+    flag,
+    optional_id,
+    parameter,
+    required,
+    required_id,
+)
 from switchboard.noojee.replies import call_event, noojee_datetime
 from switchboard.system.store import NOOJEE_SUBSCRIBE_MAX_WAIT
 from switchboard.web.disconnect import disconnection
@@ -48,7 +55,11 @@ ERRORS = documented_errors(
     ),
     (404, "No such call, no live call on that extension, or not visible"),
     (405, "POST only"),
-    (409, "Not in a state for it: not recording, already paused, call ended"),
+    (
+        409,
+        "Not in a state for it: not recording, already paused, call ended, not ringing, "
+        "a phone that cannot be answered remotely",
+    ),
     (429, "Too many requests"),
     (503, "The PBX is unavailable"),
 )
@@ -130,20 +141,25 @@ def _control(request: Request) -> CallControl:
 
 @router.post("/CallManagementAPI/dial", response_model=DialResult, responses=ERRORS)
 async def dial(request: Request, principal: CallsCaller) -> Response:
-    """Dials `number` from `extenOrUniqueId` (an extension: yours unless you administer the
-    tenant); `callerId`, `autoAnswer`, `record` (+ `tag`), `campaignId`, `tenantId` (global key,
-    ambiguous extension). Returns the call's unique id as SessionID."""
+    """Dials `number` from `extenOrUniqueId` (an extension, `SIP/450` or any tech prefix: yours
+    unless you administer the tenant); `callerId`, `phoneCaption` (the name the agent's phone
+    shows), `autoAnswer` (true/false or a SIP header such as `Call-info:answer-after=0`),
+    `record` (+ `tag`), `campaignId`, `tenantId` (global key, ambiguous extension). Returns the
+    call's unique id as SessionID."""
+    auto_answer, answer_header = await answer_request(request, "autoAnswer")
     view = await _control(request).dial(
         principal,
         DialRequest(
             extension=await required(request, "extenOrUniqueId"),
             number=await required(request, "number"),
             caller_id=await parameter(request, "callerId"),
-            auto_answer=await flag(request, "autoAnswer"),
+            auto_answer=auto_answer,
             record=await flag(request, "record"),
             tag=(await parameter(request, "tag") or "")[:100],
             campaign_id=await optional_id(request, "campaignId"),
             tenant_id=await parameter(request, "tenantId"),
+            answer_header=answer_header,
+            caller_name=(await parameter(request, "phoneCaption") or "").strip()[:80],
         ),
     )
     audit_write(request, 200, f"call:{view['uniqueId']}", None)
@@ -155,6 +171,27 @@ async def hangup(request: Request, principal: CallsCaller) -> Response:
     target = await required(request, "extenOrUniqueId")
     unique_id = await _control(request).hangup(principal, target, await parameter(request, "tenantId"))
     audit_write(request, 200, f"call:{unique_id} hangup", None)
+    return ok(UniqueId=unique_id)
+
+
+@router.post("/CallManagementAPI/answer", response_model=HangupResult, responses=ERRORS)
+async def answer(request: Request, principal: CallsCaller) -> Response:
+    """Answers the ringing call `uniqueId` (or the one ringing on `exten`) on its phone: the
+    simulated PBX answers; Asterisk sends the PJSIP phone a NOTIFY (Event: talk), and a phone
+    that cannot be answered remotely is a 409. `answerString` (the client's SIP header) is
+    accepted and not needed."""
+    await answer_request(request, "answerString")  # checked like autoAnswer; the NOTIFY needs none
+    unique_id = await parameter(request, "uniqueId")
+    exten = await parameter(request, "exten")
+    if not (unique_id or "").strip() and not (exten or "").strip():
+        raise BadRequest.field("uniqueId", "required: uniqueId or exten")
+    unique_id = await _control(request).answer(
+        principal,
+        (unique_id or exten or "").strip(),
+        await parameter(request, "tenantId"),
+        phone=exten.strip() if unique_id and exten and exten.strip() else None,
+    )
+    audit_write(request, 200, f"call:{unique_id} answer", None)
     return ok(UniqueId=unique_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from switchboard.calls.drivers.base import SipHeader
 from switchboard.errors import BadRequest
 from switchboard.kit.pagination import is_number
 from switchboard.kit.schemas import MAX_ROW_ID
@@ -44,5 +45,20 @@ async def required_id(request: Request, name: str) -> int:
     return value
 
 
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
+
+
 async def flag(request: Request, name: str) -> bool:
-    return (await parameter(request, name) or "").strip().lower() in ("true", "1", "yes")
+    return (await parameter(request, name) or "").strip().lower() in TRUE
+
+
+async def answer_request(request: Request, name: str) -> tuple[bool, SipHeader | None]:
+    """`autoAnswer` / `answerString`: true / false, or the SIP header the client's phone make
+    answers to by itself (Noojee's client sends 'Call-info:answer-after=0', ...)."""
+    raw = (await parameter(request, name) or "").strip()
+    if raw.lower() in TRUE or raw.lower() in FALSE:
+        return raw.lower() in TRUE, None
+    try:
+        return True, SipHeader.parse(raw)
+    except ValueError as exc:
+        raise BadRequest.field(name, str(exc)) from None

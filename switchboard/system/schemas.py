@@ -14,6 +14,7 @@ class SettingsOut(Schema):
     noojeeSubscribeMaxWaitSeconds: float = Field(
         description="Longest wait of a Noojee subscribe (0 to 300 s)"
     )
+    noojeeAcceptGet: bool = Field(description="Noojee methods accept GET like POST (tenants may override).")
 
 
 class SettingsUpdate(Schema):
@@ -21,6 +22,7 @@ class SettingsUpdate(Schema):
     DEFAULT_DOMAIN: str | None = None
     END_USER_NAME: str | None = None
     noojeeSubscribeMaxWaitSeconds: float | None = None
+    noojeeAcceptGet: bool | None = None
 
 
 class AllowlistBody(Schema):

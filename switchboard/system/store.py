@@ -24,16 +24,19 @@ END_USER_NAME = "END_USER_NAME"  # how search objects builds an end user's "name
 # wait would answer nobody (SWITCHBOARD_SUBSCRIBE_MAX_WAIT_SECONDS stays the hard upper bound).
 NOOJEE_SUBSCRIBE_MAX_WAIT = "noojeeSubscribeMaxWaitSeconds"
 MAX_SUBSCRIBE_WAIT = 300.0
+# Noojee methods accept GET like POST (Noojee's own client sends some as GET); tenants may override.
+NOOJEE_ACCEPT_GET = "noojeeAcceptGet"
 
 DEFAULTS: dict[str, Any] = {
     DEFAULT_DOMAIN: "switchboard.local",
     END_USER_NAME: "{{first_name}} {{last_name}}",
     IP_ALLOWLIST: ["127.0.0.1/32", "::1/128"],
     NOOJEE_SUBSCRIBE_MAX_WAIT: 4.0,
+    NOOJEE_ACCEPT_GET: False,
 }
 
 # Settings readable and writable through /api/v1/settings/ (secrets are never in this list).
-PUBLIC_SETTINGS = (DEFAULT_DOMAIN, END_USER_NAME, NOOJEE_SUBSCRIBE_MAX_WAIT)
+PUBLIC_SETTINGS = (DEFAULT_DOMAIN, END_USER_NAME, NOOJEE_SUBSCRIBE_MAX_WAIT, NOOJEE_ACCEPT_GET)
 
 # A parameter in one or two braces on each side: seed 003 itself writes "{first_name}} {{last_name}}".
 _NAME_PARAMETER = re.compile(r"\{\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}?")
@@ -125,6 +128,8 @@ def update_public_settings(session: Session, changes: dict[str, Any]) -> dict[st
         if not 0 <= seconds <= MAX_SUBSCRIBE_WAIT:
             raise BadRequest.field(NOOJEE_SUBSCRIBE_MAX_WAIT, f"must be 0 to {MAX_SUBSCRIBE_WAIT:g} seconds")
         write_setting(session, NOOJEE_SUBSCRIBE_MAX_WAIT, seconds)
+    if NOOJEE_ACCEPT_GET in changes:
+        write_setting(session, NOOJEE_ACCEPT_GET, bool(changes[NOOJEE_ACCEPT_GET]))
     return public_settings(session)
 
 

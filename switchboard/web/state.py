@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the services sit in the layers above this one; only their t
     from switchboard.events.signing import SecretBox
     from switchboard.events.subscribe import Subscriptions
     from switchboard.noojee.campaign_list import CampaignLists
+    from switchboard.noojee.get_method import AcceptGet
     from switchboard.settings import Settings
     from switchboard.system.store import SettingsCache
     from switchboard.web.observability import Metrics
@@ -40,6 +41,7 @@ class AppServices:
     secret_box: SecretBox
     event_worker: EventWorker | None  # None where this process does not deliver webhooks
     campaign_list: CampaignLists
+    noojee_get: AcceptGet
     lead_writer: LeadWriter
     console_throttle: SignInThrottle
 

@@ -310,6 +310,12 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         ("POST", f"{cm}/start?extenOrUniqueId={call['t2']}", None, "X4444"),
         ("POST", f"{cm}/pause?extenOrUniqueId={call['t2']}", None, "X4444"),
         ("POST", f"{cm}/resume?extenOrUniqueId={call['t2']}", None, "X4444"),
+        # answer: found and checked as for a hang-up (the calls are connected: 409 past the policy)
+        ("POST", f"{cm}/answer?uniqueId={call['t1']}", None, "XX44X"),
+        ("POST", f"{cm}/answer?uniqueId={call['t2']}", None, "X4444"),
+        ("POST", f"{cm}/answer?exten=SIP/101&tenantId=t2", None, "X4444"),
+        ("POST", f"/api/v1/calls/{call['t1']}/answer/", None, "XX44X"),
+        ("POST", f"/api/v1/calls/{call['t2']}/answer/", None, "X4444"),
         ("POST", "/servicemanager/rest/RecordingAPI/retrieveMetaData?tag=x", None, "OOOOO"),
         ("GET", "/api/v1/recordings/999999/file/", None, "44444"),
         # The simulator is for administrators (403 before any lookup), the call must be visible.

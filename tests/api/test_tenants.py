@@ -19,6 +19,7 @@ FULL_TENANT = {
     "addressInformation": SEED_ADDRESS,
     "teamlessTemplatesVisibleTo": "admins",
     "timeZone": "Australia/Sydney",
+    "noojeeAcceptGet": True,
 }
 
 

@@ -177,6 +177,7 @@ def test_settings_default_domain(api: TestClient) -> None:
         "DEFAULT_DOMAIN": "corp.example",
         "END_USER_NAME": "{{first_name}} {{last_name}}",
         "noojeeSubscribeMaxWaitSeconds": 4.0,
+        "noojeeAcceptGet": False,
     }
     assert api.get("/api/v1/settings/").json()["DEFAULT_DOMAIN"] == "corp.example"
     assert make_user(api, "t1", "g1", "dana")["userId"] == "dana@corp.example"

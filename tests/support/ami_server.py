@@ -61,6 +61,16 @@ MUTE_BAD_DIRECTION = "Invalid direction specified. Must be read, write or both"
 MUTE_NO_STATE = "No state specified"
 MUTE_FAILED = "Cannot set mute flag"
 CHANNELS_FOLLOW = "Channels will follow"
+# res_pjsip_notify.c
+NOTIFY_SENT = "NOTIFY sent"
+NOTIFY_NO_TARGET = "PJSIPNotify requires either an endpoint name, a SIP URI, or a channel."
+NOTIFY_TWO_TARGETS = NOTIFY_NO_TARGET[:-1] + ".  You must use only one of them."
+NOTIFY_OPTION_AND_VARIABLE = (
+    "PJSIPNotify action can not handle a request specifying both 'Option' and 'Variable' parameters. "
+    "You must use only one of the two."
+)
+NOTIFY_NO_CONTENT = "PJSIPNotify requires either an Option or Variable(s)."
+NOTIFY_NO_ENDPOINT = "Unable to retrieve endpoint {endpoint}"
 INVALID_EVENT_MASK = "Invalid event mask"
 
 _TRUE = {"yes", "true", "y", "t", "1", "on"}  # main/utils.c ast_true
@@ -271,6 +281,10 @@ class AmiServer:
         self.channels: dict[str, Channel] = {}
         self.answer_originate = True
         self.inbound_context = "from-internal"
+        # PJSIP endpoints besides those with a live channel; phones answer a NOTIFY "Event: talk".
+        self.endpoints: set[str] = set()
+        self.answer_on_talk = True
+        self.notifies: list[tuple[str, list[str]]] = []  # (endpoint, Variable values) sent NOTIFYs
         self.errors: list[BaseException] = []  # unexpected exceptions in client handlers (tests assert none)
         self._port = 0
         self._server: asyncio.Server | None = None
@@ -290,6 +304,7 @@ class AmiServer:
             "stopmixmonitor": self._stop_mixmonitor,
             "mixmonitormute": self._mixmonitor_mute,
             "coreshowchannels": self._core_show_channels,
+            "pjsipnotify": self._pjsip_notify,
         }
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -825,4 +840,33 @@ class AmiServer:
                 ("ListItems", str(len(listed))),
             ]
         )
+        return True
+
+    # -- PJSIP NOTIFY -----------------------------------------------------------------------------
+
+    def _endpoint_channels(self, endpoint: str) -> list[Channel]:
+        return [c for c in self.channels.values() if c.name.lower().startswith(f"pjsip/{endpoint.lower()}-")]
+
+    async def _pjsip_notify(self, client: _Client, action: _Action) -> bool:
+        """To an endpoint (URI and Channel targets are refused here: nothing in these tests uses
+        them). A phone told `Event: talk` answers its ringing call, as Yealink and Snom do."""
+        endpoint, variables, option = action.get("Endpoint"), action.all("Variable"), action.get("Option")
+        targets = [value for value in (endpoint, action.get("URI"), action.get("Channel")) if value]
+        if option and variables:
+            await self._error(client, action, NOTIFY_OPTION_AND_VARIABLE)
+        elif not targets:
+            await self._error(client, action, NOTIFY_NO_TARGET)
+        elif len(targets) > 1:
+            await self._error(client, action, NOTIFY_TWO_TARGETS)
+        elif not endpoint or (endpoint not in self.endpoints and not self._endpoint_channels(endpoint)):
+            await self._error(client, action, NOTIFY_NO_ENDPOINT.format(endpoint=targets[0]))
+        elif not option and not variables:
+            await self._error(client, action, NOTIFY_NO_CONTENT)
+        else:
+            self.notifies.append((endpoint, variables))
+            await self._success(client, action, NOTIFY_SENT)
+            talk = any(v.replace(" ", "").lower() == "event=talk" for v in _split_args(",".join(variables)))
+            ringing = [c for c in self._endpoint_channels(endpoint) if c.state in (RING, RINGING)]
+            if talk and self.answer_on_talk and ringing:  # the phone answers one call: its first
+                await self._answer(ringing[0])
         return True

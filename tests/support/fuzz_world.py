@@ -274,20 +274,27 @@ def build_directory_world(client: TestClient, global_key: str, url: str) -> Fuzz
 
 
 def build_pbx_down_world(client: TestClient, global_key: str, url: str) -> FuzzWorld:
-    """The directory world, and three calls on extension 101 the database holds as live while
-    the PBX is away: one not recorded (ids call1), one recording (call2), one paused (call3)."""
+    """The directory world, and calls on extension 101 the database holds as live while the PBX
+    is away: one not recorded (ids call1), one recording (call2), one paused (call3), and one
+    still ringing (ringing)."""
     world = build_directory_world(client, global_key, url)
     database = Database(url)
     try:
         with database.transaction() as session:
             tenant_pk = session.scalar(select(Tenant.pk).where(Tenant.tenant_id == "t1"))
-            for n, recording in enumerate((None, "recording", "paused"), 1):
+            states = (
+                ("Connected", None),
+                ("Connected", "recording"),
+                ("Connected", "paused"),
+                ("Ringing", None),
+            )
+            for n, (state, recording) in enumerate(states, 1):
                 call = Call(
                     unique_id=f"1000000000.{n}",
                     tenant_pk=tenant_pk,
                     extension="101",
                     direction="outbound",
-                    state="Connected",
+                    state=state,
                 )
                 session.add(call)
                 session.flush()
@@ -296,6 +303,7 @@ def build_pbx_down_world(client: TestClient, global_key: str, url: str) -> FuzzW
                         Recording(call_pk=call.pk, tenant_pk=tenant_pk, leg=1, state=recording, file="-")
                     )
                 world.ids[f"call{n}"] = call.unique_id
+            world.ids["ringing"] = world.ids.pop("call4")
     finally:
         database.engine.dispose()
     return world

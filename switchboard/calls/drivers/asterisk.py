@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,8 +23,10 @@ from switchboard.calls.drivers.base import (
     CallUpdate,
     Driver,
     LiveCall,
+    Origination,
     PbxRefused,
     PbxUnavailable,
+    SipHeader,
     extension_of_channel,
 )
 
@@ -286,32 +289,61 @@ class AsteriskAmi(Driver):
             raise PbxRefused(f"call {unique_id} is not live on the PBX")
         return channel.name
 
-    async def originate(self, extension: str, number: str, caller_id: str, auto_answer: bool) -> str:
+    async def originate(self, call: Origination) -> str:
         # Shaped like Asterisk's own ids (Noojee clients tell them from extensions that way) but
         # out of their range: Asterisk refuses a ChannelId a live channel already has, and its own
         # are <second>.<channel count>.
         unique_id = f"{int(time.time())}.{900_000_000 + next(self._ids)}"
-        self._ours[unique_id] = number
+        self._ours[unique_id] = call.number
+        channel = self.channel_template.format(extension=call.extension)
         fields = {
             "Action": "Originate",
-            "Channel": self.channel_template.format(extension=extension),
-            "Exten": number,
+            "Channel": channel,
+            "Exten": call.number,
             "Context": self.context,
             "Priority": "1",
             "Async": "true",
             "Timeout": "30000",
             "ChannelId": unique_id,  # the new channel's Uniqueid: its events name the call
         }
-        if caller_id:
-            fields["CallerID"] = caller_id
-        if auto_answer:  # the phone answers by itself (PJSIP endpoints honour Call-Info)
-            fields["Variable"] = "PJSIP_HEADER(add,Call-Info)=answer-after=0"
+        if call.caller_id or call.caller_name:  # the name is what the agent's phone shows (phoneCaption)
+            name = _CALLER_NAME_UNSAFE.sub("", call.caller_name)[:80]
+            fields["CallerID"] = f'"{name}" <{call.caller_id}>' if name else call.caller_id
+        answer_header = call.answer_header
+        if call.auto_answer and answer_header is None:  # the phone answers by itself
+            answer_header = SipHeader("Call-Info", "answer-after=0")
+        if answer_header is not None:
+            variable = _header_variable(channel, answer_header)
+            if variable is None:
+                log.warning(
+                    "auto-answer header %s not sent: %s channels take no SIP headers",
+                    answer_header.name,
+                    channel,
+                )
+            else:
+                fields["Variable"] = variable
         try:
             await self._action(fields)
         except Exception:
             self._ours.pop(unique_id, None)
             raise
         return unique_id
+
+    async def answer(self, unique_id: str) -> None:
+        """Ask the phone to answer: a NOTIFY with the `talk` event (PJSIP phones that honour it)."""
+        channel = self._channels.get(unique_id)
+        if channel is None:
+            raise PbxRefused(f"call {unique_id} is not live on the PBX")
+        if channel.name.partition("/")[0].upper() != "PJSIP":
+            raise PbxRefused(f"call {unique_id}: this phone cannot be answered remotely (not a PJSIP phone)")
+        try:
+            await self._action(
+                {"Action": "PJSIPNotify", "Endpoint": channel.extension, "Variable": "Event=talk"}
+            )
+        except PbxRefused as refused:
+            raise PbxRefused(
+                f"call {unique_id}: this phone cannot be answered remotely ({refused.detail})"
+            ) from None
 
     async def hangup(self, unique_id: str) -> None:
         await self._action({"Action": "Hangup", "Channel": self._channel(unique_id), "Cause": "16"})
@@ -357,6 +389,23 @@ class AsteriskAmi(Driver):
                 LiveCall(unique_id, extension, channel.state, channel.direction, channel.other_party)
             )
         return calls
+
+
+# Quotes and angle brackets would end the CallerID's name; line breaks would end the AMI action.
+_CALLER_NAME_UNSAFE = re.compile(r'["<>\\\r\n]')
+# A value inside Variable: Asterisk splits at commas and drops quotes and backslashes unescaped.
+_VARIABLE_SPECIAL = re.compile(r'([\\,"])')
+
+
+def _header_variable(channel: str, header: SipHeader) -> str | None:
+    """The Originate Variable adding `header` to the channel's INVITE; None if its tech has none."""
+    tech = channel.partition("/")[0].upper()
+    value = _VARIABLE_SPECIAL.sub(r"\\\1", header.value)
+    if tech == "PJSIP":
+        return f"PJSIP_HEADER(add,{header.name})={value}"
+    if tech == "SIP":  # chan_sip
+        return f"SIPADDHEADER01={header.name}: {value}"
+    return None
 
 
 def _known(value: str | None) -> str:

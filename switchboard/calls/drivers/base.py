@@ -49,6 +49,43 @@ class LiveCall:
     other_party: str
 
 
+@dataclass(frozen=True, slots=True)
+class SipHeader:
+    """A SIP header for the phone's INVITE, as Noojee clients send it: 'Call-Info: answer-after=0'."""
+
+    name: str
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> SipHeader:
+        """'Call-info:answer-after=0', 'Call-Info:\\; answer-after=0' (a dialplan-escaped ';'),
+        'Alert-Info: Ring Answer'; ValueError if it is not one header line."""
+        name, sep, value = text.strip().partition(":")
+        value = re.sub(r"\\+;", ";", value).strip()
+        if not sep or not _HEADER_NAME.fullmatch(name.strip()) or not value or len(value) > 200:
+            raise ValueError("must be true, false or a SIP header such as Call-Info: answer-after=0")
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError("a SIP header value has no control characters")
+        return cls(name.strip(), value)
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class Origination:
+    """A call to place: ring `extension` (the agent's phone), then dial `number` from it."""
+
+    extension: str
+    number: str
+    caller_id: str = ""
+    auto_answer: bool = False
+    # A SIP header asking the phone to answer by itself, added to its INVITE where the channel
+    # takes headers; implied by auto_answer when not given.
+    answer_header: SipHeader | None = None
+    caller_name: str = ""  # what the agent's phone shows while it rings
+
+
 # Channel names as Asterisk writes them: PJSIP/410-0000002a, SIP/410-12FA7B, Local/410@ctx-0001;1.
 _CHANNEL = re.compile(r"^(?:[A-Za-z0-9]+)/(?P<exten>[^-@/;]+)(?:[-@;].*)?$")
 
@@ -74,11 +111,15 @@ class Driver(abc.ABC):
         """Disconnect; called once at app shutdown."""
 
     @abc.abstractmethod
-    async def originate(self, extension: str, number: str, caller_id: str, auto_answer: bool) -> str:
-        """Ring `extension`, then dial `number` from it; returns the call's unique id."""
+    async def originate(self, call: Origination) -> str:
+        """Ring the call's extension, then dial its number from it; returns its unique id."""
 
     @abc.abstractmethod
     async def hangup(self, unique_id: str) -> None: ...
+
+    async def answer(self, unique_id: str) -> None:
+        """Make the phone of a ringing call answer it; PbxRefused where the PBX cannot."""
+        raise PbxRefused(f"call {unique_id}: this phone cannot be answered remotely")
 
     @abc.abstractmethod
     async def record_start(self, unique_id: str, path: str) -> None: ...

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from switchboard.calls.drivers.base import CallUpdate, Driver, LiveCall, PbxRefused
+from switchboard.calls.drivers.base import CallUpdate, Driver, LiveCall, Origination, PbxRefused, SipHeader
 
 RATE = 8000
 _TONE = b"".join(
@@ -41,6 +41,8 @@ class _Call:
     caller_id: str
     state: str
     tenant_pk: int | None = None
+    answer_header: SipHeader | None = None  # what a real phone would have been sent
+    caller_name: str = ""
     recording: _Recording | None = None
     timers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -56,6 +58,7 @@ class SimulatedPbx(Driver):
         # Milliseconds, not Asterisk's seconds: a restart within the second must not reuse ids.
         self._epoch = time.time_ns() // 1_000_000
         self._immediate: set[asyncio.Task[None]] = set()
+        self.originated: dict[str, _Call] = {}  # every call placed, as the PBX was asked (tests read it)
 
     @property
     def available(self) -> bool:
@@ -119,11 +122,17 @@ class SimulatedPbx(Driver):
         self._calls.pop(call.unique_id, None)
         self._emit(call, state)
 
-    async def originate(self, extension: str, number: str, caller_id: str, auto_answer: bool) -> str:
-        call = _Call(self._new_id(), extension, "outbound", number, caller_id, "Dialing Out")
+    async def originate(self, placed: Origination) -> str:
+        call = _Call(
+            self._new_id(), placed.extension, "outbound", placed.number, placed.caller_id, "Dialing Out"
+        )
+        call.answer_header, call.caller_name = placed.answer_header, placed.caller_name
         self._calls[call.unique_id] = call
+        self.originated[call.unique_id] = call
+        if len(self.originated) > 1000:  # a long-running demo keeps the recent ones only
+            del self.originated[next(iter(self.originated))]
         self._emit(call, "Dialing Out")
-        ring = 0.0 if auto_answer else self.ring_seconds
+        ring = 0.0 if placed.auto_answer or placed.answer_header is not None else self.ring_seconds
         self._later(call, ring, "Ringing")
         self._later(call, ring + self.answer_seconds, "Connected")
         return call.unique_id
@@ -139,7 +148,12 @@ class SimulatedPbx(Driver):
     async def answer(self, unique_id: str) -> None:
         call = self._live(unique_id)
         if call.state != "Connected":
+            for timer in call.timers:  # answered now: the ring timers' own "Connected" is not to come
+                timer.cancel()
+            call.timers = []
             self._emit(call, "Connected")
+            if self.hangup_seconds > 0:
+                self._later(call, self.hangup_seconds, "Hungup")
 
     async def hangup(self, unique_id: str) -> None:
         self._end(self._live(unique_id), "Hungup")
