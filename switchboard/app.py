@@ -42,6 +42,7 @@ from switchboard.console.throttle import SignInThrottle
 from switchboard.contact_centre.lead_routes import router as leads_router
 from switchboard.contact_centre.lead_writer import LeadWriter
 from switchboard.contact_centre.leads import LeadWriteGate
+from switchboard.contact_centre.roster_routes import router as roster_router
 from switchboard.contact_centre.routes import router as contact_centre_router
 from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
@@ -57,6 +58,8 @@ from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.call_routes import router as noojee_call_router
 from switchboard.noojee.campaign_list import CampaignLists
 from switchboard.noojee.envelope import documented_errors, error_envelope
+from switchboard.noojee.health_routes import router as noojee_health_router
+from switchboard.noojee.roster_routes import router as noojee_roster_router
 from switchboard.noojee.routes import router as noojee_router
 from switchboard.ops.routes import Floor, floor
 from switchboard.ops.routes import router as ops_router
@@ -186,11 +189,14 @@ def create_app(settings: Settings) -> FastAPI:
     # Routes are matched in order, one by one: the hot paths' router comes first.
     routers = (
         noojee_call_router,  # before noojee_router, whose last route catches unknown methods
+        noojee_health_router,  # systemHealth/test and rosterApi: also before noojee_router
+        noojee_roster_router,
         noojee_router,  # its prefix is distinct and its campaign list is the hottest read
         search_router,
         directory_router,
         import_router,
         contact_centre_router,
+        roster_router,
         leads_router,
         calls_router,
         ops_router,
