@@ -157,9 +157,12 @@ def serve(
     _export(settings)
     base = f"{scheme}://{settings.host}:{settings.port}"
     typer.echo(f"Switchboard API: {base}/api/v1/  docs: {base}/api/v1/docs  health: {base}/healthz", err=True)
+    from switchboard.web.request_line import LenientRequestLine
+
     uvicorn.run(
         "switchboard.server:app_from_environment",
         factory=True,
+        http=LenientRequestLine,  # Noojee's client leaves spaces in query values unencoded
         host=settings.host,
         port=settings.port,
         workers=workers,
