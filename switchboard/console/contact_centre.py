@@ -49,6 +49,18 @@ def _back(path: str, tenant_id: str, **extra: str) -> Response:
 # -- Team Management -------------------------------------------------------------------------------
 
 
+TeamWork = Callable[[Session, SignedIn, dict[str, str]], int]  # returns the tenant's pk
+
+
+async def _team_action(request: Request, work: TeamWork, status: int, obj: str, tenant: str) -> Response:
+    """A Team Management form: `work` in a unit of work, audited, then back to the page."""
+    done = await console_action(request, work)
+    if isinstance(done, Response):
+        return done
+    audit_write(request, status, obj, done[1])
+    return _back("/console/teams/", tenant)
+
+
 def tenant_page(
     request: Request,
     template_name: str,
@@ -95,11 +107,7 @@ async def create_team(request: Request, tenant: str) -> Response:
         )
         return team.tenant_pk
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    audit_write(request, 201, f"team:{tenant}", done[1])
-    return _back("/console/teams/", tenant)
+    return await _team_action(request, work, 201, f"team:{tenant}", tenant)
 
 
 @router.post("/teams/{name}/members")
@@ -110,11 +118,7 @@ async def add_member(request: Request, tenant: str, name: str) -> Response:
         body = checked(MemberBody, {"username": form.get("username", ""), "role": form.get("role", "agent")})
         return service.add_member(session, current.principal, tenant, name, body).tenant_pk
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    audit_write(request, 200, f"team:{tenant}/{name}+member", done[1])
-    return _back("/console/teams/", tenant)
+    return await _team_action(request, work, 200, f"team:{tenant}/{name}+member", tenant)
 
 
 @router.post("/teams/{name}/members/{username}/remove")
@@ -123,11 +127,7 @@ async def remove_member(request: Request, tenant: str, name: str, username: str)
         service.remove_member(session, current.principal, tenant, name, username)
         return service.tenant_to_manage(session, current.principal, tenant).pk
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    audit_write(request, 204, f"team:{tenant}/{name}-{username}", done[1])
-    return _back("/console/teams/", tenant)
+    return await _team_action(request, work, 204, f"team:{tenant}/{name}-{username}", tenant)
 
 
 # -- rosters (on the Team Management page) ----------------------------------------------------------
@@ -171,11 +171,7 @@ async def save_roster(request: Request, tenant: str, name: str) -> Response:
         tenant_row, _ = rosters.replace_roster(session, current.principal, tenant, name, _roster_form(form))
         return tenant_row.pk
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    audit_write(request, 200, f"roster:{tenant}/{name}", done[1])
-    return _back("/console/teams/", tenant)
+    return await _team_action(request, work, 200, f"roster:{tenant}/{name}", tenant)
 
 
 @router.post("/teams/{name}/roster/overrides")
@@ -196,11 +192,7 @@ async def add_override(request: Request, tenant: str, name: str) -> Response:
         tenant_row, _ = rosters.add_override(session, current.principal, tenant, name, body)
         return tenant_row.pk
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    audit_write(request, 201, f"roster_override:{tenant}/{name}", done[1])
-    return _back("/console/teams/", tenant)
+    return await _team_action(request, work, 201, f"roster_override:{tenant}/{name}", tenant)
 
 
 @router.post("/teams/{name}/roster/overrides/{override_id}/remove")
@@ -208,11 +200,7 @@ async def remove_override(request: Request, tenant: str, name: str, override_id:
     def work(session: Session, current: SignedIn, form: dict[str, str]) -> int:
         return rosters.delete_override(session, current.principal, tenant, name, override_id).tenant_pk
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    audit_write(request, 204, f"roster_override:{tenant}/{name}/{override_id}", done[1])
-    return _back("/console/teams/", tenant)
+    return await _team_action(request, work, 204, f"roster_override:{tenant}/{name}/{override_id}", tenant)
 
 
 # -- campaign templates ----------------------------------------------------------------------------

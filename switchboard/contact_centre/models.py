@@ -152,15 +152,20 @@ def _of_membership() -> ForeignKeyConstraint:
     )
 
 
-class RosterShift(Base):
+class _MemberRow:
+    """A row about one member of one team (see _of_membership)."""
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_pk: Mapped[int] = mapped_column(Integer)
+    account_pk: Mapped[int] = mapped_column(Integer)
+
+
+class RosterShift(_MemberRow, Base):
     """A member's weekly hours: on `weekday` (0 Monday) from start to end minute, in the tenant's
     time zone. A shift past midnight is two rows."""
 
     __tablename__ = "roster_shifts"
 
-    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
-    team_pk: Mapped[int] = mapped_column(Integer)
-    account_pk: Mapped[int] = mapped_column(Integer)
     weekday: Mapped[int] = mapped_column(Integer)
     start_minute: Mapped[int] = mapped_column(Integer)
     end_minute: Mapped[int] = mapped_column(Integer)
@@ -175,14 +180,11 @@ class RosterShift(Base):
     )
 
 
-class RosterOverride(Base):
+class RosterOverride(_MemberRow, Base):
     """A one-off period when a member is on (or off) shift whatever the weekly pattern says."""
 
     __tablename__ = "roster_overrides"
 
-    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
-    team_pk: Mapped[int] = mapped_column(Integer)
-    account_pk: Mapped[int] = mapped_column(Integer)
     starts_at: Mapped[datetime] = mapped_column(TZDateTime)
     ends_at: Mapped[datetime] = mapped_column(TZDateTime)
     on_shift: Mapped[bool] = mapped_column(Boolean)

@@ -13,7 +13,7 @@ from switchboard.access.policy import Area
 from switchboard.access.principal import Principal
 from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
-from switchboard.noojee.envelope import documented_errors
+from switchboard.noojee.envelope import COMMON_ERRORS, documented_errors
 from switchboard.ops.health import statistics
 from switchboard.web.state import services_of
 
@@ -51,12 +51,7 @@ class StatisticsReply(Schema):
 @router.post(
     "/systemHealth/test",
     response_model=StatisticsReply,
-    responses=documented_errors(
-        (401, "No valid apiKey"),
-        (403, "Not the global key or a tenant key"),
-        (405, "POST only"),
-        (429, "Too many requests"),
-    ),
+    responses=documented_errors((403, "Not the global key or a tenant key"), *COMMON_ERRORS),
 )
 async def system_health(request: Request, principal: HealthCaller) -> Response:
     """Host figures (CPU, memory, disk), the database pool, and the PBX link's round trip in ms

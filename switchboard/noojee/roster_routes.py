@@ -15,7 +15,7 @@ from switchboard.access.principal import Principal
 from switchboard.contact_centre import rosters
 from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
-from switchboard.noojee.envelope import documented_errors
+from switchboard.noojee.envelope import COMMON_ERRORS, documented_errors
 from switchboard.noojee.parameters import parameter, required
 from switchboard.web.state import database_of
 
@@ -49,11 +49,9 @@ class ActiveRosters(Schema):
     response_model=ActiveRosters,
     responses=documented_errors(
         (400, "teamName missing, or a team name in several tenants without tenantId"),
-        (401, "No valid apiKey"),
         (403, "Not allowed for this key"),
         (404, "No such team, or not visible to this key"),
-        (405, "POST only"),
-        (429, "Too many requests"),
+        *COMMON_ERRORS,
     ),
 )
 async def get_active_rosters(request: Request, principal: CampaignsCaller) -> Response:

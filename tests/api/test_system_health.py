@@ -16,21 +16,13 @@ from tests.support.clients import make_client
 from tests.support.server import free_port
 
 HEALTH = "/servicemanager/rest/systemHealth/test"
+NUMBERS = ("ioWait", "loadAverage", "cpuPercent", "freeDiskSpacePercent", "steal")
+PERCENTS = ("threadPoolUsagePercent", "schedulerPoolUsagePercent")
+COUNTS = ("cores", "memoryAvailableMB", "memoryTotalMB", "dbPoolSize", "dbPoolUsage")
 TYPES: dict[str, type | tuple[type, ...]] = {
-    "ioWait": (int, float),
-    "loadAverage": (int, float),
-    "cpuPercent": (int, float),
-    "cores": int,
-    "memoryAvailableMB": int,
-    "memoryTotalMB": int,
-    "freeDiskSpacePercent": (int, float),
-    "threadPoolUsagePercent": (int, float),
-    "schedulerPoolUsagePercent": (int, float),
-    "steal": (int, float),
-    "dbPoolSize": int,
-    "dbPoolUsage": int,
-    "lastBackupAttempt": str,
-    "lastBackupSuccess": str,
+    **dict.fromkeys(NUMBERS + PERCENTS, (int, float)),
+    **dict.fromkeys(COUNTS, int),
+    **dict.fromkeys(("lastBackupAttempt", "lastBackupSuccess"), str),
     "backupStarting": bool,
     "pingData": dict,
 }

@@ -16,34 +16,37 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def upgrade() -> None:
-    op.create_table(
-        "roster_overrides",
+def _of_membership(table: str) -> list[sa.SchemaItem]:
+    """The columns and keys every roster table has: a row about one member of one team."""
+    return [
         sa.Column("pk", sa.Integer(), nullable=False),
         sa.Column("team_pk", sa.Integer(), nullable=False),
         sa.Column("account_pk", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["team_pk", "account_pk"],
+            ["team_members.team_pk", "team_members.account_pk"],
+            name=op.f(f"fk_{table}_team_pk_team_members"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f(f"pk_{table}")),
+    ]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "roster_overrides",
+        *_of_membership("roster_overrides"),
         sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("on_shift", sa.Boolean(), nullable=False),
         sa.Column("note", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("starts_at < ends_at", name=op.f("ck_roster_overrides_period")),
-        sa.ForeignKeyConstraint(
-            ["team_pk", "account_pk"],
-            ["team_members.team_pk", "team_members.account_pk"],
-            name=op.f("fk_roster_overrides_team_pk_team_members"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("pk", name=op.f("pk_roster_overrides")),
     )
-    with op.batch_alter_table("roster_overrides", schema=None) as batch_op:
-        batch_op.create_index("ix_roster_overrides_team_pk_ends_at", ["team_pk", "ends_at"], unique=False)
-
+    op.create_index("ix_roster_overrides_team_pk_ends_at", "roster_overrides", ["team_pk", "ends_at"])
     op.create_table(
         "roster_shifts",
-        sa.Column("pk", sa.Integer(), nullable=False),
-        sa.Column("team_pk", sa.Integer(), nullable=False),
-        sa.Column("account_pk", sa.Integer(), nullable=False),
+        *_of_membership("roster_shifts"),
         sa.Column("weekday", sa.Integer(), nullable=False),
         sa.Column("start_minute", sa.Integer(), nullable=False),
         sa.Column("end_minute", sa.Integer(), nullable=False),
@@ -52,17 +55,8 @@ def upgrade() -> None:
             name=op.f("ck_roster_shifts_hours"),
         ),
         sa.CheckConstraint("weekday BETWEEN 0 AND 6", name=op.f("ck_roster_shifts_weekday")),
-        sa.ForeignKeyConstraint(
-            ["team_pk", "account_pk"],
-            ["team_members.team_pk", "team_members.account_pk"],
-            name=op.f("fk_roster_shifts_team_pk_team_members"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("pk", name=op.f("pk_roster_shifts")),
     )
-    with op.batch_alter_table("roster_shifts", schema=None) as batch_op:
-        batch_op.create_index("ix_roster_shifts_team_pk_weekday", ["team_pk", "weekday"], unique=False)
-
+    op.create_index("ix_roster_shifts_team_pk_weekday", "roster_shifts", ["team_pk", "weekday"])
     with op.batch_alter_table("team_members", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stack_position", sa.Integer(), nullable=True))
 
@@ -70,12 +64,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("team_members", schema=None) as batch_op:
         batch_op.drop_column("stack_position")
-
-    with op.batch_alter_table("roster_shifts", schema=None) as batch_op:
-        batch_op.drop_index("ix_roster_shifts_team_pk_weekday")
-
-    op.drop_table("roster_shifts")
-    with op.batch_alter_table("roster_overrides", schema=None) as batch_op:
-        batch_op.drop_index("ix_roster_overrides_team_pk_ends_at")
-
+    op.drop_table("roster_shifts")  # with its index
     op.drop_table("roster_overrides")
