@@ -16,7 +16,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _of_membership(table: str) -> list[sa.SchemaItem]:
+def _of_membership(table: str) -> list[sa.schema.SchemaItem]:
     """The columns and keys every roster table has: a row about one member of one team."""
     return [
         sa.Column("pk", sa.Integer(), nullable=False),
