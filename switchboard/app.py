@@ -42,6 +42,7 @@ from switchboard.console.throttle import SignInThrottle
 from switchboard.contact_centre.lead_routes import router as leads_router
 from switchboard.contact_centre.lead_writer import LeadWriter
 from switchboard.contact_centre.leads import LeadWriteGate
+from switchboard.contact_centre.roster_routes import router as roster_router
 from switchboard.contact_centre.routes import router as contact_centre_router
 from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
@@ -60,6 +61,8 @@ from switchboard.noojee.campaign_list import CampaignLists
 from switchboard.noojee.campaign_records import router as noojee_records_router
 from switchboard.noojee.envelope import documented_errors, error_envelope
 from switchboard.noojee.get_method import AcceptGet, add_get_twins
+from switchboard.noojee.health_routes import router as noojee_health_router
+from switchboard.noojee.roster_routes import router as noojee_roster_router
 from switchboard.noojee.routes import router as noojee_router
 from switchboard.ops.routes import Floor, floor
 from switchboard.ops.routes import router as ops_router
@@ -200,11 +203,14 @@ def create_app(settings: Settings) -> FastAPI:
     routers = (
         noojee_call_router,  # before noojee_router, whose last route catches unknown methods
         noojee_records_router,
+        noojee_health_router,  # systemHealth/test and rosterApi: also before noojee_router
+        noojee_roster_router,
         noojee_router,  # its prefix is distinct and its campaign list is the hottest read
         search_router,
         directory_router,
         import_router,
         contact_centre_router,
+        roster_router,
         leads_router,
         calls_router,
         ops_router,

@@ -58,6 +58,7 @@ class Area(StrEnum):
     RECORDINGS = "recordings"
     EVENTS = "events"  # Noojee's subscribe
     WEBHOOKS = "webhooks"
+    HEALTH = "health"  # Noojee's systemHealth/test
 
 
 # Seed 000: a user API key reaches the campaign-related endpoints only.
@@ -85,6 +86,8 @@ def require_area(principal: Principal, area: Area) -> None:
         raise Forbidden("The audit log needs system or tenant administrator rights.")
     if area is Area.WEBHOOKS and principal.role not in ADMIN_ROLES:
         raise Forbidden("Webhooks need system or tenant administrator rights.")
+    if area is Area.HEALTH and not may_read_system_health(principal):
+        raise Forbidden("System health needs the global API key or a tenant key.")
 
 
 class Kind(StrEnum):
@@ -99,6 +102,7 @@ class Kind(StrEnum):
     API_KEY = "api_key"
     TENANT_KEY = "tenant_key"
     TEAM = "team"
+    ROSTER = "roster"  # a team, as seen by who is on its shifts (Noojee's getActiveRosters)
     CAMPAIGN_TEMPLATE = "campaign_template"
     CAMPAIGN = "campaign"
     ALLOCATION = "allocation"
@@ -209,6 +213,13 @@ def _allocation_via_campaign(campaign_clause: Clause) -> Clause:
         return Allocation.campaign_pk.in_(select(Campaign.pk).where(campaign_clause()))
 
     return clause
+
+
+def _team_of_member() -> ColumnElement[bool]:
+    return and_(
+        Team.tenant_pk == _p(P_TENANT),
+        Team.pk.in_(select(TeamMember.team_pk).where(TeamMember.account_pk == _p(P_ACCOUNT))),
+    )
 
 
 def _account_pks_of_tenant() -> Any:
@@ -327,6 +338,11 @@ VISIBILITY: dict[Kind, dict[Role, Rule]] = {
         **_members_see(_call_of_member, "calls on its own extension and calls of the campaigns it sees"),
     },
     Kind.TEAM: {"tenant_admin": _of_tenant(Team.tenant_pk, "teams"), **_members_see_none("teams")},
+    # Seed 000's rule for teams, as getCampaignList applies it: members see the teams they are in.
+    Kind.ROSTER: {
+        "tenant_admin": _of_tenant(Team.tenant_pk, "teams' rosters"),
+        **_members_see(_team_of_member, "the rosters of the teams it is in"),
+    },
     # Webhook subscriptions: a tenant administrator's are its tenant's; the area rule keeps others out.
     Kind.WEBHOOK: {
         "tenant_admin": _of_tenant(Webhook.tenant_pk, "webhooks"),
@@ -477,6 +493,17 @@ def may_drive_simulator(principal: Principal) -> bool:
 def may_import(principal: Principal) -> bool:
     """Bulk import (and its jobs) needs system or tenant administrator rights."""
     return principal.role in ADMIN_ROLES
+
+
+# A tenant key (the tenant's "global key", added with issue 18) is named by its credential kind.
+_TENANT_KEY = "tenant_key"
+
+
+def may_read_system_health(principal: Principal) -> bool:
+    """The host's and the PBX link's figures are for the system (global key, system logins) and
+    for a tenant's own global key; not for a user key or a tenant administrator's login."""
+    credential: str = principal.credential
+    return principal.role == "system" or credential == _TENANT_KEY
 
 
 def may_read_not_found_reasons(principal: Principal) -> bool:

@@ -8,8 +8,7 @@ lead its allocation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from switchboard.contact_centre.models import Campaign, Lead, LeadPhone
 from switchboard.db.in_lists import chunks
 from switchboard.directory.service import tenant_time_zone
 from switchboard.errors import BadRequest
+from switchboard.kit.zones import zone_named
 
 
 @dataclass(slots=True)
@@ -108,17 +108,13 @@ def _attach_recordings(session: Session, records: list[CallRecord]) -> None:
             by_call[recording.call_pk].recordings.append(recording)
 
 
-def principal_zone(session: Session, principal: Principal) -> ZoneInfo:
-    """The time zone a principal's hours are in: its tenant's (UTC when unset or unknown); UTC for
-    principals of no tenant (the global key, system administrators)."""
-    name = tenant_time_zone(session, principal.tenant_pk) if principal.tenant_pk is not None else ""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+def principal_zone(session: Session, principal: Principal) -> tzinfo:
+    """The time zone a principal's hours are in: its tenant's; UTC for principals of no tenant
+    (the global key, system administrators)."""
+    return zone_named(tenant_time_zone(session, principal.tenant_pk))
 
 
-def hour_span(day: date, hour: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def hour_span(day: date, hour: int, zone: tzinfo) -> tuple[datetime, datetime]:
     """[start, end) in UTC of the hour `hour` (0-23) of `day` on the clocks of `zone`; 400 for
     an hour at the ends of the calendar, which has no UTC span."""
     start = datetime.combine(day, time(hour))

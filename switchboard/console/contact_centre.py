@@ -24,10 +24,11 @@ from switchboard.console.pages import (
     tenant_in_view,
 )
 from switchboard.console.sessions import SignedIn
-from switchboard.contact_centre import service
+from switchboard.contact_centre import rosters, service
+from switchboard.contact_centre.roster_schemas import OverrideCreate, RosterBody
 from switchboard.contact_centre.schemas import MemberBody, TeamCreate, TemplateUpdate
 from switchboard.directory.models import Tenant
-from switchboard.errors import SwitchboardError
+from switchboard.errors import BadRequest, SwitchboardError
 from switchboard.web.state import database_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -46,6 +47,18 @@ def _back(path: str, tenant_id: str, **extra: str) -> Response:
 
 
 # -- Team Management -------------------------------------------------------------------------------
+
+
+TeamWork = Callable[[Session, SignedIn, dict[str, str]], int]  # returns the tenant's pk
+
+
+async def _team_action(request: Request, work: TeamWork, status: int, obj: str, tenant: str) -> Response:
+    """A Team Management form: `work` in a unit of work, audited, then back to the page."""
+    done = await console_action(request, work)
+    if isinstance(done, Response):
+        return done
+    audit_write(request, status, obj, done[1])
+    return _back("/console/teams/", tenant)
 
 
 def tenant_page(
@@ -73,7 +86,15 @@ def tenant_page(
 def teams_page(request: Request, tenant: str = "") -> Response:
     def build(session: Session, current: SignedIn, chosen: Tenant) -> dict[str, Any]:
         _, rows = service.list_teams(session, current.principal, chosen.tenant_id)
-        return {"teams": [service.team_view(session, team, chosen.tenant_id) for team in rows]}
+        return {
+            "teams": [
+                {
+                    **service.team_view(session, team, chosen.tenant_id),
+                    "roster": rosters.roster_view(session, chosen, team),
+                }
+                for team in rows
+            ]
+        }
 
     return tenant_page(request, "teams.html", tenant, build)
 
@@ -86,11 +107,7 @@ async def create_team(request: Request, tenant: str) -> Response:
         )
         return team.tenant_pk
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    audit_write(request, 201, f"team:{tenant}", done[1])
-    return _back("/console/teams/", tenant)
+    return await _team_action(request, work, 201, f"team:{tenant}", tenant)
 
 
 @router.post("/teams/{name}/members")
@@ -101,11 +118,7 @@ async def add_member(request: Request, tenant: str, name: str) -> Response:
         body = checked(MemberBody, {"username": form.get("username", ""), "role": form.get("role", "agent")})
         return service.add_member(session, current.principal, tenant, name, body).tenant_pk
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    audit_write(request, 200, f"team:{tenant}/{name}+member", done[1])
-    return _back("/console/teams/", tenant)
+    return await _team_action(request, work, 200, f"team:{tenant}/{name}+member", tenant)
 
 
 @router.post("/teams/{name}/members/{username}/remove")
@@ -114,11 +127,80 @@ async def remove_member(request: Request, tenant: str, name: str, username: str)
         service.remove_member(session, current.principal, tenant, name, username)
         return service.tenant_to_manage(session, current.principal, tenant).pk
 
-    done = await console_action(request, work)
-    if isinstance(done, Response):
-        return done
-    audit_write(request, 204, f"team:{tenant}/{name}-{username}", done[1])
-    return _back("/console/teams/", tenant)
+    return await _team_action(request, work, 204, f"team:{tenant}/{name}-{username}", tenant)
+
+
+# -- rosters (on the Team Management page) ----------------------------------------------------------
+
+
+def _shifts(text: str, field: str) -> list[dict[str, str]]:
+    """'mon 09:00-17:00, tue 09:00-13:00' -> shifts (the schema checks the values)."""
+    shifts = []
+    for part in filter(None, (piece.strip() for piece in text.replace(";", ",").split(","))):
+        day, _, hours = part.partition(" ")
+        start, _, end = hours.strip().partition("-")
+        if not (day and start and end):
+            raise BadRequest.field(field, f"{part!r}: write each shift as 'mon 09:00-17:00'")
+        shifts.append({"day": day.lower()[:3], "start": start.strip(), "end": end.strip()})
+    return shifts
+
+
+def _roster_form(form: dict[str, str]) -> RosterBody:
+    """Row i: member-i (username), position-i (stack position, blank: none) and shifts-i. Those
+    with a position or shifts are on the roster, by position (blank last, in page order)."""
+    rows = []
+    index = 0
+    while f"member-{index}" in form:
+        position = form.get(f"position-{index}", "").strip()
+        shifts = _shifts(form.get(f"shifts-{index}", ""), f"shifts-{index}")
+        if position and not position.isdigit():
+            raise BadRequest.field(f"position-{index}", "a whole number, or blank")
+        if position or shifts:
+            order = (0, int(position)) if position else (1, 0)
+            rows.append((order, index, {"username": form[f"member-{index}"], "shifts": shifts}))
+        index += 1
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return checked(RosterBody, {"members": [member for _, _, member in rows]})
+
+
+@router.post("/teams/{name}/roster")
+async def save_roster(request: Request, tenant: str, name: str) -> Response:
+    """The weekly shifts and stack order, replaced as a whole (overrides stay)."""
+
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> int:
+        tenant_row, _ = rosters.replace_roster(session, current.principal, tenant, name, _roster_form(form))
+        return tenant_row.pk
+
+    return await _team_action(request, work, 200, f"roster:{tenant}/{name}", tenant)
+
+
+@router.post("/teams/{name}/roster/overrides")
+async def add_override(request: Request, tenant: str, name: str) -> Response:
+    """A one-off period on or off shift (times in the tenant's time zone)."""
+
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> int:
+        body = checked(
+            OverrideCreate,
+            {
+                "username": form.get("username", ""),
+                "start": form.get("start", ""),
+                "end": form.get("end", ""),
+                "onShift": form.get("onShift", "true") == "true",
+                "note": form.get("note", ""),
+            },
+        )
+        tenant_row, _ = rosters.add_override(session, current.principal, tenant, name, body)
+        return tenant_row.pk
+
+    return await _team_action(request, work, 201, f"roster_override:{tenant}/{name}", tenant)
+
+
+@router.post("/teams/{name}/roster/overrides/{override_id}/remove")
+async def remove_override(request: Request, tenant: str, name: str, override_id: int) -> Response:
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> int:
+        return rosters.delete_override(session, current.principal, tenant, name, override_id).tenant_pk
+
+    return await _team_action(request, work, 204, f"roster_override:{tenant}/{name}/{override_id}", tenant)
 
 
 # -- campaign templates ----------------------------------------------------------------------------

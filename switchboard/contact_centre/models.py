@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.db.base import Base, JSONType, TZDateTime, key_string, utcnow
@@ -31,6 +40,8 @@ class TeamMember(Base):
     team_pk: Mapped[int] = mapped_column(ForeignKey("teams.pk", ondelete="CASCADE"), primary_key=True)
     account_pk: Mapped[int] = mapped_column(ForeignKey("accounts.pk", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), default="agent")
+    # The member's place on the team's roster stack (1 first); NULL: after those placed, by name.
+    stack_position: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         CheckConstraint("role IN ('agent', 'supervisor')", name="role"),
@@ -153,3 +164,57 @@ class DoNotCall(Base):
     number: Mapped[str] = mapped_column(key_string(20), primary_key=True)
     note: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
+def _of_membership() -> ForeignKeyConstraint:
+    """Roster rows belong to a membership: leaving the team removes them."""
+    return ForeignKeyConstraint(
+        ["team_pk", "account_pk"], ["team_members.team_pk", "team_members.account_pk"], ondelete="CASCADE"
+    )
+
+
+class _MemberRow:
+    """A row about one member of one team (see _of_membership)."""
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_pk: Mapped[int] = mapped_column(Integer)
+    account_pk: Mapped[int] = mapped_column(Integer)
+
+
+class RosterShift(_MemberRow, Base):
+    """A member's weekly hours: on `weekday` (0 Monday) from start to end minute, in the tenant's
+    time zone. A shift past midnight is two rows."""
+
+    __tablename__ = "roster_shifts"
+
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        _of_membership(),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint(
+            "start_minute >= 0 AND end_minute <= 1440 AND start_minute < end_minute", name="hours"
+        ),
+        Index("ix_roster_shifts_team_pk_weekday", "team_pk", "weekday"),
+    )
+
+
+class RosterOverride(_MemberRow, Base):
+    """A one-off period when a member is on (or off) shift whatever the weekly pattern says."""
+
+    __tablename__ = "roster_overrides"
+
+    starts_at: Mapped[datetime] = mapped_column(TZDateTime)
+    ends_at: Mapped[datetime] = mapped_column(TZDateTime)
+    on_shift: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    __table_args__ = (
+        _of_membership(),
+        CheckConstraint("starts_at < ends_at", name="period"),
+        # "Which overrides are still in force?" asks for those ending after now.
+        Index("ix_roster_overrides_team_pk_ends_at", "team_pk", "ends_at"),
+    )

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from switchboard.db.fastread import FastReader, refuse_nul
 from switchboard.db.fastwrite import FastWriter
@@ -99,6 +100,16 @@ class Database:
         """Tell this process's subscribers of changes committed outside `transaction` (FastWriter)."""
         if self.on_commit is not None:
             self.on_commit(set(channels))
+
+    def pool_usage(self) -> tuple[int, int]:
+        """(connections the process's pools keep, connections in use now): the write engine's
+        pool (its overflow counted while open) and the hot-path reader's."""
+        size, in_use = self.reader.pool_usage()
+        pool = self.engine.pool
+        if isinstance(pool, QueuePool):
+            size += pool.size() + max(pool.overflow(), 0)
+            in_use += pool.checkedout()
+        return size, in_use
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -138,6 +138,12 @@ class FastReader:
             # Opened lazily: the service starts even while the database is down; /readyz reports it.
             self._pool = LeanPool(dsn, max_size=10)
 
+    def pool_usage(self) -> tuple[int, int]:
+        """(connections it may hold, connections in use now)."""
+        if self._pool is not None:
+            return self._pool.max_size, self._pool.in_use
+        return (1, 0) if self._sqlite is not None else (0, 0)  # SQLite: one, used only in a call
+
     async def close(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()

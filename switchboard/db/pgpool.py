@@ -27,6 +27,15 @@ class LeanPool:
         self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
         self._closed = False
 
+    @property
+    def max_size(self) -> int:
+        return self._max_size
+
+    @property
+    def in_use(self) -> int:
+        """Connections handed out now (open ones that are not idle)."""
+        return self._size - len(self._idle)
+
     @contextlib.asynccontextmanager
     async def acquire(self) -> AsyncIterator[Any]:
         conn = await self._take()

@@ -35,3 +35,7 @@ def error_envelope(error: SwitchboardError, extra_headers: dict[str, str] | None
     return Response(
         orjson.dumps(body), status_code=error.status, media_type="application/json", headers=headers
     )
+
+
+# What every method may answer whatever its parameters, for its OpenAPI entry.
+COMMON_ERRORS = ((401, "No valid apiKey"), (405, "POST only"), (429, "Too many requests"))

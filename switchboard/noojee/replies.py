@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
-from functools import cache
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from switchboard.kit.zones import zone_named
 
 # Noojee's client parses date-times by length; 19 characters with a space is one of its forms.
 NOOJEE_DATETIME = "%Y-%m-%d %H:%M:%S"
@@ -24,17 +24,6 @@ _STATUSES: dict[str, tuple[str, str]] = {
 NOOJEE_STATUSES = frozenset(status for status, _ in _STATUSES.values())
 
 
-@cache
-def _zone(name: str) -> tzinfo:
-    """A tenant's zone; '' (and a name the zone database no longer knows) is UTC."""
-    if not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
-
-
 def noojee_datetime(value: datetime | str | None, zone: str) -> str:
     """`yyyy-MM-dd HH:mm:ss` in the tenant's zone; '' for none. Naive values are UTC, as stored;
     strings are ISO 8601 (what the event log's payloads hold)."""
@@ -43,7 +32,7 @@ def noojee_datetime(value: datetime | str | None, zone: str) -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(_zone(zone)).strftime(NOOJEE_DATETIME)
+    return moment.astimezone(zone_named(zone)).strftime(NOOJEE_DATETIME)
 
 
 def noojee_status(state: str) -> tuple[str, str]:

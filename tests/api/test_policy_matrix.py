@@ -236,6 +236,7 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
     created(api.post("/api/v1/tenants/t1/teams/", json={"name": "A"}))
     created(api.post("/api/v1/tenants/t1/teams/A/members/", json={"username": "eu1"}), 200)
     created(api.post("/api/v1/tenants/t1/teams/", json={"name": "M"}))
+    created(api.post("/api/v1/tenants/t2/teams/", json={"name": "B"}))
     for short in SHORT.values():  # a membership of its own for each principal to remove
         make_account(api, f"m-{short}", "user", "t1", "g2")
         created(api.post("/api/v1/tenants/t1/teams/M/members/", json={"username": f"m-{short}"}), 200)
@@ -393,6 +394,27 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         ("GET", f"{t1}/teams/", None, "OOOO3"),
         ("POST", f"{t1}/teams/", {"name": "n-{p}"}, "OO333"),
         ("POST", f"{t1}/teams/M/members/", {"username": "ta1"}, "OO333"),
+        # Rosters: read as the team, edited as its membership; who is on shift, as getCampaignList
+        # sees teams (members see their own teams: eu1 is in A, ga1 is not).
+        ("GET", f"{t1}/teams/A/roster/", None, "OO443"),
+        ("GET", f"{t2}/teams/B/roster/", None, "O4443"),
+        ("PUT", f"{t1}/teams/A/roster/", {"members": [{"username": "eu1"}]}, "OO333"),
+        ("PUT", f"{t2}/teams/B/roster/", {"members": []}, "O4443"),
+        ("GET", f"{t1}/teams/A/roster/overrides/", None, "OO443"),
+        (
+            "POST",
+            f"{t1}/teams/A/roster/overrides/",
+            {"username": "eu1", "start": "2026-12-07T09:00:00Z", "end": "2026-12-07T10:00:00Z"},
+            "OO333",
+        ),
+        ("DELETE", f"{t1}/teams/A/roster/overrides/999999/", None, "44333"),
+        ("GET", f"{t1}/teams/A/roster/on-shift/", None, "OO4O3"),
+        ("GET", f"{t2}/teams/B/roster/on-shift/", None, "O4443"),
+        ("POST", "/servicemanager/rest/rosterApi/getActiveRosters?teamName=A&tenantId=t1", None, "OO4OO"),
+        ("POST", "/servicemanager/rest/rosterApi/getActiveRosters?teamName=B&tenantId=t2", None, "O4444"),
+        ("POST", "/servicemanager/rest/rosterApi/getActiveRosters?teamName=B", None, "O4444"),
+        # The host's figures: the global key (and tenant keys); no user key, no lesser login.
+        ("POST", "/servicemanager/rest/systemHealth/test", None, "O3333O"),
         ("GET", f"{t1}/campaign-templates/", None, "OOOOO"),
         ("GET", f"{t1}/campaign-templates/{ids['TA']}/", None, "OO4OO"),
         ("GET", f"{t1}/campaign-templates/{ids['TN']}/", None, "OO44O"),

@@ -77,6 +77,8 @@ NOOJEE_PARAMETERS: dict[str, tuple[list[str], list[str]]] = {
     "CampaignAPI/getCampaignList": ([], ["fTemplateId"]),
     "CampaignAPI/insertLeadFast": (["fTemplateId", "fCampaignId"], ["allowDuplicates"]),
     "CampaignAPI/updateLeadFast": (["fTemplateId", "fCampaignId"], ["allowDuplicates"]),
+    "systemHealth/test": ([], []),
+    "rosterApi/getActiveRosters": (["teamName"], ["tenantId"]),
 }
 NOOJEE = "/servicemanager/rest/"
 # Top-level body fields that name objects: half the time the fuzzer's value is swapped for one
@@ -377,6 +379,19 @@ PROBES: list[Probe] = [
         path={"unique_id": "{call}", "action": "resume"},
     ),
     probe(f"POST {CM}subscribe", 200, query={"exten": "101", "tenantId": "t1", "timeOut": "0"}),
+    probe(f"POST {NOOJEE}rosterApi/getActiveRosters", 200, query={"teamName": "A", "tenantId": "t1"}),
+    probe(
+        f"PUT {T1}/teams/{{name}}/roster/",
+        404,
+        path={"tenant_id": "t1", "name": "Nope"},
+        json={"members": []},
+    ),
+    probe(
+        f"POST {T1}/teams/{{name}}/roster/overrides/",
+        201,
+        path={"tenant_id": "t1", "name": "A"},
+        json={"username": "ga1", "start": "2026-12-07T09:00:00Z", "end": "2026-12-07T10:00:00Z"},
+    ),
     *[
         probe(
             f"POST {T1}/groups/{{group_id}}/services/{segment}/",
@@ -404,6 +419,7 @@ PROBES: list[Probe] = [
     *[
         probe(operation, 403, "calls_key", path=path, query=query)
         for operation, path, query in (
+            (f"POST {NOOJEE}rosterApi/getActiveRosters", {}, {"teamName": "A"}),
             (f"GET {T1}/campaign-templates/", {"tenant_id": "t1"}, {}),
             (
                 f"GET {T1}/campaign-templates/{{template_id}}/",
@@ -567,6 +583,11 @@ PROBES: list[Probe] = [
     probe(f"POST {CM}hangup", 409, query={"extenOrUniqueId": "{recorded_call}"}),
     probe(f"POST {CM}hangup", 200, query={"extenOrUniqueId": "{call_t2}"}),
     probe(f"DELETE {T1}/departments/{{name}}/", 204, path={"tenant_id": "t1", "name": "OpsChild"}),
+    probe(
+        f"DELETE {T1}/teams/{{name}}/roster/overrides/{{override_id}}/",
+        204,
+        path={"tenant_id": "t1", "name": "A", "override_id": "{override}"},
+    ),
     probe(
         f"DELETE {T1}/teams/{{name}}/members/{{username}}/",
         204,

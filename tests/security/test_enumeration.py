@@ -96,6 +96,8 @@ def _t1_objects(api: TestClient, global_key: str) -> Objects:
     created(api.post(f"{t1}/groups/g1/departments/", json={"name": "Desk"}))
     created(api.post(f"{t1}/teams/", json={"name": "A"}))
     created(api.post(f"{t1}/teams/A/members/", json={"username": "eu1"}), 200)
+    shift = {"username": "eu1", "start": "2026-12-07T09:00:00Z", "end": "2026-12-07T10:00:00Z"}
+    override = created(api.post(f"{t1}/teams/A/roster/overrides/", json=shift))
     fields = {"leadFields": [{"name": "phone", "type": "phone"}]}
     template = created(api.post(f"{t1}/campaign-templates/", json={"name": "TA", "team": "A", **fields}))
     campaign = created(api.post(f"{t1}/campaigns/", json={"name": "cTA", "templateId": template["id"]}))
@@ -140,6 +142,7 @@ def _t1_objects(api: TestClient, global_key: str) -> Objects:
             "key_id": str(key["id"]),
             "webhook_id": str(hook["id"]),
             "job_id": job.json()["id"],
+            "override_id": str(override["id"]),
         },
         headers={"Authorization": f"Bearer {login(api, 'ta2b')}"},
     )
@@ -185,6 +188,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "tenant-keys/"): {"name": "k"},
     ("PATCH", "{key_id}/"): {"name": "k2"},
     ("PATCH", "{webhook_id}/"): {"description": "d"},
+    ("PUT", "roster/"): {"members": []},
+    ("POST", "overrides/"): {
+        "username": "eu1",
+        "start": "2026-12-07T09:00:00Z",
+        "end": "2026-12-07T10:00:00Z",
+    },
 }
 
 

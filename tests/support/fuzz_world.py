@@ -37,6 +37,7 @@ VICTIMS: dict[str, str | dict[str, str]] = {
     "name": {"/teams/": "M"},
     "username": {"/members/": "ga1", "/accounts/": "av"},
     "key_id": "spare_key",
+    "override_id": "spare_override",  # the probes delete "override"
 }
 
 
@@ -91,6 +92,7 @@ class FuzzWorld:
             "recording_id": [ids["recording"], ids["recording_t2"], ids["live_recording"]],
             "webhook_id": [ids["webhook"], ids["webhook_t2"]],
             "job_id": [ids["job"]],
+            "override_id": [ids["override"]],
         }
         return known.get(name, [])
 
@@ -177,6 +179,9 @@ def build_fuzz_world(client: TestClient, global_key: str, url: str = "") -> Fuzz
     make_account(client, "m1", "user", "t1", "g2")
     for team, member in (("A", "eu1"), ("A", "ga1"), ("M", "m1")):
         created(client.post(f"{T1}/teams/{team}/members/", json={"username": member}), 200)
+    shift = {"username": "eu1", "start": "2026-12-07T09:00:00Z", "end": "2026-12-07T10:00:00Z"}
+    for override in ("override", "spare_override"):
+        ids[override] = created(client.post(f"{T1}/teams/A/roster/overrides/", json=shift))["id"]
     for key, tenant, name, team in (
         ("template", "t1", "TA", "A"),
         ("template_no_team", "t1", "TN", None),

@@ -345,6 +345,16 @@ class AsteriskAmi(Driver):
                 f"call {unique_id}: this phone cannot be answered remotely ({refused.detail})"
             ) from None
 
+    @property
+    def address(self) -> str:
+        return self.host
+
+    async def ping(self) -> float:
+        """An AMI Ping's round trip: what the link costs every action now."""
+        started = time.perf_counter()
+        await self._action({"Action": "Ping"})
+        return (time.perf_counter() - started) * 1000
+
     async def hangup(self, unique_id: str) -> None:
         await self._action({"Action": "Hangup", "Channel": self._channel(unique_id), "Cause": "16"})
 

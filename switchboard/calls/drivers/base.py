@@ -134,6 +134,15 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     async def live_calls(self) -> list[LiveCall]: ...
 
+    @property
+    @abc.abstractmethod
+    def address(self) -> str:
+        """Where the PBX link goes (the host, or "simulated"): systemHealth's pingData key."""
+
+    @abc.abstractmethod
+    async def ping(self) -> float:
+        """The link's round trip now, in milliseconds (PbxUnavailable when it is down)."""
+
     def on_connected(self, callback: Callable[[], None]) -> None:
         """Call `callback` each time the PBX (re)connects: events may have been missed."""
         self._connected_callbacks = [*getattr(self, "_connected_callbacks", []), callback]

@@ -64,6 +64,13 @@ class SimulatedPbx(Driver):
     def available(self) -> bool:
         return True
 
+    @property
+    def address(self) -> str:
+        return "simulated"
+
+    async def ping(self) -> float:
+        return 0.0  # the exchange is in this process
+
     async def start(self) -> None:
         # A new process's virtual exchange has no calls: those the database still holds as live
         # ended with the previous process (reconciled like an AMI reconnection).
