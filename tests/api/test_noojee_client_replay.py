@@ -222,10 +222,14 @@ def recording_is(state: str) -> Callable[[Attempt, bytes], None]:
 
 
 def subscribed(attempt: Attempt, body: bytes) -> None:
+    """At sequence 0: the live call ringing on 450, nothing on 452, and a sequence to follow."""
     reply = parse_subscribe(body)
     assert reply.code == 0
     assert reply.seq > 0
-    assert set(reply.data) == {"450", "452"}
+    assert reply.data["452"] == []
+    assert [(e.call_data.unique_call_id, e.call_data.status) for e in reply.data["450"]] == [
+        (attempt.call, "Ringing")
+    ]
 
 
 def on_shift(attempt: Attempt, body: bytes) -> None:
@@ -280,7 +284,7 @@ ROWS = [
         "subscribe",
         "POST",
         "CallManagementAPI/subscribe",
-        nothing,
+        ringing,
         subscribe_query,
         subscribed,
         frozenset({"user"}),
