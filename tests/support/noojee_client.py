@@ -16,7 +16,7 @@ HEADERS = {
     "Accept": "text/html, image/gif, image/jpeg, */*; q=0.2",
 }
 # Issue 18's switch that makes every Noojee method accept GET like POST (system-wide).
-ACCEPT_GET_PATH = "/api/v1/system/settings/"
+ACCEPT_GET_PATH = "/api/v1/settings/"
 ACCEPT_GET_FIELD = "noojeeAcceptGet"
 YEALINK_AUTO_ANSWER = "Call-info:answer-after=0"  # as the client sends it for a Yealink phone
 
