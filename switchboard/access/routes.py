@@ -41,8 +41,10 @@ from switchboard.web.state import database_of, services_of
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-def _shown_once(view: dict[str, object]) -> Response:
-    """A new key's answer: the key is in it, so no cache may keep it."""
+def _key_issued(request: Request, view: dict[str, object], obj: str, tenant_pk: int | None) -> Response:
+    """A new key's answer (created or rotated), once its transaction is committed: audited, and,
+    the key being in it, kept by no cache."""
+    audit_write(request, 201, obj, tenant_pk)
     response = json_response(view, 201)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -134,8 +136,7 @@ def create_api_key(
     with database_of(request).transaction() as session:
         row, key = api_keys.create_api_key(session, principal, username, body)
         view = api_keys.key_view(row, key)
-    audit_write(request, 201, f"api_key:{row.prefix}", principal.tenant_pk)
-    return _shown_once(view)
+    return _key_issued(request, view, f"api_key:{row.prefix}", principal.tenant_pk)
 
 
 @router.patch(
@@ -202,8 +203,7 @@ def create_tenant_key(
     with database_of(request).transaction() as session:
         row, key = tenant_keys.create_tenant_key(session, principal, tenant_id, body)
         view = tenant_keys.tenant_key_view(session, row, key)
-    audit_write(request, 201, f"tenant_key:{row.prefix}", row.tenant_pk)
-    return _shown_once(view)
+    return _key_issued(request, view, f"tenant_key:{row.prefix}", row.tenant_pk)
 
 
 @router.get(f"{TENANT_KEYS}/{{key_id}}/", response_model=TenantKeyOut, responses=errors(401, 403, 404))
@@ -255,8 +255,7 @@ def rotate_tenant_key(
     with database_of(request).transaction() as session:
         row, key = tenant_keys.rotate_tenant_key(session, principal, tenant_id, key_id, grace)
         view = tenant_keys.tenant_key_view(session, row, key)
-    audit_write(request, 201, f"tenant_key:{row.prefix} rotated from #{key_id}", row.tenant_pk)
-    return _shown_once(view)
+    return _key_issued(request, view, f"tenant_key:{row.prefix} rotated from #{key_id}", row.tenant_pk)
 
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

@@ -474,9 +474,15 @@ def test_statistics_rosters_and_lists_need_their_fields() -> None:
         )
     with pytest.raises(WireError):
         parse_rosters(b'{"code": -1, "message": "no", "type": "roster", "entities": []}')
-    assert parse_entities(b'{"entities": [{"id": 3, "name": "x"}]}')[0].id == 3
+    assert parse_entities(b'{"Code": 0, "Message": "OK", "entities": [{"id": 3, "name": "x"}]}')[0].id == 3
     with pytest.raises(WireError):
-        parse_entities(b'{"entities": [{"id": "3", "name": "x"}]}')
+        parse_entities(b'{"Code": 0, "Message": "OK", "entities": [{"id": "3", "name": "x"}]}')
+    for wrong in (
+        b'{"entities": [{"id": 3, "name": "x"}]}',  # not a simple reply
+        b'{"Code": 0, "Message": "OK", "entities": [{"id": 3}]}',  # no name
+    ):
+        with pytest.raises(WireError):
+            parse_entities(wrong)
 
 
 # -- the monitor loop ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -21,10 +22,11 @@ from switchboard.web.state import AppServices
 from tests.support.access_world import build_world
 from tests.support.calls import dial, noojee, wait_numbered
 from tests.support.contact_centre import team_campaigns
-from tests.support.noojee_parser import (
+from tests.support.noojee_wire import (
     parse_datetime,
     parse_dial,
     parse_entities,
+    parse_list,
     parse_simple,
     parse_subscribe,
 )
@@ -41,7 +43,8 @@ def local(iso: str, zone: ZoneInfo = SYDNEY) -> str:
 def subscribe(api: TestClient, **params: Any) -> tuple[int, dict[str, list[dict[str, Any]]]]:
     answer = noojee(api, "subscribe", **params)
     assert answer.status_code == 200, answer.text
-    return parse_subscribe(answer.content)
+    reply = parse_subscribe(answer.content)  # as the client reads it; the tests compare its strings
+    return reply.seq, orjson.loads(answer.content)["Data"]
 
 
 def follow(api: TestClient, exten: str, seq: int, until: int) -> list[dict[str, Any]]:
@@ -86,13 +89,13 @@ def test_the_strict_parser_refuses_what_the_client_cannot_read() -> None:
             "status": "Connected",
         },
     }
-    assert parse_subscribe({"Code": 0, "seq": 5, "Data": {"410": [event]}})[0] == 5
+    assert parse_subscribe({"Code": 0, "seq": 5, "Data": {"410": [event]}}).seq == 5
     for field, bad in (("status", "Busy"), ("callStartTime", "2026-12-07T13:05:09.5"), ("inbound", "false")):
         broken = {**event, "CallData": {**event["CallData"], field: bad}}
         with pytest.raises(AssertionError, match=field):
             parse_subscribe({"Code": 0, "seq": 5, "Data": {"410": [broken]}})
     with pytest.raises(AssertionError, match="Start"):
-        parse_entities({"Code": 0, "Message": "OK", "entities": [{"Start": "2026-12-07T13:05:09+00:00"}]})
+        parse_list({"Code": 0, "Message": "OK", "entities": [{"Start": "2026-12-07T13:05:09+00:00"}]})
 
 
 def test_one_format_in_the_tenant_zone_and_every_state_one_of_four() -> None:
@@ -144,16 +147,16 @@ def test_every_call_reply_parses_in_the_tenant_time_zone(api: TestClient, global
 
     for method in ("start", "stop"):
         reply = parse_simple(noojee(api, method, extenOrUniqueId=unique_id, tag="t-1").content)
-        assert reply["Code"] == 0, reply
-    metadata = parse_entities(
+        assert reply.code == 0, reply
+    metadata = parse_list(
         api.post(f"{RA}/retrieveMetaDataByUniqueId", params={"uniqueId": unique_id}).content
     )
     (leg,) = metadata
     recording = api.get(f"/api/v1/recordings/{leg['CallRecordId']}/").json()
     assert leg["Start"] == local(recording["startedAt"])
-    assert parse_entities(api.post(f"{RA}/retrieveMetaData", params={"tag": "t-1"}).content) == metadata
+    assert parse_list(api.post(f"{RA}/retrieveMetaData", params={"tag": "t-1"}).content) == metadata
 
-    assert parse_simple(noojee(api, "hangup", extenOrUniqueId=unique_id).content)["Code"] == 0
+    assert parse_simple(noojee(api, "hangup", extenOrUniqueId=unique_id).content).code == 0
     (ended,) = [e for e in follow(api, "102", seq, until=1) if e["CallData"]["status"] == "Hungup"]
     assert ended["CallData"]["hangupCause"] == "normal"
     assert ended["CallData"]["callStartTime"] == local(call["startedAt"])
@@ -163,11 +166,11 @@ def test_campaign_api_replies_parse(api: TestClient, global_key: str) -> None:
     built = team_campaigns(api, global_key)
     api.patch("/api/v1/tenants/t1/", json={"timeZone": "Australia/Sydney"})
     templates = parse_entities(api.post(f"{CA}/getCampaignTemplateList").content)
-    assert {t["id"] for t in templates} == set(built["templates"].values())
+    assert {t.id for t in templates} == set(built["templates"].values())
     campaigns = parse_entities(api.post(f"{CA}/getCampaignList").content)
     assert len(campaigns) == 6
     agent = parse_entities(api.post(f"{CA}/getCampaignList", headers=built["key"]).content)
-    assert {c["id"] for c in agent} == set(built["campaigns"]["TA"])
+    assert {c.id for c in agent} == set(built["campaigns"]["TA"])
 
 
 def test_busy_and_unanswered_calls_end_hungup_with_their_cause(
