@@ -12,11 +12,10 @@ from switchboard.access.dependencies import authorize
 from switchboard.access.policy import Area
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
-from switchboard.errors import BadRequest
 from switchboard.events import webhooks
 from switchboard.events.delivery import queue_test_event
 from switchboard.events.signing import SecretBox
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, row_id
 from switchboard.kit.schemas import Page, RowId, Schema
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of, services_of
@@ -123,7 +122,7 @@ def list_webhooks(
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """The subscriptions the caller may see, oldest first; follow nextCursor."""
-    after = _int_cursor(cursor)
+    after = row_id(cursor)
     with database_of(request).transaction() as session:
         body = webhooks.webhooks_page(session, principal, after, limit)
     return json_response(body)
@@ -192,15 +191,7 @@ def delivery_log(
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """Every attempt, newest first: attempt number, status received, latency, error."""
-    before = _int_cursor(cursor)
+    before = row_id(cursor)
     with database_of(request).transaction() as session:
         body = webhooks.delivery_log_page(session, principal, webhook_id, before, limit)
     return json_response(body)
-
-
-def _int_cursor(cursor: str | None) -> int | None:
-    if not cursor:
-        return None
-    if not cursor.isdigit() or len(cursor) > 18:
-        raise BadRequest.field("cursor", "is not a cursor returned by this list")
-    return int(cursor)

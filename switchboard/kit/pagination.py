@@ -91,14 +91,20 @@ def page_request(
     )
 
 
+def row_id(cursor: str | None) -> int | None:
+    """The row id a list ordered by id carries in its cursor (None: the first page); a cursor
+    holding anything else is not one of its own."""
+    if not cursor:
+        return None
+    if not is_number(cursor):
+        raise BadRequest.field("cursor", "is not a cursor returned by this list")
+    return int(cursor)
+
+
 def number_after(request: PageRequest) -> int | None:
     """The row id after which a page of a list ordered by id starts (or, newest first, before
-    which it ends): a cursor holding anything else is not one of its own."""
-    if request.after is None:
-        return None
-    if not is_number(request.after):
-        raise BadRequest.field("cursor", "is not a cursor returned by this list")
-    return int(request.after)
+    which it ends)."""
+    return row_id(request.after)
 
 
 def page_body(rows: list[dict[str, object]], request: PageRequest, total: int) -> dict[str, object]:
@@ -112,10 +118,5 @@ def page_body(rows: list[dict[str, object]], request: PageRequest, total: int) -
 
 
 def decode_pk_cursor(cursor: str | None) -> int | None:
-    """The row id a keyset-on-pk list's cursor carries (None: the first page)."""
-    if not cursor:
-        return None
-    value = decode_cursor(cursor)
-    if not value.isdigit() or len(value) > 18:
-        raise BadRequest.field("cursor", "is not a cursor returned by this list")
-    return int(value)
+    """The row id a keyset-on-pk list's opaque cursor carries (None: the first page)."""
+    return row_id(decode_cursor(cursor)) if cursor else None

@@ -18,6 +18,7 @@ from switchboard.bulk import jobs
 from switchboard.bulk.formula_guard import guard, unguard
 from switchboard.bulk.importer import Importer
 from switchboard.db.engine import Database
+from switchboard.kit.pagination import encode_cursor
 from switchboard.settings import Settings
 from switchboard.web.exception_handlers import UNREADABLE_BODY
 from switchboard.web.request_limits import MAX_QUERY_BYTES
@@ -194,3 +195,25 @@ def test_guarding_a_cell_is_undone_exactly(cell: str) -> None:
         # Left as it was only because it is a signed number or a phone number.
         assert guarded == cell
         assert set(cell) <= set("0123456789 ().,-+"), cell
+
+
+@pytest.mark.parametrize("digit", ["²", "٣", "9" * 19])
+def test_a_cursor_of_non_ascii_or_huge_digits_is_400(api: TestClient, digit: str) -> None:
+    # str.isdigit() admits '²' and '٣', which int() refuses: every list with an id cursor once
+    # answered them 500 (webhooks, their deliveries, import jobs, tenant keys).
+    make_tenant(api, "t1")
+    created = api.post("/api/v1/webhooks/", json={"url": "https://hooks.example/x", "eventTypes": ["*"]})
+    assert created.status_code == 201, created.text
+    hook = created.json()["id"]
+    lists = {
+        "/api/v1/webhooks/": digit,
+        f"/api/v1/webhooks/{hook}/deliveries/": digit,
+        "/api/v1/import/": encode_cursor(digit),
+        "/api/v1/tenants/t1/tenant-keys/": encode_cursor(digit),
+    }
+    for path, cursor in lists.items():
+        response = api.get(path, params={"cursor": cursor})
+        assert response.status_code == 400, (path, response.status_code, response.text)
+        assert response.json()["errors"] == [
+            {"field": "cursor", "reason": "is not a cursor returned by this list"}
+        ], path
