@@ -73,8 +73,12 @@ NOOJEE_PARAMETERS: dict[str, tuple[list[str], list[str]]] = {
     "CallManagementAPI/subscribe": (["exten"], ["lastSequenceNumber", "timeOut", "tenantId"]),
     "RecordingAPI/retrieveMetaData": (["tag"], []),
     "RecordingAPI/retrieveMetaDataByUniqueId": (["uniqueId"], []),
+    "RecordingAPI/retrieveMetaDataByHour": (["date", "hour"], []),
+    "RecordingAPI/retrieveRecording": (["recordingId"], []),
     "CampaignAPI/getCampaignTemplateList": ([], []),
     "CampaignAPI/getCampaignList": ([], ["fTemplateId"]),
+    "CampaignAPI/getAllocationList": ([], ["fCampaignId"]),
+    "CampaignAPI/getCallRecordList": ([], ["fTemplateId", "campaignId", "allocationId"]),
     "CampaignAPI/insertLeadFast": (["fTemplateId", "fCampaignId"], ["allowDuplicates"]),
     "CampaignAPI/updateLeadFast": (["fTemplateId", "fCampaignId"], ["allowDuplicates"]),
     "systemHealth/test": ([], []),
@@ -438,8 +442,34 @@ PROBES: list[Probe] = [
             (f"POST {CAMPAIGN_API}getCampaignList", {}, {}),
             (f"POST {RA}retrieveMetaData", {}, {"tag": "fuzz-tag"}),
             (f"POST {RA}retrieveMetaDataByUniqueId", {}, {"uniqueId": "{call}"}),
+            (f"POST {RA}retrieveMetaDataByHour", {}, {"date": "2026/01/01", "hour": "3"}),
+            (f"POST {RA}retrieveRecording", {}, {"recordingId": "{recording}"}),
+            (f"POST {CAMPAIGN_API}getAllocationList", {}, {}),
+            (f"POST {CAMPAIGN_API}getCallRecordList", {}, {}),
+            (f"GET {T1}/campaigns/{{campaign_id}}/allocations/", CAMPAIGN, {}),
+            (
+                f"GET {T1}/campaigns/{{campaign_id}}/allocations/{{allocation_id}}/",
+                {**CAMPAIGN, "allocation_id": "{allocation}"},
+                {},
+            ),
         )
     ],
+    probe(f"POST {RA}retrieveMetaDataByHour", 200, query={"date": "2026/01/01", "hour": "3"}),
+    probe(f"POST {RA}retrieveRecording", 200, query={"recordingId": "{recording}"}),
+    probe(f"POST {RA}retrieveRecording", 404, query={"recordingId": "999999"}),
+    probe(f"POST {RA}retrieveRecording", 409, query={"recordingId": "{live_recording}"}),
+    probe(
+        f"PATCH {T1}/tenant-keys/{{key_id}}/",
+        409,
+        path={"tenant_id": "t1", "key_id": "{revoked_tenant_key}"},
+        json={"name": "x"},
+    ),
+    probe(
+        f"POST {T1}/tenant-keys/{{key_id}}/rotate/",
+        409,
+        path={"tenant_id": "t1", "key_id": "{revoked_tenant_key}"},
+        json={"graceSeconds": 0},
+    ),
     *[
         probe(operation, 403, "campaigns_key", path=path, query=query)
         for operation, path, query in (
@@ -594,6 +624,7 @@ PROBES: list[Probe] = [
         path={"tenant_id": "t1", "name": "M", "username": "m1"},
     ),
     probe(f"DELETE {T1}/groups/{{group_id}}/departments/{{name}}/", 204, path={**T1G1, "name": "GOpsChild"}),
+    probe(f"DELETE {T1}/tenant-keys/{{key_id}}/", 204, path={"tenant_id": "t1", "key_id": "{tenant_key}"}),
 ]
 DIAL = {"extenOrUniqueId": "101", "number": "0390001234", "tenantId": "t1"}
 # On an app whose PBX is down (fuzz_world.build_pbx_down_world: live calls call1 to call3).

@@ -106,6 +106,7 @@ def _t1_objects(api: TestClient, global_key: str) -> Objects:
     )
     assert leads.status_code in (200, 201), leads.text
     lead = api.get(f"{t1}/campaigns/{campaign['id']}/leads/").json()["items"][0]
+    allocation = api.get(f"{t1}/campaigns/{campaign['id']}/allocations/").json()["items"][0]
     created(api.post(f"{t1}/dnc/", json={"number": "+61 3 9000 0009"}))
     call = dial(api, extenOrUniqueId="103", number="0390001234", tenantId="t1")
     assert noojee(api, "start", extenOrUniqueId=call, tenantId="t1").json()["Code"] == 0
@@ -143,6 +144,7 @@ def _t1_objects(api: TestClient, global_key: str) -> Objects:
             "webhook_id": str(hook["id"]),
             "job_id": job.json()["id"],
             "override_id": str(override["id"]),
+            "allocation_id": str(allocation["id"]),
         },
         headers={"Authorization": f"Bearer {login(api, 'ta2b')}"},
     )

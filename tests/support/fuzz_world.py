@@ -82,7 +82,10 @@ class FuzzWorld:
             "tenant_id": ["t1", "t2"],
             "group_id": ["g1", "g2"],
             "domain": ["t1.example", "t2.example"],
-            "key_id": [ids["key"]],
+            "key_id": [ids["tenant_key"], ids["revoked_tenant_key"]]
+            if "/tenant-keys/" in path
+            else [ids["key"]],
+            "allocation_id": [ids["allocation"]],
             "template_id": [ids["template"], ids["template_t2"], ids["template_no_team"]],
             "campaign_id": [ids["campaign"], ids["campaign_t2"], ids["campaign_no_team"]],
             "lead_id": [ids["lead"]],
@@ -116,6 +119,10 @@ class FuzzWorld:
             "autoAnswer": ["true"],
             "record": ["true", "false"],
             "callerId": ["0390009999"],
+            "date": ["2026/01/01"],
+            "hour": ["3"],
+            "recordingId": [str(ids["recording"]), str(ids["live_recording"])],
+            "allocationId": [str(ids["allocation"])],
         }
         return known.get(name, [])
 
@@ -208,6 +215,7 @@ def build_fuzz_world(client: TestClient, global_key: str, url: str = "") -> Fuzz
     batch = created(client.post(f"{T1}/campaigns/{ids['campaign']}/leads/", json=leads), 200)
     assert batch["written"] == 2, batch
     ids["lead"] = batch["results"][0]["id"]
+    ids["allocation"] = client.get(f"{T1}/campaigns/{ids['campaign']}/allocations/").json()["items"][0]["id"]
     dnc = created(client.post(f"{T1}/dnc/", json={"number": "0390000099"}))
     ids["dnc"] = dnc["number"]
     # A call recorded and stopped (its file exists), a call still recording, and one in t2.
@@ -230,6 +238,9 @@ def build_fuzz_world(client: TestClient, global_key: str, url: str = "") -> Fuzz
     revoked = created(client.post("/api/v1/accounts/ta1/api-keys/", json={"name": "revoked"}))["id"]
     assert client.delete(f"/api/v1/accounts/ta1/api-keys/{revoked}/").status_code == 204
     ids["revoked_key"] = revoked
+    for name in ("tenant_key", "revoked_tenant_key"):
+        ids[name] = created(client.post(f"{T1}/tenant-keys/", json={"name": name}))["keyId"]
+    assert client.delete(f"{T1}/tenant-keys/{ids['revoked_tenant_key']}/").status_code == 204
     # Keys narrowed to one area each: the 403 of every other campaign-related endpoint.
     for kind, scope in (("campaigns_key", "campaigns"), ("calls_key", "calls")):
         key = {"name": kind, "scopes": [scope]}
