@@ -71,6 +71,7 @@ from switchboard.signals.feed import ChangeFeed
 from switchboard.system.routes import router as settings_router
 from switchboard.system.store import SETTINGS_CHANNEL, SettingsCache
 from switchboard.web.exception_handlers import ErrorRenderer, install_error_handlers
+from switchboard.web.nul_guard import NulGuard
 from switchboard.web.observability import AccessLogAndMetrics, Metrics
 from switchboard.web.perimeter import Perimeter
 from switchboard.web.request_limits import RequestLimits
@@ -247,6 +248,7 @@ def create_app(settings: Settings) -> FastAPI:
     _document_real_error_statuses(app)
 
     # The last added is outermost: every request is logged and counted, refused ones included.
+    app.add_middleware(NulGuard, own_limit=_streams_its_upload, render=render)
     app.add_middleware(
         RequestLimits, max_bytes=settings.max_body_bytes, own_limit=_streams_its_upload, render=render
     )
@@ -305,7 +307,7 @@ PROBLEM_REF = "#/components/schemas/Problem"
 def _no_nul_in_url(request: Request) -> None:
     """A NUL character is part of no id or value (PostgreSQL cannot even store one): 400 before
     a route looks anything up, the same on both engines."""
-    if "\x00" in request.url.path or "%00" in request.url.query:
+    if "\x00" in request.url.path:  # the query string is NulGuard's, with every body
         raise BadRequest("The URL may not contain NUL (%00) characters.")
 
 

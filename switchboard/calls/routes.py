@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +19,7 @@ from switchboard.access.policy import (
 )
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
-from switchboard.calls import queries, service
+from switchboard.calls import patterns, queries, service
 from switchboard.calls.control import CallControl, DialRequest
 from switchboard.calls.drivers.simulated import SimulatedPbx
 from switchboard.calls.models import Call, Recording
@@ -94,7 +93,10 @@ class RecordingOut(Schema):
 class DiallingPolicyIO(Schema):
     allowed: Annotated[
         list[Annotated[str, StringConstraints(min_length=1, max_length=100)]], Field(max_length=100)
-    ] = Field(description="Full-match regular expressions over normalised numbers ('+' kept).")
+    ] = Field(
+        description="Full-match patterns over normalised numbers ('+' kept), in RE2 syntax: "
+        "linear-time matching, so no backreferences or lookaround."
+    )
     max_concurrent_calls: Annotated[int, Field(ge=0, le=10_000)]
 
 
@@ -271,10 +273,8 @@ def put_dialling_policy(
     request: Request, principal: CallsCaller, tenant_id: str, body: DiallingPolicyIO
 ) -> Response:
     for pattern in body.allowed:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise BadRequest.field("allowed", f"{pattern!r} is not a regular expression: {exc}") from None
+        if (refused := patterns.pattern_error(pattern)) is not None:
+            raise BadRequest.field("allowed", refused)
     with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
         require_manage(principal, Target(Kind.DIALLING_POLICY, tenant.pk))

@@ -25,6 +25,7 @@ from switchboard.access.policy import (
     visibility,
 )
 from switchboard.access.principal import Principal
+from switchboard.calls import patterns
 from switchboard.calls.drivers.base import CallUpdate, extension_of_channel
 from switchboard.calls.models import ENDED_STATES, Call, DiallingPolicy, Recording
 from switchboard.calls.recordings import (
@@ -178,7 +179,7 @@ def plan_dial(
     except ValueError as exc:
         raise BadRequest.field("number", str(exc)) from None
     allowed, max_calls = dialling_policy(session, tenant_pk)
-    if not any(re.fullmatch(pattern, number) for pattern in allowed):
+    if not patterns.matches_any(allowed, number):
         raise Forbidden(f"The tenant's dialling policy does not allow calls to {number}.")
     caller_id = ""
     if caller_id_raw:

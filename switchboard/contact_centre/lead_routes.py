@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, Field, StringConstraints, ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -16,7 +16,14 @@ from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.contact_centre import allocations, dnc, leads
 from switchboard.contact_centre.lead_writer import audit_object
-from switchboard.contact_centre.leads import ABSENT, CampaignContext, LeadInput, Outcome, RowResult
+from switchboard.contact_centre.leads import (
+    ABSENT,
+    CampaignContext,
+    LeadInput,
+    Outcome,
+    RowResult,
+    callback_in_range,
+)
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
 from switchboard.kit.pagination import (
@@ -37,6 +44,7 @@ READ = errors(400, 401, 403, 404)
 WRITE = errors(400, 401, 403, 404, 409, 429)
 
 FieldValue = str | int | float | None
+CallbackAt = Annotated[datetime, AfterValidator(callback_in_range)]
 
 
 class LeadIn(Schema):
@@ -47,8 +55,10 @@ class LeadIn(Schema):
     priority: Annotated[int, Field(ge=0, le=100)] | None = Field(
         default=None, description="0-100, lower dials first; 10 when not given."
     )
-    callback_at: datetime | None = Field(
-        default=None, description="ISO 8601; without an offset it is in the template's contact-hours zone."
+    callback_at: CallbackAt | None = Field(
+        default=None,
+        description="ISO 8601, years 1970 to 9998; without an offset it is in the template's "
+        "contact-hours zone.",
     )
     disposition: str | None = None
 
@@ -72,7 +82,7 @@ class LeadPatch(Schema):
 
     fields: dict[str, FieldValue] = Field(default_factory=dict)
     priority: Annotated[int, Field(ge=0, le=100)] | None = None
-    callback_at: datetime | None = None
+    callback_at: CallbackAt | None = None
     disposition: str | None = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from switchboard.contact_centre.leads import ABSENT, KEEP, LeadInput, Outcome
+from switchboard.contact_centre.leads import ABSENT, KEEP, LeadInput, Outcome, callback_in_range
 
 _NO_CHANGE = "<no change>"
 _CALLBACK_FORMAT = "%Y/%m/%d %H:%M"
@@ -26,9 +26,7 @@ def noojee_row(raw: dict[str, Any], update: bool) -> LeadInput:
                     raise ValueError("must be the lead's reference, at most 100 characters")
                 row.external_id = text or None
             elif name == "njcallbackdate":
-                row.callback_at = (
-                    KEEP if keep else datetime.strptime(text, _CALLBACK_FORMAT) if text else None
-                )
+                row.callback_at = KEEP if keep else _callback_date(text) if text else None
             elif name == "njpriority":
                 row.priority = KEEP if keep else int(text) if text else ABSENT
             elif name == "njdisposition":
@@ -38,9 +36,16 @@ def noojee_row(raw: dict[str, Any], update: bool) -> LeadInput:
             else:
                 row.fields[key] = KEEP if keep else value
         except ValueError as exc:
-            detail = "expected yyyy/MM/dd HH:mm" if name == "njcallbackdate" else str(exc)
-            row.rejected = (Outcome.INVALID_VALUE, f"{key}: {detail}")
+            row.rejected = (Outcome.INVALID_VALUE, f"{key}: {exc}")
             return row
     if update and row.external_id is None:
         row.rejected = (Outcome.LEAD_NOT_FOUND, "njExternalLeadId is needed to find the lead")
     return row
+
+
+def _callback_date(text: str) -> datetime:
+    try:
+        written = datetime.strptime(text, _CALLBACK_FORMAT)
+    except ValueError:
+        raise ValueError("expected yyyy/MM/dd HH:mm") from None
+    return callback_in_range(written, _CALLBACK_FORMAT)

@@ -84,6 +84,22 @@ class Marker:
         return self.name
 
 
+# A callback time's wall-clock date, in whatever zone it is written, lies in these years: far enough
+# inside datetime's range that moving it to UTC and showing it in any zone cannot overflow.
+_CALLBACK_FIRST = datetime(1970, 1, 1)
+_CALLBACK_LAST = datetime(9998, 12, 31, 23, 59)
+ISO_MINUTES = "%Y-%m-%dT%H:%M"
+
+
+def callback_in_range(value: datetime, written_as: str = ISO_MINUTES) -> datetime:
+    """`value` when its date is in the supported range; ValueError naming the range (in the form
+    its surface writes dates) otherwise. Every adapter checks the callback times it reads with it."""
+    if not _CALLBACK_FIRST.year <= value.year <= _CALLBACK_LAST.year:
+        first, last = _CALLBACK_FIRST.strftime(written_as), _CALLBACK_LAST.strftime(written_as)
+        raise ValueError(f"must be from {first} to {last}")
+    return value
+
+
 ABSENT = Marker("ABSENT")  # not in the row: the default on insert, unchanged on update
 KEEP = Marker("KEEP")  # '<No Change>': unchanged on update, an error (108) on insert
 
