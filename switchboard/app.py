@@ -70,6 +70,7 @@ from switchboard.settings import Settings
 from switchboard.signals.feed import ChangeFeed
 from switchboard.system.routes import router as settings_router
 from switchboard.system.store import SETTINGS_CHANNEL, SettingsCache
+from switchboard.web.canonical_path import SlashTwin
 from switchboard.web.exception_handlers import ErrorRenderer, install_error_handlers
 from switchboard.web.nul_guard import NulGuard
 from switchboard.web.observability import AccessLogAndMetrics, Metrics
@@ -152,6 +153,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        redirect_slashes=False,  # its Location came from the Host header; SlashTwin serves instead
         lifespan=lifespan,
         dependencies=[Depends(_no_nul_in_url)],
     )
@@ -184,6 +186,7 @@ def create_app(settings: Settings) -> FastAPI:
         console_throttle=SignInThrottle(limiter),
     )
     app.state.services = services
+    app.router.default = SlashTwin(app.router)
 
     render = ErrorRenderer(dict.fromkeys(NOOJEE_PREFIXES, error_envelope))
     install_error_handlers(app, render, on_refusal=audit_refusal)

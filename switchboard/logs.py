@@ -10,6 +10,9 @@ from switchboard.access.keys import KEY_PATTERN
 REDACTED = "[REDACTED]"
 _QUERY_SECRET = re.compile(r"""(?i)\b(apiKey|api_key|password|secret|token)=([^&\s"']*)""")
 _HEADER_SECRET = re.compile(r"(?i)\b(authorization|x-api-key)(['\"]?\s*[:=,]\s*['\"]?)([^'\"\r\n]+)")
+# C0 and C1 controls, DEL and Unicode's line and paragraph separators: each can end, split or
+# rewrite a line in some log viewer, so a value holding one could forge a record.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def redact(text: str) -> str:
@@ -18,12 +21,18 @@ def redact(text: str) -> str:
     return KEY_PATTERN.sub(REDACTED, text)
 
 
+def escape_controls(text: str) -> str:
+    """Control characters as Python escapes (\\n, \\x1b, \\u2028): one record stays one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message (and traceback text) with secrets replaced."""
+    """Rewrites each record's message (and traceback text) with secrets replaced and, in the message
+    (where request values go), control characters escaped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message)
+        cleaned = escape_controls(redact(message))
         if cleaned != message:
             record.msg, record.args = cleaned, None
         if record.exc_info and not record.exc_text:

@@ -31,27 +31,28 @@ CREDENTIALS_CHANNEL = "credentials"
 MAX_CACHED = 200_000
 
 
-def presented_key(request: Request) -> str | None:
-    """The key as sent: Authorization: Bearer, X-API-Key, or (Noojee routes only) apiKey.
+def presented_key(request: Request, form_keys: list[str] | None = None) -> str | None:
+    """The key as sent: Authorization: Bearer, X-API-Key, or (Noojee routes only) apiKey in the
+    query or the form (`form_keys`, read by the caller).
 
-    Two different credentials on one request are refused: which one acts would be a guess.
+    A channel used twice (two Authorization headers, two apiKey parameters) or two different keys
+    across channels are refused: which one acts would be a guess.
     """
-    sent: set[str] = set()
-    auth = request.headers.get("authorization")
-    if auth:
-        scheme, _, value = auth.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            sent.add(value.strip())
-    header_key = request.headers.get("x-api-key")
-    if header_key and header_key.strip():
-        sent.add(header_key.strip())
+    channels = [
+        [_bearer(value) for value in request.headers.getlist("authorization")],
+        request.headers.getlist("x-api-key"),
+    ]
     if request.url.path.startswith(NOOJEE_PREFIXES):
-        query_key = request.query_params.get("apiKey")
-        if query_key:
-            sent.add(query_key.strip())
-    if len(sent) > 1:
+        channels += [request.query_params.getlist("apiKey"), form_keys or []]
+    sent = {value.strip() for channel in channels for value in channel} - {""}
+    if len(sent) > 1 or any(len(channel) > 1 for channel in channels):
         raise Unauthorized("The request carries more than one credential; send exactly one.")
     return sent.pop() if sent else None
+
+
+def _bearer(authorization: str) -> str:
+    scheme, _, value = authorization.partition(" ")
+    return value if scheme.lower() == "bearer" else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +125,8 @@ class CredentialResolver:
         feed.subscribe(CREDENTIALS_CHANNEL, self._cache.clear)
 
     async def resolve(self, request: Request) -> Principal:
-        key = presented_key(request)
-        if key is None and request.url.path.startswith(NOOJEE_PREFIXES):
-            key = await _form_key(request)
+        noojee = request.url.path.startswith(NOOJEE_PREFIXES)
+        key = presented_key(request, await _form_keys(request) if noojee else None)
         if key is None:
             raise Unauthorized("An API key or login token is required (Authorization: Bearer <key>).")
         client = request.client.host if request.client else "-"
@@ -216,12 +216,11 @@ _MISSING: Any = object()
 _KEYS_WITH_LAST_USE = frozenset({keys.KeyKind.USER, keys.KeyKind.TENANT})
 
 
-async def _form_key(request: Request) -> str | None:
-    """Noojee clients may post apiKey as a form field (compatibility only)."""
+async def _form_keys(request: Request) -> list[str]:
+    """Noojee clients may post apiKey as a form field (compatibility only); every one posted."""
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return None
-    value = (await request.form()).get("apiKey")
-    return value.strip() if isinstance(value, str) and value.strip() else None
+        return []
+    return [value for value in (await request.form()).getlist("apiKey") if isinstance(value, str)]
 
 
 def _allowed(client: str, networks: tuple[IPNetwork, ...]) -> bool:

@@ -1,15 +1,18 @@
-"""The perimeter: trusted-proxy headers, HTTPS only, and trailing-slash normalisation (pure ASGI)."""
+"""The perimeter: trusted-proxy headers, HTTPS only (and HSTS), trailing-slash normalisation (pure ASGI)."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchboard.errors import Forbidden, SwitchboardError
 from switchboard.settings import IPNetwork
 from switchboard.web.exception_handlers import ErrorRenderer
+
+# A year: browsers that once reached us over HTTPS never try plain HTTP (and its stripping) again.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -78,14 +81,15 @@ class Perimeter:
                 raise Forbidden("Requests from this address are not accepted (the system IP allowlist).")
         except SwitchboardError as error:
             self.on_refusal(scope, error)
-            await self.render(scope["path"], error)(scope, receive, send)
+            await self.render(scope["path"], error)(scope, receive, _with_hsts(scope, send))
             return
         path: str = scope["path"]
         if path.startswith("/api/v1/") and not path.endswith("/") and "." not in path.rsplit("/", 1)[1]:
-            # One canonical form without a redirect: a redirect would drop a GET body (seed 003).
+            # The native routes' form, found at once (the router's SlashTwin finds any other form
+            # later). Never a redirect: it would drop a GET body (seed 003).
             scope["path"] = path + "/"
             scope["raw_path"] = scope["path"].encode()
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, _with_hsts(scope, send))
 
     def _apply_proxy_headers(self, scope: Scope) -> None:
         forwarded_for = forwarded_proto = None
@@ -110,3 +114,16 @@ class Perimeter:
             scope["client"] = (real, 0)
         if forwarded_proto is not None:
             scope["scheme"] = forwarded_proto.rsplit(",", 1)[-1].strip().lower()
+
+
+def _with_hsts(scope: Scope, send: Send) -> Send:
+    """Every response over HTTPS (as the client sees it: after a trusted proxy's word) carries HSTS."""
+    if scope["scheme"] != "https":  # browsers ignore it over plain HTTP, where anyone could add it
+        return send
+
+    async def send_with_hsts(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), HSTS]}
+        await send(message)
+
+    return send_with_hsts
