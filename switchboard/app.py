@@ -307,9 +307,10 @@ def _document_real_error_statuses(app: FastAPI) -> None:
 PROBLEM_REF = "#/components/schemas/Problem"
 
 
-def _no_nul_in_url(request: Request) -> None:
+async def _no_nul_in_url(request: Request) -> None:
     """A NUL character is part of no id or value (PostgreSQL cannot even store one): 400 before
-    a route looks anything up, the same on both engines."""
+    a route looks anything up, the same on both engines. Async: FastAPI runs a sync dependency on
+    a worker thread, and this one runs on every request of every route."""
     if "\x00" in request.url.path:  # the query string is NulGuard's, with every body
         raise BadRequest("The URL may not contain NUL (%00) characters.")
 
