@@ -54,6 +54,28 @@ def test_settings_in_the_browser(api: TestClient, global_key: str, server: str, 
     context.close()
 
 
+def test_a_template_typed_before_the_script_ran_is_previewed(
+    api: TestClient, global_key: str, server: str, browser: Any
+) -> None:
+    # Regression: the preview listened for input only from when the deferred script ran, so a
+    # template typed earlier (a slow link; CI under load) was never previewed.
+    build_world(api, global_key)
+    make_account(api, "root2", "system")
+    context = browser.new_context(ignore_https_errors=True)
+    page = sign_in(context, server, "root2")
+    held: list[Any] = []
+    page.route(
+        "**/console/static/console.js", lambda route: held.append(route)
+    )  # the script waits until we let it go
+    page.goto(f"{server}/console/settings/", wait_until="commit")
+    page.get_by_label("END_USER_NAME").fill("{{last_name}}, {{first_name}}")
+    while not held:
+        page.wait_for_timeout(20)
+    held[0].continue_()
+    page.locator("#name-preview li", has_text="Lovelace, Ada").wait_for(timeout=10_000)
+    context.close()
+
+
 def test_key_scopes_and_a_forged_form(api: TestClient, global_key: str, server: str, browser: Any) -> None:
     build_world(api, global_key)
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 390, "height": 844})  # a phone

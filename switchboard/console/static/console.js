@@ -18,22 +18,26 @@ document.querySelectorAll("form[data-live-preview]").forEach((form) => {
   const input = form.querySelector("input[name=template]");
   const preview = form.querySelector("#name-preview");
   let timer = null;
-  input.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      const data = new FormData(form);
-      data.set("action", "preview");
-      const answer = await fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin" });
-      const page = new DOMParser().parseFromString(await answer.text(), "text/html");
-      const fresh = page.querySelector("#name-preview");
-      const error = page.querySelector("#END_USER_NAME-error");
-      if (fresh) preview.innerHTML = fresh.innerHTML;
-      const shown = form.querySelector("#END_USER_NAME-error");
-      if (shown) shown.remove();
-      if (error) preview.before(error);
-      input.setAttribute("aria-invalid", error ? "true" : "false");
-    }, 250);
-  });
+  let asked = 0; // answers can arrive out of order: only the latest question's answer is shown
+  const refresh = async () => {
+    const question = ++asked;
+    const data = new FormData(form);
+    data.set("action", "preview");
+    const answer = await fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin" });
+    const page = new DOMParser().parseFromString(await answer.text(), "text/html");
+    if (question !== asked) return;
+    const fresh = page.querySelector("#name-preview");
+    const error = page.querySelector("#END_USER_NAME-error");
+    if (fresh) preview.innerHTML = fresh.innerHTML;
+    const shown = form.querySelector("#END_USER_NAME-error");
+    if (shown) shown.remove();
+    if (error) preview.before(error);
+    input.setAttribute("aria-invalid", error ? "true" : "false");
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(refresh, 250); };
+  input.addEventListener("input", later);
+  // Typed before this deferred script ran (a slow link, a quick hand): preview what is there now.
+  if (input.value !== input.defaultValue) later();
 });
 
 // Live calls: fetch the page every few seconds and swap in its fresh table (which says when it
