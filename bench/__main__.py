@@ -13,7 +13,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -33,6 +32,7 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session
 
 from bench import subscribe
+from bench.bare_floor import serving_bare_floor
 from bench.generate import (
     CAMPAIGNS_PER_TEMPLATE,
     GROUPS_PER_TENANT,
@@ -41,7 +41,7 @@ from bench.generate import (
     generate,
     generate_contact_centre,
 )
-from bench.process import cpu_seconds, peak_rss_mb
+from bench.process import cpu_seconds, peak_rss_mb, serving_process
 from switchboard.access.accounts import create_account
 from switchboard.contact_centre.models import Campaign, Team, TeamMember
 from switchboard.db.engine import Database, sync_url
@@ -49,6 +49,7 @@ from switchboard.db.migrate import upgrade
 from switchboard.system.bootstrap import initialise
 
 RESULTS = Path(__file__).parent / "results"
+BARE_FLOOR = "bare_fastapi_floor"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -289,7 +290,10 @@ def bench_engine(
     url = prepare_database(engine, users, workdir, pg_base)
     credentials = fresh_credentials(url, users)
     key, token = credentials.global_key, credentials.admin_token
-    with serving(url, workdir / f"data-{engine}", workdir / f"server-{engine}.log") as (server, base):
+    with (
+        serving(url, workdir / f"data-{engine}", workdir / f"server-{engine}.log") as (server, base),
+        serving_bare_floor(_free_port(), workdir / f"data-{engine}", workdir / "bare-floor.log") as bare,
+    ):
         rng = random.Random(1)
         user_paths = []
         for _ in range(2000):
@@ -318,6 +322,8 @@ def bench_engine(
             for user_token, tenant, group, user_id in credentials.end_users
         ]
         cases = {
+            # The headline floor: a bare FastAPI app in its own process (bench/bare_floor.py).
+            BARE_FLOOR: _wrk_script([Call("/bench/floor", {})], workdir),
             "floor": _wrk_script([Call("/bench/floor", {})], workdir),
             "user_read_global_key": _wrk_script([Call(path, auth) for path in user_paths], workdir),
             # An account principal: tenant admin of bench0, policy filter in the query.
@@ -336,7 +342,9 @@ def bench_engine(
         # Issue 6: stop -> start recording cycles, by extension (seed 000's call), tenant admin.
         cases["recording_stop_start"] = _recording_cycle(base, key, token, workdir)
         cases = {
-            name: script for name, script in cases.items() if not only or name in only or name == "floor"
+            name: script
+            for name, script in cases.items()
+            if not only or name in only or name in (BARE_FLOOR, "floor")
         }
         results = []
         for round_ in range(2):  # warm-up round, then the measured round
@@ -344,9 +352,8 @@ def bench_engine(
                 if case == "recording_stop_start":
                     restart_recordings(base, token)
                 duration = 2 if round_ == 0 else seconds
-                requests, errors, rps, p50, p99, cpu = run_wrk(
-                    base, server.pid, script, duration, connections
-                )
+                target, pid = (bare[1], bare[0].pid) if case == BARE_FLOOR else (base, server.pid)
+                requests, errors, rps, p50, p99, cpu = run_wrk(target, pid, script, duration, connections)
                 if round_ == 1:
                     results.append(
                         Measurement(
@@ -379,24 +386,9 @@ def serving(url: str, data_dir: Path, log_path: Path) -> Iterator[tuple[subproce
         "SWITCHBOARD_SIM_RING_SECONDS": "0",
         "SWITCHBOARD_SIM_ANSWER_SECONDS": "0",
     }
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, *_profiler(), "-m", "switchboard", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            for _ in range(600):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            yield server, f"https://127.0.0.1:{port}"
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=15)
+    command = [sys.executable, *_profiler(), "-m", "switchboard", "serve", "--port", str(port)]
+    with serving_process(command, env, port, log_path) as server:
+        yield server, f"https://127.0.0.1:{port}"
 
 
 def _post(url: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
@@ -537,13 +529,15 @@ def main() -> None:
             args.pg_url,
             set(filter(None, args.only.split(","))),
         )
-    header = ("engine", "users", "case", "req/s", "p50 ms", "p99 ms", "CPU us/req", "errors", "ratio")
-    print("\n{:<11}{:>9}  {:<24}{:>9}{:>9}{:>9}{:>12}{:>8}{:>7}".format(*header))
+    # Ratios: to the bare FastAPI floor (the headline), and to Switchboard's own floor route.
+    header = ("engine", "users", "case", "req/s", "p50 ms", "p99 ms", "CPU us/req", "errors", "÷bare", "÷own")
+    print("\n{:<11}{:>9}  {:<24}{:>9}{:>9}{:>9}{:>12}{:>8}{:>7}{:>7}".format(*header))
     for r in all_results:
-        floor = next(x for x in all_results if x.engine == r.engine and x.case == "floor")
+        bare = next(x for x in all_results if x.engine == r.engine and x.case == BARE_FLOOR)
+        own = next(x for x in all_results if x.engine == r.engine and x.case == "floor")
         print(
             f"{r.engine:<11}{r.users:>9,}  {r.case:<24}{r.rps:>9.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
-            f"{r.cpu_us_per_request:>12.0f}{r.errors:>8}{r.rps / floor.rps:>7.2f}"
+            f"{r.cpu_us_per_request:>12.0f}{r.errors:>8}{r.rps / bare.rps:>7.2f}{r.rps / own.rps:>7.2f}"
         )
     for engine, users, rss in PEAK_RSS:
         print(f"{engine:<11}{users:>9,}  server peak RSS {rss:.0f} MB")

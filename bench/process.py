@@ -1,8 +1,15 @@
-"""CPU time and peak memory of the server process, read from /proc, for per-request figures."""
+"""The measured server processes: started and awaited on their port, their CPU time and peak
+memory read from /proc for per-request figures."""
 
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -19,3 +26,27 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+@contextmanager
+def serving_process(
+    command: list[str], env: dict[str, str], port: int, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`command` started with its output in `log_path`, yielded once it accepts connections on
+    `port`; interrupted (as Ctrl-C would) and awaited on the way out."""
+    with log_path.open("w") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            for _ in range(600):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if server.poll() is not None:
+                        exited = f"the server exited ({server.returncode}); see {log_path}"
+                        raise RuntimeError(exited) from None
+                    time.sleep(0.1)
+            yield server
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=15)
