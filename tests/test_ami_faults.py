@@ -203,3 +203,29 @@ def test_two_workers_dialling_in_the_same_second_get_their_own_ids(
             time.sleep(0.2)
             assert first.get(f"/api/v1/calls/{one}/").json()["state"] == "Connected"
             assert second.get(f"/api/v1/calls/{two}/").json()["state"] == "Connected"
+
+
+def test_a_dial_answered_503_because_asterisk_was_frozen_is_hung_up_when_asterisk_runs_it(
+    settings: Settings, global_key: str, pbx: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -STOP: Asterisk keeps the connection and queues the Originate; the dial answers 503 when
+    the driver stops waiting; kill -CONT: Asterisk places the call. It is hung up at once, and never
+    becomes a call in Switchboard (it was a 503)."""
+    monkeypatch.setattr(asterisk, "ACTION_TIMEOUT", 0.5)
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        pbx.server.freeze()
+        refused = api.post("/api/v1/calls/", json={"extension": "102", "number": "0390001234"})
+        assert refused.status_code == 503, refused.text
+        pbx.loop.call_soon_threadsafe(pbx.server.resume)  # on the PBX's own loop
+        wait_until(lambda: bool(_originated_ids(pbx)), "Asterisk to run the queued Originate")
+        (late,) = _originated_ids(pbx)
+        wait_until(lambda: late not in pbx.server.channels, "the late call to be hung up")
+        hangups = [a for a in pbx.server.actions if a.get("Action") == "Hangup"]
+        assert [a["Channel"].startswith("PJSIP/102-") for a in hangups] == [True]
+        time.sleep(0.2)
+        assert api.get(f"/api/v1/calls/{late}/").status_code == 404
+        assert api.get("/api/v1/calls/", params={"state": "live"}).json()["items"] == []
+        # The driver is in step again: the next dial is placed and connects.
+        placed = dial(api, extenOrUniqueId="102", number="0390001235")
+        assert placed != late

@@ -118,6 +118,9 @@ class _Dial:
     # Resolved when the channel exists (None) or when Asterisk failed to make one (the state).
     made: asyncio.Future[str | None]
     waited: bool = False  # originate() stopped waiting for `made` and returned the id
+    # Asterisk did not answer the Originate in time and the client was told 503: should Asterisk
+    # run it after all (a frozen Asterisk runs what it queued), the call is hung up at once.
+    abandoned: bool = False
 
 
 class AsteriskAmi(Driver):
@@ -143,6 +146,7 @@ class AsteriskAmi(Driver):
         self._channels: dict[str, _Channel] = {}
         self._ours: dict[str, _Dial] = {}  # unique ids we originated (outbound), until they hang up
         self._dials: dict[str, _Dial] = {}  # by the Originate's ActionID, until its OriginateResponse
+        self._undoing: set[asyncio.Task[None]] = set()
         self._updates: asyncio.Queue[CallUpdate] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
@@ -290,6 +294,9 @@ class AsteriskAmi(Driver):
             if extension is None:
                 return
             dialled = self._ours.get(unique_id)
+            if dialled is not None and dialled.abandoned:
+                self._undo(self._ours.pop(unique_id), event.get("Channel", ""))
+                return
             if dialled is not None and not dialled.made.done():
                 dialled.made.set_result(None)  # the dial's channel exists
             new = _Channel(
@@ -332,6 +339,21 @@ class AsteriskAmi(Driver):
             never_answered = channel.state != "Connected"
             cause = _HANGUP_CAUSES.get(event.get("Cause", "")) if never_answered else None
             self._emit(channel, cause or "Hungup")
+
+    def _undo(self, dial: _Dial, channel: str) -> None:
+        """Hang up the channel of a dial the client was told failed (503): it never becomes a call."""
+
+        async def hang_up() -> None:
+            try:
+                await self._action({"Action": "Hangup", "Channel": channel, "Cause": "16"})
+            except Exception as exc:
+                log.warning("late call %s of a timed-out dial not hung up: %s", dial.unique_id, exc)
+            else:
+                log.warning("late call %s of a timed-out dial hung up", dial.unique_id)
+
+        task = asyncio.get_running_loop().create_task(hang_up())
+        self._undoing.add(task)
+        task.add_done_callback(self._undoing.discard)
 
     def _originate_response(self, event: Message) -> None:
         """How one of our Originates ended (matched by ActionID: every session hears them all).
@@ -427,6 +449,10 @@ class AsteriskAmi(Driver):
                 fields["Variable"] = variable
         try:
             await self._action(fields, action_id)
+        except PbxUnavailable:
+            # Sent, unanswered: Asterisk may run it yet. Its channel is hung up when it appears.
+            dial.abandoned = True
+            raise
         except Exception:
             self._ours.pop(unique_id, None)
             self._dials.pop(action_id, None)
