@@ -9,7 +9,14 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.support.ami_server import BANNER, AmiServer
+from tests.support.ami_server import (
+    BANNER,
+    REASON_BUSY,
+    REASON_CONGESTION,
+    REASON_FAILED,
+    REASON_RING_TIMEOUT,
+    AmiServer,
+)
 
 Message = dict[str, str]
 READ_TIMEOUT = 2.0
@@ -100,6 +107,20 @@ async def logged_in_client(server: AmiServer) -> Client:
     client = await Client.connect(server.port)
     assert (await client.login())["Response"] == "Success"
     return client
+
+
+async def _dial_out(client: Client, action_id: str, endpoint: str, **extra: str) -> None:
+    """An async Originate ringing PJSIP/<endpoint>, then dialling 0412345678 from it."""
+    await client.send(
+        Action="Originate",
+        ActionID=action_id,
+        Channel=f"PJSIP/{endpoint}",
+        Exten="0412345678",
+        Context="from-internal",
+        Priority="1",
+        Async="true",
+        **extra,
+    )
 
 
 def events(blocks: list[Message]) -> list[str]:
@@ -340,16 +361,7 @@ def test_originate_names_and_generated_uniqueids() -> None:
 def test_originate_to_404_fails() -> None:
     async def scenario(server: AmiServer) -> None:
         client = await logged_in_client(server)
-        await client.send(
-            Action="Originate",
-            ActionID="o-404",
-            Channel="PJSIP/404",
-            Exten="0412345678",
-            Context="from-internal",
-            Priority="1",
-            Async="true",
-            ChannelId=CHANNEL_ID,
-        )
+        await _dial_out(client, "o-404", "404", ChannelId=CHANNEL_ID)
         assert (await client.read())["Response"] == "Success"
         blocks = await client.read_until("OriginateResponse")
         assert events(blocks) == [
@@ -402,6 +414,113 @@ def test_originate_with_a_channel_id_in_use_fails() -> None:
         assert (response["Response"], response["Reason"]) == ("Failure", "0")
         assert (response["Channel"], response["Uniqueid"]) == ("PJSIP/411", inbound)
         assert list(server.channels) == [inbound]
+        await client.close()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("reason", "dial_status", "cause"),
+    [
+        (REASON_RING_TIMEOUT, "NOANSWER", ("19", "User alerting, no answer")),
+        (REASON_BUSY, "BUSY", ("17", "User busy")),
+        (REASON_CONGESTION, "CONGESTION", ("34", "Circuit/channel congestion")),
+    ],
+)
+def test_originate_fails_with_each_reason_after_ringing(
+    reason: int, dial_status: str, cause: tuple[str, str]
+) -> None:
+    async def scenario(server: AmiServer) -> None:
+        server.failures["412"] = reason
+        client = await logged_in_client(server)
+        await _dial_out(client, "o-412", "412", ChannelId=CHANNEL_ID)
+        assert (await client.read())["Response"] == "Success"
+        blocks = await client.read_until("OriginateResponse")
+        assert events(blocks) == [
+            "Newchannel",
+            "DialBegin",
+            "Newstate",
+            "DialEnd",
+            "Hangup",
+            "OriginateResponse",
+        ]
+        dial_end = blocks[3]
+        # An Originate's DialEnd names the dialled channel only: DestUniqueid, no Uniqueid.
+        assert (dial_end["DestUniqueid"], dial_end["DialStatus"]) == (CHANNEL_ID, dial_status)
+        assert "Uniqueid" not in dial_end
+        assert "Channel" not in dial_end
+        assert (blocks[4]["Cause"], blocks[4]["Cause-txt"]) == cause
+        assert (blocks[5]["Response"], blocks[5]["Reason"], blocks[5]["Uniqueid"]) == (
+            "Failure",
+            str(reason),
+            CHANNEL_ID,
+        )
+        assert server.channels == {}
+        await client.close()
+
+    run(scenario)
+
+
+def test_originate_to_a_phone_without_contact_fails_before_any_channel() -> None:
+    async def scenario(server: AmiServer) -> None:
+        server.failures["413"] = REASON_FAILED
+        client = await logged_in_client(server)
+        await _dial_out(client, "o-413", "413")
+        assert (await client.read())["Response"] == "Success"  # queued: the failure comes after
+        response = await client.read()
+        assert (response["Event"], response["ActionID"], response["Response"]) == (
+            "OriginateResponse",
+            "o-413",
+            "Failure",
+        )
+        assert (response["Reason"], response["Channel"], response["Uniqueid"]) == (
+            "0",
+            "PJSIP/413",
+            "<unknown>",
+        )
+        assert server.channels == {}
+        await client.close()
+
+    run(scenario)
+
+
+def test_a_call_up_before_login_is_listed_but_never_announced() -> None:
+    async def scenario(server: AmiServer) -> None:
+        uniqueid = server.existing_call("414", "0298765432")
+        client = await logged_in_client(server)
+        await client.send(Action="CoreShowChannels", ActionID="list")
+        assert (await client.read())["EventList"] == "start"
+        listed = await client.read()
+        assert (listed["Event"], listed["Uniqueid"], listed["ChannelStateDesc"]) == (
+            "CoreShowChannel",
+            uniqueid,
+            "Up",
+        )
+        assert listed["Channel"].startswith("PJSIP/414-")
+        assert listed["BridgeId"]
+        assert (await client.read())["Event"] == "CoreShowChannelsComplete"
+        await server.remote_hangup(uniqueid)  # its end is announced like any other
+        assert [block["Event"] for block in await client.read_until("Hangup")] == [
+            "HangupRequest",
+            "BridgeLeave",
+            "Hangup",
+        ]
+        await client.close()
+
+    run(scenario)
+
+
+def test_a_frozen_pbx_keeps_the_connection_and_answers_late() -> None:
+    async def scenario(server: AmiServer) -> None:
+        client = await logged_in_client(server)
+        server.freeze()
+        await client.send(Action="Ping", ActionID="p-1")
+        await client.send(Action="Ping", ActionID="p-2")
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.reader.readuntil(b"\r\n\r\n"), 0.3)
+        assert [a["ActionID"] for a in server.actions if a.get("Action") == "Ping"] == []  # unread
+        server.resume()
+        assert [(await client.read())["ActionID"], (await client.read())["ActionID"]] == ["p-1", "p-2"]
         await client.close()
 
     run(scenario)
@@ -504,16 +623,7 @@ def test_originate_errors() -> None:
 
 async def _connected_call(server: AmiServer, client: Client) -> str:
     """An answered outbound call on PJSIP/410 with Uniqueid CHANNEL_ID; its channel name."""
-    await client.send(
-        Action="Originate",
-        ActionID="o",
-        Channel="PJSIP/410",
-        Exten="0412345678",
-        Context="from-internal",
-        Priority="1",
-        Async="true",
-        ChannelId=CHANNEL_ID,
-    )
+    await _dial_out(client, "o", "410", ChannelId=CHANNEL_ID)
     await client.read()
     await client.read_until("BridgeEnter")
     return server.channels[CHANNEL_ID].name

@@ -20,7 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from switchboard.access.policy import scope_params, visibility_key
 from switchboard.access.principal import Principal
 from switchboard.calls import recordings, service
-from switchboard.calls.drivers.base import CallUpdate, Driver, Origination, PbxUnavailable, SipHeader
+from switchboard.calls.drivers.base import (
+    CallUpdate,
+    Driver,
+    OriginateFailed,
+    Origination,
+    PbxUnavailable,
+    SipHeader,
+)
 from switchboard.calls.models import Call
 from switchboard.calls.recordings import LocatedCall, RecordingAction
 from switchboard.db.base import utcnow
@@ -77,21 +84,25 @@ class CallControl:
 
         plan = await run_in_threadpool(check)
         self._require_pbx()
-        unique_id = await self.driver.originate(
-            Origination(
-                plan.extension,
-                plan.number,
-                plan.caller_id,
-                request.auto_answer,
-                request.answer_header,
-                request.caller_name,
+        ended: str | None = None
+        try:
+            unique_id = await self.driver.originate(
+                Origination(
+                    plan.extension,
+                    plan.number,
+                    plan.caller_id,
+                    request.auto_answer,
+                    request.answer_header,
+                    request.caller_name,
+                )
             )
-        )
+        except OriginateFailed as failed:  # no call was made of it: recorded as ended (Failed, ...)
+            unique_id, ended = failed.unique_id, failed.state
 
         def record() -> dict[str, Any]:
             with self.db.transaction() as session:
-                call = service.record_dial(session, plan, unique_id)
-                if request.record:
+                call = service.record_dial(session, plan, unique_id, ended)
+                if request.record and ended is None:
                     call.record_on_answer = {"owner": principal.username, "tag": request.tag}
                 return service.call_view(session, call)
 
@@ -100,8 +111,9 @@ class CallControl:
         except Exception:
             # Placed but not recorded (the database went away or is full): end it, so that the error
             # the client gets is the whole truth rather than a call ringing that it was told failed.
-            with contextlib.suppress(Exception):
-                await self.driver.hangup(unique_id)
+            if ended is None:
+                with contextlib.suppress(Exception):
+                    await self.driver.hangup(unique_id)
             raise
         if request.record and view["state"] == "Connected":  # answered before we wrote the wish
             await self._record_on_answer(unique_id)

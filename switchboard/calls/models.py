@@ -10,8 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.db.base import Base, JSONType, TZDateTime, key_string, utcnow
 
-CALL_STATES = ("Dialing Out", "Ringing", "Connected", "Hungup", "Busy", "No Answer")
-ENDED_STATES = frozenset({"Hungup", "Busy", "No Answer"})
+# Failed: the PBX could not ring the phone or the number at all (no such phone, not registered,
+# no route); Congestion: the network had no line free. Both ended without an answer, like Busy.
+CALL_STATES = ("Dialing Out", "Ringing", "Connected", "Hungup", "Busy", "No Answer", "Congestion", "Failed")
+ENDED_STATES = frozenset({"Hungup", "Busy", "No Answer", "Congestion", "Failed"})
 
 
 class Call(Base):

@@ -26,7 +26,7 @@ from switchboard.access.policy import (
 )
 from switchboard.access.principal import Principal
 from switchboard.calls import patterns
-from switchboard.calls.drivers.base import CallUpdate, extension_of_channel
+from switchboard.calls.drivers.base import CallUpdate, extension_of_channel, new_unique_id
 from switchboard.calls.models import ENDED_STATES, Call, DiallingPolicy, Recording
 from switchboard.calls.recordings import (
     ActiveRecording,
@@ -225,7 +225,12 @@ def _upsert_call(session: Session, unique_id: str, values: dict[str, Any]) -> tu
     return call, inserted is not None
 
 
-def record_dial(session: Session, plan: DialPlan, unique_id: str) -> Call:
+def record_dial(session: Session, plan: DialPlan, unique_id: str, ended: str | None = None) -> Call:
+    """The dial, as placed; `ended`: the PBX made no call of it (OriginateFailed), so it is
+    recorded ended in that state at once, under an id of its own: the PBX never used the one it
+    was sent, which may be a live call's (Asterisk refuses an id in use, and says only "failed")."""
+    if ended is not None:
+        unique_id = new_unique_id()
     call, created = _upsert_call(
         session,
         unique_id,
@@ -246,6 +251,17 @@ def record_dial(session: Session, plan: DialPlan, unique_id: str) -> Call:
     # The PBX's first event may have been recorded first (it races the dial's own record).
     previous = None if created else call.state
     run_in_session(session, [call_event_step(call, "call.originated", utcnow(), previous)])
+    if ended is not None:
+        update = CallUpdate(
+            unique_id,
+            plan.extension,
+            ended,
+            "outbound",
+            plan.number,
+            plan.caller_id,
+            tenant_pk=plan.tenant_pk,
+        )
+        return apply_update(session, update) or call
     return call
 
 

@@ -33,6 +33,8 @@ EVENT_TYPES = (
     "call.hungup",
     "call.busy",
     "call.no_answer",
+    "call.congestion",
+    "call.failed",
     "recording.started",
     "recording.stopped",
     "recording.paused",

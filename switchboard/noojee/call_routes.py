@@ -99,7 +99,9 @@ class CallData(Schema):
     isClickToDialCall: bool
     inbound: bool
     status: Literal["Dialing Out", "Ringing", "Connected", "Hungup"]
-    hangupCause: str = Field(description="Why a Hungup call ended: normal, busy, no answer, failed")
+    hangupCause: str = Field(
+        description="Why a Hungup call ended: normal, busy, no answer, congestion, failed"
+    )
     otherPartyCallerId: str
     campaignId: int | None
 

@@ -20,6 +20,8 @@ _STATUSES: dict[str, tuple[str, str]] = {
     "Hungup": ("Hungup", "normal"),
     "Busy": ("Hungup", "busy"),
     "No Answer": ("Hungup", "no answer"),
+    "Congestion": ("Hungup", "congestion"),
+    "Failed": ("Hungup", "failed"),
 }
 NOOJEE_STATUSES = frozenset(status for status, _ in _STATUSES.values())
 

@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
 
 import pytest
-from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.support.access_world import build_world
-from tests.support.ami_server import AmiServer
-from tests.support.asterisk import AMI_SECRET, ServerThread, asterisk_settings, pbx_ready, wait_until
+from tests.support.asterisk import ServerThread, asterisk_api, pbx_ready, running_pbx, wait_until
 from tests.support.calls import dial, noojee, wait_state
-from tests.support.clients import make_client
 
 
 @pytest.fixture
 def pbx() -> Iterator[ServerThread]:
-    running = ServerThread(AmiServer(username="switchboard", secret=AMI_SECRET))
-    running.call(running.server.start)
-    yield running
-    running.close()
-
-
-@contextlib.contextmanager
-def asterisk_api(
-    settings: Settings, global_key: str, pbx: ServerThread, secret: str = AMI_SECRET
-) -> Iterator[TestClient]:
-    """The app on the Asterisk driver, pointed at the in-test PBX; the access world built."""
-    with make_client(asterisk_settings(settings, pbx.server.port, secret)) as api:
-        api.headers["Authorization"] = f"Bearer {global_key}"
-        build_world(api, global_key)
-        yield api
+    with running_pbx() as running:
+        yield running
 
 
 def test_dial_record_and_hang_up_through_ami(settings: Settings, global_key: str, pbx: ServerThread) -> None:

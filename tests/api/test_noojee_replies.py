@@ -114,6 +114,8 @@ def test_one_format_in_the_tenant_zone_and_every_state_one_of_four() -> None:
         assert bool(cause) == (state in ENDED_STATES)
     assert noojee_status("Busy") == ("Hungup", "busy")
     assert noojee_status("No Answer") == ("Hungup", "no answer")
+    assert noojee_status("Congestion") == ("Hungup", "congestion")
+    assert noojee_status("Failed") == ("Hungup", "failed")
 
 
 # -- through the app ------------------------------------------------------------------------------------

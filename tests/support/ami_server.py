@@ -28,11 +28,20 @@ CAUSE_TEXT = {
     17: "User busy",
     19: "User alerting, no answer",
     21: "Call Rejected",
+    34: "Circuit/channel congestion",
 }
-NORMAL_CLEARING, NO_ANSWER = 16, 19
+NORMAL_CLEARING, USER_BUSY, NO_ANSWER, CONGESTION = 16, 17, 19, 34
 
-# OriginateResponse Reason: the last control frame seen (include/asterisk/frame.h).
+# OriginateResponse Reason: the last control frame seen (include/asterisk/frame.h AST_CONTROL_*);
+# 0 when no channel could be made at all (an unregistered PJSIP phone, a ChannelId in use).
 REASON_FAILED, REASON_HANGUP, REASON_RING_TIMEOUT, REASON_ANSWERED = 0, 1, 3, 4
+REASON_BUSY, REASON_CONGESTION = 5, 8
+# How each failure Reason shows on a channel that was made: DialEnd's DialStatus, Hangup's Cause.
+_FAILURES = {
+    REASON_RING_TIMEOUT: ("NOANSWER", NO_ANSWER),
+    REASON_BUSY: ("BUSY", USER_BUSY),
+    REASON_CONGESTION: ("CONGESTION", CONGESTION),
+}
 
 FAILING_EXTENSION = "404"  # Originate to this extension rings, goes unanswered and fails
 
@@ -286,6 +295,14 @@ class AmiServer:
         self.answer_on_talk = True
         self.notifies: list[tuple[str, list[str]]] = []  # (endpoint, Variable values) sent NOTIFYs
         self.errors: list[BaseException] = []  # unexpected exceptions in client handlers (tests assert none)
+        # Endpoint -> the Reason an Originate to it fails with: REASON_FAILED makes no channel (an
+        # unregistered PJSIP phone); the others ring it first (no answer, busy, congestion).
+        self.failures: dict[str, int] = {FAILING_EXTENSION: REASON_RING_TIMEOUT}
+        # Seconds between queueing an Originate and making its channel (or failing to): a slow PBX.
+        # The client's next action waits too (Asterisk would run it meanwhile: tests need not).
+        self.originate_delay = 0.0
+        self._thawed = asyncio.Event()  # cleared while frozen (kill -STOP): no action is read
+        self._thawed.set()
         self._port = 0
         self._server: asyncio.Server | None = None
         self._clients: set[_Client] = set()
@@ -359,14 +376,12 @@ class AmiServer:
 
     # -- the PBX side, driven by tests ------------------------------------------------------------
 
-    async def inject_inbound(self, extension: str, caller: str) -> str:
-        """A call for `extension` from `caller` starts ringing on PJSIP/<extension>; its Uniqueid."""
-        uniqueid = self._new_uniqueid()
-        channel = Channel(
+    def _inbound(self, extension: str, caller: str, uniqueid: str, state: int) -> Channel:
+        channel = self.channels[uniqueid] = Channel(
             name=f"PJSIP/{extension}-{next(self._sequence):08x}",
             uniqueid=uniqueid,
             linkedid=uniqueid,
-            state=RINGING,
+            state=state,
             direction="inbound",
             caller_num=caller,
             connected_num=caller,
@@ -375,7 +390,12 @@ class AmiServer:
             application="AppDial2",
             application_data="(Outgoing Line)",
         )
-        self.channels[uniqueid] = channel
+        return channel
+
+    async def inject_inbound(self, extension: str, caller: str) -> str:
+        """A call for `extension` from `caller` starts ringing on PJSIP/<extension>; its Uniqueid."""
+        uniqueid = self._new_uniqueid()
+        channel = self._inbound(extension, caller, uniqueid, RINGING)
         await self._channel_event("Newchannel", channel)
         return uniqueid
 
@@ -383,9 +403,25 @@ class AmiServer:
         """The channel's phone answers: Newstate Up, then it is bridged with the other party."""
         await self._answer(self._by_uniqueid(uniqueid))
 
-    async def remote_hangup(self, uniqueid: str) -> None:
-        """The far end hangs up (Cause 16) and the channel is gone."""
-        await self._hangup(self._by_uniqueid(uniqueid), NORMAL_CLEARING, requested_by="HangupRequest")
+    async def remote_hangup(self, uniqueid: str, cause: int = NORMAL_CLEARING) -> None:
+        """The far end hangs up (Cause 16; 17 a phone that was busy, 19 one left ringing) and the
+        channel is gone."""
+        await self._hangup(self._by_uniqueid(uniqueid), cause, requested_by="HangupRequest")
+
+    def existing_call(self, extension: str, caller: str, uniqueid: str = "") -> str:
+        """A call on PJSIP/<extension>, answered, that no client heard begin: it was up before they
+        logged in (or its events are still on their way); CoreShowChannels lists it. Its Uniqueid."""
+        uniqueid = uniqueid or self._new_uniqueid()
+        self._inbound(extension, caller, uniqueid, UP).bridge_id = str(uuid.uuid4())
+        return uniqueid
+
+    def freeze(self) -> None:
+        """As `kill -STOP`: connections stay open, actions sent meanwhile wait unread, unanswered."""
+        self._thawed.clear()
+
+    def resume(self) -> None:
+        """As `kill -CONT`: the waiting actions run, in order; their replies and events come late."""
+        self._thawed.set()
 
     def _by_uniqueid(self, uniqueid: str) -> Channel:
         try:
@@ -419,7 +455,9 @@ class AmiServer:
                 writer.write(BANNER)
                 await writer.drain()
             while True:
+                await self._thawed.wait()
                 lines = await self._read_block(reader)
+                await self._thawed.wait()  # a block that arrived while frozen waits in the buffer
                 if lines is None:
                     break
                 if not lines:
@@ -589,12 +627,16 @@ class AmiServer:
         )
         if is_async:  # queued at once; the outcome comes later as an OriginateResponse event
             await self._success(client, action, ORIGINATE_QUEUED)
-        if pending.channel_id in self.channels:  # Asterisk: "Channel Unique ID '...' already in use"
-            await self._originate_done(pending, None, REASON_FAILED)
-            return True
-
+        if is_async and self.originate_delay:
+            await asyncio.sleep(self.originate_delay)
         endpoint, _, local_context = data.partition("@")
         endpoint = endpoint.split("/")[0]
+        failure = self.failures.get(endpoint)
+        # No channel: Asterisk's log says "Channel Unique ID '...' already in use" for a ChannelId a
+        # live channel has, or the phone has no contact; the client sees only Reason 0.
+        if pending.channel_id in self.channels or failure == REASON_FAILED:
+            await self._originate_done(pending, None, REASON_FAILED)
+            return True
         local = tech.lower() == "local"
         generated = self._new_uniqueid()  # counted even when ChannelId names the channel, as in Asterisk
         uniqueid = pending.channel_id or generated
@@ -634,9 +676,11 @@ class AmiServer:
         await self._emit("DialBegin", "call,all", [*channel.snapshot("Dest"), ("DialString", data)])
         channel.state = RINGING
         await self._channel_event("Newstate", channel)
-        if endpoint == FAILING_EXTENSION:
-            await self._emit("DialEnd", "call,all", [*channel.snapshot("Dest"), ("DialStatus", "NOANSWER")])
-            await self._hangup(channel, NO_ANSWER, reason=REASON_RING_TIMEOUT)
+        if failure in _FAILURES:
+            # An Originate's DialEnd names only the dialled channel (Dest...), never a Uniqueid.
+            status, cause = _FAILURES[failure]
+            await self._emit("DialEnd", "call,all", [*channel.snapshot("Dest"), ("DialStatus", status)])
+            await self._hangup(channel, cause, reason=failure)
         elif self.answer_originate:
             await self._answer(channel)
         return True

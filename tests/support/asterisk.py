@@ -4,16 +4,19 @@ pointing the app at it, and waiting for the app to log in."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
+from tests.support.access_world import build_world
 from tests.support.ami_server import AmiServer
+from tests.support.clients import make_client
 
 T = TypeVar("T")
 
@@ -49,6 +52,30 @@ def asterisk_settings(settings: Settings, port: int, secret: str = AMI_SECRET) -
             "ami_secret": SecretStr(secret),
         }
     )
+
+
+@contextlib.contextmanager
+def running_pbx() -> Iterator[ServerThread]:
+    """The in-test Asterisk, started, on a thread of its own."""
+    running = ServerThread(AmiServer(username="switchboard", secret=AMI_SECRET))
+    running.call(running.server.start)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+@contextlib.contextmanager
+def asterisk_api(
+    settings: Settings, global_key: str, pbx: ServerThread, secret: str = AMI_SECRET, world: bool = True
+) -> Iterator[TestClient]:
+    """The app on the Asterisk driver, pointed at the in-test PBX, holding the global key; the
+    access world built (`world`: by this app, not by another worker that already did)."""
+    with make_client(asterisk_settings(settings, pbx.server.port, secret)) as api:
+        api.headers["Authorization"] = f"Bearer {global_key}"
+        if world:
+            build_world(api, global_key)
+        yield api
 
 
 def wait_until(check: Callable[[], bool], what: str, seconds: float = 10) -> None:

@@ -6,6 +6,9 @@ block with an `Event:` line is an event even when it carries an ActionID and a `
 on the extension their name carries (`PJSIP/410-0000002a` -> 410). When the connection drops
 the driver reconnects with backoff; meanwhile `available` is False and every action raises
 PbxUnavailable (the API answers 503).
+
+Every worker's session hears every event, its colleagues' OriginateResponses included: ActionIDs
+and the unique ids of dials carry this process's randomness so that none is taken for another's.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import contextlib
 import itertools
 import logging
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,12 +27,15 @@ from switchboard.calls.drivers.base import (
     CallUpdate,
     Driver,
     LiveCall,
+    OriginateFailed,
     Origination,
     PbxRefused,
     PbxUnavailable,
     SipHeader,
     extension_of_channel,
+    new_unique_id,
 )
+from switchboard.calls.models import ENDED_STATES
 
 log = logging.getLogger(__name__)
 Message = dict[str, str]
@@ -37,7 +44,44 @@ BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 # Channel states as Asterisk names them (ChannelStateDesc) -> call states.
 _STATES = {"Ring": "Ringing", "Ringing": "Ringing", "Up": "Connected", "Busy": "Busy"}
-_DIAL_END = {"ANSWER": "Connected", "BUSY": "Busy", "NOANSWER": "No Answer", "CANCEL": "No Answer"}
+# DialEnd's DialStatus (app_dial's DIALSTATUS) -> call states. CONTINUE and GOTO send the call on
+# through the dialplan: not an outcome, so not here.
+_DIAL_END = {
+    "ANSWER": "Connected",
+    "BUSY": "Busy",
+    "NOANSWER": "No Answer",
+    "CANCEL": "No Answer",  # the caller gave up while it rang
+    "CONGESTION": "Congestion",
+    "CHANUNAVAIL": "Failed",  # no such phone, or not registered
+    "ABORT": "Failed",
+}
+# A failed OriginateResponse's Reason: the last control frame the channel saw (frame.h
+# AST_CONTROL_*), as app_originate reads it into ORIGINATE_STATUS; 0 when no channel could be
+# made at all (an unregistered phone, a ChannelId in use). Anything else failed too.
+_ORIGINATE_REASONS = {
+    "0": "Failed",
+    "1": "No Answer",  # HANGUP: the phone ended it before answering
+    "2": "No Answer",  # RING
+    "3": "No Answer",  # RINGING: rang until the timeout
+    "5": "Busy",
+    "8": "Congestion",
+}
+# A Hangup's Cause (Q.850) for a call never answered, as ast_hangup_cause_to_dial_status reads
+# it; other causes (16 normal clearing, ...) end it as Hungup.
+_HANGUP_CAUSES = {
+    "17": "Busy",  # user busy
+    "18": "No Answer",  # no user responding
+    "19": "No Answer",  # user alerting, no answer
+    "34": "Congestion",  # no circuit/channel available
+    "42": "Congestion",  # switching equipment congestion
+    "1": "Failed",  # unallocated number
+    "3": "Failed",  # no route to destination
+    "20": "Failed",  # subscriber absent (not registered)
+    "27": "Failed",  # destination out of order
+}
+# How long a dial waits, after Asterisk queued its Originate, for the channel to exist or for
+# Asterisk to say it could not make one (it tries at once: milliseconds).
+CHANNEL_WAIT = 2.0
 
 
 def parse_block(block: bytes) -> Message:
@@ -64,6 +108,21 @@ class _Channel:
     state: str = ""
 
 
+@dataclass
+class _Dial:
+    """An Originate of ours: the call it is to become, until Asterisk says how it went."""
+
+    unique_id: str
+    extension: str
+    number: str
+    # Resolved when the channel exists (None) or when Asterisk failed to make one (the state).
+    made: asyncio.Future[str | None]
+    waited: bool = False  # originate() stopped waiting for `made` and returned the id
+    # Asterisk did not answer the Originate in time and the client was told 503: should Asterisk
+    # run it after all (a frozen Asterisk runs what it queued), the call is hung up at once.
+    abandoned: bool = False
+
+
 class AsteriskAmi(Driver):
     def __init__(
         self,
@@ -83,8 +142,11 @@ class AsteriskAmi(Driver):
         self._pending: dict[str, asyncio.Future[tuple[Message, list[Message]]]] = {}
         self._lists: dict[str, tuple[Message, list[Message]]] = {}  # lists in progress
         self._ids = itertools.count(1)
+        self._action_prefix = f"sb-{secrets.token_hex(4)}-"  # this process's, among every worker's
         self._channels: dict[str, _Channel] = {}
-        self._ours: dict[str, str] = {}  # unique ids we originated (outbound) -> number dialled
+        self._ours: dict[str, _Dial] = {}  # unique ids we originated (outbound), until they hang up
+        self._dials: dict[str, _Dial] = {}  # by the Originate's ActionID, until its OriginateResponse
+        self._undoing: set[asyncio.Task[None]] = set()
         self._updates: asyncio.Queue[CallUpdate] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
@@ -193,10 +255,15 @@ class AsteriskAmi(Driver):
         if future is not None and not future.done():
             future.set_result(result)
 
-    async def _send(self, fields: dict[str, str], login: bool = False) -> tuple[Message, list[Message]]:
+    def _new_action_id(self) -> str:
+        return f"{self._action_prefix}{next(self._ids)}"
+
+    async def _send(
+        self, fields: dict[str, str], login: bool = False, action_id: str = ""
+    ) -> tuple[Message, list[Message]]:
         if self._writer is None or (not login and not self._logged_in):
             raise PbxUnavailable()
-        action_id = f"sb-{next(self._ids)}"
+        action_id = action_id or self._new_action_id()
         future: asyncio.Future[tuple[Message, list[Message]]] = asyncio.get_running_loop().create_future()
         self._pending[action_id] = future
         async with self._write_lock:
@@ -210,9 +277,9 @@ class AsteriskAmi(Driver):
                 "The PBX did not answer in time; call control will return when it does."
             ) from None
 
-    async def _action(self, fields: dict[str, str]) -> list[Message]:
+    async def _action(self, fields: dict[str, str], action_id: str = "") -> list[Message]:
         """The action's reply must be Success (else PbxRefused); returns a list reply's events."""
-        reply, events = await self._send(fields)
+        reply, events = await self._send(fields, action_id=action_id)
         if reply.get("Response") != "Success":
             raise PbxRefused(f"the PBX refused {fields['Action']}: {reply.get('Message', 'no reason given')}")
         return events
@@ -227,16 +294,33 @@ class AsteriskAmi(Driver):
             if extension is None:
                 return
             dialled = self._ours.get(unique_id)
+            if dialled is not None and dialled.abandoned:
+                self._undo(self._ours.pop(unique_id), event.get("Channel", ""))
+                return
+            if dialled is not None and not dialled.made.done():
+                dialled.made.set_result(None)  # the dial's channel exists
             new = _Channel(
                 unique_id,
                 event.get("Channel", ""),
                 extension,
                 "inbound" if dialled is None else "outbound",
-                other_party=_known(event.get("CallerIDNum")) if dialled is None else dialled,
+                other_party=_known(event.get("CallerIDNum")) if dialled is None else dialled.number,
                 caller_id=_known(event.get("CallerIDNum")),
             )
             self._channels[unique_id] = new
             self._emit(new, "Ringing" if dialled is None else "Dialing Out")
+            return
+        if kind == "OriginateResponse":
+            self._originate_response(event)
+            return
+        if kind == "DialEnd":
+            state = _DIAL_END.get(event.get("DialStatus", ""))
+            # Dial() names the caller (Uniqueid) and the dialled (DestUniqueid); an Originate's
+            # DialEnd only the dialled: the agent's phone it rang.
+            for key in ("DestUniqueid", "Uniqueid"):
+                dialled_or_caller = self._channels.get(event.get(key, ""))
+                if state and dialled_or_caller is not None and dialled_or_caller.state not in ENDED_STATES:
+                    self._emit(dialled_or_caller, state)
             return
         channel = self._channels.get(unique_id)
         if channel is None:
@@ -245,19 +329,55 @@ class AsteriskAmi(Driver):
             state = _STATES.get(event.get("ChannelStateDesc", ""))
             if state:
                 self._emit(channel, state)
-        elif kind == "DialEnd":
-            state = _DIAL_END.get(event.get("DialStatus", ""))
-            if state:
-                self._emit(channel, state)
         elif kind == "BridgeEnter":
             self._emit(channel, "Connected")
         elif kind == "Hangup":
             self._channels.pop(unique_id, None)
             self._ours.pop(unique_id, None)
-            if channel.state not in ("Busy", "No Answer"):
-                self._emit(channel, "Hungup")
-        elif kind == "OriginateResponse" and event.get("Response") == "Failure":
-            self._emit(channel, "No Answer")
+            if channel.state in ENDED_STATES:  # a DialEnd said how it ended
+                return
+            never_answered = channel.state != "Connected"
+            cause = _HANGUP_CAUSES.get(event.get("Cause", "")) if never_answered else None
+            self._emit(channel, cause or "Hungup")
+
+    def _undo(self, dial: _Dial, channel: str) -> None:
+        """Hang up the channel of a dial the client was told failed (503): it never becomes a call."""
+
+        async def hang_up() -> None:
+            try:
+                await self._action({"Action": "Hangup", "Channel": channel, "Cause": "16"})
+            except Exception as exc:
+                log.warning("late call %s of a timed-out dial not hung up: %s", dial.unique_id, exc)
+            else:
+                log.warning("late call %s of a timed-out dial hung up", dial.unique_id)
+
+        task = asyncio.get_running_loop().create_task(hang_up())
+        self._undoing.add(task)
+        task.add_done_callback(self._undoing.discard)
+
+    def _originate_response(self, event: Message) -> None:
+        """How one of our Originates ended (matched by ActionID: every session hears them all).
+        A failure with a channel was told by its DialEnd and Hangup; one before any channel
+        existed ends the dial here, and it must never touch a live call with the same id."""
+        dial = self._dials.pop(event.get("ActionID", ""), None)
+        if dial is None or event.get("Response") != "Failure":
+            return
+        state = _ORIGINATE_REASONS.get(event.get("Reason", ""), "Failed")
+        if not dial.made.done():
+            self._ours.pop(dial.unique_id, None)
+            dial.made.set_result(state)  # while originate() waits, it reports the failure itself
+            # Otherwise the dial is recorded "Dialing Out": end it, unless a live call we know has
+            # its id (Asterisk refused the id, which says nothing about that call).
+            if dial.waited and dial.unique_id not in self._channels:
+                self._updates.put_nowait(
+                    CallUpdate(dial.unique_id, dial.extension, state, "outbound", dial.number)
+                )
+            return
+        if dial.made.result() is None:  # its channel existed: its own events ended it
+            channel = self._channels.get(dial.unique_id)
+            if channel is not None and channel.direction == "outbound":
+                self._emit(channel, state)
+            return
 
     def _emit(self, channel: _Channel, state: str) -> None:
         if channel.state == state:
@@ -289,12 +409,17 @@ class AsteriskAmi(Driver):
             raise PbxRefused(f"call {unique_id} is not live on the PBX")
         return channel.name
 
+    def _draw_unique_id(self) -> str:
+        """A dial's unique id; never one a live channel we know of has (Asterisk would refuse it)."""
+        while (unique_id := new_unique_id()) in self._channels or unique_id in self._ours:
+            pass
+        return unique_id
+
     async def originate(self, call: Origination) -> str:
-        # Shaped like Asterisk's own ids (Noojee clients tell them from extensions that way) but
-        # out of their range: Asterisk refuses a ChannelId a live channel already has, and its own
-        # are <second>.<channel count>.
-        unique_id = f"{int(time.time())}.{900_000_000 + next(self._ids)}"
-        self._ours[unique_id] = call.number
+        unique_id = self._draw_unique_id()
+        action_id = self._new_action_id()
+        dial = _Dial(unique_id, call.extension, call.number, asyncio.get_running_loop().create_future())
+        self._ours[unique_id] = self._dials[action_id] = dial
         channel = self.channel_template.format(extension=call.extension)
         fields = {
             "Action": "Originate",
@@ -323,10 +448,25 @@ class AsteriskAmi(Driver):
             else:
                 fields["Variable"] = variable
         try:
-            await self._action(fields)
+            await self._action(fields, action_id)
+        except PbxUnavailable:
+            # Sent, unanswered: Asterisk may run it yet. Its channel is hung up when it appears.
+            dial.abandoned = True
+            raise
         except Exception:
             self._ours.pop(unique_id, None)
+            self._dials.pop(action_id, None)
             raise
+        # Queued. Asterisk makes the channel at once, or says at once that it cannot (Reason 0):
+        # wait for which, so that a dial that failed before any channel existed is reported as
+        # such, under its own id, and never left "Dialing Out".
+        try:
+            failed = await asyncio.wait_for(asyncio.shield(dial.made), CHANNEL_WAIT)
+        except TimeoutError:
+            dial.waited = True  # its events (and OriginateResponse) will say how it went
+            return unique_id
+        if failed is not None:
+            raise OriginateFailed(unique_id, failed)
         return unique_id
 
     async def answer(self, unique_id: str) -> None:
@@ -391,7 +531,7 @@ class AsteriskAmi(Driver):
                     name,
                     extension,
                     "inbound" if dialled is None else "outbound",
-                    other_party=dialled or _known(event.get("ConnectedLineNum")),
+                    other_party=dialled.number if dialled else _known(event.get("ConnectedLineNum")),
                     caller_id=_known(event.get("CallerIDNum")),
                     state=_STATES.get(event.get("ChannelStateDesc", ""), "Ringing"),
                 )

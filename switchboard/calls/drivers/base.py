@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import abc
 import re
+import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +24,15 @@ class PbxUnavailable(ServiceUnavailable):
 
 class PbxRefused(Conflict):
     """The PBX would not do it (the call is gone, not connected, ...): nothing changed."""
+
+
+class OriginateFailed(PbxRefused):
+    """The PBX took the dial but could make no call of it (Reason 0: an unregistered phone, an id
+    in use): the dial is recorded as ended in `state` (Failed, Busy, ...), never left dialling."""
+
+    def __init__(self, unique_id: str, state: str) -> None:
+        super().__init__(f"the PBX could not place call {unique_id}: {state}")
+        self.unique_id, self.state = unique_id, state
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +99,17 @@ class Origination:
 
 # Channel names as Asterisk writes them: PJSIP/410-0000002a, SIP/410-12FA7B, Local/410@ctx-0001;1.
 _CHANNEL = re.compile(r"^(?:[A-Za-z0-9]+)/(?P<exten>[^-@/;]+)(?:[-@;].*)?$")
+
+
+# Unique ids of dials: <epoch second>.<18 random digits>. Asterisk's form (a ChannelId it accepts;
+# Noojee clients tell ids from extensions by it), out of the range of Asterisk's own ids
+# (<second>.<channels since start>), and about 60 random bits within each second: no two workers
+# or machines draw the same one, with nothing to share.
+_RANDOM_LOW, _RANDOM_SPAN = 10**17, 9 * 10**17
+
+
+def new_unique_id() -> str:
+    return f"{int(time.time())}.{_RANDOM_LOW + secrets.randbelow(_RANDOM_SPAN)}"
 
 
 def extension_of_channel(channel: str) -> str | None:

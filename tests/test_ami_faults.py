@@ -1,0 +1,231 @@
+"""What Switchboard says about a dial is what Asterisk did, on the paths that are not a plain answer:
+busy, unanswered, congested, failed before any channel existed, an id Asterisk refused, and two
+workers dialling in the same second. Driven through the HTTP API against the in-test Asterisk."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from switchboard.calls.drivers import asterisk
+from switchboard.settings import Settings
+from tests.support.ami_server import (
+    REASON_BUSY,
+    REASON_CONGESTION,
+    REASON_FAILED,
+    REASON_RING_TIMEOUT,
+    USER_BUSY,
+)
+from tests.support.asterisk import ServerThread, asterisk_api, pbx_ready, running_pbx, wait_until
+from tests.support.calls import dial, noojee, wait_state
+from tests.support.factories import make_user
+
+T1 = "/api/v1/tenants/t1"
+NO_ANSWER_CAUSE = 19
+
+
+@pytest.fixture
+def pbx() -> Iterator[ServerThread]:
+    with running_pbx() as running:
+        yield running
+
+
+def _ready(api: TestClient, *extensions: str) -> None:
+    for extension in extensions:  # extensions of t1 alone besides the world's 102 and 103
+        make_user(api, "t1", "g1", f"u{extension}@t1.example", extension=extension)
+    wait_until(lambda: pbx_ready(api), "the AMI login")
+
+
+def _dial(api: TestClient, extension: str, number: str = "0390001234") -> dict[str, Any]:
+    answer = api.post("/api/v1/calls/", json={"extension": extension, "number": number})
+    assert answer.status_code == 201, answer.text
+    call: dict[str, Any] = answer.json()
+    return call
+
+
+def _originated_ids(pbx: ServerThread) -> list[str]:
+    return [a["ChannelId"] for a in pbx.server.actions if a.get("Action") == "Originate"]
+
+
+def test_busy_no_answer_and_congestion_are_each_their_own_state(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    outcomes = {
+        "102": (REASON_BUSY, "Busy"),
+        "103": (REASON_RING_TIMEOUT, "No Answer"),
+        "104": (REASON_CONGESTION, "Congestion"),
+    }
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api, "104")
+        for extension, (reason, _) in outcomes.items():
+            pbx.server.failures[extension] = reason
+        for extension, (_, state) in outcomes.items():
+            # The Originate's DialEnd carries only DestUniqueid; then Hangup; then OriginateResponse.
+            unique_id = _dial(api, extension)["uniqueId"]
+            call = wait_state(api, unique_id, state)
+            assert call["endedAt"] is not None
+            assert call["answeredAt"] is None
+        # Calls the driver follows but did not dial: the Hangup's cause says how a ringing one ended.
+        busy = pbx.call(lambda: pbx.server.inject_inbound("102", "+61390000001"))
+        unanswered = pbx.call(lambda: pbx.server.inject_inbound("103", "+61390000002"))
+        answered = pbx.call(lambda: pbx.server.inject_inbound("104", "+61390000003"))
+        wait_state(api, answered, "Ringing")
+        pbx.call(lambda: pbx.server.answer(answered))
+        wait_state(api, answered, "Connected")
+        pbx.call(lambda: pbx.server.remote_hangup(busy, USER_BUSY))
+        pbx.call(lambda: pbx.server.remote_hangup(unanswered, NO_ANSWER_CAUSE))
+        pbx.call(lambda: pbx.server.remote_hangup(answered, USER_BUSY))  # answered: ended normally
+        wait_state(api, busy, "Busy")
+        wait_state(api, unanswered, "No Answer")
+        wait_state(api, answered, "Hungup")
+        # Noojee's monitor sees each as Hungup, with the reason.
+        wait_until(
+            lambda: _noojee_ends(api, ["102", "103"]).get(busy) == ("Hungup", "busy"), "the busy event"
+        )
+        assert _noojee_ends(api, ["102", "103"])[unanswered] == ("Hungup", "no answer")
+
+
+def _noojee_ends(api: TestClient, extensions: list[str]) -> dict[str, tuple[str, str]]:
+    """Each call's last (status, hangupCause) on the extensions, as Noojee's subscribe reports them."""
+    reply = noojee(api, "subscribe", exten=",".join(extensions), lastSequenceNumber=1, timeOut=0).json()
+    return {
+        entry["CallData"]["uniqueCallId"]: (entry["CallData"]["status"], entry["CallData"]["hangupCause"])
+        for extension in extensions
+        for entry in reply["Data"][extension]
+    }
+
+
+def test_a_dial_asterisk_could_not_place_ends_failed_frees_its_slot_and_hangs_up_as_ended(
+    settings: Settings, global_key: str, pbx: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unregistered phone: `OriginateResponse Failure Reason: 0`, no channel ever."""
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        policy = {"allowed": [r"\d{2,6}", r"0[1-8]\d{6,12}"], "maxConcurrentCalls": 1}
+        assert api.put(f"{T1}/dialling-policy/", json=policy).status_code == 200
+        pbx.server.failures["103"] = REASON_FAILED
+        failed = _dial(api, "103")  # Asterisk says at once: the answer already tells
+        assert (failed["state"], failed["extension"]) == ("Failed", "103")
+        assert failed["endedAt"] is not None
+        # Asterisk slower to say so than the dial waits: the dial answers "Dialing Out", then ends.
+        monkeypatch.setattr(asterisk, "CHANNEL_WAIT", 0.05)
+        pbx.server.originate_delay = 0.3
+        late = _dial(api, "103")
+        assert (late["uniqueId"], late["state"]) == (_originated_ids(pbx)[-1], "Dialing Out")
+        wait_state(api, late["uniqueId"], "Failed")
+        pbx.server.originate_delay = 0.0
+        for call in (failed, late):
+            refused = api.post(f"/api/v1/calls/{call['uniqueId']}/hangup/")
+            assert refused.status_code == 409
+            assert refused.json()["detail"] == f"call {call['uniqueId']} has ended (Failed)"
+        # Neither holds the tenant's one API call: the next dial goes through.
+        placed = _dial(api, "102")
+        wait_state(api, placed["uniqueId"], "Connected")
+        over = api.post("/api/v1/calls/", json={"extension": "103", "number": "0390001299"})
+        assert over.status_code == 403  # the slot it holds is counted
+        # Noojee's dial: a SessionID whose call is Hungup, "failed".
+        assert noojee(api, "hangup", extenOrUniqueId=placed["uniqueId"]).json()["Code"] == 0
+        wait_state(api, placed["uniqueId"], "Hungup")
+        answer = noojee(api, "dial", extenOrUniqueId="SIP/103", number="0390001235")
+        assert answer.json()["Code"] == 0, answer.text
+        assert api.get(f"/api/v1/calls/{answer.json()['SessionID']}/").json()["state"] == "Failed"
+
+
+def test_a_dial_never_takes_an_id_asterisk_has_and_a_refused_id_is_not_that_calls_failure(
+    settings: Settings, global_key: str, pbx: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[str] = []
+
+    def draw_first(*ids: str) -> None:
+        """The driver's next random draws are these ids, then random ones again."""
+        real = asterisk.new_unique_id
+        queue = list(ids)
+
+        def fake() -> str:
+            drawn.append(queue.pop(0) if queue else real())
+            return drawn[-1]
+
+        monkeypatch.setattr(asterisk, "new_unique_id", fake)
+
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api, "104", "105")
+        live = dial(api, extenOrUniqueId="102", number="0390001234")
+        # A live call the driver follows: its id is drawn again, never sent.
+        draw_first(live)
+        other = dial(api, extenOrUniqueId="103", number="0390001235")
+        assert other != live
+        assert live not in _originated_ids(pbx)[1:]
+        # A call the driver has not heard of yet (another worker's, an instant old): Asterisk refuses
+        # the id ("Channel Unique ID ... already in use": Reason 0). The dial failed, under an id of
+        # its own; the call that has the id is untouched.
+        unheard = pbx.server.existing_call("104", "+61390000009")
+        draw_first(unheard)
+        refused = _dial(api, "105")
+        assert _originated_ids(pbx)[-1] == unheard
+        assert refused["state"] == "Failed"
+        assert refused["uniqueId"] != unheard
+        assert api.get(f"/api/v1/calls/{unheard}/").status_code == 404
+        pbx.call(lambda: pbx.server.remote_hangup(unheard))
+        time.sleep(0.2)
+        assert api.get(f"/api/v1/calls/{refused['uniqueId']}/").json()["state"] == "Failed"
+        for unique_id in (live, other):
+            assert api.get(f"/api/v1/calls/{unique_id}/").json()["state"] == "Connected"
+
+
+def test_two_workers_dialling_in_the_same_second_get_their_own_ids(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    """Two apps on one database and one Asterisk, as two worker processes are."""
+    with asterisk_api(settings, global_key, pbx) as first:
+        _ready(first)
+        with asterisk_api(settings, global_key, pbx, world=False) as second:
+            wait_until(lambda: pbx_ready(second), "the second worker's AMI login")
+            for attempt in range(5):
+                one = noojee(first, "dial", extenOrUniqueId="102", number="0390001234").json()["SessionID"]
+                two = noojee(second, "dial", extenOrUniqueId="103", number="0390001235").json()["SessionID"]
+                if one.split(".")[0] == two.split(".")[0] or attempt == 4:
+                    break  # in the same second (the first draws of every worker, before)
+                for unique_id in (one, two):
+                    noojee(first, "hangup", extenOrUniqueId=unique_id)
+            assert one.split(".")[0] == two.split(".")[0]
+            assert one != two
+            # Each client's SessionID is its own call, as either worker reports it.
+            for api in (first, second):
+                assert wait_state(api, one, "Connected")["extension"] == "102"
+                assert wait_state(api, two, "Connected")["extension"] == "103"
+            assert pbx.server.channels[one].name.startswith("PJSIP/102-")
+            assert pbx.server.channels[two].name.startswith("PJSIP/103-")
+            # Each worker's OriginateResponse went to both; each took only its own.
+            time.sleep(0.2)
+            assert first.get(f"/api/v1/calls/{one}/").json()["state"] == "Connected"
+            assert second.get(f"/api/v1/calls/{two}/").json()["state"] == "Connected"
+
+
+def test_a_dial_answered_503_because_asterisk_was_frozen_is_hung_up_when_asterisk_runs_it(
+    settings: Settings, global_key: str, pbx: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -STOP: Asterisk keeps the connection and queues the Originate; the dial answers 503 when
+    the driver stops waiting; kill -CONT: Asterisk places the call. It is hung up at once, and never
+    becomes a call in Switchboard (it was a 503)."""
+    monkeypatch.setattr(asterisk, "ACTION_TIMEOUT", 0.5)
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        pbx.server.freeze()
+        refused = api.post("/api/v1/calls/", json={"extension": "102", "number": "0390001234"})
+        assert refused.status_code == 503, refused.text
+        pbx.loop.call_soon_threadsafe(pbx.server.resume)  # on the PBX's own loop
+        wait_until(lambda: bool(_originated_ids(pbx)), "Asterisk to run the queued Originate")
+        (late,) = _originated_ids(pbx)
+        wait_until(lambda: late not in pbx.server.channels, "the late call to be hung up")
+        hangups = [a for a in pbx.server.actions if a.get("Action") == "Hangup"]
+        assert [a["Channel"].startswith("PJSIP/102-") for a in hangups] == [True]
+        time.sleep(0.2)
+        assert api.get(f"/api/v1/calls/{late}/").status_code == 404
+        assert api.get("/api/v1/calls/", params={"state": "live"}).json()["items"] == []
+        # The driver is in step again: the next dial is placed and connects.
+        placed = dial(api, extenOrUniqueId="102", number="0390001235")
+        assert placed != late
