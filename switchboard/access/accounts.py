@@ -9,7 +9,16 @@ from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account
 from switchboard.access.passwords import hash_password
-from switchboard.access.policy import Kind, Placement, may_manage_account, scope_params, visibility
+from switchboard.access.policy import (
+    Decision,
+    Kind,
+    Placement,
+    Reach,
+    may_manage_account,
+    may_take_over_account,
+    scope_params,
+    visibility,
+)
 from switchboard.access.principal import Principal, Role
 from switchboard.access.schemas import AccountCreate, AccountUpdate
 from switchboard.contact_centre.models import TeamMember
@@ -46,6 +55,42 @@ def _require_grant(principal: Principal, placement: Placement) -> None:
             f"Not allowed: a {principal.role.replace('_', ' ')} cannot create or change a "
             f"{placement.role.replace('_', ' ')} account in that scope."
         )
+
+
+# Fields of an account PATCH that hand whoever sends them its credentials, or widen what they reach.
+TAKE_OVER_FIELDS = frozenset({"password", "linked_user_id", "role", "tenant_id", "group_id"})
+
+
+def _reach(session: Session, placement: Placement, account_pk: int | None, user_pk: int | None) -> Reach:
+    """What an account's credentials reach beyond its placement: its teams and its extension."""
+    teams = (
+        frozenset(session.scalars(select(TeamMember.team_pk).where(TeamMember.account_pk == account_pk)))
+        if account_pk is not None
+        else frozenset()
+    )
+    extension = session.scalar(select(User.extension).where(User.pk == user_pk)) if user_pk else None
+    return Reach(placement, teams, extension or None)
+
+
+def account_reach(session: Session, account: Account) -> Reach:
+    placement = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
+    return _reach(session, placement, account.pk, account.user_pk)
+
+
+def take_over_decision(session: Session, principal: Principal, target: Reach) -> Decision:
+    """policy.may_take_over_account, with the principal's own reach read as its account's."""
+    placement = Placement(principal.role, principal.tenant_pk, principal.group_pk)
+    own = _reach(session, placement, principal.account_pk, principal.user_pk)
+    return may_take_over_account(principal, own, target)
+
+
+def require_take_over(session: Session, principal: Principal, target: Reach) -> None:
+    """403 unless everything an account reaching `target` reaches is within the principal's own
+    reach: for creating it, setting its password, linking or placing it, and creating or
+    changing its keys."""
+    decision = take_over_decision(session, principal, target)
+    if not decision.allowed:
+        raise Forbidden(f"Not allowed: {decision.rule}.")
 
 
 def _placement(
@@ -94,6 +139,8 @@ def _link(
 def create_account(session: Session, principal: Principal, data: AccountCreate) -> Account:
     placement = _placement(session, principal, data.role, data.tenant_id, data.group_id)
     _require_grant(principal, placement)
+    user_pk = _link(session, principal, placement, data.linked_user_id)
+    require_take_over(session, principal, _reach(session, placement, None, user_pk))
     key = data.username.lower()
     if session.scalar(select(Account.pk).where(Account.username_key == key)):
         raise Conflict(f"username {data.username!r} is taken")
@@ -105,7 +152,7 @@ def create_account(session: Session, principal: Principal, data: AccountCreate) 
         role=placement.role,
         tenant_pk=placement.tenant_pk,
         group_pk=placement.group_pk,
-        user_pk=_link(session, principal, placement, data.linked_user_id),
+        user_pk=user_pk,
         enabled=data.enabled,
         password_hash=hash_password(data.password.get_secret_value()),
     )
@@ -157,6 +204,9 @@ def update_account(session: Session, principal: Principal, username: str, change
     if changes.password is not None:
         account.password_hash = hash_password(changes.password.get_secret_value())
     session.flush()
+    if not is_self and fields & TAKE_OVER_FIELDS:
+        # Decided on the account as changed: a new link or placement is what it will reach.
+        require_take_over(session, principal, account_reach(session, account))
     bump(session, CREDENTIALS)  # role, scope or enabled may have changed: every worker re-reads
     _account_event(session, "account.updated", account)
     return account

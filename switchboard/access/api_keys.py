@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from switchboard.access import keys
-from switchboard.access.accounts import CREDENTIALS, find_account
+from switchboard.access.accounts import CREDENTIALS, account_reach, find_account, require_take_over
 from switchboard.access.models import AccessToken, Account, ApiKey, TenantKey
-from switchboard.access.policy import Placement, may_manage_account
+from switchboard.access.policy import ROLE_RANK, Placement, may_manage_account, may_widen_key_restrictions
 from switchboard.access.principal import Principal
 from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate, KeyScope, TenantKeyUpdate
 from switchboard.db.base import utcnow
@@ -22,12 +22,20 @@ from switchboard.signals.feed import bump
 
 
 def _require_key_rights(principal: Principal, account: Account) -> None:
-    """An account's keys are managed by the account itself and by whoever manages the account."""
+    """An account's keys are listed and revoked by the account itself and by whoever manages it."""
     if account.pk == principal.account_pk:
         return
     placement = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
     if not may_manage_account(principal, placement):
         raise Forbidden("Not allowed: you do not manage this account's API keys.")
+
+
+def _require_key_making(session: Session, principal: Principal, account: Account) -> None:
+    """A key is created or changed by its account, or by whoever reaches all the account reaches
+    (a key of it would otherwise reach further than its maker)."""
+    _require_key_rights(principal, account)
+    if account.pk != principal.account_pk:
+        require_take_over(session, principal, account_reach(session, account))
 
 
 def checked_cidrs(entries: list[str]) -> list[str]:
@@ -59,7 +67,7 @@ def create_api_key(
     session: Session, principal: Principal, username: str, data: ApiKeyCreate
 ) -> tuple[ApiKey, str]:
     account = find_account(session, principal, username)
-    _require_key_rights(principal, account)
+    _require_key_making(session, principal, account)
     key = keys.generate_key(keys.KeyKind.USER)
     row = ApiKey(
         account_pk=account.pk,
@@ -69,6 +77,8 @@ def create_api_key(
         ip_allowlist=checked_cidrs(data.ip_allowlist),
         expires_at=future_expiry(data.expires_at),
         scopes=_scopes(data.scopes),
+        # Made for another account: what its maker set binds the owner (may_widen_key_restrictions).
+        restricted_by_role=None if account.pk == principal.account_pk else principal.role,
     )
     session.add(row)
     session.flush()
@@ -104,14 +114,72 @@ def apply_key_changes(row: ApiKey | TenantKey, changes: ApiKeyUpdate | TenantKey
         row.ip_allowlist = checked_cidrs(changes.ip_allowlist or [])
 
 
+RESTRICTIONS = ("scopes", "ip_allowlist", "expires_at")
+
+
+def _covered(network: ipaddress.IPv4Network | ipaddress.IPv6Network, within: list[str]) -> bool:
+    for entry in within:
+        outer = ipaddress.ip_network(entry)
+        if network.version == outer.version and network.subnet_of(outer):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def widened(
+    row: ApiKey, scopes: list[str] | None, allowlist: list[str], expires: datetime | None
+) -> list[str]:
+    """Which of the key's restrictions the new values would loosen (narrowing, or keeping, none)."""
+    loosened = []
+    if not set(KEY_SCOPES if scopes is None else scopes) <= set(
+        KEY_SCOPES if row.scopes is None else row.scopes
+    ):
+        loosened.append("scopes")
+    if row.ip_allowlist and not (
+        allowlist and all(_covered(ipaddress.ip_network(entry), row.ip_allowlist) for entry in allowlist)
+    ):
+        loosened.append("ipAllowlist")
+    if row.expires_at is not None and (expires is None or expires > _aware(row.expires_at)):
+        loosened.append("expiresAt")
+    return loosened
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _require_binding_kept(principal: Principal, row: ApiKey, owner: Account, changes: ApiKeyUpdate) -> None:
+    """Restrictions set above the owner bind it (policy.may_widen_key_restrictions): 403 for a
+    change that would widen them. A change of them by another account makes its role the binding
+    one (kept when a lower role only narrows what a higher one set)."""
+    sent = changes.model_fields_set & set(RESTRICTIONS)
+    if not sent:
+        return
+    scopes = _scopes(changes.scopes) if "scopes" in sent and changes.scopes is not None else row.scopes
+    allowlist = checked_cidrs(changes.ip_allowlist or []) if "ip_allowlist" in sent else row.ip_allowlist
+    expires = future_expiry(changes.expires_at) if "expires_at" in sent else row.expires_at
+    loosened = widened(row, scopes, allowlist, expires)
+    if loosened:
+        decision = may_widen_key_restrictions(principal, owner.pk, row.restricted_by_role)
+        if not decision.allowed:
+            raise Forbidden(
+                f"Not allowed: {decision.rule}: {', '.join(loosened)} may be narrowed, not widened."
+            )
+    setter = row.restricted_by_role
+    if owner.pk != principal.account_pk and (
+        setter is None or ROLE_RANK[principal.role] >= ROLE_RANK.get(setter, len(ROLE_RANK))
+    ):
+        row.restricted_by_role = principal.role
+
+
 def update_api_key(
     session: Session, principal: Principal, username: str, key_id: int, changes: ApiKeyUpdate
 ) -> ApiKey:
     """Name, expiry, IP allowlist and scopes; in force on every worker at once. A revoked key stays
     revoked (409: there is nothing left to change)."""
     account = find_account(session, principal, username)
-    _require_key_rights(principal, account)
+    _require_key_making(session, principal, account)
     row = _own_key(session, account, username, key_id)
+    _require_binding_kept(principal, row, account, changes)
     apply_key_changes(row, changes)
     if "scopes" in changes.model_fields_set and changes.scopes is not None:
         row.scopes = _scopes(changes.scopes)
@@ -157,6 +225,7 @@ def key_view(row: ApiKey, key: str | None = None) -> dict[str, Any]:
         "lastUsedAt": row.last_used_at.isoformat() if row.last_used_at else None,
         "ipAllowlist": row.ip_allowlist,
         "scopes": list(KEY_SCOPES) if row.scopes is None else row.scopes,
+        "restrictedBy": row.restricted_by_role,
         "revoked": row.revoked_at is not None,
         "revokedAt": row.revoked_at.isoformat() if row.revoked_at else None,
     }

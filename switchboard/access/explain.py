@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from switchboard.access import keys
+from switchboard.access.accounts import account_reach, take_over_decision
 from switchboard.access.models import Account, ApiKey, TenantKey
 from switchboard.access.policy import (
     ADMIN_ROLES,
@@ -196,9 +197,12 @@ def explain(session: Session, principal: Principal, obj: str, operation: str) ->
     if operation == "read":
         return Explanation(True, reason)
     if model is Account:
-        allowed = may_manage_account(principal, Placement(found.role, found.tenant_pk, found.group_pk))
+        if not may_manage_account(principal, Placement(found.role, found.tenant_pk, found.group_pk)):
+            return Explanation(False, "outside the escalation guard (403)")
+        take_over = take_over_decision(session, principal, account_reach(session, found))
+        refused = "" if take_over.allowed else " (the API answers 403)"
         return Explanation(
-            allowed, "within the escalation guard" if allowed else "outside the escalation guard (403)"
+            True, f"within the escalation guard; its password, link and keys: {take_over.rule}{refused}"
         )
     return _decided(may_manage(principal, _target(kind, model, found)))
 

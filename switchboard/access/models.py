@@ -48,6 +48,9 @@ class ApiKey(Base):
     ip_allowlist: Mapped[list[str]] = mapped_column(JSONType, default=list)
     # Areas among those a user key reaches (campaigns, calls, recordings); NULL means all of them.
     scopes: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
+    # The role of whoever, other than the owner, set the scopes, allowlist and expiry (NULL: the
+    # owner did): such restrictions bind the owner, who may narrow them but not widen them.
+    restricted_by_role: Mapped[str | None] = mapped_column(String(20), nullable=True)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)

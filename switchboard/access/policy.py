@@ -187,13 +187,17 @@ def _campaign_pks_of_member() -> Any:
     return select(Campaign.pk).where(_campaign_of_member())
 
 
+def own_extension() -> Any:
+    """The principal's own extension (its linked end user's; NULL without one), as a SQL value."""
+    return select(User.extension).where(User.pk == _p(P_USER)).scalar_subquery()
+
+
 def _call_of_member() -> ColumnElement[bool]:
     """Calls on the account's own extension (its linked end user's), and calls dialled for a
     campaign it can see; never another tenant's."""
-    own_extension = select(User.extension).where(User.pk == _p(P_USER)).scalar_subquery()
     return and_(
         Call.tenant_pk == _p(P_TENANT),
-        or_(Call.extension == own_extension, Call.campaign_pk.in_(_campaign_pks_of_member())),
+        or_(Call.extension == own_extension(), Call.campaign_pk.in_(_campaign_pks_of_member())),
     )
 
 
@@ -462,6 +466,57 @@ def may_manage_account(principal: Principal, placement: Placement) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Reach:
+    """What an account's credentials reach, as the policy's views decide it: its placement (the
+    directory and accounts), the teams whose templates' campaigns it sees, and the extension whose
+    calls it sees (its linked end user's). The principal's own reach is the same for its account."""
+
+    placement: Placement
+    team_pks: frozenset[int] = frozenset()
+    extension: str | None = None
+
+
+def may_take_over_account(principal: Principal, own: Reach, target: Reach) -> Decision:
+    """May the principal create an account reaching `target`, set its password, link or place
+    it, or create or change one of its API keys? Only when everything that account's credentials
+    could reach is within the principal's own reach: else making a credential for it (and using
+    it) would widen the principal's reach. Administrators see every campaign and call of their
+    tenant (VISIBILITY), so their placement rule is the whole answer; everyone else sees the
+    campaigns of their teams' templates and the calls of their own extension (and of those
+    campaigns), so the account's teams must be among theirs and its extension theirs."""
+    if not may_manage_account(principal, target.placement):
+        return Decision(False, "the account's role or scope is wider than yours")
+    if principal.role in ADMIN_ROLES:
+        return Decision(True, "administrators see every campaign and call of the accounts they manage")
+    if not target.team_pks <= own.team_pks:
+        return Decision(False, "the account works campaigns of teams you are not in")
+    if target.extension and target.extension != own.extension:
+        return Decision(False, "the account sees the calls of an extension that is not yours")
+    return Decision(True, "the account reaches nothing you do not")
+
+
+# Who is above whom, for restrictions set on another account's key.
+ROLE_RANK: dict[str, int] = {"user": 0, "group_admin": 1, "tenant_admin": 2, "system": 3}
+
+
+def may_widen_key_restrictions(
+    principal: Principal, owner_pk: int, restricted_by_role: str | None
+) -> Decision:
+    """A key's scopes, allowlist and expiry, when set by someone other than its owner, bind the
+    owner: it may narrow them, never widen them (else an administrator's restriction is undone by
+    the very account it restricts). They are widened by whoever may change the key (the owner's
+    managers, may_take_over_account) and ranks at least as high as whoever set them."""
+    if restricted_by_role is None:
+        return Decision(True, "the key's owner set its restrictions")
+    setter = restricted_by_role.replace("_", " ")
+    if principal.account_pk == owner_pk:
+        return Decision(False, f"this key's restrictions were set by a {setter} and bind its owner")
+    if ROLE_RANK[principal.role] >= ROLE_RANK.get(restricted_by_role, len(ROLE_RANK)):
+        return Decision(True, f"a {principal.role.replace('_', ' ')} may widen what a {setter} set")
+    return Decision(False, f"this key's restrictions were set by a {setter}, above you")
+
+
 # -- rules decided on the principal (and one field of the object) ----------------------------------
 
 
@@ -475,9 +530,21 @@ def may_use_any_caller_id(principal: Principal) -> bool:
     return principal.role == "system"
 
 
-def may_control_recording(principal: Principal, owner_pk: int | None) -> bool:
-    """Administrators control every recording they see; others their own, and ones nobody owns."""
-    return principal.role in ADMIN_ROLES or owner_pk in (None, principal.account_pk)
+def may_control_call(
+    principal: Principal, call_tenant_pk: int | None, call_extension: str, principal_extension: str | None
+) -> bool:
+    """A call is acted on (hung up, answered, its recordings started, paused, resumed, stopped)
+    by its agent, the account on whose extension it is, and by administrators (system, the
+    tenant's admins and its keys). Team-mates who see a campaign's calls may watch them, not act
+    on them: else one could record another agent's call and its agent could not stop it. Whoever
+    controls a call controls every recording on it, whoever started it."""
+    if principal.role in ADMIN_ROLES:
+        return True
+    return (
+        bool(principal_extension)  # an account without an extension is no call's agent
+        and call_tenant_pk == principal.tenant_pk
+        and call_extension == principal_extension
+    )
 
 
 def may_record_for_others(principal: Principal) -> bool:

@@ -98,6 +98,10 @@ class ApiKeyOut(Schema):
     last_used_at: datetime | None
     ip_allowlist: list[str]
     scopes: list[KeyScope]
+    restricted_by: RoleName | None = Field(
+        description="The role of whoever, other than the owner, set the scopes, allowlist and expiry: "
+        "they bind the owner, who may narrow them but not widen them (null: the owner set them)."
+    )
     revoked: bool
     revoked_at: datetime | None
 

@@ -121,6 +121,7 @@ class CallControl:
 
     async def hangup(self, principal: Principal, exten_or_unique_id: str, tenant_id: str | None) -> str:
         call = await self.locate(principal, exten_or_unique_id, tenant_id)
+        recordings.require_control(principal, call)
         recordings.require_live(call)
         self._require_pbx()
         await self.driver.hangup(call.unique_id)
@@ -134,6 +135,7 @@ class CallControl:
         call = await self.locate(principal, exten_or_unique_id, tenant_id)
         if phone is not None and service.parse_extension(phone, "exten") != call.extension:
             raise NotFound(f"call {call.unique_id} is not on extension {phone}")
+        recordings.require_control(principal, call)
         recordings.require_live(call)
         if call.state not in ("Ringing", "Dialing Out"):  # Dialing Out: the agent's phone rings first
             raise Conflict(f"call {call.unique_id} is not ringing ({call.state})")

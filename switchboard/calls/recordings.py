@@ -15,7 +15,13 @@ from typing import Any, Literal
 from sqlalchemy import Executable, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from switchboard.access.policy import Kind, may_control_recording, may_record_for_others, visibility
+from switchboard.access.policy import (
+    Kind,
+    may_control_call,
+    may_record_for_others,
+    own_extension,
+    visibility,
+)
 from switchboard.access.principal import Principal
 from switchboard.calls.models import ENDED_STATES, Call, Recording
 from switchboard.errors import Conflict, Forbidden
@@ -51,6 +57,7 @@ class LocatedCall:
     campaign_pk: int | None
     last_leg: int
     recording: ActiveRecording | None
+    principal_extension: str | None  # the requester's own extension, read with the call
 
 
 def locate_statement(principal: Principal, by_unique_id: bool) -> Any:
@@ -76,6 +83,7 @@ def locate_statement(principal: Principal, by_unique_id: bool) -> Any:
             active.started_at.label("rec_started_at"),
             active.paused_at.label("rec_paused_at"),
             active.paused_seconds.label("rec_paused_seconds"),
+            own_extension().label("principal_extension"),
         )
         .outerjoin(active, and_(active.call_pk == Call.pk, active.state != "stopped"))
         .where(visibility(principal, Kind.CALL))
@@ -114,6 +122,7 @@ def located(row: dict[str, Any]) -> LocatedCall:
         row["campaign_pk"],
         row["last_leg"],
         recording,
+        row["principal_extension"],
     )
 
 
@@ -125,10 +134,20 @@ def require_live(call: LocatedCall | Call) -> None:
         raise Conflict(f"call {call.unique_id} has ended ({call.state})")
 
 
+def require_control(principal: Principal, call: LocatedCall) -> None:
+    """The call is the principal's to act on (policy.may_control_call); seeing it is not enough."""
+    if not may_control_call(principal, call.tenant_pk, call.extension, call.principal_extension):
+        raise Forbidden(
+            "Not allowed: a call is controlled by its agent (the account on its extension) and "
+            "the tenant's administrators."
+        )
+
+
 def check_action(
     principal: Principal, call: LocatedCall, action: RecordingAction, agent_login_name: str | None
 ) -> ActiveRecording | None:
     """Everything decidable before the PBX is asked; a refusal changes nothing."""
+    require_control(principal, call)
     require_live(call)
     recording = call.recording
     if action == "start":
@@ -137,14 +156,11 @@ def check_action(
         return None
     if recording is None:
         raise Conflict(f"no recording is running on call {call.unique_id}")
-    # agentLoginName on stop/pause/resume must be the recording's owner; a non-admin controls
-    # its own recordings (and ones nobody owns) only.
+    # agentLoginName on stop/pause/resume must be the recording's owner (it names, never authorizes).
     if agent_login_name and agent_login_name.lower() != recording.owner_username.lower():
         raise Forbidden(
             f"The recording belongs to {recording.owner_username or 'nobody'}, not {agent_login_name}."
         )
-    if not may_control_recording(principal, recording.owner_pk):
-        raise Forbidden("The recording belongs to another account.")
     if action == "pause" and recording.state == "paused":
         raise Conflict("the recording is already paused")
     if action == "resume" and recording.state == "recording":

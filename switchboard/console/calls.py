@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from switchboard.access.policy import Area, require_area
+from switchboard.access.policy import Area, may_control_call, require_area
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.calls import queries, service
@@ -39,12 +39,22 @@ def _calls_principal(current: SignedIn) -> Principal:
     return current.principal
 
 
-def _possible_actions(principal: Principal, call: Call, recording: Recording | None) -> list[RecordingAction]:
+def _possible_actions(
+    principal: Principal, call: Call, recording: Recording | None, own_extension: str | None
+) -> list[RecordingAction]:
     """The recording buttons call control would accept: its own checks, asked for each action."""
     running = service.active_of(recording) if recording is not None else None
     # last_leg only numbers a new recording's file; the checks do not read it.
     located = LocatedCall(
-        call.pk, call.unique_id, call.state, call.tenant_pk, call.extension, call.campaign_pk, 0, running
+        call.pk,
+        call.unique_id,
+        call.state,
+        call.tenant_pk,
+        call.extension,
+        call.campaign_pk,
+        0,
+        running,
+        own_extension,
     )
     possible = []
     for action in ACTIONS:
@@ -77,13 +87,15 @@ def calls_page(request: Request, cursor: str = "", refresh: str = "on") -> Respo
             )
             shown = calls[:DEFAULT_LIMIT]
             running = queries.running_recordings(session, shown)
+            own = service.own_extension(session, principal)
             rows = [
                 {
                     "call": service.call_view(session, call),
                     "recording": service.recording_view(running[call.pk], call)
                     if call.pk in running
                     else None,
-                    "actions": _possible_actions(principal, call, running.get(call.pk)),
+                    "actions": _possible_actions(principal, call, running.get(call.pk), own),
+                    "may_hang_up": may_control_call(principal, call.tenant_pk, call.extension, own),
                 }
                 for call in shown
             ]

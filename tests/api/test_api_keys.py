@@ -153,9 +153,15 @@ def test_who_may_manage_whose_keys(api: TestClient, global_key: str) -> None:
         ).status_code
         == 201
     )
+    # ga1 manages eu1's account, but eu1 sees the calls of extension 101 and ga1 does not: a key
+    # of eu1 would reach further than its maker (403). An account reaching nothing more: 201.
+    wider = api.post("/api/v1/accounts/eu1/api-keys/", json={"name": "ga"}, headers=w.headers["group_admin"])
+    assert wider.status_code == 403
+    assert "extension" in wider.json()["detail"]
+    make_account(api, "eu-plain", "user", "t1", "g1")
     assert (
         api.post(
-            "/api/v1/accounts/eu1/api-keys/", json={"name": "ga"}, headers=w.headers["group_admin"]
+            "/api/v1/accounts/eu-plain/api-keys/", json={"name": "ga"}, headers=w.headers["group_admin"]
         ).status_code
         == 201
     )

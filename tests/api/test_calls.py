@@ -140,9 +140,11 @@ def test_a_user_key_controls_its_campaigns_and_its_own_extension(api: TestClient
     key = ids["key"]
     for_a = dial(api, extenOrUniqueId="103", number="0390001234", campaignId=ids["A"])
     for_b = dial(api, extenOrUniqueId="103", number="0390001235", campaignId=ids["B"])
-    # A's campaign call: the agent may record it; B's: invisible, the same 404 as missing.
-    assert noojee(api, "start", key, extenOrUniqueId=for_a).json()["Code"] == 0
-    assert noojee(api, "stop", key, extenOrUniqueId=for_a, agentLoginName="agent").json()["Code"] == 0
+    # A's campaign call is on another extension: the agent sees it, but only the call's agent and
+    # the tenant's administrators act on it (403). B's: invisible, the same 404 as missing.
+    assert api.get(f"/api/v1/calls/{for_a}/", headers=key).status_code == 200
+    assert noojee(api, "start", key, extenOrUniqueId=for_a).status_code == 403
+    assert noojee(api, "hangup", key, extenOrUniqueId=for_a).status_code == 403
     hidden = noojee(api, "start", key, extenOrUniqueId=for_b)
     assert hidden.status_code == 404
     assert hidden.content == noojee(api, "start", key, extenOrUniqueId="1234567890.999").content
@@ -157,17 +159,18 @@ def test_a_user_key_controls_its_campaigns_and_its_own_extension(api: TestClient
     own = dial(api, key, extenOrUniqueId="102", number="0390001236")
     assert noojee(api, "start", key, extenOrUniqueId="102", tag="own").json()["Code"] == 0
     assert noojee(api, "pause", key, extenOrUniqueId="102").json()["Code"] == 0
+    assert noojee(api, "stop", key, extenOrUniqueId=own, agentLoginName="agent").json()["Code"] == 0
     assert noojee(api, "dial", key, extenOrUniqueId="103", number="0390001237").status_code == 403
     # agentLoginName never authorizes: a user key may name only its own account.
-    assert noojee(api, "start", key, extenOrUniqueId=for_a, agentLoginName="ta1").status_code == 403
-    # A recording owned by someone else cannot be stopped by the agent; an admin's can name anyone.
-    assert noojee(api, "start", extenOrUniqueId=for_a, agentLoginName="ta1").json()["Code"] == 0
-    refused = noojee(api, "stop", key, extenOrUniqueId=for_a)
-    assert refused.status_code == 403
+    assert noojee(api, "start", key, extenOrUniqueId=own, agentLoginName="ta1").status_code == 403
+    # An admin's recording may name anyone; the call's agent still controls it, and a stop naming
+    # another owner is refused.
+    assert noojee(api, "start", extenOrUniqueId=own, agentLoginName="ta1").json()["Code"] == 0
     assert (
-        noojee(api, "stop", extenOrUniqueId=for_a, agentLoginName="agent").status_code == 403
+        noojee(api, "stop", extenOrUniqueId=own, agentLoginName="agent").status_code == 403
     )  # not its owner
-    assert noojee(api, "stop", extenOrUniqueId=for_a, agentLoginName="ta1").json()["Code"] == 0
+    assert noojee(api, "pause", key, extenOrUniqueId=own).json()["Code"] == 0
+    assert noojee(api, "stop", extenOrUniqueId=own, agentLoginName="ta1").json()["Code"] == 0
     # The native list shows the agent exactly its own extension's and its campaign's calls.
     seen = {c["uniqueId"] for c in api.get("/api/v1/calls/", headers=key).json()["items"]}
     assert seen == {for_a, own}

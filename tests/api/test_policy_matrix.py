@@ -158,7 +158,9 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ),
     ("PATCH", "/api/v1/accounts/eu1/", {"displayName": "E {p}"}, "OOOO3"),
     ("PATCH", "/api/v1/accounts/ta2/", {"displayName": "X {p}"}, "O4443"),
-    ("POST", "/api/v1/accounts/eu1/api-keys/", {"name": "k-{p}"}, "OOOO3"),
+    # eu1 reaches what ga1 does not (team A's campaigns, extension 101's calls): no key from ga1.
+    ("POST", "/api/v1/accounts/eu1/api-keys/", {"name": "k-{p}"}, "OO3O3"),
+    ("PATCH", "/api/v1/accounts/eu1/", {"linkedUserId": "u1@t1.example"}, "OO333"),
     ("POST", "/api/v1/accounts/ta2/api-keys/", {"name": "k-{p}"}, "O4443"),
     ("PATCH", "/api/v1/accounts/ta1/api-keys/1/", {"name": "crm-{p}"}, "OO443"),  # ta1's "crm" key
     ("PATCH", "/api/v1/accounts/ta2/api-keys/1/", {"name": "x-{p}"}, "44443"),  # not ta2's key
@@ -260,6 +262,8 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         for tenant, ext in (("t1", "103"), ("t2", "101"))
     }
     cm = "/servicemanager/rest/CallManagementAPI"
+    # A campaign call of team A on extension 102: eu1 sees it as a team-mate, but is not its agent.
+    team_call = dial(api, extenOrUniqueId="102", number="0390001234", tenantId="t1", campaignId=ids["cTA"])
     # An allocation in each campaign (rows without phone fields are refused; the batch is named).
     for tenant, name in (("t1", "TA"), ("t1", "TN"), ("t2", "T2")):
         path = f"/api/v1/tenants/{tenant}/campaigns/{ids[f'c{name}']}/allocations/"
@@ -322,6 +326,11 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         # The simulator is for administrators (403 before any lookup), the call must be visible.
         ("POST", f"/api/v1/simulator/calls/{call['t2']}/answer/", None, "O4334"),
         ("POST", f"{cm}/hangup?extenOrUniqueId={call['t1']}", None, "OX44X"),
+        # A call is acted on by its agent and the tenant's admins; seeing it is not enough (403).
+        ("POST", f"{cm}/start?extenOrUniqueId={team_call}", None, "XX43X"),
+        ("POST", f"/api/v1/calls/{team_call}/recording/stop/", None, "XX43X"),
+        ("POST", f"/api/v1/calls/{team_call}/answer/", None, "XX43X"),
+        ("POST", f"{cm}/hangup?extenOrUniqueId={team_call}", None, "XX43X"),
         ("POST", f"/api/v1/calls/{call['t2']}/hangup/", None, "O4444"),
         ("POST", f"{cm}/dial?extenOrUniqueId=103&number=0390001234&tenantId=t1", None, "OO33O"),
         (

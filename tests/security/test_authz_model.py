@@ -528,14 +528,17 @@ class AuthorizationMachine(RuleBasedStateMachine):
         else:
             self.recheck.add((key.secret, ("campaigns",)))  # still works (if its account does)
 
-    def account_write_code(self, by: Credential, target: Account, ok: int) -> int:
+    def account_write_code(
+        self, by: Credential, target: Account, ok: int, makes_credential: bool = False
+    ) -> int:
         if not self.model.is_live(by):
             return 401
         if not self.model.reaches(by, "accounts"):
             return FORBIDDEN
         if not self.model.sees_account(by, target):
             return NOT_FOUND
-        return ok if self.model.manages_account(by, target) else FORBIDDEN
+        allowed = self.model.makes_credentials_of if makes_credential else self.model.manages_account
+        return ok if allowed(by, target) else FORBIDDEN
 
     def assert_status(self, response: Response, expected: int, what: str) -> None:
         if expected in (FORBIDDEN, NOT_FOUND):
@@ -546,11 +549,12 @@ class AuthorizationMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.model.accounts) > 1)
     @rule(data=st.data())
     def create_key_as(self, data: st.DataObject) -> None:
-        """Any credential asks for a key of any account: its own and those it manages only."""
+        """Any credential asks for a key of any account: its own, and those it manages whose reach
+        is within its own (a key never reaches further than its maker)."""
         by = data.draw(st.sampled_from(self.model.live_credentials()), label="by")
         target = data.draw(st.sampled_from(sorted(self.model.accounts)), label="account")
         response = self.send("POST", f"/api/v1/accounts/{target}/api-keys/", by, json={"name": "x"})
-        expected = self.account_write_code(by, self.model.accounts[target], 201)
+        expected = self.account_write_code(by, self.model.accounts[target], 201, makes_credential=True)
         self.assert_status(response, expected, f"{by.label} creates a key for {target}")
         if expected == 201:
             self.model.credentials.append(
@@ -793,15 +797,18 @@ class AuthorizationMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.model.calls)
     @rule(data=st.data())
     def probe_call(self, data: st.DataObject) -> None:
-        """Read, and try to pause the recording of, a call: 404 unless visible (then 409: nothing
-        is being recorded) — the same answer as for a call that does not exist."""
+        """Read, and try to pause the recording of, a call: 404 unless visible (the same answer
+        as for a call that does not exist); 403 unless its agent or an admin; then 409 (nothing
+        is being recorded)."""
         call = data.draw(st.sampled_from(sorted(self.model.calls)), label="call")
         by = data.draw(st.sampled_from(self.model.live_credentials()), label="by")
         visible = self.model.sees_call(by, self.model.calls[call])
         read = self.send("GET", f"/api/v1/calls/{call}/", by)
         self.assert_status(read, 200 if visible else NOT_FOUND, f"{by.label} reads call {call}")
         pause = self.send("POST", f"/api/v1/calls/{call}/recording/pause/", by)
-        self.assert_status(pause, 409 if visible else NOT_FOUND, f"{by.label} pauses call {call}")
+        controls = self.model.controls_call(by, self.model.calls[call])
+        expected = NOT_FOUND if not visible else 409 if controls else FORBIDDEN
+        self.assert_status(pause, expected, f"{by.label} pauses call {call}")
 
     @precondition(lambda self: self.model.campaigns or self.model.templates)
     @rule(data=st.data())

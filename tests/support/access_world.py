@@ -87,3 +87,21 @@ def eventually_status(client: TestClient, path: str, key: str, status: int, seco
     while (got := client.get(path, headers={"Authorization": f"Bearer {key}"}).status_code) != status:
         assert time.monotonic() < deadline, f"still {got}, not {status}"
         time.sleep(0.05)
+
+
+def add_campaign_team(api: TestClient, world: World) -> None:
+    """On top of build_world: eu2 (an agent of t1/g1 on u2's extension 102, signed in as
+    "agent2"), team A of eu1 and eu2, template TA of team A and its campaign cTA. ga1, their
+    group admin, is in no team: it does not see cTA, its leads, or eu1's and eu2's calls."""
+    make_account(api, "eu2", "user", "t1", "g1", linked="u2@t1.example")
+    world.headers["agent2"] = {"Authorization": f"Bearer {login(api, 'eu2')}"}
+    created(api.post("/api/v1/tenants/t1/teams/", json={"name": "A"}))
+    for member in ("eu1", "eu2"):
+        created(api.post("/api/v1/tenants/t1/teams/A/members/", json={"username": member}), 200)
+    template = created(api.post("/api/v1/tenants/t1/campaign-templates/", json={"name": "TA", "team": "A"}))
+    campaign = created(
+        api.post("/api/v1/tenants/t1/campaigns/", json={"name": "cTA", "templateId": template["id"]})
+    )
+    world.ids["template"], world.ids["campaign"] = str(template["id"]), str(campaign["id"])
+    world.ids["leads"] = f"/api/v1/tenants/t1/campaigns/{campaign['id']}/leads/"
+    created(api.post(world.ids["leads"], json={"leads": [{"externalId": "L1"}]}), 200)

@@ -203,6 +203,28 @@ class Model:
             return other.role == "user" and other.group == account.group
         return False
 
+    def teams_of(self, username: str) -> set[int]:
+        return {team.pk for team in self.teams.values() if username in team.members}
+
+    def makes_credentials_of(self, cred: Credential, other: Account) -> bool:
+        """A key (or password, or link) for another account is made only by one who manages it and
+        already sees all it would see: a tenant's admins see all of it; anyone else sees only its
+        teams' campaigns and its own extension's calls, so the account's teams must be among
+        its own and its extension (if any) its own."""
+        account = self.account_of(cred)
+        if not self.manages_account(cred, other):
+            return False
+        if (
+            account is None
+            or account.username == other.username
+            or account.role in ("system", "tenant_admin")
+        ):
+            return True
+        if not self.teams_of(other.username) <= self.teams_of(account.username):
+            return False
+        extension = self.own_extension(other)
+        return extension is None or extension == self.own_extension(account)
+
     # -- contact centre (seed 000) -------------------------------------------------------------------
 
     def manages_contact_centre(self, cred: Credential, tenant: str) -> bool:
@@ -242,6 +264,17 @@ class Model:
         if own is not None and call.extension == own:
             return True
         return call.campaign is not None and self.sees_campaign(cred, self.campaigns[call.campaign])
+
+    def controls_call(self, cred: Credential, call: Call) -> bool:
+        """A call is hung up, answered and recorded by its agent (the account on its extension)
+        and by the tenant's admins; a team-mate who sees it through a campaign may not."""
+        role, account = self.role(cred), self.account_of(cred)
+        if role == "system":
+            return True
+        assert account is not None
+        if call.tenant != account.tenant:
+            return False
+        return role == "tenant_admin" or self.own_extension(account) == call.extension
 
     # -- what each list answers ----------------------------------------------------------------------
 
