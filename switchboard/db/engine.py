@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -63,7 +64,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            take_write_lock(conn.connection.driver_connection)
+            try:
+                take_write_lock(conn.connection.driver_connection)
+            except sqlite3.OperationalError as exc:  # wrapped, as the engine's other errors are
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=_json_text)
