@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     lead_batch_size: int = Field(default=1000, ge=1, le=10_000)  # leads per transaction
     lead_request_max_rows: int = Field(default=50_000, ge=1)  # leads in one insert/update request
     import_max_bytes: int = Field(default=1 << 30, ge=1)  # one directory import upload (413 past it)
+    # A tenant administrator's import upload (413 past it; the smaller of the two applies): one
+    # tenant's file must not tie up the shared server's disk and CPU for long. 64 MiB: ~300,000 users.
+    import_tenant_max_bytes: int = Field(default=64 << 20, ge=1)
     # Any other request body (413 past it); 50,000 leads in one request fit in about 15 MB.
     max_body_bytes: int = Field(default=32 << 20, ge=1024)
     lead_writers: int = Field(default=4, ge=1, le=64)  # lead-writing requests at once

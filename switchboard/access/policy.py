@@ -566,6 +566,12 @@ def may_import(principal: Principal) -> bool:
 _TENANT_KEY = "tenant_key"
 
 
+def may_import_system_sized(principal: Principal) -> bool:
+    """Only the system imports files past a tenant's upload cap (SWITCHBOARD_IMPORT_TENANT_MAX_BYTES):
+    the server and its database are shared by every tenant."""
+    return principal.role == "system"
+
+
 def may_read_system_health(principal: Principal) -> bool:
     """The host's and the PBX link's figures are for the system (global key, system logins) and
     for a tenant's own global key; not for a user key or a tenant administrator's login."""

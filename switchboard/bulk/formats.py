@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +21,12 @@ from switchboard.directory.schemas import SERVICE_MODELS
 from switchboard.errors import BadRequest
 
 JSON_LINES = (".jsonl", ".ndjson")
+# Levels of nested objects and lists in one record or cell (a record has three at most). Deeper
+# text is refused before it is parsed: the json module recurses, and ~1,000 levels would end the
+# whole import with a RecursionError.
+MAX_DEPTH = 32
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels of objects and lists"
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +67,28 @@ def read_rows(path: Path) -> Iterator[Row]:
         yield from (_json_lines(path.name, stream) if kind is None else _csv_rows(path.name, stream, kind))
 
 
+def too_deep(text: str) -> bool:
+    """JSON text nested deeper than MAX_DEPTH: its brackets outside strings counted, in one pass."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif token in ("]", "}"):
+            depth -= 1
+    return False
+
+
 def _json_lines(name: str, stream: IO[str]) -> Iterator[Row]:
     for line, text in enumerate(stream, 1):
         if not text.strip():
+            continue
+        if too_deep(text):
+            yield Row(name, line, None, {}, RowError("", TOO_DEEP))
             continue
         try:
             record = json.loads(text)
@@ -121,6 +147,8 @@ def _record(kind: Kind, columns: list[str], cells: list[str]) -> Record:
             continue
         cell = unguard(cell)
         if column in kind.json_fields:
+            if too_deep(cell):
+                raise RowError(column, TOO_DEEP)
             try:
                 record[column] = json.loads(cell)
             except ValueError as exc:

@@ -148,9 +148,11 @@ class Importer:
 
     def check(self, paths: list[Path]) -> Outcome:
         """Every row, loaded in one transaction that is then rolled back: what a load would do, and
-        every row it would refuse (a later row may need an earlier one, so the rows are applied)."""
+        every row it would refuse (a later row may need an earlier one, so the rows are applied).
+        On SQLite that happens in a copy of the database, so the check holds no lock that other
+        writers wait for."""
         outcome = Outcome()
-        with self._db.sessions() as session:
+        with self._db.dry_run_sessions() as sessions, sessions() as session:
             plan_for_each_call(session)
             try:
                 for batch in _batches(_rows(load_order(paths)), self._batch_size):
@@ -217,6 +219,7 @@ class Importer:
                 outcome.count(change)
             checkpoint.save(outcome.rows)
             self._progress(len(batch))
+            self._db.give_way()  # other requests' writes go between two batches
         checkpoint.clear()
         return outcome
 

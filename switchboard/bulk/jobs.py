@@ -23,7 +23,14 @@ from sqlalchemy import (
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from switchboard.access.policy import Kind, may_import, scope_params, visibility, visibility_key
+from switchboard.access.policy import (
+    Kind,
+    may_import,
+    may_import_system_sized,
+    scope_params,
+    visibility,
+    visibility_key,
+)
 from switchboard.access.principal import Principal
 from switchboard.bulk.importer import Importer, Outcome, count_rows
 from switchboard.bulk.models import ImportJob
@@ -32,6 +39,7 @@ from switchboard.db.engine import Database
 from switchboard.db.fastread import FastReader
 from switchboard.directory.models import Tenant
 from switchboard.errors import Forbidden, NotFound, SwitchboardError
+from switchboard.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +76,8 @@ class Progress:
         self.problems = [asdict(problem) for problem in outcome.problems[:MAX_STORED_PROBLEMS]]
 
 
-# Jobs running in this process (by job id), so that its own answers are live even when the database
-# cannot be written (SQLite is locked for the whole check: a check is one transaction, rolled back).
+# Jobs running in this process (by job id), so that its own answers are live between progress writes
+# (and while the database cannot be written).
 _live: dict[str, Progress] = {}
 _threads: set[threading.Thread] = set()
 _threads_lock = threading.Lock()
@@ -78,6 +86,13 @@ _threads_lock = threading.Lock()
 def require_importer(principal: Principal) -> None:
     if not may_import(principal):
         raise Forbidden("Bulk import needs system or tenant administrator rights.")
+
+
+def upload_limit(settings: Settings, principal: Principal) -> int:
+    """The largest file the principal may import, in bytes."""
+    if may_import_system_sized(principal):
+        return settings.import_max_bytes
+    return min(settings.import_tenant_max_bytes, settings.import_max_bytes)
 
 
 def upload_name(kind: str | None) -> str:
@@ -118,8 +133,8 @@ def _select(principal: Principal) -> Select[Any]:
     )
 
 
-# Read through the raw reader: on SQLite it is not held up by an import's check, which keeps the
-# write lock (and so any transaction of the write engine) waiting until it ends.
+# Read through the raw reader: on SQLite it is not held up by whichever transaction holds the write
+# lock (a load's batch, another request).
 
 
 async def read_job(reader: FastReader, principal: Principal, job_id: str) -> dict[str, Any]:
@@ -238,9 +253,7 @@ class _Run:
         progress.rows_total = count_rows(files)
         progress.phase = "checking"
         self._save()
-        # The check holds SQLite's write lock until it ends: no progress is written meanwhile (SQLite
-        # is served by one process, which answers from memory, _live).
-        checking = self._advance("rows_checked", save=not self._db.is_sqlite)
+        checking = self._advance("rows_checked", save=True)
         checked = Importer(self._db, self._principal, progress=checking).check(files)
         progress.outcome(checked)
         if checked.problem_count:

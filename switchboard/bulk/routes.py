@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from switchboard.access.dependencies import DirectoryCaller
+from switchboard.access.policy import may_import_system_sized
+from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.bulk import jobs
 from switchboard.bulk.kinds import BY_PLURAL
@@ -41,7 +43,7 @@ START: dict[int | str, dict[str, Any]] = {
         "headers": {"Location": {"description": "The job: poll it", "schema": {"type": "string"}}},
     },
     **errors(400, 401, 403),
-    413: _problem("The file is larger than the server's import size limit"),
+    413: _problem("The file is larger than the import size limit (smaller for a tenant administrator)"),
     415: _problem("The body is not JSON Lines (application/x-ndjson) or CSV (text/csv)"),
 }
 READ = errors(400, 401, 403, 404)
@@ -110,15 +112,21 @@ def _file_name(request: Request, kind: str | None) -> str:
     )
 
 
-def _too_large(limit: int) -> ContentTooLarge:
+def _too_large(limit: int, principal: Principal) -> ContentTooLarge:
+    if not may_import_system_sized(principal):
+        return ContentTooLarge(
+            f"The file is larger than a tenant administrator's import limit of {limit:,} bytes: split "
+            "it into smaller files, or have a system administrator import it."
+        )
     return ContentTooLarge(f"The file is larger than the import limit of {limit:,} bytes.")
 
 
-async def _receive(request: Request, path: Path, limit: int) -> None:
-    """Stream the body to `path` (never held whole), within `limit` bytes, checking it is UTF-8."""
+async def _receive(request: Request, path: Path, limit: int, too_large: ContentTooLarge) -> None:
+    """Stream the body to `path` (never held whole), within `limit` bytes (else `too_large`),
+    checking it is UTF-8."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise too_large
     decoder = codecs.getincrementaldecoder("utf-8")()
     path.parent.mkdir(parents=True)
     try:
@@ -135,7 +143,7 @@ async def _receive(request: Request, path: Path, limit: int) -> None:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    raise _too_large(limit)
+                    raise too_large
                 pending += chunk
                 if len(pending) >= WRITE_CHUNK:
                     await anyio.to_thread.run_sync(write, bytes(pending))
@@ -176,7 +184,8 @@ async def start_import(
     settings = services_of(request).settings
     job_id = uuid.uuid4().hex
     upload = jobs.uploads_dir(settings.data_dir, job_id) / file_name
-    await _receive(request, upload, settings.import_max_bytes)
+    limit = jobs.upload_limit(settings, principal)
+    await _receive(request, upload, limit, _too_large(limit, principal))
     db = database_of(request)
 
     def create() -> None:

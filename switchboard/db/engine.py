@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from switchboard.db.fastread import FastReader, refuse_nul
 from switchboard.db.fastwrite import FastWriter
+from switchboard.db.write_lock import BUSY_SECONDS, WRITERS, take_write_lock
 
 
 def sync_url(url: str) -> str:
@@ -33,7 +38,7 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
     cursor.close()
 
 
@@ -59,12 +64,38 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                take_write_lock(conn.connection.driver_connection)
+            except sqlite3.OperationalError as exc:  # wrapped, as the engine's other errors are
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=_json_text)
     event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine
+
+
+def _remove_copy(copy: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        copy.with_name(copy.name + suffix).unlink(missing_ok=True)
+
+
+def _remove_orphans(directory: Path, prefix: str) -> None:
+    """Dry-run copies left by a process that died during its dry run (named with its pid)."""
+    for leftover in directory.glob(f"{prefix}*"):
+        pid = leftover.name.removeprefix(prefix).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class Database:
@@ -95,6 +126,38 @@ class Database:
             changed = session.info.pop("switchboard.changed_channels", None)
         if changed and self.on_commit is not None:
             self.on_commit(changed)
+
+    @contextmanager
+    def dry_run_sessions(self) -> Iterator[sessionmaker[Session]]:
+        """Sessions for a long dry run (writes rolled back at the end). SQLite has one write lock
+        for the whole file, which a dry run would hold from its first write to its rollback, every
+        other writer waiting on it: there the sessions work on a private copy of the database,
+        taken in one read transaction (which WAL lets writers run beside) and deleted after.
+        PostgreSQL locks rows, not the database: there they are the database's own."""
+        path = self.reader.sqlite_path if self.is_sqlite else ":memory:"
+        if path == ":memory:" or path.startswith("file:"):
+            yield self.sessions
+            return
+        source = Path(path)
+        prefix = f"{source.name}.dry-run-"
+        _remove_orphans(source.parent, prefix)
+        copy = source.with_name(f"{prefix}{os.getpid()}-{uuid.uuid4().hex}")
+        try:
+            with closing(sqlite3.connect(source)) as reading, closing(sqlite3.connect(copy)) as target:
+                reading.backup(target)  # every page in one step: one consistent snapshot
+            engine = make_engine(f"sqlite:///{copy}")
+            try:
+                yield sessionmaker(engine, expire_on_commit=False)
+            finally:
+                engine.dispose()
+        finally:
+            _remove_copy(copy)
+
+    def give_way(self) -> None:
+        """Between two transactions of a long job: on SQLite, let this process's writers that are
+        waiting for the write lock have it first (up to a second), rather than take it straight back."""
+        if self.is_sqlite:
+            WRITERS.give_way()
 
     def announce(self, *channels: str) -> None:
         """Tell this process's subscribers of changes committed outside `transaction` (FastWriter)."""

@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from switchboard.db.fastread import CompiledQuery, FastReader, Row
+from switchboard.db.write_lock import BUSY_POLL_SECONDS, BUSY_SECONDS, WRITERS, began
 
 # (statement key, builder of the Core statement, its parameters)
 Step = tuple[str, Callable[[], Any], Mapping[str, Any]]
-BUSY_SECONDS = 10.0  # as the sync engine's busy_timeout
 
 
 class FastWriter:
@@ -46,17 +47,15 @@ class FastWriter:
     @staticmethod
     async def _begin(conn: sqlite3.Connection) -> None:
         """BEGIN IMMEDIATE, waiting for the write lock without holding up the event loop."""
-        delay, waited = 0.0005, 0.0
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or waited > BUSY_SECONDS:
-                    raise
-            await asyncio.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 0.01)
+        deadline, pause = time.monotonic() + BUSY_SECONDS, 0.0005
+        if began(conn, deadline):
+            return
+        with WRITERS.waiting():
+            while True:
+                await asyncio.sleep(pause)
+                if began(conn, deadline):
+                    return
+                pause = min(pause * 2, BUSY_POLL_SECONDS)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[RawTransaction]:

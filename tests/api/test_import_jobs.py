@@ -20,12 +20,10 @@ from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.settings import Settings
 from tests.support.access_world import World, build_world, login
-from tests.support.bulk import bulk_user
+from tests.support.bulk import IMPORT, NDJSON, bulk_user, finished, lines, start
 from tests.support.clients import make_client
 from tests.support.factories import make_tree
 
-IMPORT = "/api/v1/import/"
-NDJSON = {"Content-Type": "application/x-ndjson"}
 PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key"]
 
 
@@ -40,10 +38,6 @@ def client(settings: Settings, global_key: str) -> Iterator[TestClient]:
         assert jobs.join_running(20), "an import job was still running"
 
 
-def lines(*records: dict[str, Any]) -> bytes:
-    return "".join(json.dumps(record) + "\n" for record in records).encode()
-
-
 def user(user_id: str, tenant: str = "bulk", group: str = "sales", **fields: Any) -> dict[str, Any]:
     return bulk_user(user_id, tenant, group, **fields)
 
@@ -56,41 +50,6 @@ TREE = [
     user("b@bulk.example", extension="202"),
     user("c@bulk.example"),
 ]
-
-
-def start(
-    client: TestClient,
-    body: bytes,
-    headers: dict[str, str] | None = None,
-    params: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    response = client.post(IMPORT, content=body, headers=headers or NDJSON, params=params)
-    assert response.status_code == 202, response.text
-    job: dict[str, Any] = response.json()
-    assert response.headers["Location"] == f"{IMPORT}{job['id']}/"
-    return job
-
-
-def finished(client: TestClient, job_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """The job once its thread has ended, as it then reads.
-
-    Polled until it no longer reads as running, then read again once the job's thread is gone: the
-    thread shows its outcome in memory first, then sets finishedAt, saves its end to the database,
-    leaves memory and deletes its upload. A test acting on the first answer could race those steps
-    (a row the thread then overwrites, an upload not yet deleted)."""
-    deadline = time.monotonic() + 20
-    while True:
-        response = client.get(f"{IMPORT}{job_id}/", headers=headers)
-        assert response.status_code == 200, response.text
-        if response.json()["status"] != "running":
-            break
-        assert time.monotonic() < deadline, f"the job is still running: {response.json()}"
-        time.sleep(0.02)
-    assert jobs.join_running(20), "the import job's thread did not end"
-    response = client.get(f"{IMPORT}{job_id}/", headers=headers)
-    assert response.status_code == 200, response.text
-    job: dict[str, Any] = response.json()
-    return job
 
 
 def uploads(settings: Settings) -> list[Path]:

@@ -1,15 +1,23 @@
-"""Bulk import and export data: JSON Lines records, a big tenant's file, and an export to a path."""
+"""Bulk import and export data: JSON Lines records, a big tenant's file, an export to a path, and
+import jobs started and followed over the API."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+from starlette.testclient import TestClient
+
 from switchboard.access.principal import CLI_PRINCIPAL
+from switchboard.bulk import jobs
 from switchboard.bulk.exporter import export
 from switchboard.bulk.formats import Writer
 from switchboard.db.engine import Database
+
+IMPORT = "/api/v1/import/"
+NDJSON = {"Content-Type": "application/x-ndjson"}
 
 
 def export_to(db: Database, target: Path) -> Path:
@@ -54,3 +62,42 @@ def big_tenant_file(users: int) -> bytes:
         for n in range(users)
     ]
     return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+def lines(*records: dict[str, Any]) -> bytes:
+    return "".join(json.dumps(record) + "\n" for record in records).encode()
+
+
+def start(
+    client: TestClient,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    response = client.post(IMPORT, content=body, headers=headers or NDJSON, params=params)
+    assert response.status_code == 202, response.text
+    job: dict[str, Any] = response.json()
+    assert response.headers["Location"] == f"{IMPORT}{job['id']}/"
+    return job
+
+
+def finished(client: TestClient, job_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The job once its thread has ended, as it then reads.
+
+    Polled until it no longer reads as running, then read again once the job's thread is gone: the
+    thread shows its outcome in memory first, then sets finishedAt, saves its end to the database,
+    leaves memory and deletes its upload. A test acting on the first answer could race those steps
+    (a row the thread then overwrites, an upload not yet deleted)."""
+    deadline = time.monotonic() + 20
+    while True:
+        response = client.get(f"{IMPORT}{job_id}/", headers=headers)
+        assert response.status_code == 200, response.text
+        if response.json()["status"] != "running":
+            break
+        assert time.monotonic() < deadline, f"the job is still running: {response.json()}"
+        time.sleep(0.02)
+    assert jobs.join_running(20), "the import job's thread did not end"
+    response = client.get(f"{IMPORT}{job_id}/", headers=headers)
+    assert response.status_code == 200, response.text
+    job: dict[str, Any] = response.json()
+    return job

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -74,3 +75,40 @@ def worker_pids(log: list[str], after: int = 0) -> set[str]:
         for line in log[after:]
         if (m := re.search(r"^\S+ \S+ (\d+) INFO switchboard\.access", line))
     }
+
+
+def send_raw(port: int, chunks: Iterable[bytes], timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """Send the chunks on a fresh connection, stopping early once the server answers (a refusal
+    comes before the request is all sent); the status, headers and body of the answer, read until
+    the server closes the connection or the body is whole."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        for chunk in chunks:
+            if select.select([sock], [], [], 0)[0]:
+                break  # answered already
+            try:
+                sock.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        reply = b""
+        while b"\r\n\r\n" not in reply or len(reply.partition(b"\r\n\r\n")[2]) < _length(reply):
+            try:
+                data = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            reply += data
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)
+    }
+    return int(status_line.split(" ")[1]), headers, body
+
+
+def _length(reply: bytes) -> int:
+    head = reply.partition(b"\r\n\r\n")[0].lower()
+    for line in head.split(b"\r\n"):
+        if line.startswith(b"content-length:"):
+            return int(line.split(b":")[1])
+    return 1 << 62  # no length: until the server closes
