@@ -74,3 +74,17 @@ def worker_pids(log: list[str], after: int = 0) -> set[str]:
         for line in log[after:]
         if (m := re.search(r"^\S+ \S+ (\d+) INFO switchboard\.access", line))
     }
+
+
+def add_extension_410(client: httpx2.Client, auth: dict[str, str]) -> None:
+    """Tenant `demo` with a user at extension 410 (ann@demo.example), made over the server's API."""
+    for path, body in (
+        ("/api/v1/tenants/", {"tenantId": "demo", "type": "Enterprise"}),
+        ("/api/v1/tenants/demo/domains/", {"domain": "demo.example"}),
+        ("/api/v1/tenants/demo/groups/", {"groupId": "g1"}),
+        (
+            "/api/v1/tenants/demo/groups/g1/users/",
+            {"userId": "ann@demo.example", "firstName": "Ann", "lastName": "Lee", "extension": "410"},
+        ),
+    ):
+        assert client.post(path, json=body, headers=auth).status_code == 201
