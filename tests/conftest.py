@@ -90,6 +90,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         database_url=database_url,
         trusted_proxies=["10.0.0.0/8"],
+        # Test worlds subscribe webhooks to a closed loopback port (CLOSED_HOOK): the operator's
+        # explicit opt-in lets them be created; deliveries are refused by the kernel, nothing leaves.
+        webhook_allowed_networks=["127.0.0.1/32"],
         argon2_time_cost=1,  # cheap hashing in tests; production uses OWASP's parameters
         argon2_memory_kib=64,
         sim_ring_seconds=0.0,  # the simulated PBX rings and answers at once in tests

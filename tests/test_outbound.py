@@ -28,6 +28,7 @@ from switchboard.events.outbound import (
     check_url,
     post,
 )
+from tests.support.resolver import FakeResolver, fake_resolver
 
 HOOKS_HOST = "hooks.example.test"
 LOOPBACK: list[IPNetwork] = [ipaddress.ip_network("127.0.0.0/8")]
@@ -229,40 +230,9 @@ def https_receiver(make_receiver: Callable[..., Receiver], pki: Pki) -> Receiver
 # --- a resolver under the test's control -----------------------------------------------------------
 
 
-class FakeResolver:
-    """Answers for chosen names (one list per lookup, the last repeated); other names resolve as usual."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, list[list[str]]] = {}
-        self.lookups: list[str] = []
-
-    def set(self, name: str, *answers: list[str]) -> None:
-        self.answers[name] = list(answers)
-
-    def infos(self, host: str, port: int) -> list[tuple[Any, ...]]:
-        queue = self.answers[host]
-        addresses = queue.pop(0) if len(queue) > 1 else queue[0]
-        return [
-            (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, port, 0, 0))
-            if ":" in a
-            else (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, port))
-            for a in addresses
-        ]
-
-
 @pytest.fixture
 def resolver(monkeypatch: pytest.MonkeyPatch) -> FakeResolver:
-    fake = FakeResolver()
-    original = asyncio.base_events.BaseEventLoop.getaddrinfo
-
-    async def getaddrinfo(loop: asyncio.AbstractEventLoop, host: Any, port: Any, **kwargs: Any) -> Any:
-        fake.lookups.append(host)
-        if host in fake.answers:
-            return fake.infos(host, port)
-        return await original(loop, host, port, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "getaddrinfo", getaddrinfo)
-    return fake
+    return fake_resolver(monkeypatch)
 
 
 def deliver(

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.support.server import running_server
+from tests.support.server import add_extension_410, running_server
 
 pytestmark = pytest.mark.server
 
@@ -92,16 +92,7 @@ def test_simulate_call_reaches_the_running_servers_simulated_pbx(
         base = f"https://127.0.0.1:{port}"
         auth = {"Authorization": f"Bearer {global_key}"}
         with httpx2.Client(verify=ssl.create_default_context(cafile=str(cert)), base_url=base) as client:
-            for path, body in (
-                ("/api/v1/tenants/", {"tenantId": "demo", "type": "Enterprise"}),
-                ("/api/v1/tenants/demo/domains/", {"domain": "demo.example"}),
-                ("/api/v1/tenants/demo/groups/", {"groupId": "g1"}),
-                (
-                    "/api/v1/tenants/demo/groups/g1/users/",
-                    {"userId": "ann@demo.example", "firstName": "Ann", "lastName": "Lee", "extension": "410"},
-                ),
-            ):
-                assert client.post(path, json=body, headers=auth).status_code == 201
+            add_extension_410(client, auth)
         command = [
             sys.executable,
             "-m",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -143,6 +144,9 @@ def serve(
     if not _is_initialised(settings):
         err.print("[red]Not initialised:[/red] run `switchboard init` first.")
         raise typer.Exit(2)
+    # Own the address first: a second `serve` on a busy port must leave before its startup work
+    # (the PBX reconciliation, the event workers) writes to the database the running server uses.
+    listener = _bind(settings.host, settings.port)
     ssl: dict[str, str] = {}
     scheme = "http"
     if not settings.insecure_http:
@@ -160,7 +164,7 @@ def serve(
     _export(settings)
     base = f"{scheme}://{settings.host}:{settings.port}"
     typer.echo(f"Switchboard API: {base}/api/v1/  docs: {base}/api/v1/docs  health: {base}/healthz", err=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         "switchboard.server:app_from_environment",
         factory=True,
         host=settings.host,
@@ -174,6 +178,36 @@ def serve(
         log_config=None,
         **ssl,  # type: ignore[arg-type]
     )
+    try:
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[listener]).run()
+            return
+        server = uvicorn.Server(config)
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:
+        return
+    if not server.started:
+        raise typer.Exit(3)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The server's listening address, bound (the workers listen on it); exit 3 if it is taken."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait TIME_WAIT out
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = (exc.strerror or str(exc)).lower()
+        err.print(
+            f"[red]Cannot serve on {host}:{port}:[/red] {reason}; nothing was started or changed.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(3) from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 @app.command()

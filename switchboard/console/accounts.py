@@ -17,7 +17,15 @@ from switchboard.access import accounts, api_keys
 from switchboard.access.models import Account
 from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate
 from switchboard.audit.recording import audit_write
-from switchboard.console.pages import checked, console_action, console_page, page, refusal
+from switchboard.console.pages import (
+    checked,
+    console_action,
+    console_page,
+    page,
+    refusal,
+    show_new_key_next,
+    to_new_key,
+)
 from switchboard.console.sessions import SignedIn
 from switchboard.errors import BadRequest, NotFound, SwitchboardError
 from switchboard.kit.pagination import DEFAULT_LIMIT
@@ -174,29 +182,30 @@ async def save_key(request: Request, username: str, key_id: int) -> Response:
 
 @router.post("/accounts/{username}/api-keys")
 async def create_key(request: Request, username: str) -> Response:
-    """Shows the new key once, with a copy button and a warning; never again."""
+    """Makes the key, then redirects to the page that shows it once, with a copy button and a
+    warning; never again (a reload of that page makes no second key)."""
 
-    def work(session: Session, current: SignedIn, form: dict[str, str]) -> tuple[dict[str, Any], int | None]:
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> tuple[int, int | None]:
         data = checked(ApiKeyCreate, _key_fields(form))
         row, key = api_keys.create_api_key(session, current.principal, username, data)
         tenant_pk = accounts.find_account(session, current.principal, username).tenant_pk
-        return api_keys.key_view(row, key), tenant_pk
+        show_new_key_next(
+            session,
+            current,
+            what="API key",
+            name=row.name,
+            key=key,
+            holder_note=f"anyone holding it acts as {username} on the campaign endpoints.",
+            back=(f"/console/accounts/{quote(username)}/?tab=security", "Back to the Security tab"),
+        )
+        return row.pk, tenant_pk
 
     done = await console_action(request, work)
     if isinstance(done, Response):
         return done
-    current, (view, tenant_pk) = done
-    audit_write(request, 201, f"api_key:{username}/{view['id']}", tenant_pk)
-    return page(
-        request,
-        "key_created.html",
-        current,
-        key=view,
-        what="API key",
-        holder_note=f"anyone holding it acts as {username} on the campaign endpoints.",
-        back_url=f"/console/accounts/{quote(username)}/?tab=security",
-        back_label="Back to the Security tab",
-    )
+    key_pk, tenant_pk = done[1]
+    audit_write(request, 201, f"api_key:{username}/{key_pk}", tenant_pk)
+    return to_new_key()
 
 
 @router.get("/accounts/{username}/api-keys/{key_id}/revoke")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.db.base import Base, TZDateTime, utcnow
@@ -26,3 +26,5 @@ class ConsoleSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(TZDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # A value for the next page only (a new key), sealed with the cookie's secret: see sessions.keep_once.
+    once_sealed: Mapped[str | None] = mapped_column(Text)

@@ -37,6 +37,37 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 EXPIRED_FORM = "The form has expired or did not come from this site: reload it."
+NEW_KEY_PAGE = "/console/new-key"
+
+
+def show_new_key_next(
+    session: Session,
+    current: sessions.SignedIn,
+    *,
+    what: str,
+    name: str,
+    key: str,
+    holder_note: str,
+    back: tuple[str, str],
+) -> None:
+    """Post/redirect/get for a form that makes a key: the key is kept (sealed, in this transaction)
+    for the page the redirect to NEW_KEY_PAGE leads to, which shows it once; a reload makes nothing."""
+    back_url, back_label = back
+    sessions.keep_once(
+        session,
+        current.secret,
+        {
+            "what": what,
+            "key": {"name": name, "key": key},
+            "holder_note": holder_note,
+            "back_url": back_url,
+            "back_label": back_label,
+        },
+    )
+
+
+def to_new_key() -> Response:
+    return RedirectResponse(NEW_KEY_PAGE, status_code=303)
 
 
 def page(

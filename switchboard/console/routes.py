@@ -25,6 +25,10 @@ from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 WRONG = "Wrong username or password."
+ALREADY_SHOWN = (
+    "A new key is shown once only, on the page right after it was made; it is not shown again "
+    "(and reloading made no other key). If it was not copied, revoke it and make another."
+)
 
 
 def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
@@ -94,6 +98,19 @@ async def sign_out(request: Request) -> Response:
     response = RedirectResponse("/console/sign-in", status_code=303)
     _forget(response, sessions.COOKIE)
     return response
+
+
+@router.get("/new-key")
+def new_key(request: Request) -> Response:
+    """The key a form just made (see pages.show_new_key_next), shown this once."""
+    current = console_page(request)
+    if isinstance(current, Response):
+        return current
+    with database_of(request).transaction() as session:
+        shown = sessions.take_once(session, current.secret)
+    if shown is None:
+        return refused(request, current, "Already shown", ALREADY_SHOWN, 410)
+    return page(request, "key_created.html", current, **shown)
 
 
 STATIC_TYPES = {"console.css": "text/css", "console.js": "text/javascript"}

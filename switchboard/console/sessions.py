@@ -7,12 +7,16 @@ headers, so a browser's cookie can never act on the API (no cross-site request c
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+import orjson
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -116,5 +120,39 @@ def end(session: Session, secret: str) -> None:
     session.execute(
         update(ConsoleSession)
         .where(ConsoleSession.digest == digest(secret), ConsoleSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=utcnow(), once_sealed=None)
     )
+
+
+def _once_box(secret: str) -> Fernet:
+    # Keyed by the cookie's secret, which the database does not hold: a dump cannot open the value.
+    key = hmac.new(secret.encode(), b"switchboard-console-once", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def keep_once(session: Session, secret: str, value: dict[str, Any]) -> None:
+    """Keeps a value (a new key) for the session's next page only, in the caller's transaction."""
+    sealed = _once_box(secret).encrypt(orjson.dumps(value)).decode()
+    session.execute(
+        update(ConsoleSession).where(ConsoleSession.digest == digest(secret)).values(once_sealed=sealed)
+    )
+
+
+def take_once(session: Session, secret: str) -> dict[str, Any] | None:
+    """The kept value, erased as it is read: a reload (or a second tab) finds nothing."""
+    row = session.scalar(select(ConsoleSession.once_sealed).where(ConsoleSession.digest == digest(secret)))
+    if row is None:
+        return None
+    # Erased only if still the value read: of two readers at once, one gets it.
+    taken = session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.digest == digest(secret), ConsoleSession.once_sealed == row)
+        .values(once_sealed=None)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    try:
+        value: dict[str, Any] = orjson.loads(_once_box(secret).decrypt(row.encode()))
+    except InvalidToken:
+        return None
+    return value

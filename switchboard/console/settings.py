@@ -22,7 +22,15 @@ from switchboard.access.policy import Area, require_area
 from switchboard.access.schemas import MAX_TENANT_KEY_GRACE_SECONDS, TenantKeyCreate
 from switchboard.audit.recording import audit_write
 from switchboard.console.contact_centre import tenant_page
-from switchboard.console.pages import checked, console_action, console_page, page, refusal
+from switchboard.console.pages import (
+    checked,
+    console_action,
+    console_page,
+    page,
+    refusal,
+    show_new_key_next,
+    to_new_key,
+)
 from switchboard.console.sessions import SignedIn
 from switchboard.db.base import utcnow
 from switchboard.directory.models import Tenant
@@ -205,30 +213,29 @@ async def save_allowlist(request: Request) -> Response:
 
 @router.post("/settings/global-key/rotate")
 async def rotate_global(request: Request) -> Response:
-    """A new global key, shown once; the keys in use now keep working for the grace period."""
+    """A new global key, shown once on the page after; the keys in use now keep working for the grace
+    period."""
 
-    def work(session: Session, current: SignedIn, form: dict[str, str]) -> str:
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> None:
         require_area(current.principal, Area.SETTINGS)
         hours = form.get("grace_hours", "").strip()
         if not (hours.isdigit() and 0 <= int(hours) <= MAX_GRACE_HOURS):
             raise BadRequest.field("grace_hours", f"a whole number of hours from 0 to {MAX_GRACE_HOURS}")
-        return rotate_global_key(session, timedelta(hours=int(hours)))
+        show_new_key_next(
+            session,
+            current,
+            what="Global API key",
+            name="global API key",
+            key=rotate_global_key(session, timedelta(hours=int(hours))),
+            holder_note="it has every right on every tenant, the Noojee subscribe included.",
+            back=("/console/settings/#GLOBAL_API_KEYS", "Back to Settings"),
+        )
 
     done = await console_action(request, work, _shown_again(request, store.GLOBAL_API_KEYS, "grace_hours"))
     if isinstance(done, Response):
         return done
-    current, key = done
     audit_write(request, 200, "settings:GLOBAL_API_KEYS rotated", None)
-    return page(
-        request,
-        "key_created.html",
-        current,
-        key={"name": "global API key", "key": key},
-        what="Global API key",
-        holder_note="it has every right on every tenant, the Noojee subscribe included.",
-        back_url="/console/settings/#GLOBAL_API_KEYS",
-        back_label="Back to Settings",
-    )
+    return to_new_key()
 
 
 # -- tenant keys (system accounts pick the tenant; a tenant's administrators have theirs) -------------
@@ -259,22 +266,27 @@ async def _show_new_key(
     what: str,
     audit_note: str,
 ) -> Response:
-    """A form that makes a tenant key: audited, and the key shown this once."""
-    done = await console_action(request, work)
+    """A form that makes a tenant key: audited, and the key shown this once on the page after."""
+
+    def made(session: Session, current: SignedIn, form: dict[str, str]) -> dict[str, Any]:
+        view = work(session, current, form)
+        show_new_key_next(
+            session,
+            current,
+            what=what,
+            name=view["name"],
+            key=view["key"],
+            holder_note=f"it acts as an administrator of {view['tenantId']}, the Noojee methods included.",
+            back=(f"{TENANT_KEYS_PAGE}?{urlencode({'tenant': view['tenantId']})}", "Back to the tenant keys"),
+        )
+        return view
+
+    done = await console_action(request, made)
     if isinstance(done, Response):
         return done
-    current, view = done
-    audit_write(request, 201, f"tenant_key:{view['prefix']}{audit_note}", view.pop("tenantPk"))
-    return page(
-        request,
-        "key_created.html",
-        current,
-        key=view,
-        what=what,
-        holder_note=f"it acts as an administrator of {view['tenantId']}, the Noojee methods included.",
-        back_url=f"{TENANT_KEYS_PAGE}?{urlencode({'tenant': view['tenantId']})}",
-        back_label="Back to the tenant keys",
-    )
+    view = done[1]
+    audit_write(request, 201, f"tenant_key:{view['prefix']}{audit_note}", view["tenantPk"])
+    return to_new_key()
 
 
 @router.post("/settings/tenant-keys/")

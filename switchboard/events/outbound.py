@@ -118,10 +118,25 @@ def check_url(url: str, *, allow_http: bool) -> str:
 
     Raises TargetRefused: scheme must be https (http only if allow_http), host required, no userinfo
     (user:pass@), no fragment, no whitespace/control characters anywhere (CR/LF header injection),
-    length <= 2000, port 1..65535. Literal IP hosts are allowed here (address rules are checked at send
-    time). Non-ASCII characters and backslashes are refused too: parsers disagree about them.
+    length <= 2000, port 1..65535. Literal IP hosts pass this syntax check; `vet` adds the address rules.
+    Non-ASCII characters and backslashes are refused too: parsers disagree about them.
     """
     return _parse(url, allow_http=allow_http).url
+
+
+async def vet(url: str, *, allow_http: bool, allowed_networks: Sequence[IPNetwork], timeout: float) -> str:  # noqa: ASYNC109 (the lookup's own budget)
+    """At subscription time: the URL normalised, once its host resolves and every address it resolves to
+    may be called. The same parse and address check (`_resolve`) as every send, which looks the name up
+    again (a name may point elsewhere by then). Raises TargetRefused naming the reason."""
+    target = _parse(url, allow_http=allow_http)
+    try:
+        async with asyncio.timeout(timeout):
+            await _resolve(asyncio.get_running_loop(), target, allowed_networks)
+    except TimeoutError:
+        raise TargetRefused(f"looking up {target.host} took longer than {timeout:g} s") from None
+    except OSError:  # socket.gaierror: no such name (or no resolver)
+        raise TargetRefused(f"{target.host} does not resolve to an address") from None
+    return target.url
 
 
 def _parse(url: str, *, allow_http: bool) -> _Target:

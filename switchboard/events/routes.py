@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from switchboard.access.dependencies import authorize
@@ -90,27 +91,28 @@ def _box(request: Request) -> SecretBox:
     return box
 
 
-def _allow_http(request: Request) -> bool:
-    return bool(services_of(request).settings.insecure_http)
-
-
 @router.post("/", status_code=201, response_model=WebhookCreated, responses=WRITE)
-def create_webhook(request: Request, principal: WebhooksCaller, body: WebhookCreate) -> Response:
+async def create_webhook(request: Request, principal: WebhooksCaller, body: WebhookCreate) -> Response:
     """Subscribes a URL to event types. The response holds the signing secret, once: verify
-    each delivery's Switchboard-Signature with it (README)."""
-    with database_of(request).transaction() as session:
-        hook, secret = webhooks.create_webhook(
-            session,
-            principal,
-            _box(request),
-            url=body.url,
-            event_types=body.event_types,
-            tenant_id=body.tenant_id,
-            description=body.description,
-            allow_http=_allow_http(request),
-        )
-        view = {**webhooks.describe(session, hook), "secret": secret}
-    audit_write(request, 201, f"webhook:{hook.pk}", hook.tenant_pk)
+    each delivery's Switchboard-Signature with it (README). 400 for a URL whose host is, or
+    resolves to, an address that may not be called (private, loopback, link-local, metadata...)."""
+    url = await webhooks.vetted_url(body.url, services_of(request).settings)  # before any transaction
+
+    def create() -> tuple[dict[str, Any], int | None]:
+        with database_of(request).transaction() as session:
+            hook, secret = webhooks.create_webhook(
+                session,
+                principal,
+                _box(request),
+                url=url,
+                event_types=body.event_types,
+                tenant_id=body.tenant_id,
+                description=body.description,
+            )
+            return {**webhooks.describe(session, hook), "secret": secret}, hook.tenant_pk
+
+    view, tenant_pk = await run_in_threadpool(create)
+    audit_write(request, 201, f"webhook:{view['id']}", tenant_pk)
     return json_response(view, 201)
 
 
@@ -137,15 +139,22 @@ def get_webhook(request: Request, principal: WebhooksCaller, webhook_id: RowId) 
 
 
 @router.patch("/{webhook_id}/", response_model=WebhookOut, responses=WRITE)
-def update_webhook(
+async def update_webhook(
     request: Request, principal: WebhooksCaller, webhook_id: RowId, body: WebhookChange
 ) -> Response:
-    """Changes the URL, event types, description; `active: true` re-enables it after a 410."""
-    with database_of(request).transaction() as session:
-        hook = webhooks.find_webhook(session, principal, webhook_id)
-        webhooks.update_webhook(session, hook, body.model_dump(exclude_unset=True), _allow_http(request))
-        view = webhooks.describe(session, hook)
-    audit_write(request, 200, f"webhook:{webhook_id}", hook.tenant_pk)
+    """Changes the URL (checked as at creation), event types, description; `active: true`
+    re-enables it after a 410."""
+    settings = services_of(request).settings
+    url = None if body.url is None else await webhooks.vetted_url(body.url, settings)
+
+    def update() -> tuple[dict[str, Any], int | None]:
+        with database_of(request).transaction() as session:
+            hook = webhooks.find_webhook(session, principal, webhook_id)
+            webhooks.update_webhook(session, hook, body.model_dump(exclude_unset=True), url)
+            return webhooks.describe(session, hook), hook.tenant_pk
+
+    view, tenant_pk = await run_in_threadpool(update)
+    audit_write(request, 200, f"webhook:{webhook_id}", tenant_pk)
     return json_response(view)
 
 

@@ -7,7 +7,7 @@ tenant's only. Anything outside a principal's view is the same 404 as missing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NewType
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from switchboard.events import outbound
 from switchboard.events.log import EVENT_TYPES
 from switchboard.events.models import Event, Webhook, WebhookAttempt, WebhookDelivery
 from switchboard.events.signing import SecretBox, new_secret
+from switchboard.settings import Settings
 
 FAMILIES = frozenset(kind.split(".")[0] for kind in EVENT_TYPES)
 
@@ -47,11 +48,26 @@ def matches(types: list[str], kind: str) -> bool:
     return "*" in types or kind in types or f"{kind.split('.')[0]}.*" in types
 
 
-def check_url(url: str, allow_http: bool) -> str:
+# A URL that passed `vetted_url`: the only kind a subscription stores.
+VettedUrl = NewType("VettedUrl", str)
+LOOKUP_SECONDS = 5.0  # a subscription's host name lookup
+
+
+async def vetted_url(url: str, settings: Settings) -> VettedUrl:
+    """The URL normalised, or 400 (field url) naming why it may not be called: its syntax, or an
+    address its host is or resolves to (private, loopback, link-local, metadata... outside the
+    operator's webhookAllowedNetworks), or a name that does not resolve. Call it before opening a
+    transaction: a name lookup is network I/O. Every send checks again (events/outbound.py)."""
     try:
-        return outbound.check_url(url, allow_http=allow_http)
+        normalised = await outbound.vet(
+            url,
+            allow_http=settings.insecure_http,
+            allowed_networks=settings.webhook_networks,
+            timeout=LOOKUP_SECONDS,
+        )
     except outbound.TargetRefused as exc:
         raise BadRequest.field("url", str(exc)) from exc
+    return VettedUrl(normalised)
 
 
 def find_webhook(session: Session, principal: Principal, webhook_id: int) -> Webhook:
@@ -73,17 +89,16 @@ def create_webhook(
     principal: Principal,
     box: SecretBox,
     *,
-    url: str,
+    url: VettedUrl,
     event_types: list[str],
     tenant_id: str | None,
     description: str,
-    allow_http: bool,
 ) -> tuple[Webhook, str]:
     """The subscription and its signing secret (returned this once, stored sealed)."""
     secret = new_secret()
     webhook = Webhook(
         tenant_pk=_tenant_for(session, principal, tenant_id),
-        url=check_url(url, allow_http),
+        url=url,
         event_types=check_event_types(event_types),
         description=description,
         secret_encrypted=box.seal(secret),
@@ -94,9 +109,11 @@ def create_webhook(
     return webhook, secret
 
 
-def update_webhook(session: Session, webhook: Webhook, changes: dict[str, Any], allow_http: bool) -> Webhook:
-    if changes.get("url") is not None:
-        webhook.url = check_url(changes["url"], allow_http)
+def update_webhook(
+    session: Session, webhook: Webhook, changes: dict[str, Any], url: VettedUrl | None
+) -> Webhook:
+    if url is not None:
+        webhook.url = url
     if changes.get("event_types") is not None:
         webhook.event_types = check_event_types(changes["event_types"])
     if changes.get("description") is not None:

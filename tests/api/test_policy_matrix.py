@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from tests.support.access_world import build_world, make_account
 from tests.support.calls import dial
 from tests.support.factories import created, make_group, make_user
+from tests.support.webhook_receiver import CLOSED_HOOK
 
 PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key", "tenant_key"]
 SHORT = {
@@ -272,12 +273,12 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         )
         ids[f"a{name}"] = created(api.get(path), 200)["items"][0]["id"]
     ra = "/servicemanager/rest/RecordingAPI"
-    # Webhooks (a documentation address: deliveries are refused at once, nothing leaves the host).
+    # Webhooks (a closed loopback port: deliveries fail at once, nothing leaves the host).
     hook = {
         tenant: created(
             api.post(
                 "/api/v1/webhooks/",
-                json={"url": "https://192.0.2.1/hook", "eventTypes": ["call.*"], "tenantId": tenant},
+                json={"url": f"{CLOSED_HOOK}/hook", "eventTypes": ["call.*"], "tenantId": tenant},
             )
         )["id"]
         for tenant in ("t1", "t2")
@@ -288,8 +289,8 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         ("GET", f"{wh}/", None, "OO333"),
         ("GET", f"{wh}/{hook['t1']}/", None, "OO333"),
         ("GET", f"{wh}/{hook['t2']}/", None, "O4333"),
-        ("POST", f"{wh}/", {"url": "https://192.0.2.1/{p}", "eventTypes": ["lead.*"]}, "OO333"),
-        ("POST", f"{wh}/", {"url": "https://192.0.2.1/{p}", "eventTypes": ["*"], "tenantId": "t2"}, "O4333"),
+        ("POST", f"{wh}/", {"url": f"{CLOSED_HOOK}/{{p}}", "eventTypes": ["lead.*"]}, "OO333"),
+        ("POST", f"{wh}/", {"url": f"{CLOSED_HOOK}/{{p}}", "eventTypes": ["*"], "tenantId": "t2"}, "O4333"),
         ("PATCH", f"{wh}/{hook['t1']}/", {"description": "d-{p}"}, "OO333"),
         ("PATCH", f"{wh}/{hook['t2']}/", {"description": "d-{p}"}, "O4333"),
         ("POST", f"{wh}/{hook['t1']}/test/", None, "OO333"),

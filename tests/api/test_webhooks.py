@@ -18,7 +18,7 @@ from switchboard.settings import Settings
 from tests.support.access_world import build_world, make_account
 from tests.support.clients import make_client
 from tests.support.factories import created
-from tests.support.webhook_receiver import Receiver, readme_verify
+from tests.support.webhook_receiver import CLOSED_HOOK, Receiver, readme_verify, wait_log
 
 WH = "/api/v1/webhooks"
 
@@ -122,16 +122,6 @@ def test_failures_are_retried_with_backoff_and_logged(
     assert log["items"][0]["deliveryStatus"] == "failed"
 
 
-def wait_log(api: TestClient, webhook_id: int, count: int) -> Any:
-    deadline = time.monotonic() + 5
-    while True:
-        log = api.get(f"{WH}/{webhook_id}/deliveries/").json()
-        if log["total"] >= count or time.monotonic() > deadline:
-            assert log["total"] == count, log
-            return log
-        time.sleep(0.05)
-
-
 def test_410_disables_the_subscription(hooks: TestClient, global_key: str, receiver: Receiver) -> None:
     build_world(hooks, global_key)
     receiver.answers = [410]
@@ -161,29 +151,38 @@ def test_410_disables_the_subscription(hooks: TestClient, global_key: str, recei
 def test_internal_addresses_are_refused_unless_allowed(
     settings: Settings, global_key: str, receiver: Receiver
 ) -> None:
-    """The same loopback receiver: refused without webhookAllowedNetworks, at send time."""
+    """The same loopback receiver: refused without webhookAllowedNetworks, when subscribed and again
+    at send time (a subscription made while the operator allowed it, after the allowance is gone)."""
+    with make_client(hook_settings(settings)) as allowed:
+        allowed.headers["Authorization"] = f"Bearer {global_key}"
+        made = subscribe(allowed, receiver.url, ["webhook.test"])
     with make_client(hook_settings(settings, webhook_allowed_networks=[], webhook_max_attempts=1)) as api:
         api.headers["Authorization"] = f"Bearer {global_key}"
-        made = subscribe(api, receiver.url, ["webhook.test"])
+        for url in (
+            receiver.url,
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::ffff:127.0.0.1]:80/x",
+        ):
+            refused = api.post(f"{WH}/", json={"url": url, "eventTypes": ["*"]})
+            assert refused.status_code == 400, url
+            assert "may not be called" in refused.json()["errors"][0]["reason"]
         assert api.post(f"{WH}/{made['id']}/test/").status_code == 202
         log = wait_log(api, made["id"], 1)
         (attempt,) = log["items"]
         assert attempt["statusCode"] is None
         assert "refused" in attempt["error"]
         assert "loopback" in attempt["error"]
-        for url in ("http://169.254.169.254/latest/meta-data/", "http://[::ffff:127.0.0.1]:80/x"):
-            other = subscribe(api, url, ["webhook.test"])
-            api.post(f"{WH}/{other['id']}/test/")
-            assert "refused" in wait_log(api, other["id"], 1)["items"][0]["error"]
     assert receiver.received == []
 
 
 def test_urls_are_checked_and_https_is_required_outside_development(
     settings: Settings, global_key: str
 ) -> None:
-    with make_client(settings) as api:  # not in development mode
+    # Not in development mode; localhost (127.0.0.1 and ::1) allowed, as an operator may.
+    loopback = settings.model_copy(update={"webhook_allowed_networks": ["127.0.0.1/32", "::1/128"]})
+    with make_client(loopback) as api:
         api.headers["Authorization"] = f"Bearer {global_key}"
-        plain = api.post(f"{WH}/", json={"url": "http://hooks.example.com/x", "eventTypes": ["*"]})
+        plain = api.post(f"{WH}/", json={"url": "http://localhost:9/x", "eventTypes": ["*"]})
         assert plain.status_code == 400
         assert plain.json()["errors"][0]["field"] == "url"
         for url in (
@@ -192,18 +191,13 @@ def test_urls_are_checked_and_https_is_required_outside_development(
             "ftp://x/",
         ):
             assert api.post(f"{WH}/", json={"url": url, "eventTypes": ["*"]}).status_code == 400, url
-        bad_type = api.post(f"{WH}/", json={"url": "https://hooks.example.com/", "eventTypes": ["call.nope"]})
+        bad_type = api.post(f"{WH}/", json={"url": "https://localhost:9/", "eventTypes": ["call.nope"]})
         assert bad_type.status_code == 400
         assert bad_type.json()["errors"][0]["field"] == "eventTypes.0"
-        assert (
-            api.post(f"{WH}/", json={"url": "https://hooks.example.com/", "eventTypes": []}).status_code
-            == 400
-        )
-        ok = api.post(
-            f"{WH}/", json={"url": "HTTPS://Hooks.Example.com/x", "eventTypes": ["call.*", "call.*"]}
-        )
+        assert api.post(f"{WH}/", json={"url": "https://localhost:9/", "eventTypes": []}).status_code == 400
+        ok = api.post(f"{WH}/", json={"url": "HTTPS://LocalHost:9/x", "eventTypes": ["call.*", "call.*"]})
         assert ok.status_code == 201
-        assert (ok.json()["url"], ok.json()["eventTypes"]) == ("https://hooks.example.com/x", ["call.*"])
+        assert (ok.json()["url"], ok.json()["eventTypes"]) == ("https://localhost:9/x", ["call.*"])
 
 
 def test_a_tenant_admin_receives_its_tenant_events_only(
@@ -217,7 +211,7 @@ def test_a_tenant_admin_receives_its_tenant_events_only(
         f"{WH}/", json={"url": receiver.url, "eventTypes": ["*"], "tenantId": "t2"}, headers=admin
     )
     assert other.status_code == 404
-    system_wide = subscribe(hooks, "https://192.0.2.1/all", ["*"])
+    system_wide = subscribe(hooks, f"{CLOSED_HOOK}/all", ["*"])
     assert hooks.get(f"{WH}/{system_wide['id']}/", headers=admin).status_code == 404
     assert [h["id"] for h in hooks.get(f"{WH}/", headers=admin).json()["items"]] == [mine["id"]]
     make_account(hooks, "in-t2", "user", "t2", "g1")
@@ -229,7 +223,7 @@ def test_a_tenant_admin_receives_its_tenant_events_only(
 
 
 def test_lists_are_paged(hooks: TestClient, global_key: str) -> None:
-    made = [subscribe(hooks, f"https://192.0.2.1/{n}", ["webhook.test"])["id"] for n in range(3)]
+    made = [subscribe(hooks, f"{CLOSED_HOOK}/{n}", ["webhook.test"])["id"] for n in range(3)]
     first = hooks.get(f"{WH}/", params={"limit": 2}).json()
     assert (len(first["items"]), first["total"]) == (2, 3)
     rest = hooks.get(f"{WH}/", params={"limit": 2, "cursor": first["nextCursor"]}).json()

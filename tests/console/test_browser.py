@@ -63,6 +63,12 @@ def test_seed_000_create_an_api_key_in_the_console(
     key = page.locator("#new-key").input_value()
     assert page.get_by_role("alert").inner_text().startswith("This is the only time the key is shown.")
     shot(page, "04-key-created")
+    # Post/redirect/get: reloading the page that showed the key makes no second key, shows it no more.
+    assert page.url == f"{server}/console/new-key"
+    page.reload()
+    assert page.locator("#new-key").count() == 0
+    assert "shown once only" in page.content()
+    assert [k["name"] for k in api.get("/api/v1/accounts/agent/api-keys/").json()] == ["CRM integration"]
     # The key works against Noojee's getCampaignList and sees only team A's campaign.
     assert campaign_ids(api, key) == [campaigns["A"]]
     # Accounts | Team Management: agent joins team B, and the same key sees B's campaign at once.

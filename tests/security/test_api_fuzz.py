@@ -45,6 +45,7 @@ from tests.support.fuzz_world import (
     refused_port,
 )
 from tests.support.intensity import SOAK, scaled
+from tests.support.webhook_receiver import CLOSED_HOOK
 
 pytestmark = pytest.mark.xdist_group("api_fuzz")  # one run for both tests under --dist loadgroup
 
@@ -365,7 +366,7 @@ PROBES: list[Probe] = [
     probe(
         "POST /api/v1/webhooks/",
         201,
-        json={"url": "https://192.0.2.1/probe", "eventTypes": ["call.*"], "tenantId": "t1"},
+        json={"url": f"{CLOSED_HOOK}/probe", "eventTypes": ["call.*"], "tenantId": "t1"},
     ),
     probe("PUT /api/v1/settings/ip-allowlist/", 200, json={"entries": ["127.0.0.1", "::1"]}),
     # The soak's random bodies may all name lead fields the template lacks (400).
@@ -417,7 +418,7 @@ PROBES: list[Probe] = [
     probe(
         "POST /api/v1/webhooks/",
         404,
-        json={"url": "https://192.0.2.1/x", "eventTypes": ["*"], "tenantId": "t9"},
+        json={"url": f"{CLOSED_HOOK}/x", "eventTypes": ["*"], "tenantId": "t9"},
     ),
     # 403: a key narrowed to another area, or a role that may see but not change.
     *[

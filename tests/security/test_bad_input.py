@@ -25,6 +25,7 @@ from switchboard.web.request_limits import MAX_QUERY_BYTES
 from tests.support.bulk import export_to
 from tests.support.clients import make_client
 from tests.support.factories import make_domain, make_group, make_tenant, make_user
+from tests.support.webhook_receiver import CLOSED_HOOK
 
 LIMIT = 4096
 JSON = {"Content-Type": "application/json"}
@@ -141,7 +142,7 @@ def test_a_webhook_url_cannot_carry_a_header(api: TestClient, url: str, reason: 
 
 
 def test_an_encoded_line_break_stays_encoded_on_the_wire(api: TestClient) -> None:
-    url = "https://hooks.example/in%0d%0aX-Injected:%201"
+    url = f"{CLOSED_HOOK}/in%0d%0aX-Injected:%201"
     created = api.post("/api/v1/webhooks/", json={"url": url, "eventTypes": ["*"]})
     assert created.status_code == 201, created.text
     assert created.json()["url"] == url
@@ -202,7 +203,7 @@ def test_a_cursor_of_non_ascii_or_huge_digits_is_400(api: TestClient, digit: str
     # str.isdigit() admits '²' and '٣', which int() refuses: every list with an id cursor once
     # answered them 500 (webhooks, their deliveries, import jobs, tenant keys).
     make_tenant(api, "t1")
-    created = api.post("/api/v1/webhooks/", json={"url": "https://hooks.example/x", "eventTypes": ["*"]})
+    created = api.post("/api/v1/webhooks/", json={"url": f"{CLOSED_HOOK}/x", "eventTypes": ["*"]})
     assert created.status_code == 201, created.text
     hook = created.json()["id"]
     lists = {

@@ -21,6 +21,7 @@ from tests.support.calls import dial, noojee
 from tests.support.factories import created
 from tests.support.intensity import SOAK, scaled
 from tests.support.timing import compare
+from tests.support.webhook_receiver import CLOSED_HOOK
 
 SOURCE = Path(__file__).resolve().parents[2] / "switchboard"
 NOOJEE = "/servicemanager/rest"
@@ -113,9 +114,7 @@ def _t1_objects(api: TestClient, global_key: str) -> Objects:
     recording = api.get("/api/v1/recordings/", params={"uniqueId": call}).json()["items"][0]
     key = created(api.post("/api/v1/accounts/ta1/api-keys/", json={"name": "crm"}))
     hook = created(
-        api.post(
-            "/api/v1/webhooks/", json={"url": "https://192.0.2.1/h", "eventTypes": ["*"], "tenantId": "t1"}
-        )
+        api.post("/api/v1/webhooks/", json={"url": f"{CLOSED_HOOK}/h", "eventTypes": ["*"], "tenantId": "t1"})
     )
     job = api.post(
         "/api/v1/import/",

@@ -21,6 +21,7 @@ from switchboard.settings import Settings
 from switchboard.system.bootstrap import initialise
 from tests.support.access_world import build_world, login, make_account
 from tests.support.factories import created, make_tree, make_user
+from tests.support.webhook_receiver import CLOSED_HOOK
 
 # Weakest first: each generated request is sent with every credential in this order, so the one
 # that may delete or change an object is the last to see it.
@@ -231,7 +232,7 @@ def build_fuzz_world(client: TestClient, global_key: str, url: str = "") -> Fuzz
     ids["live_recording"] = recordings[ids["call"]]
     ids["recording_t2"] = recordings[ids["call_t2"]]
     for key, tenant in (("webhook", "t1"), ("webhook_t2", "t2")):
-        hook = {"url": "https://192.0.2.1/hook", "eventTypes": ["call.*"], "tenantId": tenant}
+        hook = {"url": f"{CLOSED_HOOK}/hook", "eventTypes": ["call.*"], "tenantId": tenant}
         ids[key] = created(client.post("/api/v1/webhooks/", json=hook))["id"]
     ids["key"] = client.get("/api/v1/accounts/ta1/api-keys/").json()[0]["id"]
     ids["spare_key"] = created(client.post("/api/v1/accounts/ta1/api-keys/", json={"name": "spare"}))["id"]

@@ -112,3 +112,17 @@ def _length(reply: bytes) -> int:
         if line.startswith(b"content-length:"):
             return int(line.split(b":")[1])
     return 1 << 62  # no length: until the server closes
+
+
+def add_extension_410(client: httpx2.Client, auth: dict[str, str]) -> None:
+    """Tenant `demo` with a user at extension 410 (ann@demo.example), made over the server's API."""
+    for path, body in (
+        ("/api/v1/tenants/", {"tenantId": "demo", "type": "Enterprise"}),
+        ("/api/v1/tenants/demo/domains/", {"domain": "demo.example"}),
+        ("/api/v1/tenants/demo/groups/", {"groupId": "g1"}),
+        (
+            "/api/v1/tenants/demo/groups/g1/users/",
+            {"userId": "ann@demo.example", "firstName": "Ann", "lastName": "Lee", "extension": "410"},
+        ),
+    ):
+        assert client.post(path, json=body, headers=auth).status_code == 201

@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from starlette.testclient import TestClient
+
+# A receiver that is never there: loopback port 9 (discard) is closed, so a delivery fails at once and
+# nothing leaves the host. Subscribing to it needs 127.0.0.1 in webhookAllowedNetworks (tests' settings).
+CLOSED_HOOK = "https://127.0.0.1:9"
 
 
 @dataclass(frozen=True)
@@ -27,14 +32,22 @@ class Received:
 
 
 class Receiver:
-    """POSTs to http://127.0.0.1:<port>/...; `answers` are the statuses to give, in order, then
-    `default`; `delay` seconds before answering each (a slow receiver)."""
+    """POSTs to http://<host>:<port>/...; `answers` are the statuses to give, in order, then
+    `default`; `delay` seconds before answering each (a slow receiver); `location`, if set, is sent
+    with every answer (a redirect)."""
 
-    def __init__(self, answers: list[int] | None = None, default: int = 200, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        answers: list[int] | None = None,
+        default: int = 200,
+        delay: float = 0.0,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.received: list[Received] = []
         self.answers = list(answers or [])
         self.default = default
         self.delay = delay
+        self.location: str | None = None
         self._lock = threading.Lock()
         receiver = self
 
@@ -47,20 +60,23 @@ class Receiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 self.send_response(status)
+                if receiver.location is not None:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/hook"
 
     def wait_for(self, condition: Callable[[list[Received]], bool], seconds: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + seconds
@@ -76,6 +92,17 @@ class Receiver:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+def wait_log(api: TestClient, webhook_id: int, count: int) -> Any:
+    """The subscription's delivery log once it holds `count` attempts (within 5 s)."""
+    deadline = time.monotonic() + 5
+    while True:
+        log = api.get(f"/api/v1/webhooks/{webhook_id}/deliveries/").json()
+        if log["total"] >= count or time.monotonic() > deadline:
+            assert log["total"] == count, log
+            return log
+        time.sleep(0.05)
 
 
 README = Path(__file__).resolve().parents[2] / "README.md"
