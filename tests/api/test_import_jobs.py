@@ -20,11 +20,11 @@ from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.settings import Settings
 from tests.support.access_world import World, build_world, login
-from tests.support.bulk import bulk_user
+from tests.support.bulk import IMPORT, bulk_user
+from tests.support.bulk import finished_import as finished
 from tests.support.clients import make_client
 from tests.support.factories import make_tree
 
-IMPORT = "/api/v1/import/"
 NDJSON = {"Content-Type": "application/x-ndjson"}
 PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key"]
 
@@ -68,28 +68,6 @@ def start(
     assert response.status_code == 202, response.text
     job: dict[str, Any] = response.json()
     assert response.headers["Location"] == f"{IMPORT}{job['id']}/"
-    return job
-
-
-def finished(client: TestClient, job_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """The job once its thread has ended, as it then reads.
-
-    Polled until it no longer reads as running, then read again once the job's thread is gone: the
-    thread shows its outcome in memory first, then sets finishedAt, saves its end to the database,
-    leaves memory and deletes its upload. A test acting on the first answer could race those steps
-    (a row the thread then overwrites, an upload not yet deleted)."""
-    deadline = time.monotonic() + 20
-    while True:
-        response = client.get(f"{IMPORT}{job_id}/", headers=headers)
-        assert response.status_code == 200, response.text
-        if response.json()["status"] != "running":
-            break
-        assert time.monotonic() < deadline, f"the job is still running: {response.json()}"
-        time.sleep(0.02)
-    assert jobs.join_running(20), "the import job's thread did not end"
-    response = client.get(f"{IMPORT}{job_id}/", headers=headers)
-    assert response.status_code == 200, response.text
-    job: dict[str, Any] = response.json()
     return job
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+from starlette.testclient import TestClient
+
 from switchboard.access.principal import CLI_PRINCIPAL
+from switchboard.bulk import jobs
 from switchboard.bulk.exporter import export
 from switchboard.bulk.formats import Writer
 from switchboard.db.engine import Database
+
+IMPORT = "/api/v1/import/"
 
 
 def export_to(db: Database, target: Path) -> Path:
@@ -54,3 +60,25 @@ def big_tenant_file(users: int) -> bytes:
         for n in range(users)
     ]
     return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+def finished_import(client: TestClient, job_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The job once its thread has ended, as it then reads.
+
+    Polled until it no longer reads as running, then read again once the job's thread is gone: the
+    thread shows its outcome in memory first, then sets finishedAt, saves its end to the database,
+    leaves memory and deletes its upload. A test acting on the first answer could race those steps
+    (a row the thread then overwrites, an upload not yet deleted)."""
+    deadline = time.monotonic() + 20
+    while True:
+        response = client.get(f"{IMPORT}{job_id}/", headers=headers)
+        assert response.status_code == 200, response.text
+        if response.json()["status"] != "running":
+            break
+        assert time.monotonic() < deadline, f"the job is still running: {response.json()}"
+        time.sleep(0.02)
+    assert jobs.join_running(20), "the import job's thread did not end"
+    response = client.get(f"{IMPORT}{job_id}/", headers=headers)
+    assert response.status_code == 200, response.text
+    job: dict[str, Any] = response.json()
+    return job
