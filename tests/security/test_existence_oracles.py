@@ -74,7 +74,8 @@ def test_account_names_in_another_tenants_namespace_answer_alike(oracles: Oracle
     """t2's admin asks for t1.bob (t1 has it), t1.carol (t1 has not) and t9.carol (no such tenant)."""
     ask = oracles.api.post
     responses = [
-        ask(ACCOUNTS, json=_account(name), headers=oracles.t2_admin) for name in ("t1.bob", "t1.carol", "t9.x")
+        ask(ACCOUNTS, json=_account(name), headers=oracles.t2_admin)
+        for name in ("t1.bob", "t1.carol", "t9.x")
     ]
     _same_refusal(responses, "username")
 
