@@ -194,6 +194,8 @@ def update_account(session: Session, principal: Principal, username: str, change
             placement.group_pk,
         )
         if placement.tenant_pk != current.tenant_pk:
+            # A name in a tenant's namespace stays with that tenant's objects (policy.may_give_name).
+            Namespaces(session, principal).check("username", account.username, placement.tenant_pk)
             # A team's members are accounts of its tenant: a move ends the old tenant's memberships
             # (else its admins still list the account, and a move back restores its campaigns).
             session.execute(delete(TeamMember).where(TeamMember.account_pk == account.pk))

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from functools import cached_property
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
+from switchboard.access.models import Account
 from switchboard.access.policy import Naming, may_give_name
 from switchboard.access.principal import Principal
 from switchboard.db.in_lists import chunks, one_of
-from switchboard.directory.models import Tenant
+from switchboard.directory.models import ServiceUser, Tenant, User
 from switchboard.errors import BadRequest
 
 
@@ -21,6 +22,31 @@ def namespace_of(name: str) -> tuple[str | None, str]:
     included) exist: `acme.x.bob` is in `acme.x`'s, never in `acme`'s."""
     head, dot, local = name.rpartition(".")
     return (head.lower(), local) if dot else (None, name)
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _in_namespace(column: QueryableAttribute[str], space: str, suffix: str) -> ColumnElement[bool]:
+    """`column` (lower-cased) is `<space>.<name><suffix>` with no "." in <name>."""
+    head, tail = _escaped(space), _escaped(suffix)
+    return and_(column.like(f"{head}.%{tail}", escape="\\"), ~column.like(f"{head}.%.%{tail}", escape="\\"))
+
+
+def namespace_in_use(session: Session, tenant_key: str, default_domain: str) -> bool:
+    """Are names of tenant `tenant_key`'s namespace held already (by accounts, or by ids in the
+    default domain)? A new tenant's namespace must hold nothing but what it will create."""
+    suffix = f"@{default_domain}"
+    return bool(
+        session.scalar(
+            select(
+                exists().where(_in_namespace(Account.username_key, tenant_key, ""))
+                | exists().where(_in_namespace(User.user_key, tenant_key, suffix))
+                | exists().where(_in_namespace(ServiceUser.service_user_key, tenant_key, suffix))
+            )
+        )
+    )
 
 
 class Namespaces:

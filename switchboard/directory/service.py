@@ -14,7 +14,7 @@ from sqlalchemy import Table, delete, exists, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from switchboard.access.names import Namespaces
+from switchboard.access.names import Namespaces, namespace_in_use
 from switchboard.access.policy import Kind, Target, first_visible, require_manage
 from switchboard.access.principal import Principal
 from switchboard.db.base import utcnow
@@ -169,6 +169,12 @@ def create_tenant(session: Session, principal: Principal, data: TenantCreate) ->
     require_manage(principal, Target(Kind.TENANT_LIFECYCLE))
     if session.scalar(select(Tenant.pk).where(Tenant.tenant_key == data.tenant_id.lower())):
         raise Conflict(f"tenant {data.tenant_id!r} already exists")
+    if namespace_in_use(session, data.tenant_id.lower(), read_setting(session, DEFAULT_DOMAIN)):
+        # Only the system creates tenants: saying so tells it nothing it cannot see.
+        raise Conflict(
+            f"names of the form {data.tenant_id}.<name> (usernames, ids in the default domain) are "
+            "already held outside this tenant; rename them first"
+        )
     tenant = Tenant(tenant_key=data.tenant_id.lower())
     _assign(tenant, data, TenantCreate.model_fields)
     session.add(tenant)

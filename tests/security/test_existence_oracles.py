@@ -19,6 +19,7 @@ from tests.support.bulk import IMPORT, bulk_user, finished_import
 from tests.support.factories import created, make_user, user_body
 
 ACCOUNTS = "/api/v1/accounts/"
+T1_USERS = "/api/v1/tenants/t1/groups/g1/users/"
 T2_USERS = "/api/v1/tenants/t2/groups/g1/users/"
 T2_IVRS = "/api/v1/tenants/t2/groups/g1/services/ivrs/"
 DEFAULT_DOMAIN = "switchboard.local"  # the system setting's initial value
@@ -116,7 +117,7 @@ def test_every_tenant_principal_is_held_to_its_namespace(oracles: Oracles, princ
     """Group admins and tenant keys are bound to a tenant as its admins are: t1's name `t2.x`
     and a bare `solo` are refused alike; `t1.solo` is theirs to give."""
     headers = oracles.t1_principals[principal]
-    path = "/api/v1/tenants/t1/groups/g1/users/"
+    path = T1_USERS
     refused = [oracles.api.post(path, json=user_body(name), headers=headers) for name in ("t2.x", "solo")]
     assert {(r.status_code, r.json()["errors"][0]["field"]) for r in refused} == {(400, "userId")}
     assert refused[0].content == refused[1].content
@@ -149,7 +150,7 @@ def test_inside_its_namespace_a_tenant_meets_only_its_own_names(oracles: Oracles
     refused = [
         api.post(ACCOUNTS, json=_account("t2.eve", "t1")),
         api.post(ACCOUNTS, json=_account("t2.root", "", "system")),
-        api.post("/api/v1/tenants/t1/groups/g1/users/", json=user_body("t2.dan")),
+        api.post(T1_USERS, json=user_body("t2.dan")),
         api.post("/api/v1/tenants/t1/groups/g1/services/ivrs/", json=_ivr("t2.menu")),
     ]
     assert [r.status_code for r in refused] == [400] * 4, [r.text for r in refused]
@@ -174,3 +175,28 @@ def test_a_dotted_tenant_id_owns_only_its_own_namespace(oracles: Oracles) -> Non
     assert refused.status_code == 400, refused.text
     assert api.post(ACCOUNTS, json=_account("t2.x.bob")).status_code == 400  # the system: not in t2
     created(api.post(ACCOUNTS, json=_account("t2.x.bob", "t2.x")))
+
+
+def test_a_namespace_keeps_its_tenants_objects_through_moves_and_new_tenants(oracles: Oracles) -> None:
+    """Moving t1.bob to t2 would put a t2 account in t1's namespace (400); a new tenant t3 cannot
+    be created while names of its namespace are held elsewhere (409, to the system alone), and
+    can once they are gone."""
+    api = oracles.api
+    moved = api.patch(f"{ACCOUNTS}t1.bob/", json={"tenantId": "t2", "groupId": "g1"})
+    assert moved.status_code == 400, moved.text
+    assert api.get(f"{ACCOUNTS}t1.bob/").json()["tenantId"] == "t1"
+    created(api.post(ACCOUNTS, json=_account("ops2", "t1")))  # no namespace: moves freely
+    assert api.patch(f"{ACCOUNTS}ops2/", json={"tenantId": "t2", "groupId": None}).status_code == 200
+    holders = [
+        (ACCOUNTS, _account("t3.root", "", "system"), f"{ACCOUNTS}t3.root/"),
+        (T1_USERS, user_body("t3.x"), f"{T1_USERS}t3.x/"),
+    ]
+    for path, body, made in holders:
+        created(api.post(path, json=body))
+        refused = api.post("/api/v1/tenants/", json={"tenantId": "T3", "type": "Enterprise"})
+        assert refused.status_code == 409, refused.text
+        assert "rename them first" in refused.json()["detail"]
+        assert api.delete(made).status_code == 204
+    created(api.post("/api/v1/tenants/", json={"tenantId": "t3", "type": "Enterprise"}))
+    # A dotted name further down is another namespace's (t3.x's), not t3's.
+    created(api.post(ACCOUNTS, json=_account("t3.x.y", "", "system")))
