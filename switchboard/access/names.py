@@ -99,7 +99,7 @@ class Namespaces:
 
     def _load(self, spaces: Collection[str]) -> None:
         if self._principal.tenant_pk is not None:
-            return
+            return  # a tenant's principal never needs another tenant (_tenant_of)
         for chunk in chunks(spaces):
             self._tenants.update(dict.fromkeys(chunk))
             rows = self._session.execute(
