@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account
+from switchboard.access.names import Namespaces
 from switchboard.access.passwords import hash_password
 from switchboard.access.policy import (
     Decision,
@@ -141,6 +142,8 @@ def create_account(session: Session, principal: Principal, data: AccountCreate) 
     _require_grant(principal, placement)
     user_pk = _link(session, principal, placement, data.linked_user_id)
     require_take_over(session, principal, _reach(session, placement, None, user_pk))
+    # Before the uniqueness check: a name outside the creator's namespace is refused by its form.
+    Namespaces(session, principal).check("username", data.username, placement.tenant_pk)
     key = data.username.lower()
     if session.scalar(select(Account.pk).where(Account.username_key == key)):
         raise Conflict(f"username {data.username!r} is taken")
@@ -191,6 +194,8 @@ def update_account(session: Session, principal: Principal, username: str, change
             placement.group_pk,
         )
         if placement.tenant_pk != current.tenant_pk:
+            # A name in a tenant's namespace stays with that tenant's objects (policy.may_give_name).
+            Namespaces(session, principal).check("username", account.username, placement.tenant_pk)
             # A team's members are accounts of its tenant: a move ends the old tenant's memberships
             # (else its admins still list the account, and a move back restores its campaigns).
             session.execute(delete(TeamMember).where(TeamMember.account_pk == account.pk))

@@ -496,6 +496,38 @@ def may_take_over_account(principal: Principal, own: Reach, target: Reach) -> De
     return Decision(True, "the account reaches nothing you do not")
 
 
+@dataclass(frozen=True, slots=True)
+class Naming:
+    """A name about to be given (an account's username, or the local part of an end user's or
+    service user's id in the default domain), as the namespace rule sees it."""
+
+    namespace: str | None  # lower-cased part before the name's last "." (None: no ".")
+    local: str  # the part after it
+    namespace_tenant_pk: int | None  # the existing tenant whose id the namespace is, if any
+    owner_tenant_pk: int | None  # the tenant of the object named (None: a system account)
+    suffix: str = ""  # what completes an id: "@<default domain>"
+
+
+def may_give_name(principal: Principal, own_tenant_id: str | None, naming: Naming) -> Decision:
+    """Usernames and default-domain ids are unique system-wide, so a 409 for a name taken in
+    another tenant would tell that tenant's objects exist. Each tenant therefore owns a namespace,
+    `<tenantId>.<name>`: a principal bound to a tenant names only inside its own (refused by the
+    form of the name alone, whether or not it is taken anywhere), and a name in tenant T's
+    namespace is given, by anyone, to T's objects only. A 409 then tells a tenant only about its
+    own objects."""
+    if principal.tenant_pk is not None:
+        form = f"{own_tenant_id}.<name>{naming.suffix}"
+        if naming.namespace != (own_tenant_id or "").lower() or not naming.local:
+            return Decision(False, f"names made inside a tenant take the form {form}, no '.' in <name>")
+    if naming.namespace_tenant_pk is not None and naming.namespace_tenant_pk != naming.owner_tenant_pk:
+        return Decision(
+            False,
+            f"names of the form {naming.namespace}.<name>{naming.suffix} are given to tenant "
+            f"{naming.namespace}'s objects only",
+        )
+    return Decision(True, "the name is outside every other tenant's namespace")
+
+
 # Who is above whom, for restrictions set on another account's key.
 ROLE_RANK: dict[str, int] = {"user": 0, "group_admin": 1, "tenant_admin": 2, "system": 3}
 

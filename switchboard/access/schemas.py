@@ -21,7 +21,10 @@ Cidr = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class AccountCreate(Schema):
-    username: Username
+    username: Username = Field(
+        description="Unique system-wide. Made by a principal of a tenant (its administrators, its keys): "
+        "<tenantId>.<name>, no '.' in <name>. A username <T>.<name> is given to tenant T's accounts only."
+    )
     password: Password
     display_name: DisplayName = ""
     email: Email = ""

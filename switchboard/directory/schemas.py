@@ -42,6 +42,13 @@ UserIdInput = Annotated[
     str,
     StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._+\-]+(@[A-Za-z0-9.\-]+)?$"),
 ]
+# The namespace rule (access.names), as the OpenAPI document states it.
+ID_FORMS = (
+    "local@domain, or a bare local part that gets DEFAULT_DOMAIN. Unique system-wide. In the default "
+    "domain, an id made by a principal of a tenant (its administrators, its keys) takes the form "
+    "<tenantId>.<name> (no '.' in <name>), and <T>.<name> is given to tenant T's objects only; the "
+    "tenant's own domains take any local part."
+)
 
 
 class AddressInformation(Schema):
@@ -196,7 +203,7 @@ Devices = Annotated[list[Device], Field(max_length=20)]
 
 
 class UserCreate(Schema):
-    user_id: UserIdInput
+    user_id: UserIdInput = Field(description=ID_FORMS)
     last_name: RequiredText
     first_name: RequiredText
     cli_last_name: Text = ""
@@ -318,7 +325,7 @@ KIND_PATHS: dict[str, str] = {
 # settings first among their bases, so that pydantic orders the common fields first). The create and
 # output classes have no docstring: it would become a description the OpenAPI document never had.
 class ServiceCreate(Schema):
-    service_user_id: UserIdInput
+    service_user_id: UserIdInput = Field(description=ID_FORMS)
     service_instance_profile: ServiceInstanceProfile
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Table, delete, exists, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from switchboard.access.names import Namespaces, namespace_in_use
 from switchboard.access.policy import Kind, Target, first_visible, require_manage
 from switchboard.access.principal import Principal
 from switchboard.db.base import utcnow
@@ -168,6 +169,12 @@ def create_tenant(session: Session, principal: Principal, data: TenantCreate) ->
     require_manage(principal, Target(Kind.TENANT_LIFECYCLE))
     if session.scalar(select(Tenant.pk).where(Tenant.tenant_key == data.tenant_id.lower())):
         raise Conflict(f"tenant {data.tenant_id!r} already exists")
+    if namespace_in_use(session, data.tenant_id.lower(), read_setting(session, DEFAULT_DOMAIN)):
+        # Only the system creates tenants: saying so tells it nothing it cannot see.
+        raise Conflict(
+            f"names of the form {data.tenant_id}.<name> (usernames, ids in the default domain) are "
+            "already held outside this tenant; rename them first"
+        )
     tenant = Tenant(tenant_key=data.tenant_id.lower())
     _assign(tenant, data, TenantCreate.model_fields)
     session.add(tenant)
@@ -247,14 +254,16 @@ Holder = tuple[str, int]  # ("user" | "service_user" | "new", pk or position): w
 
 class Admission:
     """The rules a new end user's or service user's id and extension must pass: the id's domain is
-    the tenant's own or the default, the id is free everywhere, the extension is free in the tenant.
+    the tenant's own or the default, an id in the default domain is in the tenant's namespace
+    (access.names), the id is free everywhere, the extension is free in the tenant.
 
     What they are checked against is read once for a whole batch (`preload`: one query per kind of
     fact) or, for one object, when first asked; objects admitted in the same batch count as stored,
     so a batch is refused exactly where creating its objects one by one would have been."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, principal: Principal) -> None:
         self._session = session
+        self._namespaces = Namespaces(session, principal)
         self._taken: dict[str, bool] = {}  # lower-cased id -> in use
         self._owners: dict[str, int | None] = {}  # domain -> its tenant's pk
         self._holders: dict[tuple[int, str], list[Holder]] = {}  # (tenant pk, extension) -> holders
@@ -272,6 +281,9 @@ class Admission:
         self._load_taken(keys)
         domains = {key.rsplit("@", 1)[1] for key in keys} - {self.default_domain} - self._owners.keys()
         self._load_owners(domains)
+        self._namespaces.preload(
+            {local for local, domain in map(_split_id, keys) if domain == self.default_domain}
+        )
         by_tenant: dict[int, set[str]] = {}
         for tenant_pk, extension in extensions:
             if extension and (tenant_pk, extension) not in self._holders:
@@ -280,8 +292,10 @@ class Admission:
             self._load_holders(tenant_pk, wanted)
 
     def identity(self, tenant_pk: int, field: str, user_id: str) -> str:
-        """The id's lookup key; 400 for another tenant's domain, 409 when the id is in use."""
-        domain = user_id.rsplit("@", 1)[1].lower()
+        """The id's lookup key; 400 for another tenant's domain or, in the default domain, for a
+        name outside the tenant's namespace (decided before, and whatever, the id's use); 409 when
+        the id is in use."""
+        local, domain = _split_id(user_id)
         if domain != self.default_domain:
             if domain not in self._owners:
                 self._load_owners({domain})
@@ -289,6 +303,10 @@ class Admission:
                 raise BadRequest.field(
                     field, f"domain {domain} is not one of this tenant's domains (nor {self.default_domain})"
                 )
+        else:
+            self._namespaces.check(
+                field, local, tenant_pk, f"@{domain}", "ids in the tenant's own domains take any form"
+            )
         key = user_id.lower()
         if key not in self._taken:
             self._load_taken({key})
@@ -350,6 +368,12 @@ class Admission:
             )
             for extension, table, pk in rows:
                 self._holders[(tenant_pk, extension)].append((table, pk))
+
+
+def _split_id(user_id: str) -> tuple[str, str]:
+    """local@domain -> (local, lower-cased domain)."""
+    local, _, domain = user_id.rpartition("@")
+    return local, domain.lower()
 
 
 # -- groups --------------------------------------------------------------------------------------
@@ -539,7 +563,7 @@ def create_users(
 
     The facts the rules need are read a few queries per batch, not per user; the admitted users
     are written with one multi-row INSERT and each group's count is raised once."""
-    admission = Admission(session)
+    admission = Admission(session, principal)
     places: dict[tuple[str, str], tuple[Tenant, Group] | SwitchboardError] = {}
     wheres = [(request.tenant_id.lower(), request.group_id.lower()) for request in requests]
     for request, where in zip(requests, wheres, strict=True):
@@ -660,7 +684,7 @@ def update_user(
     require_manage(principal, Target(Kind.USER, tenant.pk, group.pk))
     fields = changed_fields(changes, CLEARABLE)
     if changes.extension is not None:
-        Admission(session).extension(tenant.pk, changes.extension, own=("user", user.pk))
+        Admission(session, principal).extension(tenant.pk, changes.extension, own=("user", user.pk))
     if "department" in fields:
         user.department_pk = _department_of(
             session,
@@ -704,7 +728,7 @@ def _apply_profile(
     profile: ServiceInstanceProfile,
 ) -> None:
     own = ("service_user", row.pk) if row.pk is not None else None
-    Admission(session).extension(tenant.pk, profile.extension, own)
+    Admission(session, principal).extension(tenant.pk, profile.extension, own)
     _assign(row, profile, _PROFILE_COLUMNS)
     row.department_pk = _department_of(
         session, principal, tenant, group, "serviceInstanceProfile.department", profile.department
@@ -722,7 +746,7 @@ def create_service_user(
 ) -> ServiceUser:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=Kind.SERVICE_USER)
     raw_id = data.service_user_id
-    admission = Admission(session)
+    admission = Admission(session, principal)
     user_id = admission.full_id(raw_id)
     key = admission.identity(tenant.pk, "serviceUserId", user_id)
     row = ServiceUser(

@@ -17,29 +17,31 @@ def _post(api: TestClient, headers: dict[str, str], **body: object) -> int:
 def test_escalation_guard(api: TestClient, global_key: str) -> None:
     w = build_world(api, global_key)
     ta, ga, eu = w.headers["tenant_admin"], w.headers["group_admin"], w.headers["user"]
-    # A tenant admin grants at most tenant admin, inside its own tenant.
-    assert _post(api, ta, username="x1", role="system") == 403
-    assert _post(api, ta, username="x2", role="tenant_admin", tenantId="t1") == 201
-    assert _post(api, ta, username="x3", role="group_admin", tenantId="t1", groupId="g2") == 201
-    assert _post(api, ta, username="x4", role="user", tenantId="t2", groupId="g1") == 404
+    # A tenant admin grants at most tenant admin, inside its own tenant (names in its namespace).
+    assert _post(api, ta, username="t1.x1", role="system") == 403
+    assert _post(api, ta, username="t1.x2", role="tenant_admin", tenantId="t1") == 201
+    assert _post(api, ta, username="t1.x3", role="group_admin", tenantId="t1", groupId="g2") == 201
+    assert _post(api, ta, username="t1.x4", role="user", tenantId="t2", groupId="g1") == 404
     # A group admin grants only end-user accounts of its own group.
-    assert _post(api, ga, username="x5", role="group_admin", tenantId="t1", groupId="g1") == 403
-    assert _post(api, ga, username="x6", role="user", tenantId="t1", groupId="g2") == 403
-    assert _post(api, ga, username="x7", role="user", tenantId="t1", groupId="g1") == 201
+    assert _post(api, ga, username="t1.x5", role="group_admin", tenantId="t1", groupId="g1") == 403
+    assert _post(api, ga, username="t1.x6", role="user", tenantId="t1", groupId="g2") == 403
+    assert _post(api, ga, username="t1.x7", role="user", tenantId="t1", groupId="g1") == 201
     # An end user grants nothing.
-    assert _post(api, eu, username="x8", role="user", tenantId="t1", groupId="g1") == 403
+    assert _post(api, eu, username="t1.x8", role="user", tenantId="t1", groupId="g1") == 403
     # Nobody raises an account they manage above their own reach.
     assert (
-        api.patch(f"{A}x7/", json={"role": "tenant_admin"}, headers=ga).status_code == 400
+        api.patch(f"{A}t1.x7/", json={"role": "tenant_admin"}, headers=ga).status_code == 400
     )  # needs groupId null
-    assert api.patch(f"{A}x7/", json={"role": "tenant_admin", "groupId": None}, headers=ga).status_code == 403
+    assert (
+        api.patch(f"{A}t1.x7/", json={"role": "tenant_admin", "groupId": None}, headers=ga).status_code == 403
+    )
     assert (
         api.patch(
-            f"{A}x3/", json={"role": "system", "tenantId": None, "groupId": None}, headers=ta
+            f"{A}t1.x3/", json={"role": "system", "tenantId": None, "groupId": None}, headers=ta
         ).status_code
         == 403
     )
-    assert api.patch(f"{A}x3/", json={"tenantId": "t2", "groupId": "g1"}, headers=ta).status_code == 404
+    assert api.patch(f"{A}t1.x3/", json={"tenantId": "t2", "groupId": "g1"}, headers=ta).status_code == 404
     # Nor their own account.
     assert api.patch(f"{A}ta1/", json={"role": "system"}, headers=ta).status_code == 403
     assert api.patch(f"{A}eu1/", json={"enabled": False}, headers=eu).status_code == 403

@@ -137,7 +137,7 @@ MATRIX: list[tuple[str, str, Any, str]] = [
         "POST",
         "/api/v1/accounts/",
         {
-            "username": "acc-{p}",
+            "username": "t1.acc-{p}",
             "password": "long enough password",
             "role": "user",
             "tenantId": "t1",

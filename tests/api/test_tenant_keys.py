@@ -72,7 +72,7 @@ def test_acts_as_its_tenants_admin_and_sees_nothing_else(api: TestClient, global
         assert (other.status_code, other.content) == (404, missing.content), path
     assert api.get("/api/v1/settings/", headers=key).status_code == 403  # system rights only
     # A tenant admin's writes: an account and another key of its tenant, audited under its prefix.
-    body = {"username": "new", "password": "long enough password", "role": "user", "tenantId": "t1"}
+    body = {"username": "t1.new", "password": "long enough password", "role": "user", "tenantId": "t1"}
     assert api.post("/api/v1/accounts/", json=body, headers=key).status_code == 201
     assert api.post(KEYS, json={"name": "second"}, headers=key).status_code == 201
     prefix = key["Authorization"].removeprefix("Bearer ")[:10]

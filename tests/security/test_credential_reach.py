@@ -34,13 +34,19 @@ def test_a_group_admin_makes_no_credential_that_reads_what_it_cannot(
     assert relink.status_code == 403, relink.text
     assert "extension" in relink.json()["detail"]
     assert api.get("/api/v1/accounts/plain/").json()["linkedUserId"] is None
-    born_linked = {"username": "spy", "password": PASSWORD, "role": "user", "tenantId": "t1", "groupId": "g1"}
+    born_linked = {
+        "username": "t1.spy",
+        "password": PASSWORD,
+        "role": "user",
+        "tenantId": "t1",
+        "groupId": "g1",
+    }
     refused = api.post("/api/v1/accounts/", json={**born_linked, "linkedUserId": "u2@t1.example"}, headers=ga)
     assert refused.status_code == 403, refused.text
-    assert api.get("/api/v1/accounts/spy/").status_code == 404
+    assert api.get("/api/v1/accounts/t1.spy/").status_code == 404
     # What reaches nothing more than ga1 stays its to manage; what it may see it still reads.
     assert api.post("/api/v1/accounts/", json=born_linked, headers=ga).status_code == 201
-    assert api.post("/api/v1/accounts/spy/api-keys/", json={"name": "x"}, headers=ga).status_code == 201
+    assert api.post("/api/v1/accounts/t1.spy/api-keys/", json={"name": "x"}, headers=ga).status_code == 201
     assert api.patch(EU1, json={"displayName": "Eve"}, headers=ga).status_code == 200
     assert api.get(f"{EU1}api-keys/", headers=ga).status_code == 200
     # An administrator reaches all of its tenant: it makes eu1's key, which reads the leads.
