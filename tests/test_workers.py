@@ -11,6 +11,7 @@ import httpx2
 import pytest
 
 from switchboard.access import keys
+from tests.support.console import csrf_of
 from tests.support.server import fresh_request, running_server, worker_pids
 
 pytestmark = pytest.mark.server
@@ -128,8 +129,12 @@ def test_revocation_rotation_and_limits_across_two_workers(
             assert codes.count(401) <= 110, codes.count(401)
             time.sleep(0.6)
             assert {
-                fresh_request(other, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)
+                fresh_request(other, "GET", "/api/v1/tenants/", headers=forged).status_code for _ in range(20)
             } == {429}
+            # A valid key from that address still passes on both workers (its own budget limits it).
+            assert {
+                fresh_request(other, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)
+            } == {200}
             other.close()
             client.close()
     finally:
@@ -199,5 +204,64 @@ def test_tenant_key_revocation_and_rotation_reach_both_workers(
         time.sleep(1.0)
         assert codes(held[1]) == {401}
         assert codes({"Authorization": f"Bearer {successor}"}) == {200}
+        client.close()
+    assert len(worker_pids(log)) == 2, "both workers should have served requests"
+
+
+def test_a_password_change_ends_tokens_and_sessions_on_both_workers(
+    pg_system: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other login tokens and console sessions of an account whose password changed are refused
+    by either worker from the next request on; its API key goes on working on both."""
+    monkeypatch.setenv("SWITCHBOARD_AUTH_FAILURES_PER_MINUTE", "1000")  # the refusals counted here
+    url, global_key = pg_system
+    with running_server(tmp_path / "data", url, "--workers", "2") as (port, log):
+        time.sleep(1.5)  # both workers up
+        client = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=10)
+        system = {"Authorization": f"Bearer {global_key}"}
+        body = {"tenantId": "t1", "type": "Enterprise"}
+        assert fresh_request(client, "POST", "/api/v1/tenants/", json=body, headers=system).status_code == 201
+        account = {"username": "ta", "password": "the old password", "role": "tenant_admin", "tenantId": "t1"}
+        assert (
+            fresh_request(client, "POST", "/api/v1/accounts/", json=account, headers=system).status_code
+            == 201
+        )
+        made = fresh_request(
+            client, "POST", "/api/v1/accounts/ta/api-keys/", json={"name": "k"}, headers=system
+        ).json()
+        tokens = [
+            fresh_request(
+                client, "POST", "/api/v1/auth/login", json={"username": "ta", "password": "the old password"}
+            ).json()["accessToken"]
+            for _ in range(2)
+        ]
+        browser = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=10)
+        form = {"username": "ta", "password": "the old password"}
+        form["csrf"] = csrf_of(fresh_request(browser, "GET", "/console/sign-in").text)
+        assert fresh_request(browser, "POST", "/console/sign-in", data=form).status_code == 303
+
+        def codes(credential: str, path: str = "/api/v1/accounts/ta/") -> list[int]:
+            headers = {"Authorization": f"Bearer {credential}"}
+            return [fresh_request(client, "GET", path, headers=headers).status_code for _ in range(20)]
+
+        def console() -> list[int]:
+            return [fresh_request(browser, "GET", "/console/").status_code for _ in range(20)]
+
+        # Both workers know the token (cached) and the session.
+        assert set(codes(tokens[1])) == {200}
+        assert set(console()) == {200}
+        changed = fresh_request(
+            client,
+            "PATCH",
+            "/api/v1/accounts/ta/",
+            json={"password": "the new password"},
+            headers={"Authorization": f"Bearer {tokens[0]}"},
+        )
+        assert changed.status_code == 200, changed.text
+        assert set(codes(tokens[1])) == {401}  # from the very next request, on either worker
+        assert set(console()) == {303}  # back to the sign-in page
+        assert set(codes(tokens[0])) == {200}  # the token that made the change
+        assert set(codes(made["key"], "/api/v1/tenants/")) == {403}  # the key: authenticated still
+        browser.close()
         client.close()
     assert len(worker_pids(log)) == 2, "both workers should have served requests"

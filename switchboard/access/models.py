@@ -85,3 +85,23 @@ class TenantKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime, nullable=True)
+
+
+class ConsoleSession(Base):
+    """One signed-in browser of the console: a credential like a login token (so it lives here,
+    where the account services can end it), stored as a digest of the cookie's secret. The
+    account's role and scope at sign-in are kept: a session whose account has since changed role
+    or scope is no longer valid (the user signs in again)."""
+
+    __tablename__ = "console_sessions"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_pk: Mapped[int] = mapped_column(ForeignKey("accounts.pk", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    tenant_pk: Mapped[int | None] = mapped_column(Integer)
+    group_pk: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime)

@@ -87,6 +87,30 @@ class RateLimiter:
         if self.count(bucket) > limit:
             raise TooManyRequests(f"Too many {what}; try again later.", self.retry_after())
 
+    def reserve(self, buckets: dict[str, int], what: str) -> int:
+        """Count one attempt in every bucket before the work it guards (a password check), or 429
+        with nothing counted when any bucket is at its limit (`buckets`: name -> limit). Check and
+        count happen with no await between them, so concurrent attempts cannot all pass a check
+        made before any of them was counted. Returns the window, for `release`."""
+        self._roll()
+        if any(self.count(bucket) >= limit for bucket, limit in buckets.items()):
+            raise TooManyRequests(f"Too many {what}; try again later.", self.retry_after())
+        for bucket, limit in buckets.items():
+            self._unflushed[bucket] += 1
+            self._limits[bucket] = limit
+        self.urgent.set()  # reservations are shared with the other workers at once, not at a tick
+        return self._window
+
+    def release(self, buckets: dict[str, int], window: int) -> None:
+        """Give back what `reserve` counted (the attempt succeeded). A reservation of a window that
+        has ended is gone with its window."""
+        self._roll()
+        if window != self._window:
+            return
+        for bucket in buckets:
+            self._unflushed[bucket] -= 1
+        self.urgent.set()
+
     def flush(self) -> None:
         """Add local counts to the shared rows (in a thread; a write only when there is something)."""
         self._roll()
@@ -98,7 +122,8 @@ class RateLimiter:
         pending = {
             bucket: n
             for bucket, n in self._unflushed.items()
-            if n and n >= _share_after(self._limits.get(bucket, 0))
+            # A negative count is a released reservation that was shared already: shared too.
+            if n < 0 or (n and n >= _share_after(self._limits.get(bucket, 0)))
         }
         if not pending:
             return
