@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -15,6 +16,18 @@ from tests.support.console import csrf_of
 from tests.support.server import fresh_request, running_server, worker_pids
 
 pytestmark = pytest.mark.server
+
+
+def _tenant_admin_with_key(client: httpx2.Client, system: dict[str, str], password: str) -> dict[str, Any]:
+    """Tenant t1, its admin account `ta` with this password, and a user key of `ta` (as created)."""
+    body = {"tenantId": "t1", "type": "Enterprise"}
+    assert fresh_request(client, "POST", "/api/v1/tenants/", json=body, headers=system).status_code == 201
+    account = {"username": "ta", "password": password, "role": "tenant_admin", "tenantId": "t1"}
+    assert fresh_request(client, "POST", "/api/v1/accounts/", json=account, headers=system).status_code == 201
+    made: dict[str, Any] = fresh_request(
+        client, "POST", "/api/v1/accounts/ta/api-keys/", json={"name": "k"}, headers=system
+    ).json()
+    return made
 
 
 def test_revocation_rotation_and_limits_across_two_workers(
@@ -31,29 +44,7 @@ def test_revocation_rotation_and_limits_across_two_workers(
             time.sleep(1.5)  # both workers up
             client = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=10)
             system = {"Authorization": f"Bearer {global_key}"}
-            assert (
-                fresh_request(
-                    client,
-                    "POST",
-                    "/api/v1/tenants/",
-                    json={"tenantId": "t1", "type": "Enterprise"},
-                    headers=system,
-                ).status_code
-                == 201
-            )
-            account = {
-                "username": "ta",
-                "password": "a long enough password",
-                "role": "tenant_admin",
-                "tenantId": "t1",
-            }
-            assert (
-                fresh_request(client, "POST", "/api/v1/accounts/", json=account, headers=system).status_code
-                == 201
-            )
-            made = fresh_request(
-                client, "POST", "/api/v1/accounts/ta/api-keys/", json={"name": "k"}, headers=system
-            ).json()
+            made = _tenant_admin_with_key(client, system, "a long enough password")
             user_key = {"Authorization": f"Bearer {made['key']}"}
             # Warm both workers' caches with the key (403: authenticated, not a campaign endpoint).
             assert {
@@ -219,16 +210,7 @@ def test_a_password_change_ends_tokens_and_sessions_on_both_workers(
         time.sleep(1.5)  # both workers up
         client = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=10)
         system = {"Authorization": f"Bearer {global_key}"}
-        body = {"tenantId": "t1", "type": "Enterprise"}
-        assert fresh_request(client, "POST", "/api/v1/tenants/", json=body, headers=system).status_code == 201
-        account = {"username": "ta", "password": "the old password", "role": "tenant_admin", "tenantId": "t1"}
-        assert (
-            fresh_request(client, "POST", "/api/v1/accounts/", json=account, headers=system).status_code
-            == 201
-        )
-        made = fresh_request(
-            client, "POST", "/api/v1/accounts/ta/api-keys/", json={"name": "k"}, headers=system
-        ).json()
+        made = _tenant_admin_with_key(client, system, "the old password")
         tokens = [
             fresh_request(
                 client, "POST", "/api/v1/auth/login", json={"username": "ta", "password": "the old password"}

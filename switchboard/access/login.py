@@ -49,7 +49,7 @@ class LoginService:
         name = username.strip().lower()[:64]
         limit = self._failures_per_minute
         address, pair = f"auth-fail:{client}", f"login-fail:{client}:{name}"
-        if self._limiter.count(address) < limit:
+        if self._limiter.recent(address) < limit:
             return {f"login-fail:{name}": limit, address: limit, pair: limit}
         return {f"login-fail:{name}": limit, pair: LIMITED_ADDRESS_TRIES}
 

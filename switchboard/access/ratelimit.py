@@ -91,10 +91,16 @@ class RateLimiter:
         """Count one attempt in every bucket before the work it guards (a password check), or 429
         with nothing counted when any bucket is at its limit (`buckets`: name -> limit). Check and
         count happen with no await between them, so concurrent attempts cannot all pass a check
-        made before any of them was counted. Returns the window, for `release`."""
+        made before any of them was counted. The limit holds over this window and the one before
+        (`recent`): no fresh round of guesses when the minute turns. Returns the window, for
+        `release`."""
         self._roll()
-        if any(self.count(bucket) >= limit for bucket, limit in buckets.items()):
-            raise TooManyRequests(f"Too many {what}; try again later.", self.retry_after())
+        full = [bucket for bucket, limit in buckets.items() if self.recent(bucket) >= limit]
+        if full:
+            # Free again once the window that holds the failures has passed out of `recent`.
+            later = any(self.count(bucket) >= buckets[bucket] for bucket in full)
+            retry = self.retry_after() + (WINDOW if later else 0)
+            raise TooManyRequests(f"Too many {what}; try again later.", retry)
         for bucket, limit in buckets.items():
             self._unflushed[bucket] += 1
             self._limits[bucket] = limit

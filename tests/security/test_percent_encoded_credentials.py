@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -33,6 +34,16 @@ def _leaks(lines: list[str], key: str) -> list[str]:
     return [line for line in lines if list(find_secrets(line)) or body in line or body.lower() in line]
 
 
+def _sent_and_logged(
+    caplog: pytest.LogCaptureFixture, client: TestClient, method: str, target: str
+) -> tuple[httpx2.Response, list[str]]:
+    """The response to one request, and the lines it logged (as production writes them)."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="switchboard"):
+        response = client.request(method, target)
+    return response, emitted(caplog)
+
+
 @pytest.fixture
 def user_key(api: TestClient, global_key: str) -> str:
     build_world(api, global_key)
@@ -47,12 +58,9 @@ def test_a_key_under_an_encoded_name_never_reaches_the_access_log(
     anonymous: TestClient, user_key: str, caplog: pytest.LogCaptureFixture, name: str
 ) -> None:
     for value in _encodings(user_key):
-        caplog.clear()
-        with caplog.at_level(logging.INFO, logger="switchboard"):
-            response = anonymous.post(f"{NOOJEE_LIST}?{name}={value}")
+        response, lines = _sent_and_logged(caplog, anonymous, "POST", f"{NOOJEE_LIST}?{name}={value}")
         if name in ACTING_NAMES and value in _encodings(user_key)[:4]:
             assert response.status_code == 200, (name, value, response.text)  # it authenticated
-        lines = emitted(caplog)
         assert any("getCampaignList" in line for line in lines)
         assert _leaks(lines, user_key) == [], (name, value)
 
@@ -71,10 +79,7 @@ def test_a_key_in_the_raw_target_is_scrubbed_in_every_encoding(
     api: TestClient, user_key: str, caplog: pytest.LogCaptureFixture, where: str
 ) -> None:
     for value in _encodings(user_key):
-        caplog.clear()
-        with caplog.at_level(logging.INFO, logger="switchboard"):
-            api.get(where.format(key=value))
-        lines = emitted(caplog)
+        _, lines = _sent_and_logged(caplog, api, "GET", where.format(key=value))
         assert lines
         assert _leaks(lines, user_key) == [], (where, value)
 
