@@ -143,7 +143,11 @@ class CredentialResolver:
         limited = self._limiter.count(failures) >= self._failures_per_minute
         principal = await self._principal(key, client, limited) if keys.is_well_formed(key) else None
         if principal is None:
-            self._limiter.hit(failures, self._failures_per_minute, "failed authentications from this address")
+            what = "failed authentications from this address"
+            # An address already over its budget is answered 429 and not counted further (no
+            # write to the shared counters for each request of a flood).
+            self._limiter.check(failures, self._failures_per_minute, what)
+            self._limiter.hit(failures, self._failures_per_minute, what)
             raise Unauthorized("The API key or token is not valid.")
         self._limiter.hit(
             f"rate:{principal.audit_name}", self._requests_per_minute, "requests for this credential"

@@ -108,8 +108,9 @@ class RateLimiter:
         return self._window
 
     def release(self, buckets: dict[str, int], window: int) -> None:
-        """Give back what `reserve` counted (the attempt succeeded). A reservation of a window that
-        has ended is gone with its window."""
+        """Give back what `reserve` counted (the attempt succeeded). One made in a window that has
+        since ended stays counted there (shared rows of a past window are not rewritten): a right
+        password sent as the minute turned costs one failure, for a minute at most."""
         self._roll()
         if window != self._window:
             return
