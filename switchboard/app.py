@@ -38,7 +38,6 @@ from switchboard.console.contact_centre import router as console_contact_centre_
 from switchboard.console.directory import router as console_directory_router
 from switchboard.console.routes import router as console_router
 from switchboard.console.settings import router as console_settings_router
-from switchboard.console.throttle import SignInThrottle
 from switchboard.contact_centre.lead_routes import router as leads_router
 from switchboard.contact_centre.lead_writer import LeadWriter
 from switchboard.contact_centre.leads import LeadWriteGate
@@ -183,7 +182,6 @@ def create_app(settings: Settings) -> FastAPI:
             settings.lead_request_max_rows,
             settings.lead_batch_size,
         ),
-        console_throttle=SignInThrottle(limiter),
     )
     app.state.services = services
     app.router.default = SlashTwin(app.router)

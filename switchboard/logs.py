@@ -4,20 +4,55 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
 from switchboard.access.keys import KEY_PATTERN
 
 REDACTED = "[REDACTED]"
-_QUERY_SECRET = re.compile(r"""(?i)\b(apiKey|api_key|password|secret|token)=([^&\s"']*)""")
+# A name=value pair in a query, a form or any text: the name is judged percent-decoded, its case
+# and separators folded (api%4Bey, APIKEY and api-key are apiKey), as the server decodes it.
+_NAME_CHARS = r"""[^\s&?;=,"'<>()\[\]{}]"""
+# Each run is tried from its start only, without backtracking: linear in the text, however long.
+_PAIR = re.compile(rf"""(?<!{_NAME_CHARS})({_NAME_CHARS}++)=([^&\s"']*+)""")
+_SECRET_NAMES = ("apikey", "password", "passwd", "secret", "token", "authorization", "sessionid")
+# A run that holds a percent-escape: a key hidden as sbu%5F... is a key once decoded.
+_RUN = re.compile(r"""(?<![^\s"'&=?/])[^\s"'&=?/]++""")
 _HEADER_SECRET = re.compile(r"(?i)\b(authorization|x-api-key)(['\"]?\s*[:=,]\s*['\"]?)([^'\"\r\n]+)")
 # C0 and C1 controls, DEL and Unicode's line and paragraph separators: each can end, split or
 # rewrite a line in some log viewer, so a value holding one could forge a record.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+def _decoded(text: str) -> str:
+    """Percent-decoded until nothing changes (a few rounds: double encoding decodes too)."""
+    for _ in range(3):
+        decoded = unquote_plus(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _is_secret_name(name: str) -> bool:
+    folded = re.sub(r"[^a-z]", "", _decoded(name).lower())
+    return any(secret in folded for secret in _SECRET_NAMES)
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    return f"{match.group(1)}={REDACTED}" if _is_secret_name(match.group(1)) else match.group()
+
+
+def _redact_encoded(match: re.Match[str]) -> str:
+    run = match.group()
+    return REDACTED if "%" in run and KEY_PATTERN.search(_decoded(run)) else run
+
+
 def redact(text: str) -> str:
-    text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    """Secrets out of a text that may hold a request target, raw or decoded: values of secret
+    parameters (by decoded name), credential headers, and keys, percent-encoded or not."""
+    text = _PAIR.sub(_redact_pair, text)
     text = _HEADER_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _RUN.sub(_redact_encoded, text)
     return KEY_PATTERN.sub(REDACTED, text)
 
 

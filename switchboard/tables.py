@@ -4,7 +4,6 @@ from switchboard.access import models as access_models
 from switchboard.audit import models as audit_models
 from switchboard.bulk import models as import_job_models
 from switchboard.calls import models as call_models
-from switchboard.console import models as console_models
 from switchboard.contact_centre import models as contact_centre_models
 from switchboard.db.base import Base
 from switchboard.directory import models as directory_models
@@ -17,7 +16,6 @@ __all__ = [
     "access_models",
     "audit_models",
     "call_models",
-    "console_models",
     "contact_centre_models",
     "directory_models",
     "event_models",

@@ -88,3 +88,49 @@ def test_recent_counts_survive_the_turn_of_the_minute(
         assert a.recent("console-fail:192.0.2.1") == b.recent("console-fail:192.0.2.1") == 0
 
     _two_workers(database_url, scenario)
+
+
+def test_a_released_reservation_is_given_back_on_every_worker(database_url: str) -> None:
+    """A sign-in attempt is counted before its password is checked and given back when it was
+    right, after the count may already have been shared: the other worker sees it go too."""
+
+    async def scenario(a: RateLimiter, b: RateLimiter) -> None:
+        buckets = {"login-fail:ann": 2, "auth-fail:192.0.2.1": 2}
+        window = a.reserve(buckets, "failed sign-ins")
+        a.reserve(buckets, "failed sign-ins")
+        with pytest.raises(TooManyRequests):  # at the limit: refused, nothing counted
+            a.reserve(buckets, "failed sign-ins")
+        await asyncio.to_thread(a.flush)
+        await b.refresh()
+        assert b.count("login-fail:ann") == 2
+        a.release(buckets, window)  # the first was right
+        await asyncio.to_thread(a.flush)
+        await b.refresh()
+        assert a.count("login-fail:ann") == b.count("login-fail:ann") == 1
+        b.reserve(buckets, "failed sign-ins")  # room for one more again, on either worker
+
+    _two_workers(database_url, scenario)
+
+
+def test_reservations_get_no_fresh_round_when_the_minute_turns(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guesses spent just before the minute turns still count just after it."""
+    import switchboard.access.ratelimit as ratelimit
+
+    clock = [1_800_000_000.0 + 55]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+
+    async def scenario(a: RateLimiter, b: RateLimiter) -> None:
+        buckets = {"login-fail:ann": 3}
+        for _ in range(3):
+            a.reserve(buckets, "failed sign-ins")
+        clock[0] += 10  # the next minute
+        with pytest.raises(TooManyRequests) as refused:
+            a.reserve(buckets, "failed sign-ins")
+        # Free when the minute that holds the failures has passed out of the last two.
+        assert int(refused.value.headers()["Retry-After"]) == 56
+        clock[0] += 60
+        a.reserve(buckets, "failed sign-ins")
+
+    _two_workers(database_url, scenario)

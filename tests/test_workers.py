@@ -6,14 +6,28 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
 
 from switchboard.access import keys
+from tests.support.console import csrf_of
 from tests.support.server import fresh_request, running_server, worker_pids
 
 pytestmark = pytest.mark.server
+
+
+def _tenant_admin_with_key(client: httpx2.Client, system: dict[str, str], password: str) -> dict[str, Any]:
+    """Tenant t1, its admin account `ta` with this password, and a user key of `ta` (as created)."""
+    body = {"tenantId": "t1", "type": "Enterprise"}
+    assert fresh_request(client, "POST", "/api/v1/tenants/", json=body, headers=system).status_code == 201
+    account = {"username": "ta", "password": password, "role": "tenant_admin", "tenantId": "t1"}
+    assert fresh_request(client, "POST", "/api/v1/accounts/", json=account, headers=system).status_code == 201
+    made: dict[str, Any] = fresh_request(
+        client, "POST", "/api/v1/accounts/ta/api-keys/", json={"name": "k"}, headers=system
+    ).json()
+    return made
 
 
 def test_revocation_rotation_and_limits_across_two_workers(
@@ -30,29 +44,7 @@ def test_revocation_rotation_and_limits_across_two_workers(
             time.sleep(1.5)  # both workers up
             client = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=10)
             system = {"Authorization": f"Bearer {global_key}"}
-            assert (
-                fresh_request(
-                    client,
-                    "POST",
-                    "/api/v1/tenants/",
-                    json={"tenantId": "t1", "type": "Enterprise"},
-                    headers=system,
-                ).status_code
-                == 201
-            )
-            account = {
-                "username": "ta",
-                "password": "a long enough password",
-                "role": "tenant_admin",
-                "tenantId": "t1",
-            }
-            assert (
-                fresh_request(client, "POST", "/api/v1/accounts/", json=account, headers=system).status_code
-                == 201
-            )
-            made = fresh_request(
-                client, "POST", "/api/v1/accounts/ta/api-keys/", json={"name": "k"}, headers=system
-            ).json()
+            made = _tenant_admin_with_key(client, system, "a long enough password")
             user_key = {"Authorization": f"Bearer {made['key']}"}
             # Warm both workers' caches with the key (403: authenticated, not a campaign endpoint).
             assert {
@@ -128,8 +120,12 @@ def test_revocation_rotation_and_limits_across_two_workers(
             assert codes.count(401) <= 110, codes.count(401)
             time.sleep(0.6)
             assert {
-                fresh_request(other, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)
+                fresh_request(other, "GET", "/api/v1/tenants/", headers=forged).status_code for _ in range(20)
             } == {429}
+            # A valid key from that address still passes on both workers (its own budget limits it).
+            assert {
+                fresh_request(other, "GET", "/api/v1/tenants/", headers=new).status_code for _ in range(20)
+            } == {200}
             other.close()
             client.close()
     finally:
@@ -199,5 +195,63 @@ def test_tenant_key_revocation_and_rotation_reach_both_workers(
         time.sleep(1.0)
         assert codes(held[1]) == {401}
         assert codes({"Authorization": f"Bearer {successor}"}) == {200}
+        client.close()
+    assert len(worker_pids(log)) == 2, "both workers should have served requests"
+
+
+def test_a_password_change_ends_tokens_and_sessions_on_both_workers(
+    pg_system: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other console sessions of an account whose password changed are refused by either worker
+    from the next request on, its other login tokens at once (as revoked keys are); its API key goes
+    on working on both."""
+    monkeypatch.setenv("SWITCHBOARD_AUTH_FAILURES_PER_MINUTE", "1000")  # the refusals counted here
+    url, global_key = pg_system
+    with running_server(tmp_path / "data", url, "--workers", "2") as (port, log):
+        time.sleep(1.5)  # both workers up
+        client = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=10)
+        system = {"Authorization": f"Bearer {global_key}"}
+        made = _tenant_admin_with_key(client, system, "the old password")
+        tokens = [
+            fresh_request(
+                client, "POST", "/api/v1/auth/login", json={"username": "ta", "password": "the old password"}
+            ).json()["accessToken"]
+            for _ in range(2)
+        ]
+        browser = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=10)
+        form = {"username": "ta", "password": "the old password"}
+        form["csrf"] = csrf_of(fresh_request(browser, "GET", "/console/sign-in").text)
+        assert fresh_request(browser, "POST", "/console/sign-in", data=form).status_code == 303
+
+        def codes(credential: str, path: str = "/api/v1/accounts/ta/", count: int = 20) -> list[int]:
+            headers = {"Authorization": f"Bearer {credential}"}
+            return [fresh_request(client, "GET", path, headers=headers).status_code for _ in range(count)]
+
+        def console() -> list[int]:
+            return [fresh_request(browser, "GET", "/console/").status_code for _ in range(20)]
+
+        # Both workers know the token (cached) and the session.
+        assert set(codes(tokens[1])) == {200}
+        assert set(console()) == {200}
+        changed = fresh_request(
+            client,
+            "PATCH",
+            "/api/v1/accounts/ta/",
+            json={"password": "the new password"},
+            headers={"Authorization": f"Bearer {tokens[0]}"},
+        )
+        assert changed.status_code == 200, changed.text
+        changed_at = time.monotonic()
+        assert set(console()) == {303}  # from the very next request: sessions are read from the database
+        # Tokens leave each worker's cache through the change feed (as revoked keys do): at once.
+        last_accepted = None
+        for _ in range(20):
+            if set(codes(tokens[1], count=1)) != {401}:
+                last_accepted = time.monotonic()
+        assert last_accepted is None or last_accepted - changed_at < 1.0
+        assert set(codes(tokens[1])) == {401}
+        assert set(codes(tokens[0])) == {200}  # the token that made the change
+        assert set(codes(made["key"], "/api/v1/tenants/")) == {403}  # the key: authenticated still
+        browser.close()
         client.close()
     assert len(worker_pids(log)) == 2, "both workers should have served requests"

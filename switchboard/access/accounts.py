@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from switchboard.access.models import Account
+from switchboard.access.models import AccessToken, Account, ConsoleSession
 from switchboard.access.names import Namespaces
 from switchboard.access.passwords import hash_password
 from switchboard.access.policy import (
@@ -23,6 +23,7 @@ from switchboard.access.policy import (
 from switchboard.access.principal import Principal, Role
 from switchboard.access.schemas import AccountCreate, AccountUpdate
 from switchboard.contact_centre.models import TeamMember
+from switchboard.db.base import utcnow
 from switchboard.directory.models import Group, Tenant, User
 from switchboard.directory.service import find_tenant, full_user_id
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -208,6 +209,7 @@ def update_account(session: Session, principal: Principal, username: str, change
         setattr(account, name, getattr(changes, name))
     if changes.password is not None:
         account.password_hash = hash_password(changes.password.get_secret_value())
+        end_other_sign_ins(session, account, principal)
     session.flush()
     if not is_self and fields & TAKE_OVER_FIELDS:
         # Decided on the account as changed: a new link or placement is what it will reach.
@@ -215,6 +217,19 @@ def update_account(session: Session, principal: Principal, username: str, change
     bump(session, CREDENTIALS)  # role, scope or enabled may have changed: every worker re-reads
     _account_event(session, "account.updated", account)
     return account
+
+
+def end_other_sign_ins(session: Session, account: Account, principal: Principal) -> None:
+    """A new password ends the account's login tokens and console sessions, except the one making
+    the change (whoever learnt the old password is signed out); its API keys keep working. The
+    caller bumps the credentials channel: every worker drops the tokens from its cache at once
+    (console sessions are read from the database on every request)."""
+    now = utcnow()
+    for model, credential in ((AccessToken, "token"), (ConsoleSession, "session")):
+        ended = update(model).where(model.account_pk == account.pk, model.revoked_at.is_(None))
+        if principal.credential == credential and principal.key_pk is not None:
+            ended = ended.where(model.pk != principal.key_pk)
+        session.execute(ended.values(revoked_at=now))
 
 
 def delete_account(session: Session, principal: Principal, username: str) -> None:

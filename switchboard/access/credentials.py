@@ -122,7 +122,12 @@ class CredentialResolver:
             keys.KeyKind.TOKEN: reader.compiled("credentials.token", lambda: _credential_query(AccessToken)),
             keys.KeyKind.TENANT: reader.compiled("credentials.tenant_key", _tenant_key_query),
         }
-        feed.subscribe(CREDENTIALS_CHANNEL, self._cache.clear)
+        self._generation = 0  # counts the announced changes, for loads that straddle one
+        feed.subscribe(CREDENTIALS_CHANNEL, self._forget)
+
+    def _forget(self) -> None:
+        self._generation += 1
+        self._cache.clear()
 
     async def resolve(self, request: Request) -> Principal:
         noojee = request.url.path.startswith(NOOJEE_PREFIXES)
@@ -131,17 +136,27 @@ class CredentialResolver:
             raise Unauthorized("An API key or login token is required (Authorization: Bearer <key>).")
         client = request.client.host if request.client else "-"
         failures = f"auth-fail:{client}"
-        self._limiter.check(failures, self._failures_per_minute, "failed authentications from this address")
-        principal = await self._principal(key, client) if keys.is_well_formed(key) else None
+        # Failures are counted per address, but a valid credential passes whatever its address
+        # has failed (one guesser behind a NAT must not lock out every integrator there): it is
+        # limited by its own budget below. A key check is one digest and a lookup, so checking
+        # keys from a limited address gives a guesser nothing a 190-bit key could lose to.
+        limited = self._limiter.count(failures) >= self._failures_per_minute
+        principal = await self._principal(key, client, limited) if keys.is_well_formed(key) else None
         if principal is None:
-            self._limiter.hit(failures, self._failures_per_minute, "failed authentications from this address")
+            what = "failed authentications from this address"
+            # An address already over its budget is answered 429 and not counted further (no
+            # write to the shared counters for each request of a flood).
+            self._limiter.check(failures, self._failures_per_minute, what)
+            self._limiter.hit(failures, self._failures_per_minute, what)
             raise Unauthorized("The API key or token is not valid.")
         self._limiter.hit(
             f"rate:{principal.audit_name}", self._requests_per_minute, "requests for this credential"
         )
         return principal
 
-    async def _principal(self, key: str, client: str) -> Principal | None:
+    async def _principal(self, key: str, client: str, limited: bool) -> Principal | None:
+        """The key's principal, or None. From a `limited` address (its failure budget spent) an
+        unknown key is not remembered: a flood of made-up keys cannot crowd out the cache."""
         kind = keys.key_kind(key)
         digest = keys.digest(key)
         if kind is keys.KeyKind.GLOBAL:
@@ -155,10 +170,14 @@ class CredentialResolver:
             return None
         cached = self._cache.get(digest, _MISSING)
         if cached is _MISSING:
+            generation = self._generation
             cached = await self._load(kind, digest)
-            if len(self._cache) >= MAX_CACHED:
-                self._cache.clear()
-            self._cache[digest] = cached
+            # Kept only if no change to credentials was announced while it was read: a row read
+            # just before a revocation committed must not outlive the revocation in the cache.
+            if generation == self._generation and (cached is not None or not limited):
+                if len(self._cache) >= MAX_CACHED:
+                    self._cache.clear()
+                self._cache[digest] = cached
         if not isinstance(cached, CachedCredential) or cached.revoked or not cached.enabled:
             return None
         if cached.expires_at is not None and cached.expires_at <= datetime.now(UTC):

@@ -1,4 +1,5 @@
-"""Login: throttled before hashing, capped in concurrency, equal in time for every failure."""
+"""Signing in with a password (API login, console): one failure budget per address and per
+account, reserved before hashing; capped in concurrency; equal in time for every failure."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from switchboard.access.passwords import verify_password
 from switchboard.access.ratelimit import RateLimiter
 from switchboard.db.engine import Database
 from switchboard.errors import TooManyRequests, Unauthorized
+
+WRONG = "Wrong username or password."
+# Tries left, per account and minute, to an address whose own failure budget is spent: a colleague
+# behind the same NAT as a guesser still signs in (a typo or two allowed), while the guesser gets
+# no more than this many guesses at any one account (and never past the account's own budget).
+LIMITED_ADDRESS_TRIES = 2
 
 
 class LoginService:
@@ -32,16 +39,37 @@ class LoginService:
 
     async def login(self, client: str, username: str, password: str) -> tuple[str, str]:
         """(token, expiresAt ISO) or 401 (same answer for a wrong name and a wrong password)."""
-        bucket = f"auth-fail:{client}"
-        # Before any hashing: a flood from one address costs one dict lookup per request.
-        self._limiter.check(bucket, self._failures_per_minute, "failed authentications from this address")
-        account_pk = await self.verify(username, password)
-        if account_pk is None:
-            self._limiter.hit(bucket, self._failures_per_minute, "failed authentications from this address")
-            raise Unauthorized("Wrong username or password.")
+        account_pk = await self.sign_in(client, username, password)
         return await run_in_threadpool(self._issue, account_pk)
 
-    async def verify(self, username: str, password: str) -> int | None:
+    def _budget(self, client: str, username: str) -> dict[str, int]:
+        """The buckets an attempt is counted in, with their limits. The name as typed, whether or
+        not such an account exists (both answer alike); the address's bucket is the one failed
+        key checks count in too."""
+        name = username.strip().lower()[:64]
+        limit = self._failures_per_minute
+        address, pair = f"auth-fail:{client}", f"login-fail:{client}:{name}"
+        if self._limiter.recent(address) < limit:
+            return {f"login-fail:{name}": limit, address: limit, pair: limit}
+        return {f"login-fail:{name}": limit, pair: LIMITED_ADDRESS_TRIES}
+
+    async def sign_in(self, client: str, username: str, password: str) -> int:
+        """The account's pk; 401 for a wrong name or password; 429 when the account's or the
+        address's failure budget is spent. The attempt is counted before the hash is checked
+        (concurrent attempts cannot all pass one check) and given back if the password is right."""
+        buckets = self._budget(client, username)
+        window = self._limiter.reserve(buckets, "failed sign-ins for this account or from this address")
+        try:
+            account_pk = await self._verify(username, password)
+        except BaseException:
+            self._limiter.release(buckets, window)  # no password was judged: not a failure
+            raise
+        if account_pk is None:
+            raise Unauthorized(WRONG)
+        self._limiter.release(buckets, window)
+        return account_pk
+
+    async def _verify(self, username: str, password: str) -> int | None:
         """The enabled account's pk if the password is right, else None. Exactly one hash
         verification whatever the name (a wrong name and a wrong password take the same time);
         at most `concurrency` at once (the console's sign-in shares the slots)."""

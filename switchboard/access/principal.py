@@ -19,7 +19,7 @@ class Principal:
     tenant_pk: int | None = None
     group_pk: int | None = None
     user_pk: int | None = None  # the directory end user linked to the account, if any
-    key_pk: int | None = None  # the user key, tenant key or token row
+    key_pk: int | None = None  # the user key, tenant key, token or console session row
     key_prefix: str | None = None  # identifies a key in logs and audit, never enough to use it
     key_scopes: frozenset[str] | None = None  # a user key's areas, when narrowed (None: all it may reach)
 

@@ -87,6 +87,37 @@ class RateLimiter:
         if self.count(bucket) > limit:
             raise TooManyRequests(f"Too many {what}; try again later.", self.retry_after())
 
+    def reserve(self, buckets: dict[str, int], what: str) -> int:
+        """Count one attempt in every bucket before the work it guards (a password check), or 429
+        with nothing counted when any bucket is at its limit (`buckets`: name -> limit). Check and
+        count happen with no await between them, so concurrent attempts cannot all pass a check
+        made before any of them was counted. The limit holds over this window and the one before
+        (`recent`): no fresh round of guesses when the minute turns. Returns the window, for
+        `release`."""
+        self._roll()
+        full = [bucket for bucket, limit in buckets.items() if self.recent(bucket) >= limit]
+        if full:
+            # Free again once the window that holds the failures has passed out of `recent`.
+            later = any(self.count(bucket) >= buckets[bucket] for bucket in full)
+            retry = self.retry_after() + (WINDOW if later else 0)
+            raise TooManyRequests(f"Too many {what}; try again later.", retry)
+        for bucket, limit in buckets.items():
+            self._unflushed[bucket] += 1
+            self._limits[bucket] = limit
+        self.urgent.set()  # reservations are shared with the other workers at once, not at a tick
+        return self._window
+
+    def release(self, buckets: dict[str, int], window: int) -> None:
+        """Give back what `reserve` counted (the attempt succeeded). One made in a window that has
+        since ended stays counted there (shared rows of a past window are not rewritten): a right
+        password sent as the minute turned costs one failure, for a minute at most."""
+        self._roll()
+        if window != self._window:
+            return
+        for bucket in buckets:
+            self._unflushed[bucket] -= 1
+        self.urgent.set()
+
     def flush(self) -> None:
         """Add local counts to the shared rows (in a thread; a write only when there is something)."""
         self._roll()
@@ -98,7 +129,8 @@ class RateLimiter:
         pending = {
             bucket: n
             for bucket, n in self._unflushed.items()
-            if n and n >= _share_after(self._limits.get(bucket, 0))
+            # A negative count is a released reservation that was shared already: shared too.
+            if n < 0 or (n and n >= _share_after(self._limits.get(bucket, 0)))
         }
         if not pending:
             return

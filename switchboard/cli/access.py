@@ -288,7 +288,7 @@ def create_account(
 
 @accounts_app.command("set-password")
 def set_password(username: str, data_dir: DataDir = None) -> None:
-    """Set a new generated password (printed once); the account's sessions stay valid."""
+    """Set a new generated password (printed once); ends its login tokens and console sessions."""
     from switchboard.access.accounts import update_account
     from switchboard.access.passwords import generate_password
     from switchboard.access.principal import CLI_PRINCIPAL

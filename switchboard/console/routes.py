@@ -3,8 +3,6 @@ JavaScript). The pages of each area are in their own modules (accounts.py, ...).
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,11 +18,10 @@ from switchboard.console.pages import (
     page,
     refused,
 )
-from switchboard.errors import NotFound
+from switchboard.errors import NotFound, TooManyRequests, Unauthorized
 from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-WRONG = "Wrong username or password."
 ALREADY_SHOWN = (
     "A new key is shown once only, on the page right after it was made; it is not shown again "
     "(and reloading made no other key). If it was not copied, revoke it and make another."
@@ -58,23 +55,26 @@ def sign_in_form(request: Request) -> Response:
 
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
-    """The same answer, after the same work, for a wrong name and a wrong password; failures slow
-    the next attempts from that address and on that name down (never a lock-out). A new session
-    (a new cookie) at every sign-in."""
+    """The same answer, after the same work, for a wrong name and a wrong password. Failures count
+    against the API login's budget per address and per account (one budget for every way of
+    signing in): past it, a 429 page says when to try again. A new session (a new cookie) at every
+    sign-in."""
     form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
     pre = request.cookies.get(sessions.PRE_COOKIE)
     if pre is None or not sessions.csrf_ok(pre, form.get("csrf")):
         return refused(request, None, "Refused", EXPIRED_FORM, 403)
     username, password = form.get("username", "")[:64], form.get("password", "")[:200]
     client = request.client.host if request.client else "-"
-    throttle = services_of(request).console_throttle
-    await asyncio.sleep(throttle.delay(client, username))
-    login = services_of(request).login
-    account_pk = await login.verify(username, password) if username and password else None
-    if account_pk is None:
-        throttle.failed(client, username)
+    try:
+        account_pk = await services_of(request).login.sign_in(client, username, password)
+    except (Unauthorized, TooManyRequests) as error:
         csrf = sessions.csrf_token(pre)
-        return page(request, "sign_in.html", None, 401, csrf=csrf, username=username, error=WRONG)
+        response = page(
+            request, "sign_in.html", None, error.status, csrf=csrf, username=username, error=error.detail
+        )
+        if isinstance(error, TooManyRequests):
+            response.headers.update(error.headers())  # Retry-After
+        return response
 
     def start() -> str:
         with database_of(request).transaction() as session:

@@ -20,9 +20,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from switchboard.access.models import Account
+from switchboard.access.models import Account, ConsoleSession
 from switchboard.access.principal import Principal
-from switchboard.console.models import ConsoleSession
 from switchboard.db.base import utcnow
 
 COOKIE = "__Host-sb_session"  # __Host-: Secure, Path=/, no Domain, or the browser refuses it
@@ -111,6 +110,7 @@ def resolve(session: Session, secret: str, now: datetime | None = None) -> Signe
         tenant_pk=account.tenant_pk,
         group_pk=account.group_pk,
         user_pk=account.user_pk,
+        key_pk=console.pk,  # the session row: a password change made here keeps this session
         key_prefix=f"console:{console.pk}",
     )
     return SignedIn(principal, account.display_name or account.username, secret)

@@ -14,7 +14,6 @@ if TYPE_CHECKING:  # the services sit in the layers above this one; only their t
     from switchboard.access.login import LoginService
     from switchboard.audit.log import AuditLog
     from switchboard.calls.control import CallControl
-    from switchboard.console.throttle import SignInThrottle
     from switchboard.contact_centre.lead_writer import LeadWriter
     from switchboard.db.engine import Database
     from switchboard.events.delivery import EventWorker
@@ -43,7 +42,6 @@ class AppServices:
     campaign_list: CampaignLists
     noojee_get: AcceptGet
     lead_writer: LeadWriter
-    console_throttle: SignInThrottle
 
 
 def services_of(request: Request) -> AppServices:

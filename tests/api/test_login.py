@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import update
 from starlette.testclient import TestClient
 
+from switchboard.access import keys
 from switchboard.access import login as login_module
 from switchboard.access.models import AccessToken
 from switchboard.db.base import utcnow
@@ -73,8 +74,11 @@ def test_failed_logins_are_throttled_before_hashing(
         assert len(calls) == 3  # the refused attempts never reached the hasher
         limited = client.post(LOGIN, json={"username": "x", "password": "y"})
         assert int(limited.headers["retry-after"]) >= 1
-        # The same address is refused on the API too, with a key or without.
-        assert client.get("/api/v1/tenants/", headers={"X-API-Key": global_key}).status_code == 429
+        # The failures are the address's: a made-up key from it is refused too, a valid key is
+        # not (it is limited by its own budget: one guesser must not lock out a whole NAT).
+        forged = {"X-API-Key": keys.generate_key(keys.KeyKind.USER)}
+        assert client.get("/api/v1/tenants/", headers=forged).status_code == 429
+        assert client.get("/api/v1/tenants/", headers={"X-API-Key": global_key}).status_code == 200
     with make_client(strict, client=("127.0.0.2", 1)) as other:
         # ...but another address is not (the allowlist must let it in first).
         assert other.get("/healthz").status_code == 403

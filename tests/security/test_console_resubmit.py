@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from switchboard.console.models import ConsoleSession
+from switchboard.access.models import ConsoleSession
 from switchboard.db.engine import Database
 from switchboard.settings import Settings
 from tests.support.access_world import build_world, make_account

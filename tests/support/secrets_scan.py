@@ -2,7 +2,8 @@
 console session secret may be found in clear in any log line, the audit log or a database dump.
 
 - Keys, login tokens and webhook secrets share one format (prefix, random part, CRC32 checksum),
-  so any well-formed match is a real secret: the scan is exact, with no list to keep.
+  so any well-formed match is a real secret: the scan is exact, with no list to keep. Text is
+  searched as it is and percent-decoded (a key sent as sbu%5F... is still a key).
 - Passwords and console session secrets have no format: every one the suite creates is recorded
   (argon2's hash() and the console's new_secret() are wrapped) and searched for verbatim.
 - Log lines: every record of the `switchboard` loggers at INFO, through the production
@@ -24,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from argon2 import PasswordHasher
@@ -73,9 +75,10 @@ class Scan:
 
 def find_secrets(content: str, recorded: Iterable[str] = ()) -> Iterator[str]:
     """Every secret in `content`: well-formed keys of any kind, and any of the recorded values."""
-    for match in KEY_PATTERN.finditer(content):
-        if is_well_formed(match.group()):
-            yield match.group()
+    # A key percent-encoded (sbu%5F..., %73bu_...) is as usable as one in clear: decoded too.
+    found = [match.group() for match in KEY_PATTERN.finditer(content)]
+    found += [match.group() for match in KEY_PATTERN.finditer(unquote(unquote(content)))]
+    yield from (key for key in dict.fromkeys(found) if is_well_formed(key))
     for secret in recorded:
         if secret in content:
             yield secret
