@@ -1,7 +1,8 @@
-"""Two worker processes on PostgreSQL: revocation, rotation and rate limits hold across them."""
+"""Two worker processes on PostgreSQL: revocation, rotation, rate limits, console imports across them."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -13,7 +14,14 @@ import pytest
 
 from switchboard.access import keys
 from tests.support.console import csrf_of
-from tests.support.server import fresh_request, running_server, worker_pids
+from tests.support.server import fresh_request, running_server, server_log_path, worker_pids
+
+ADMIN = {"username": "ta", "password": "a long enough password"}
+
+
+def log_lines(data_dir: Path, port: int) -> list[str]:
+    return server_log_path(data_dir, port).read_text().splitlines()
+
 
 pytestmark = pytest.mark.server
 
@@ -255,3 +263,68 @@ def test_a_password_change_ends_tokens_and_sessions_on_both_workers(
         browser.close()
         client.close()
     assert len(worker_pids(log)) == 2, "both workers should have served requests"
+
+
+def test_a_console_lead_import_is_followed_from_either_worker(
+    pg_system: tuple[str, str], tmp_path: Path
+) -> None:
+    """The upload's redirect leads to the import's page; whichever worker answers it (a new
+    connection each time) reads the same progress from the database, then the outcome, and asking
+    again imports nothing."""
+    url, global_key = pg_system
+    with running_server(tmp_path / "data", url, "--workers", "2") as (port, _):
+        time.sleep(1.5)  # both workers up
+        client = httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=False, timeout=30)
+        system = {"Authorization": f"Bearer {global_key}"}
+
+        def made(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            answer = fresh_request(client, "POST", path, json=body, headers=system)
+            assert answer.status_code == 201, answer.text
+            result: dict[str, Any] = answer.json()
+            return result
+
+        made("/api/v1/tenants/", {"tenantId": "t1", "type": "Enterprise"})
+        made("/api/v1/accounts/", {**ADMIN, "role": "tenant_admin", "tenantId": "t1"})
+        template = made(
+            "/api/v1/tenants/t1/campaign-templates/",
+            {"name": "T", "leadFields": [{"name": "phone", "type": "phone"}]},
+        )
+        campaign = made("/api/v1/tenants/t1/campaigns/", {"name": "C", "templateId": template["id"]})["id"]
+        token = csrf_of(fresh_request(client, "GET", "/console/sign-in").text)
+        signed_in = fresh_request(
+            client, "POST", "/console/sign-in", data={**ADMIN, "csrf": token}, follow_redirects=False
+        )
+        assert signed_in.status_code == 303
+        tab = fresh_request(client, "GET", f"/console/campaigns/{campaign}/?tenant=t1&tab=import")
+        token = csrf_of(tab.text)
+        rows = "phone\n" + "".join(f"+61 3 {n // 10000:04} {n % 10000:04}\n" for n in range(20_000))
+        started = fresh_request(
+            client,
+            "POST",
+            f"/console/campaigns/{campaign}/import?tenant=t1",
+            data={"csrf": token, "mode": "insert"},
+            files={"file": ("leads.csv", rows.encode(), "text/csv")},
+            follow_redirects=False,
+        )
+        assert started.status_code == 303, started.text[-1000:]
+        first_poll = len(log_lines(tmp_path / "data", port))
+        seen: list[tuple[str, int]] = []
+        deadline = time.monotonic() + 120
+        while not seen or seen[-1][0] == "running" or len(seen) < 20:
+            assert time.monotonic() < deadline
+            page = fresh_request(client, "GET", started.headers["location"])
+            assert page.status_code == 200
+            status = re.search(r'data-status="(\w+)" data-done="(\d+)"', page.text)
+            assert status, page.text[-1000:]
+            seen.append((status.group(1), int(status.group(2))))
+        assert seen[0][0] == "running"  # the redirect came before the rows were written
+        assert seen[-1] == ("done", 20_000)
+        assert [done for _, done in seen] == sorted(done for _, done in seen)  # never backwards
+        assert "Inserted 20,000 leads." in page.text
+        leads = fresh_request(
+            client, "GET", f"/api/v1/tenants/t1/campaigns/{campaign}/leads/", headers=system
+        )
+        assert leads.json()["total"] == 20_000
+        polls = worker_pids(log_lines(tmp_path / "data", port), first_poll)
+        client.close()
+    assert len(polls) == 2, "both workers should have answered the import's page"

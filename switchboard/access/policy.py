@@ -38,7 +38,14 @@ from switchboard.access.principal import Principal, Role
 from switchboard.audit.models import AuditEntry
 from switchboard.bulk.models import ImportJob
 from switchboard.calls.models import Call, Recording
-from switchboard.contact_centre.models import Allocation, Campaign, CampaignTemplate, Team, TeamMember
+from switchboard.contact_centre.models import (
+    Allocation,
+    Campaign,
+    CampaignTemplate,
+    LeadImportRun,
+    Team,
+    TeamMember,
+)
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
 from switchboard.errors import Forbidden
 from switchboard.events.models import Webhook
@@ -106,6 +113,7 @@ class Kind(StrEnum):
     CAMPAIGN_TEMPLATE = "campaign_template"
     CAMPAIGN = "campaign"
     ALLOCATION = "allocation"
+    LEAD_IMPORT = "lead_import"  # a console CSV import run, with its progress and outcome
     CALL = "call"
     RECORDING = "recording"
     WEBHOOK = "webhook"
@@ -210,11 +218,11 @@ def _recording_via_call(call_clause: Clause) -> Clause:
     return clause
 
 
-def _allocation_via_campaign(campaign_clause: Clause) -> Clause:
-    """An allocation (a batch of a campaign's leads) follows its campaign."""
+def _via_campaign(campaign_pk: QueryableAttribute[int], campaign_clause: Clause) -> Clause:
+    """An object of a campaign (an allocation, a lead import run) follows its campaign."""
 
     def clause() -> ColumnElement[bool]:
-        return Allocation.campaign_pk.in_(select(Campaign.pk).where(campaign_clause()))
+        return campaign_pk.in_(select(Campaign.pk).where(campaign_clause()))
 
     return clause
 
@@ -363,10 +371,18 @@ VISIBILITY: dict[Kind, dict[Role, Rule]] = {
         **_members_see(_audit_entry_of_tenant, _AUDIT_OF_TENANT),
     },
 }
-VISIBILITY[Kind.ALLOCATION] = {
-    role: Rule(_allocation_via_campaign(rule.clause), f"{rule.explanation}, and their allocations")
-    for role, rule in VISIBILITY[Kind.CAMPAIGN].items()
-}
+
+
+def _follows_campaign(campaign_pk: QueryableAttribute[int], things: str) -> dict[Role, Rule]:
+    return {
+        role: Rule(_via_campaign(campaign_pk, rule.clause), f"{rule.explanation}, and their {things}")
+        for role, rule in VISIBILITY[Kind.CAMPAIGN].items()
+    }
+
+
+VISIBILITY[Kind.ALLOCATION] = _follows_campaign(Allocation.campaign_pk, "allocations")
+# Whoever sees a campaign may add its leads (seed 000), so sees its imports too, whoever ran them.
+VISIBILITY[Kind.LEAD_IMPORT] = _follows_campaign(LeadImportRun.campaign_pk, "lead imports")
 VISIBILITY[Kind.RECORDING] = {
     role: Rule(_recording_via_call(rule.clause), f"{rule.explanation}, and their recordings")
     for role, rule in VISIBILITY[Kind.CALL].items()

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +39,11 @@ from switchboard.db.engine import Database
 from switchboard.db.fastread import FastReader
 from switchboard.directory.models import Tenant
 from switchboard.errors import Forbidden, NotFound, SwitchboardError
+from switchboard.kit.heartbeats import SAVE_EVERY, seen_status
 from switchboard.settings import Settings
 
 log = logging.getLogger(__name__)
 
-STALE = timedelta(seconds=60)  # a running job not heard from for this long: its process died
-SAVE_EVERY = 0.5  # seconds between progress writes
 MAX_STORED_PROBLEMS = 100
 FAILED = "The import failed unexpectedly; the server log has the details."
 
@@ -186,9 +185,7 @@ def job_view(row: dict[str, Any]) -> dict[str, Any]:
     live = _live.get(row["job_id"])
     # A job running in this process is read from its thread's memory: it knows best.
     state = {**row, **asdict(live)} if live is not None else row
-    status = state["status"]
-    if status == "running" and live is None and utcnow() - state["updated_at"] > STALE:
-        status = "interrupted"
+    status = seen_status(state["status"], state["updated_at"], here=live is not None)
     finished = state["finished_at"]
     return {
         "id": row["job_id"],

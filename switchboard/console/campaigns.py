@@ -1,8 +1,8 @@
-"""Campaigns and their leads: lists, search and CSV import with progress, over the contact-centre services."""
+"""Campaigns and their leads: lists, search, and CSV import with a page per import, over the services."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -13,15 +13,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 
 from switchboard.access.policy import Kind, Target, may_manage
 from switchboard.audit.recording import audit_write
-from switchboard.console import sessions
 from switchboard.console.contact_centre import tenant_page
-from switchboard.console.lead_import import FileRefused, ImportRun, LeadFile, example_csv, read_lead_file
+from switchboard.console.lead_import import FileRefused, LeadFile, example_csv, read_lead_file, run_view
 from switchboard.console.pages import (
-    PAGE_HEADERS,
     checked,
     console_action,
     console_page,
@@ -31,10 +29,9 @@ from switchboard.console.pages import (
     picked_tenant,
     refusal,
     refused,
-    templates,
 )
 from switchboard.console.sessions import SignedIn
-from switchboard.contact_centre import allocations, leads, service
+from switchboard.contact_centre import allocations, lead_imports, leads, service
 from switchboard.contact_centre.lead_writer import audit_object
 from switchboard.contact_centre.models import Lead
 from switchboard.contact_centre.schemas import CampaignCreate, CampaignUpdate
@@ -52,7 +49,7 @@ LEAD_STATUSES = ("new", "callback", "finished")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the other fields, around the file
 _DRAIN_AT_MOST = 4 * MAX_UPLOAD_BYTES  # read (and drop) a refused upload so the browser sees why
-FLUSH = "<!-- progress -->"  # in a streamed template: send everything so far to the browser now
+IMPORT_REFRESH_SECONDS = 2  # a running import's page reloads itself (console.js: its progress in place)
 
 
 def _settings(request: Request) -> Settings:
@@ -298,34 +295,8 @@ async def _drain(request: Request) -> None:
             break
 
 
-def _in_flushes(pieces: Iterator[str], most: int = 64 * 1024) -> Iterator[bytes]:
-    """A streamed template's text in few writes: all that is ready at each FLUSH mark (or when
-    much has gathered), so the browser shows each progress line as its batch is committed."""
-    gathered: list[str] = []
-    size = 0
-    for piece in pieces:
-        gathered.append(piece)
-        size += len(piece)
-        if FLUSH in piece or size >= most:
-            yield "".join(gathered).encode()
-            gathered.clear()
-            size = 0
-    yield "".join(gathered).encode()
-
-
-def _streamed_page(request: Request, current: SignedIn, template_name: str, **context: Any) -> Response:
-    """page(), written as the template renders: its loops may wait on work that is under way."""
-    context.update(request=request, signed_in=current, csrf=sessions.csrf_token(current.secret))
-    pieces = templates.get_template(template_name).generate(context)
-    # X-Accel-Buffering: a proxy in front (nginx) passes each line on rather than the whole page.
-    headers = {**PAGE_HEADERS, "X-Accel-Buffering": "no"}
-    return StreamingResponse(_in_flushes(pieces), headers=headers, media_type="text/html")
-
-
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    tenant_id: str
-    campaign: dict[str, Any]
     lead_file: LeadFile
 
 
@@ -336,24 +307,27 @@ def _prepare(
     with database_of(request).transaction() as session:
         chosen = picked_tenant(session, current, tenant or None)
         ctx = leads.campaign_context(session, current.principal, chosen, campaign_id)
-        campaign = service.campaign_view(session, ctx.campaign, chosen.tenant_id)
     if not upload.filename:
         raise FileRefused("Choose a CSV file to import.")
     if (upload.size or 0) > MAX_UPLOAD_BYTES:
         raise FileRefused(_too_big())
     lead_file = read_lead_file(upload.file, ctx, update, _settings(request).lead_request_max_rows)
-    return _Prepared(chosen.tenant_id, campaign, lead_file)
+    return _Prepared(lead_file)
 
 
 def _too_big() -> str:
     return f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it into smaller files."
 
 
+def _import_url(campaign_id: int, run_id: str, tenant_id: str) -> str:
+    return f"/console/campaigns/{campaign_id}/imports/{run_id}?{urlencode({'tenant': tenant_id})}"
+
+
 @router.post("/campaigns/{campaign_id}/import")
 async def import_leads(request: Request, campaign_id: int, tenant: str = "") -> Response:
     """Checks the session, the upload's size, the form's token, the campaign and the whole file
-    first; then streams a page that shows each batch as the API's lead service commits it, and
-    the outcome of every row."""
+    first; then starts the import (through the API's lead service) and answers with a redirect to
+    its page (post/redirect/get: reloading that page shows the import again, never repeats it)."""
     current = await console_page_async(request)
     if isinstance(current, Response):
         return current
@@ -394,20 +368,40 @@ async def _import_checked(request: Request, current: SignedIn, tenant: str, camp
         prepared = await run_in_threadpool(
             _prepare, request, current, tenant, campaign_id, upload, choices.update
         )
+        return await run_in_threadpool(
+            _start_import, request, current, tenant, campaign_id, choices, upload.filename or "", prepared
+        )
     except SwitchboardError as error:
         return refusal(request, current, error)
     except FileRefused as problem:
         shown = replace(choices, error=str(problem))
         return await run_in_threadpool(_campaign_page, request, current, tenant, campaign_id, shown, 400)
-    batch = leads.update_batch if choices.update else leads.insert_batch
 
+
+def _start_import(
+    request: Request,
+    current: SignedIn,
+    tenant: str,
+    campaign_id: int,
+    choices: ImportForm,
+    file_name: str,
+    prepared: _Prepared,
+) -> Response:
+    """The run's row (committed: any worker can show it), then its rows written in the background."""
+    rows = prepared.lead_file.rows
+    with database_of(request).transaction() as session:
+        chosen = picked_tenant(session, current, tenant or None)
+        ctx = leads.campaign_context(session, current.principal, chosen, campaign_id)
+        run = lead_imports.create_run(
+            session, current.principal, ctx.campaign, file_name, choices.update, len(rows)
+        )
+    batch = leads.update_batch if choices.update else leads.insert_batch
     writer = services_of(request).lead_writer
 
     def write(on_batch: Callable[[list[leads.RowResult]], None]) -> list[leads.RowResult]:
-        rows = prepared.lead_file.rows
         results = writer.write(
             current.principal,
-            prepared.tenant_id,
+            chosen.tenant_id,
             campaign_id,
             rows,
             batch,
@@ -418,15 +412,32 @@ async def _import_checked(request: Request, current: SignedIn, tenant: str, camp
         audit_write(request, 200, audit_object(campaign_id, batch, results), None)
         return results
 
-    return _streamed_page(
+    lead_imports.start(database_of(request), run, prepared.lead_file.lines, write)
+    return RedirectResponse(_import_url(campaign_id, run.run_id, chosen.tenant_id), status_code=303)
+
+
+@router.get("/campaigns/{campaign_id}/imports/{run_id}")
+def import_page(request: Request, campaign_id: int, run_id: str, tenant: str = "") -> Response:
+    """One import: its progress while it runs (the page refreshes itself), then its outcome.
+    Whoever sees the campaign sees its imports; anyone else gets the same 404 as for a missing one."""
+    current = console_page(request)
+    if isinstance(current, Response):
+        return current
+    try:
+        with database_of(request).transaction() as session:
+            chosen = picked_tenant(session, current, tenant or None)
+            ctx = leads.campaign_context(session, current.principal, chosen, campaign_id)
+            run = lead_imports.find_run(session, current.principal, ctx.campaign, run_id)
+            campaign = service.campaign_view(session, ctx.campaign, chosen.tenant_id)
+    except SwitchboardError as error:
+        return refusal(request, current, error)
+    return page(
         request,
+        "lead_import.html",
         current,
-        "leads_import.html",
-        tenant_id=prepared.tenant_id,
-        campaign=prepared.campaign,
-        file_name=upload.filename,
-        update=choices.update,
+        tenant_id=chosen.tenant_id,
+        campaign=campaign,
+        run=run_view(run, lead_imports.status_of(run)),
         batch_size=_settings(request).lead_batch_size,
-        run=ImportRun(write, prepared.lead_file).start(),  # before streaming: the POST was accepted
-        flush=FLUSH,
+        refresh_seconds=IMPORT_REFRESH_SECONDS,
     )

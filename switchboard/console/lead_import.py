@@ -1,25 +1,19 @@
 """The console's lead import: a CSV of Noojee lead rows, checked before anything is written, then
-written through the API's lead service while the page streams each batch's progress."""
+written through the API's lead service (lead_imports) while a page of its own shows the progress."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
-import logging
-import queue
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import IO
 
 # Noojee's row shape is the format: the template's fields by name plus these system columns.
 from switchboard.contact_centre.lead_rows import noojee_row
-from switchboard.contact_centre.leads import CampaignContext, LeadInput, Outcome, RowResult
-from switchboard.errors import SwitchboardError
-
-log = logging.getLogger(__name__)
+from switchboard.contact_centre.leads import CampaignContext, LeadInput, Outcome
+from switchboard.contact_centre.models import LeadImportRun
 
 SYSTEM_COLUMNS = ("njExternalLeadId", "njPriority", "njCallBackDate", "njDisposition")
 # Zip (xlsx, ods) and OLE (xls) containers: a workbook saved as is rather than as CSV.
@@ -134,14 +128,7 @@ def _rows(text: io.TextIOWrapper, ctx: CampaignContext, update: bool, max_rows: 
     return LeadFile(rows, lines)
 
 
-# -- running an import -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    done: int
-    total: int
-    written: int
+# -- an import's page -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,68 +140,36 @@ class FailedRow:
     detail: str
 
 
-Write = Callable[[Callable[[list[RowResult]], None]], list[RowResult]]
-_FINISHED = object()  # the end of the queue of batches
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """What the import's page shows of a run (lead_imports keeps it in the database)."""
 
-
-@dataclass
-class ImportRun:
-    """One import, in a thread of its own from `start()`: it finishes (and is audited) even when
-    the browser leaves at once; `progress()` follows it batch by batch for the streamed page."""
-
-    write: Write  # writes every row, telling its callback about each committed batch
-    lead_file: LeadFile
-    results: list[RowResult] = field(default_factory=list)
-    error: str | None = None
-    _batches: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
-    _worker: threading.Thread | None = None
+    status: str  # running, done, stopped or interrupted
+    file_name: str
+    updating: bool
+    total: int
+    done: int
+    written: int
+    message: str | None
+    failed: list[FailedRow]
 
     @property
-    def total(self) -> int:
-        return len(self.lead_file.rows)
-
-    def start(self) -> ImportRun:
-        self._worker = threading.Thread(target=self._run, name="lead-import", daemon=True)
-        self._worker.start()
-        return self
-
-    def progress(self) -> Iterator[Progress]:
-        done = written = 0
-        while (batch := self._batches.get()) is not _FINISHED:
-            done += len(batch)
-            written += sum(1 for result in batch if result.outcome is Outcome.OK)
-            yield Progress(done, self.total, written)
-        if self._worker is not None:
-            self._worker.join()
-
-    def _run(self) -> None:
-        try:
-            self.results = self.write(self._batches.put)
-        except SwitchboardError as error:  # nothing was written (busy, or the campaign went away)
-            self.error = error.detail
-        except Exception:
-            log.exception("lead import failed")
-            self.error = "The import stopped on an internal error; the rows counted above were saved."
-        finally:
-            self._batches.put(_FINISHED)
-
-    @property
-    def written(self) -> int:
-        return sum(1 for result in self.results if result.outcome is Outcome.OK)
-
-    @property
-    def failed(self) -> list[FailedRow]:
-        lines = self.lead_file.lines
-        return [
-            FailedRow(lines[r.index], r.external_id, int(r.outcome), REASONS[r.outcome], r.detail)
-            for r in self.results
-            if r.outcome is not Outcome.OK
-        ]
+    def running(self) -> bool:
+        return self.status == "running"
 
     @property
     def reasons(self) -> list[tuple[str, int]]:
         """How many rows failed for each reason, the most frequent first."""
-        return Counter(REASONS[r.outcome] for r in self.results if r.outcome is not Outcome.OK).most_common()
+        return Counter(row.reason for row in self.failed).most_common()
+
+
+def run_view(run: LeadImportRun, status: str) -> RunView:
+    failed = [
+        FailedRow(line, external_id, code, REASONS[Outcome(code)], detail)
+        for line, external_id, code, detail in run.failed
+    ]
+    counts = (run.rows_total, run.rows_done, run.rows_written)
+    return RunView(status, run.file_name, run.updating, *counts, run.message, failed)
 
 
 def example_csv(ctx: CampaignContext) -> str:

@@ -113,6 +113,30 @@ class Allocation(Base):
     __table_args__ = (UniqueConstraint("campaign_pk", "name_key"),)
 
 
+class LeadImportRun(Base):
+    """One CSV import of the console: its progress and outcome, where every worker can read them
+    (the page that follows the upload is a GET of this row; reloading it imports nothing)."""
+
+    __tablename__ = "lead_import_runs"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(32), unique=True)  # public: uuid4 hex
+    campaign_pk: Mapped[int] = mapped_column(ForeignKey("campaigns.pk", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(200))
+    updating: Mapped[bool] = mapped_column(Boolean)  # rows change leads (by njExternalLeadId)
+    status: Mapped[str] = mapped_column(String(12))
+    rows_total: Mapped[int] = mapped_column(Integer)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    # Every row not written: [line, external id, outcome code, detail], in the file's order.
+    failed: Mapped[list[list[Any]]] = mapped_column(JSONType, default=list)
+    message: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)  # the heartbeat
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+
+
 class Lead(Base):
     """One contact of a campaign to be dialled; visible to whoever sees its campaign."""
 

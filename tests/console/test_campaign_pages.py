@@ -1,20 +1,24 @@
 """Campaign and lead pages: each account sees what the API lists for it, hidden reads as missing,
-forms need their token and the right, and the CSV import goes through the API's lead service."""
+forms need their token and the right, and the CSV import goes through the API's lead service (its
+progress and outcome on a page of its own, the upload's redirect)."""
 
 from __future__ import annotations
 
 import codecs
 import re
+import threading
+import time
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from switchboard.console import campaigns
+from switchboard.contact_centre import lead_imports
 from switchboard.settings import Settings
 from tests.support.access_world import login
 from tests.support.clients import make_client
-from tests.support.console import csrf_of, signed_in_as
+from tests.support.console import csrf_of, finished_import, signed_in_as
 from tests.support.contact_centre import lead_campaigns
 from tests.support.factories import created
 
@@ -62,6 +66,7 @@ def upload(
         f"/console/campaigns/{campaign}/import?tenant=t1",
         data=data,
         files={"file": ("leads.csv", content, "text/csv")},
+        follow_redirects=False,
     )
 
 
@@ -235,7 +240,7 @@ def test_a_hidden_campaign_reads_exactly_like_a_missing_one(
         assert other_tenant.text == missing.text
 
 
-def test_a_large_import_streams_its_progress_and_counts(settings: Settings, global_key: str) -> None:
+def test_a_large_import_shows_its_progress_and_counts(settings: Settings, global_key: str) -> None:
     small_batches = settings.model_copy(update={"lead_batch_size": 500})
     with make_client(small_batches) as api:
         api.headers["Authorization"] = f"Bearer {global_key}"
@@ -247,21 +252,39 @@ def test_a_large_import_streams_its_progress_and_counts(settings: Settings, glob
         external_id = "crm-0" if n == 30 else f"crm-{n}"  # line 32: crm-0 is taken
         lines.append(f"Lead {n},{phone},{external_id},{priority}")
     content = codecs.BOM_UTF8 + "\r\n".join(lines).encode()  # as Excel writes "CSV UTF-8"
-    with signed_in_as(small_batches, "agent") as browser:  # whoever sees a campaign may add leads
+    saved: list[tuple[int, int]] = []
+    looked = threading.Event()
+    original = lead_imports._Run._save
+
+    def save_and_wait(run: Any, **values: Any) -> None:
+        original(run, **values)
+        if not values:  # a batch's progress, not the end
+            saved.append((run._done, run._written))
+            looked.wait(30)  # the first batch's: until the page has been seen showing it
+
+    with signed_in_as(small_batches, "agent") as browser, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lead_imports, "SAVE_EVERY", 0.0)
+        patch.setattr(lead_imports._Run, "_save", save_and_wait)
+        # Whoever sees a campaign may add leads.
         token = csrf_of(browser.get(f"/console/campaigns/{s['campaign']}/?tenant=t1&tab=import").text)
-        answer = upload(browser, s["campaign"], content, token)
-    assert answer.status_code == 200
-    assert answer.headers["x-accel-buffering"] == "no"
+        started = upload(browser, s["campaign"], content, token)
+        for _ in range(600):
+            running = browser.get(started.headers["location"])
+            if "Processed 500 of 3,000 rows: 497 saved" in running.text:  # read from the database
+                break
+            time.sleep(0.05)
+        assert 'data-status="running"' in running.text
+        assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in running.text
+        assert 'data-auto-refresh="2"' in running.text
+        assert "Rows not imported" not in running.text
+        looked.set()
+        answer = finished_import(browser, started)
+    # The three bad rows are in the first batch.
+    assert saved == [(500, 497), (1000, 997), (1500, 1497), (2000, 1997), (2500, 2497), (3000, 2997)]
+    assert "<noscript>" not in answer.text
+    assert "data-auto-refresh" not in answer.text
     assert answer.headers["cache-control"] == "no-store"
-    progress = re.findall(r"Processed ([\d,]+) of 3,000 rows: ([\d,]+) saved", answer.text)
-    assert progress == [  # the three bad rows are in the first batch
-        ("500", "497"),
-        ("1,000", "997"),
-        ("1,500", "1,497"),
-        ("2,000", "1,997"),
-        ("2,500", "2,497"),
-        ("3,000", "2,997"),
-    ]
+    assert "Done: 3,000 rows read." in answer.text
     assert "Inserted 2,997 leads." in answer.text
     assert "3 rows were not imported" in answer.text
     failed = [(line, external_id) for line, external_id, _, _ in FAILED_ROW.findall(answer.text)]
@@ -306,8 +329,7 @@ def test_an_import_reports_every_bad_row_with_its_line(
         refused = upload(browser, s["campaign"], content, None)
         assert refused.status_code == 403
         assert lead_total(api, s["campaign"]) == 0
-        answer = upload(browser, s["campaign"], content, token)
-        assert answer.status_code == 200
+        answer = finished_import(browser, upload(browser, s["campaign"], content, token))
         assert "Inserted 3 leads." in answer.text
         failed = [(int(line), reason) for line, _, reason, _ in FAILED_ROW.findall(answer.text)]
         assert failed == [
@@ -328,8 +350,7 @@ def test_an_import_reports_every_bad_row_with_its_line(
         assert bob["fields"]["firstName"] == "Bob\nthe second"
         # Updates find leads by njExternalLeadId; '<No Change>' keeps a value, an empty cell clears it.
         changes = b"njExternalLeadId;njPriority;email\ncrm-1;3;<No Change>\ncrm-2;;\nnobody;1;\n"
-        updated = upload(browser, s["campaign"], changes, token, mode="update")
-        assert updated.status_code == 200
+        updated = finished_import(browser, upload(browser, s["campaign"], changes, token, mode="update"))
         assert "Updated 2 leads." in updated.text
         assert [(line, reason) for line, _, reason, _ in FAILED_ROW.findall(updated.text)] == [
             ("4", "no such lead (101)")

@@ -1,18 +1,24 @@
-"""Form resubmission in the console: every form that makes a key answers with a redirect (post/redirect/get),
-the page after it shows the key once, and reloading that page makes nothing and shows nothing."""
+"""Form resubmission in the console: every form that makes something answers with a redirect
+(post/redirect/get). The page after a new key shows it once, and reloading it makes nothing and shows
+nothing; the page after a lead upload shows that import, and reloading it imports nothing."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from switchboard.access.models import ConsoleSession
+from switchboard.contact_centre.models import LeadImportRun
+from switchboard.db.base import utcnow
 from switchboard.db.engine import Database
 from switchboard.settings import Settings
 from tests.support.access_world import build_world, make_account
-from tests.support.console import csrf_of, signed_in_as
+from tests.support.console import csrf_of, finished_import, import_status, signed_in_as
+from tests.support.contact_centre import lead_campaigns
 
 NEW_KEY = re.compile(r'id="new-key" class="key" value="([^"]+)"')
 
@@ -110,3 +116,96 @@ def test_the_new_key_page_shows_nothing_to_another_session(
         assert made.status_code == 303
         assert other.get("/console/new-key").status_code == 410  # the same account, another browser
         assert NEW_KEY.search(browser.get("/console/new-key").text)
+
+
+# -- the lead import --------------------------------------------------------------------------
+
+LEADS_CSV = b"firstName,phone,njExternalLeadId\nAnn,0390000001,crm-1\nBob,,crm-2\nCy,0390000003,crm-3\n"
+FAILED_ROW = re.compile(
+    r'<td data-label="Line" class="number">(\d+)</td><td data-label="External id">([^<]*)</td>'
+)
+
+
+def _upload(browser: TestClient, campaign: int) -> Any:
+    token = csrf_of(browser.get(f"/console/campaigns/{campaign}/?tenant=t1&tab=import").text)
+    return browser.post(
+        f"/console/campaigns/{campaign}/import?tenant=t1",
+        data={"csrf": token, "mode": "insert"},
+        files={"file": ("leads.csv", LEADS_CSV, "text/csv")},
+        follow_redirects=False,
+    )
+
+
+def _lead_count(api: TestClient, campaign: int) -> int:
+    total: int = api.get(f"/api/v1/tenants/t1/campaigns/{campaign}/leads/").json()["total"]
+    return total
+
+
+def test_reloading_an_imports_page_imports_nothing_more(
+    api: TestClient, global_key: str, settings: Settings
+) -> None:
+    s = lead_campaigns(api, global_key)
+    with signed_in_as(settings, "agent") as browser:
+        started = _upload(browser, s["campaign"])
+        assert started.status_code == 303  # not the import's page itself: a reload would post again
+        done = finished_import(browser, started)
+        reloads = [browser.get(started.headers["location"]) for _ in range(2)]
+    for shown in (done, *reloads):
+        assert shown.status_code == 200
+        assert "Inserted 2 leads." in shown.text
+        assert FAILED_ROW.findall(shown.text) == [("3", "crm-2")]  # the line of the row with no number
+        assert "no phone number (102)" in shown.text
+    assert _lead_count(api, s["campaign"]) == 2
+    audit = api.get("/api/v1/audit/", params={"limit": 500}).json()["items"]
+    imports = [e for e in audit if e["operation"] == "POST /console/campaigns/{campaign_id}/import"]
+    assert [e["object"] for e in imports] == [f"leads:{s['campaign']} insert 2/3"]
+
+
+def test_an_imports_page_is_seen_only_by_who_sees_its_campaign(
+    api: TestClient, global_key: str, settings: Settings
+) -> None:
+    s = lead_campaigns(api, global_key)
+    with signed_in_as(settings, "agent") as browser:
+        started = _upload(browser, s["campaign"])
+        finished_import(browser, started)
+    page = started.headers["location"]
+    missing = re.sub(r"/imports/[0-9a-f]{32}", "/imports/" + "f" * 32, page)
+    other_campaign = page.replace(f"/campaigns/{s['campaign']}/", f"/campaigns/{s['campaigns']['TA'][1]}/")
+    with signed_in_as(settings, "ta1") as browser:  # its tenant's administrator sees the agent's import
+        assert "Inserted 2 leads." in browser.get(page).text
+        assert browser.get(other_campaign).status_code == 404  # a run is its own campaign's only
+    for who in ("ta2", "eu1"):  # another tenant's administrator; an end user outside the team
+        with signed_in_as(settings, who) as browser:
+            hidden, absent = browser.get(page), browser.get(missing)
+            assert hidden.status_code == absent.status_code == 404
+            assert hidden.text == absent.text
+            assert "Inserted" not in hidden.text
+
+
+def test_an_import_whose_process_stopped_reads_as_interrupted(
+    api: TestClient, global_key: str, settings: Settings, db: Database
+) -> None:
+    """A run left "running" by a process that died is shown interrupted once its heartbeat is stale;
+    a fresh heartbeat (another worker's import under way) still reads as running."""
+    s = lead_campaigns(api, global_key)
+    with signed_in_as(settings, "agent") as browser:
+        started = _upload(browser, s["campaign"])
+        finished_import(browser, started)
+        page = started.headers["location"]
+        for heard, seen in ((timedelta(minutes=2), "interrupted"), (timedelta(seconds=1), "running")):
+            with db.transaction() as session:
+                session.execute(
+                    update(LeadImportRun).values(
+                        status="running", updated_at=utcnow() - heard, finished_at=None, failed=[]
+                    )
+                )
+            shown = browser.get(page).text
+            assert import_status(shown) == seen
+            assert ("<noscript><meta http-equiv" in shown) == (seen == "running")
+        assert "Interrupted: the server stopped during the import" not in shown
+        with db.transaction() as session:
+            session.execute(update(LeadImportRun).values(updated_at=utcnow() - timedelta(minutes=2)))
+        assert "Interrupted: the server stopped during the import, after 3 of 3 rows (2 saved)." in (
+            browser.get(page).text
+        )
+    assert _lead_count(api, s["campaign"]) == 2

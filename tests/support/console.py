@@ -4,8 +4,10 @@ for the directory pages."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from starlette.testclient import TestClient
 
@@ -15,12 +17,35 @@ from tests.support.clients import make_client
 from tests.support.factories import created, make_user
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+IMPORT_STATUS = re.compile(r'data-status="(running|done|stopped|interrupted)" data-done="(\d+)"')
+IMPORT_PAGE = re.compile(r"^/console/campaigns/\d+/imports/[0-9a-f]{32}\?tenant=")
 
 
 def csrf_of(page: str) -> str:
     match = CSRF.search(page)
     assert match, page[:500]
     return match.group(1)
+
+
+def import_status(page: str) -> str:
+    found = IMPORT_STATUS.search(page)
+    assert found, page[-2000:]
+    return found.group(1)
+
+
+def finished_import(browser: TestClient, started: Any, timeout: float = 60.0) -> Any:
+    """The page an upload redirected to (a 303: post/redirect/get), asked for until the import ended."""
+    assert started.status_code == 303, started.text[-2000:]
+    location = started.headers["location"]
+    assert IMPORT_PAGE.match(location), location
+    deadline = time.monotonic() + timeout
+    while True:
+        page = browser.get(location)
+        assert page.status_code == 200, page.text[-2000:]
+        if import_status(page.text) != "running":
+            return page
+        assert time.monotonic() < deadline, "the import did not end"
+        time.sleep(0.05)
 
 
 def sign_in(browser: TestClient, username: str, password: str = PASSWORD) -> tuple[int, str]:

@@ -40,9 +40,11 @@ document.querySelectorAll("form[data-live-preview]").forEach((form) => {
   if (input.value !== input.defaultValue) later();
 });
 
-// Live calls: fetch the page every few seconds and swap in its fresh table (which says when it
-// was updated), except while the operator is using it (focus or a press inside it, a form being
-// sent) or the tab is hidden. Without this script the page reloads itself (a <noscript> refresh).
+// Live calls, a running lead import: fetch the page every few seconds and swap in its fresh region
+// (the table says when it was updated), except while the operator is using it (focus or a press
+// inside it, a form being sent) or the tab is hidden; a region that comes back without
+// data-auto-refresh (the import ended) is the last. Without this script the page reloads itself
+// (a <noscript> refresh).
 document.querySelectorAll("[data-auto-refresh]").forEach((region) => {
   let pressing = false;
   let sending = false;
@@ -61,17 +63,24 @@ document.querySelectorAll("[data-auto-refresh]").forEach((region) => {
       if (!fresh) throw new Error("no table in the answer");
       if (busy()) return; // the operator started using the table meanwhile
       region.replaceChildren(...fresh.childNodes); // spread into a list before any node moves
+      if (!fresh.hasAttribute("data-auto-refresh")) {
+        clearInterval(timer);
+        document.title = page.title;
+        const heading = document.querySelector("main h1");
+        const freshHeading = page.querySelector("main h1");
+        if (heading && freshHeading) heading.textContent = freshHeading.textContent;
+      }
     } catch (error) {
       const updated = document.getElementById(region.dataset.status);
       if (updated) updated.textContent = "failed: reload the page (you may need to sign in again)";
     }
   };
-  setInterval(refresh, Number(region.dataset.autoRefresh || 5) * 1000);
+  const timer = setInterval(refresh, Number(region.dataset.autoRefresh || 5) * 1000);
 });
 
-// Lead import (campaign page): the upload's progress (XMLHttpRequest), then the import's own as
-// the server streams it, then the server's page in place of this main content. Without this
-// script the form posts normally and the streamed page shows the import's progress by itself.
+// Lead import (campaign page): the upload's progress (XMLHttpRequest), then the import's own page
+// (the server redirects to it once the file is accepted), or the form again with why the file was
+// refused, in place of this main content. Without this script the form posts normally.
 document.addEventListener("submit", (event) => {
   const form = event.target.closest("form[data-upload-progress]");
   const input = form && form.querySelector("input[type=file]");
@@ -110,17 +119,11 @@ document.addEventListener("submit", (event) => {
     bar.removeAttribute("value");
     status.textContent = "Uploaded; reading the file…";
   });
-  request.addEventListener("progress", () => {
-    const pattern = /data-done="(\d+)" data-total="(\d+)" data-written="(\d+)"/g;
-    const lines = [...request.responseText.matchAll(pattern)];
-    if (!lines.length) return;
-    const [done, total, written] = lines[lines.length - 1].slice(1).map(Number);
-    bar.max = Math.max(total, 1);
-    bar.value = done;
-    status.textContent =
-      `Processed ${done.toLocaleString()} of ${total.toLocaleString()} rows: ${written.toLocaleString()} saved…`;
-  });
   request.addEventListener("load", () => {
+    if (request.responseURL && request.responseURL !== new URL(form.action, location.href).href) {
+      location.assign(request.responseURL); // the import's page: its own address, safe to reload
+      return;
+    }
     const page = new DOMParser().parseFromString(request.responseText, "text/html");
     const main = page.querySelector("main");
     if (!main) {
