@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from switchboard.settings import Settings
+
 
 @dataclass(frozen=True)
 class Received:
@@ -94,3 +96,17 @@ def readme_verify() -> Any:
     namespace: dict[str, Any] = {}
     exec(block.group(1), namespace)  # noqa: S102 -- our own README's code, as a receiver would paste it
     return namespace["verify"]
+
+
+def hook_settings(settings: Settings, **changes: Any) -> Settings:
+    """Receivers on loopback over plain HTTP (allowed networks, development mode), quick retries."""
+    values: dict[str, Any] = {
+        "webhook_allowed_networks": ["127.0.0.0/8"],
+        "insecure_http": True,
+        "webhook_backoff_seconds": 0.05,
+        "webhook_backoff_max_seconds": 0.2,
+        "webhook_max_attempts": 4,
+        "webhook_timeout_seconds": 3.0,
+        **changes,
+    }
+    return settings.model_copy(update=values)
