@@ -29,6 +29,7 @@ from switchboard.audit.routes import router as audit_router
 from switchboard.bulk.routes import router as import_router
 from switchboard.calls.control import CallControl
 from switchboard.calls.drivers import make_driver
+from switchboard.calls.recordings_access import warn_unless_asterisk_can_write
 from switchboard.calls.routes import router as calls_router
 from switchboard.console.accounts import router as console_accounts_router
 from switchboard.console.audit import router as console_audit_router
@@ -114,6 +115,8 @@ def create_app(settings: Settings) -> FastAPI:
         await hub.start()
         if event_worker is not None:
             await event_worker.start()
+        if settings.pbx == "asterisk":
+            warn_unless_asterisk_can_write(settings.recordings_dir, settings.ami_recordings_user)
         await calls.driver.start()
         calls.start_consuming()
         stop = asyncio.Event()

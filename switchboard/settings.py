@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     ami_secret: SecretStr = SecretStr("")
     ami_channel: str = "PJSIP/{extension}"  # how Originate names the dialling extension's channel
     ami_context: str = "from-internal"  # the dialplan context Originate dials the number in
+    # The user Asterisk runs as: at start-up, whether it may write the recordings directory is
+    # checked (when that user exists on this machine) and a warning logged when it may not.
+    ami_recordings_user: str = "asterisk"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Development only: serve and accept plain HTTP (loopback only).
     insecure_http: bool = False

@@ -4,8 +4,13 @@ workers dialling in the same second. Driven through the HTTP API against the in-
 
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +28,10 @@ from tests.support.ami_server import (
 from tests.support.asterisk import ServerThread, asterisk_api, pbx_ready, running_pbx, wait_until
 from tests.support.calls import dial, noojee, wait_state
 from tests.support.factories import make_user
+from tests.support.webhook_receiver import Receiver, hook_settings
 
 T1 = "/api/v1/tenants/t1"
+RA = "/servicemanager/rest/RecordingAPI"
 NO_ANSWER_CAUSE = 19
 
 
@@ -229,3 +236,219 @@ def test_a_dial_answered_503_because_asterisk_was_frozen_is_hung_up_when_asteris
         # The driver is in step again: the next dial is placed and connects.
         placed = dial(api, extenOrUniqueId="102", number="0390001235")
         assert placed != late
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.close()
+
+
+def test_a_recording_asterisk_could_not_write_is_failed_never_stopped(
+    settings: Settings, global_key: str, pbx: ServerThread, receiver: Receiver
+) -> None:
+    """The Asterisk user may not write the recordings directory: Asterisk answers MixMonitor with
+    Success and announces MixMonitorStart, and writes nothing. The leg is "failed" in the API, its
+    event, its webhook and Noojee's metadata; nothing to download; the monitor is not left running."""
+    settings = hook_settings(settings)
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        hook = api.post("/api/v1/webhooks/", json={"url": receiver.url, "eventTypes": ["recording.*"]})
+        assert hook.status_code == 201, hook.text
+        unique_id = dial(api, extenOrUniqueId="102", number="0390001234")
+        wait_state(api, unique_id, "Connected")
+        pbx.server.unwritable.add(settings.recordings_dir)
+        start = api.post(f"/api/v1/calls/{unique_id}/recording/start/", json={"tag": "crm-9"})
+        assert start.status_code == 409, start.text
+        assert "the recording failed: Asterisk wrote no file" in start.json()["detail"]
+        assert pbx.server.log  # Asterisk's log says so, as a real one does
+        (leg,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+        assert (leg["state"], leg["seconds"], leg["leg"]) == ("failed", 0.0, 1)
+        assert leg["stoppedAt"] is not None
+        assert api.get(f"/api/v1/recordings/{leg['id']}/file/").status_code == 404
+        # Asterisk was told to stop the monitor that records nothing; no recording runs.
+        assert pbx.server.channels[unique_id].recording is None
+        assert api.post(f"/api/v1/calls/{unique_id}/recording/stop/").status_code == 409
+        (meta,) = api.post(f"{RA}/retrieveMetaDataByUniqueId", params={"uniqueId": unique_id}).json()[
+            "entities"
+        ]
+        assert (meta["State"], meta["Duration"], meta["Tag"]) == ("failed", 0, "crm-9")
+        (failed,) = receiver.wait_for(lambda seen: len(seen) >= 1)
+        assert failed.json["type"] == "recording.failed"
+        assert failed.json["data"]["leg"] == 1
+        assert "wrote no file" in failed.json["data"]["reason"]
+        # Writable again: the next leg records, stops "stopped", and its file is served.
+        pbx.server.unwritable.clear()
+        started = api.post(f"/api/v1/calls/{unique_id}/recording/start/")
+        assert (started.status_code, started.json()["state"], started.json()["leg"]) == (200, "recording", 2)
+        stopped = api.post(f"/api/v1/calls/{unique_id}/recording/stop/")
+        assert (stopped.status_code, stopped.json()["state"]) == (200, "stopped")
+        download = api.get(f"/api/v1/recordings/{stopped.json()['id']}/file/")
+        assert download.status_code == 200
+        assert download.content[:4] == b"RIFF"
+        assert [r.json["type"] for r in receiver.wait_for(lambda seen: len(seen) >= 3)] == [
+            "recording.failed",
+            "recording.started",
+            "recording.stopped",
+        ]
+
+
+def test_a_recording_whose_file_is_gone_at_its_end_is_failed(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    """The file Asterisk opened is not there when the leg ends (removed, a directory remounted):
+    the stop and the hang-up each report the leg failed, never stopped."""
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        unique_id = dial(api, extenOrUniqueId="102", number="0390001234")
+        wait_state(api, unique_id, "Connected")
+        for ending in ("stop", "hangup"):
+            started = api.post(f"/api/v1/calls/{unique_id}/recording/start/")
+            assert started.status_code == 200, started.text
+            (settings.recordings_dir / f"{unique_id}-{started.json()['leg']}.wav").unlink()
+            if ending == "stop":
+                answer = api.post(f"/api/v1/calls/{unique_id}/recording/stop/")
+                assert (answer.status_code, answer.json()["state"]) == (200, "failed")
+            else:
+                assert api.post(f"/api/v1/calls/{unique_id}/hangup/").status_code == 200
+                wait_state(api, unique_id, "Hungup")
+        legs = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+        assert [(leg["leg"], leg["state"]) for leg in legs] == [(1, "failed"), (2, "failed")]
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data directory under /tmp (which everyone may enter), not pytest's own (root's, 0700)."""
+    made = Path(tempfile.mkdtemp(prefix="sb-data-", dir="/tmp"))
+    yield made
+    shutil.rmtree(made, ignore_errors=True)
+
+
+def test_start_up_warns_when_the_asterisk_user_cannot_write_the_recordings_directory(
+    settings: Settings, global_key: str, pbx: ServerThread, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`serve` makes the data directory 0700: Asterisk (another user) cannot reach recordings/ inside
+    it, and every recording would fail. Start-up says so; once the modes allow it, it does not."""
+    settings = settings.model_copy(update={"data_dir": data_dir, "ami_recordings_user": "nobody"})
+    recordings = settings.recordings_dir
+    recordings.mkdir(mode=0o777)
+    recordings.chmod(0o777)
+    data_dir.chmod(0o700)
+    checker = "switchboard.calls.recordings_access"
+    with (
+        caplog.at_level(logging.INFO, logger=checker),
+        asterisk_api(settings, global_key, pbx, world=False) as api,
+    ):
+        wait_until(lambda: pbx_ready(api), "the AMI login")
+    (warning,) = [r for r in caplog.records if r.name == checker]
+    assert warning.levelno == logging.WARNING
+    assert f"the user 'nobody' cannot enter {data_dir}" in warning.getMessage()
+    caplog.clear()
+    data_dir.chmod(0o711)  # others may pass through (or: Asterisk's user in a group with g+x)
+    with (
+        caplog.at_level(logging.INFO, logger=checker),
+        asterisk_api(settings, global_key, pbx, world=False) as api,
+    ):
+        wait_until(lambda: pbx_ready(api), "the AMI login")
+    assert [r for r in caplog.records if r.name == checker] == []
+    recordings.chmod(0o755)
+    with (
+        caplog.at_level(logging.INFO, logger=checker),
+        asterisk_api(settings, global_key, pbx, world=False) as api,
+    ):
+        wait_until(lambda: pbx_ready(api), "the AMI login")
+    (warning,) = [r for r in caplog.records if r.name == checker]
+    assert f"the user 'nobody' cannot create files in {recordings}" in warning.getMessage()
+
+
+def test_readyz_says_a_frozen_pbx_is_not_ready(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    """kill -STOP keeps Asterisk's socket open: only an AMI Ping with a deadline tells it answers no more."""
+    with asterisk_api(settings, global_key, pbx, world=False) as api:
+        wait_until(lambda: pbx_ready(api), "the AMI login")
+        pbx.server.freeze()
+        started = time.monotonic()
+        ready = api.get("/readyz")
+        assert time.monotonic() - started < 3
+        assert ready.status_code == 200  # degraded: everything but call control works
+        assert ready.json() == {
+            "status": "degraded",
+            "checks": {"database": "ok", "pbx": "unavailable: the PBX did not answer a Ping within 1 s"},
+        }
+        pbx.loop.call_soon_threadsafe(pbx.server.resume)
+        wait_until(lambda: pbx_ready(api), "Asterisk to answer again")
+        assert api.get("/readyz").json()["status"] == "ok"
+
+
+def _at(text: str | None) -> float:
+    assert text is not None
+    return datetime.fromisoformat(text).timestamp()
+
+
+def test_calls_that_began_while_switchboard_or_its_link_was_down_are_calls_at_once(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    """One call up before Switchboard started, one begun while its AMI link was down: each is a call
+    as soon as the link is up, with the PBX's start and answer times, controllable by extension, and
+    stored with true times when it ends (answered, started before it ended)."""
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)  # the directory: extensions 102 and 103
+    before = pbx.server.existing_call("102", "+61390000001", age=40, answered_after=6)
+    with asterisk_api(settings, global_key, pbx, world=False) as api:
+        call = wait_state(api, before, "Connected")  # no event about it was ever heard
+        assert abs(_at(call["startedAt"]) - (time.time() - 40)) < 2.5
+        assert abs(_at(call["answeredAt"]) - (time.time() - 34)) < 1.5
+        pbx.call(pbx.server.stop)  # the link goes down; Asterisk's calls go on
+        wait_until(lambda: not pbx_ready(api), "the link to drop")
+        during = pbx.server.existing_call("103", "+61390000002", age=20, answered_after=3)
+        pbx.call(lambda: pbx.server.start(pbx.server.port))
+        wait_until(lambda: pbx_ready(api), "the link to come back")
+        call = wait_state(api, during, "Connected")
+        assert call["direction"] == "inbound"
+        assert abs(_at(call["answeredAt"]) - (time.time() - 17)) < 1.5
+        # Control by extension finds each (Noojee's hang-up takes the extension).
+        for extension, unique_id in (("103", during), ("102", before)):
+            answer = noojee(api, "hangup", extenOrUniqueId=extension)
+            assert answer.json()["Code"] == 0, answer.text
+            ended = wait_state(api, unique_id, "Hungup")
+            assert _at(ended["startedAt"]) < _at(ended["answeredAt"]) < _at(ended["endedAt"])
+
+
+def test_the_call_on_an_extension_is_the_local_channels_dialled_half(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    """A Local dial template: Asterisk makes Local/102@from-internal-…;1 (the dial's id) and its ;2
+    half (the dialplan's side, Linkedid = ;1). Both name extension 102; they are one call, the ;1
+    half's: the only live call listed, and the one control by extension acts on."""
+    settings = settings.model_copy(update={"ami_channel": "Local/{extension}@from-internal"})
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        dialled = dial(api, extenOrUniqueId="102", number="0390001234")
+        wait_state(api, dialled, "Connected")
+        halves = sorted(c.name for c in pbx.server.channels.values())
+        assert [name[-2:] for name in halves] == [";1", ";2"]
+        time.sleep(0.2)  # every event of both halves applied
+        live = api.get("/api/v1/calls/", params={"state": "live"}).json()["items"]
+        assert [call["uniqueId"] for call in live] == [dialled]
+        started = noojee(api, "start", extenOrUniqueId="102")
+        assert started.json()["UniqueId"] == dialled, started.text
+        mixmonitor = [a for a in pbx.server.actions if a.get("Action") == "MixMonitor"][-1]
+        assert mixmonitor["Channel"].endswith(";1")
+        assert noojee(api, "hangup", extenOrUniqueId="102").json()["Code"] == 0
+        assert wait_state(api, dialled, "Hungup")["answeredAt"] is not None
+        assert api.get("/api/v1/calls/", params={"state": "live"}).json()["items"] == []
+
+
+def test_the_native_hang_up_answers_the_call_after_the_hang_up(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        for extension in ("102", "103"):
+            unique_id = dial(api, extenOrUniqueId=extension, number="0390001234")
+            wait_state(api, unique_id, "Connected")
+            answer = api.post(f"/api/v1/calls/{unique_id}/hangup/")
+            assert answer.status_code == 200, answer.text
+            assert (answer.json()["state"], answer.json()["endedAt"] is not None) == ("Hungup", True)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -350,7 +351,12 @@ def test_originate_names_and_generated_uniqueids() -> None:
         assert re.fullmatch(r"SIP/411-[0-9a-f]{8}", names[0])
         assert re.fullmatch(r"Local/412@from-internal-[0-9a-f]{8};1", names[1])
         assert re.fullmatch(r"PJSIP/413-[0-9a-f]{8}", names[2])
-        assert len({channel.uniqueid for channel in server.channels.values()}) == 3
+        # The Local channel comes in two halves: ;2 runs the dialplan, linked to ;1 (the transcript's).
+        assert len({channel.uniqueid for channel in server.channels.values()}) == 4
+        near, far = sorted(
+            (c for c in server.channels.values() if c.name.startswith("Local/")), key=lambda c: c.name
+        )
+        assert (far.name, far.linkedid) == (near.name[:-1] + "2", near.uniqueid)
         # An application call is not bridged (the transcript's Milliwatt call had no BridgeEnter).
         assert all(channel.bridge_id == "" for channel in server.channels.values())
         await client.close()
@@ -662,11 +668,11 @@ def test_hangup() -> None:
     run(scenario)
 
 
-def test_mixmonitor_mute_and_stop() -> None:
+def test_mixmonitor_mute_and_stop(tmp_path: Path) -> None:
     async def scenario(server: AmiServer) -> None:
         client = await logged_in_client(server)
         name = await _connected_call(server, client)
-        path = "/var/spool/asterisk/monitor/call.wav"
+        path = str(tmp_path / "monitor" / "call.wav")  # the directory made as Asterisk makes it
 
         def error(action_id: str, message: str) -> Message:
             return {"Response": "Error", "ActionID": action_id, "Message": message}
@@ -727,6 +733,7 @@ def test_mixmonitor_mute_and_stop() -> None:
         await client.close()
 
     run(scenario)
+    assert (tmp_path / "monitor" / "call.wav").read_bytes()[:4] == b"RIFF"  # muted time: silence
 
 
 def test_core_show_channels() -> None:
@@ -940,3 +947,27 @@ def test_start_on_a_given_port() -> None:
             await server.stop()
 
     asyncio.run(main())
+
+
+def test_a_mixmonitor_file_asterisk_cannot_write_is_answered_success_and_never_made(tmp_path: Path) -> None:
+    """As Asterisk 22 behaves when its user may not write the directory: Success, MIXMONITOR_FILENAME,
+    MixMonitorStart, MixMonitorStop on stop; only its log and the missing file tell."""
+    directory = tmp_path.resolve()
+
+    async def scenario(server: AmiServer) -> None:
+        client = await logged_in_client(server)
+        name = await _connected_call(server, client)
+        server.unwritable.add(directory)
+        path = directory / "call.wav"
+        reply = await client.request(Action="MixMonitor", ActionID="m-1", Channel=name, File=str(path))
+        assert reply == {"Response": "Success", "ActionID": "m-1"}
+        assert [(await client.read())["Event"] for _ in range(2)] == ["VarSet", "MixMonitorStart"]
+        assert not path.exists()
+        assert server.log == [f"ERROR[app_mixmonitor.c] Cannot open {path}"]
+        stop = await client.request(Action="StopMixMonitor", ActionID="s-1", Channel=name)
+        assert stop == {"Response": "Success", "ActionID": "s-1"}
+        assert (await client.read())["Event"] == "MixMonitorStop"
+        assert not path.exists()
+        await client.close()
+
+    run(scenario)

@@ -26,6 +26,7 @@ from switchboard.calls.drivers.base import (
     OriginateFailed,
     Origination,
     PbxUnavailable,
+    RecordingFailed,
     SipHeader,
 )
 from switchboard.calls.models import Call
@@ -202,7 +203,14 @@ class CallControl:
             # Unique ids come from the PBX: only their safe characters make the file's name.
             path = str(self.recordings_dir / f"{re.sub(r'[^0-9A-Za-z.]', '_', call.unique_id)}-{leg}.wav")
             self._require_pbx()
-            await self.driver.record_start(call.unique_id, path)
+            try:
+                await self.driver.record_start(call.unique_id, path)
+            except RecordingFailed as failed:  # the PBX took it and wrote nothing: a failed leg
+                await self.db.writer.run(
+                    recordings.start_steps(call, leg, owner, tag, path, at, failure=failed.reason)
+                )
+                self.db.announce(EVENTS_PENDING)
+                raise
             steps = recordings.start_steps(call, leg, owner, tag, path, at)
         else:
             assert running is not None

@@ -14,6 +14,10 @@ from switchboard.db.base import Base, JSONType, TZDateTime, key_string, utcnow
 # no route); Congestion: the network had no line free. Both ended without an answer, like Busy.
 CALL_STATES = ("Dialing Out", "Ringing", "Connected", "Hungup", "Busy", "No Answer", "Congestion", "Failed")
 ENDED_STATES = frozenset({"Hungup", "Busy", "No Answer", "Congestion", "Failed"})
+# A recording runs (recording, paused) until it is stopped with its file written, or ends
+# "failed": the PBX wrote no file (Asterisk could not open it), so there is nothing to serve.
+RECORDING_STATES = ("recording", "paused", "stopped", "failed")
+RUNNING_RECORDING_STATES = ("recording", "paused")
 
 
 class Call(Base):
@@ -66,7 +70,7 @@ class Recording(Base):
     paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
     __table_args__ = (
-        CheckConstraint("state IN ('recording', 'paused', 'stopped')", name="state"),
+        CheckConstraint("state IN ('recording', 'paused', 'stopped', 'failed')", name="state"),
         Index("ix_recordings_call_pk_leg", "call_pk", "leg", unique=True),
         Index("ix_recordings_tenant_pk_tag", "tenant_pk", "tag"),
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from switchboard.access.policy import Kind, first_visible
 from switchboard.access.principal import Principal
 from switchboard.calls import service
-from switchboard.calls.models import Call, DiallingPolicy, Recording
+from switchboard.calls.models import RUNNING_RECORDING_STATES, Call, DiallingPolicy, Recording
 from switchboard.errors import Conflict, NotFound
 from switchboard.kit.pagination import PageRequest, number_after, page_body
 
@@ -64,6 +64,8 @@ def recording_file(session: Session, principal: Principal, recording_id: int) ->
     """The audio file of a stopped recording the principal may see, and the name to download it
     as; 409 while it runs, 404 when hidden or its file is not on this server."""
     recording, call = find_recording(session, principal, recording_id)
+    if recording.state == "failed":
+        raise NotFound(f"recording {recording_id} failed: the PBX wrote no file")
     if recording.state != "stopped":
         raise Conflict("the recording is still running; its file is written when it stops")
     path = Path(recording.file)
@@ -86,7 +88,7 @@ def running_recordings(session: Session, calls: list[Call]) -> dict[int, Recordi
     if not calls:
         return {}
     stmt = select(Recording).where(
-        Recording.call_pk.in_([call.pk for call in calls]), Recording.state != "stopped"
+        Recording.call_pk.in_([call.pk for call in calls]), Recording.state.in_(RUNNING_RECORDING_STATES)
     )
     return {recording.call_pk: recording for recording in session.scalars(stmt)}
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Executable, and_, bindparam, func, insert, select, update
+from sqlalchemy import Executable, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from switchboard.access.policy import (
@@ -23,7 +24,7 @@ from switchboard.access.policy import (
     visibility,
 )
 from switchboard.access.principal import Principal
-from switchboard.calls.models import ENDED_STATES, Call, Recording
+from switchboard.calls.models import ENDED_STATES, RUNNING_RECORDING_STATES, Call, Recording
 from switchboard.errors import Conflict, Forbidden
 from switchboard.events import log
 from switchboard.events.log import Step, event_params
@@ -43,6 +44,7 @@ class ActiveRecording:
     started_at: datetime
     paused_at: datetime | None
     paused_seconds: float
+    file: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,12 @@ class LocatedCall:
     last_leg: int
     recording: ActiveRecording | None
     principal_extension: str | None  # the requester's own extension, read with the call
+
+
+def running(state: Any) -> Any:
+    """A recording's state is a running one: plain comparisons, as the compiled hot-path
+    statements take no expanding IN parameters."""
+    return or_(*(state == value for value in RUNNING_RECORDING_STATES))
 
 
 def locate_statement(principal: Principal, by_unique_id: bool) -> Any:
@@ -83,9 +91,10 @@ def locate_statement(principal: Principal, by_unique_id: bool) -> Any:
             active.started_at.label("rec_started_at"),
             active.paused_at.label("rec_paused_at"),
             active.paused_seconds.label("rec_paused_seconds"),
+            active.file.label("rec_file"),
             own_extension().label("principal_extension"),
         )
-        .outerjoin(active, and_(active.call_pk == Call.pk, active.state != "stopped"))
+        .outerjoin(active, and_(active.call_pk == Call.pk, running(active.state)))
         .where(visibility(principal, Kind.CALL))
         .order_by(Call.pk.desc())
         .limit(1)
@@ -112,6 +121,7 @@ def located(row: dict[str, Any]) -> LocatedCall:
             row["rec_started_at"],
             row["rec_paused_at"],
             row["rec_paused_seconds"],
+            row["rec_file"],
         )
     return LocatedCall(
         row["pk"],
@@ -215,9 +225,10 @@ def _start() -> Executable:
         owner_pk=bindparam("b_owner_pk"),
         owner_username=bindparam("b_owner_username"),
         tag=bindparam("b_tag"),
-        state="recording",
+        state=bindparam("b_state"),
         file=bindparam("b_file"),
         started_at=bindparam("at", type_=Recording.started_at.type),
+        stopped_at=bindparam("b_stopped_at", type_=Recording.stopped_at.type),
         paused_seconds=0.0,
     )
 
@@ -225,9 +236,9 @@ def _start() -> Executable:
 def _stop() -> Executable:
     return (
         update(Recording)
-        .where(Recording.pk == bindparam("recording_pk"), Recording.state != "stopped")
+        .where(Recording.pk == bindparam("recording_pk"), running(Recording.state))
         .values(
-            state="stopped",
+            state=bindparam("b_state"),
             stopped_at=bindparam("at", type_=Recording.stopped_at.type),
             paused_at=None,
             paused_seconds=bindparam("b_paused_seconds"),
@@ -259,8 +270,16 @@ def paused_until(recording: ActiveRecording, at: datetime) -> float:
 
 
 def start_steps(
-    call: LocatedCall, leg: int, owner: tuple[int | None, str], tag: str, path: str, at: datetime
+    call: LocatedCall,
+    leg: int,
+    owner: tuple[int | None, str],
+    tag: str,
+    path: str,
+    at: datetime,
+    failure: str | None = None,
 ) -> list[Step]:
+    """A started leg; with `failure`, one the PBX took but wrote no file of: recorded ended,
+    "failed", with a recording.failed event saying why (never "recording", never "stopped")."""
     params = {
         "b_call_pk": call.pk,
         "b_tenant_pk": call.tenant_pk,
@@ -269,12 +288,15 @@ def start_steps(
         "b_owner_username": owner[1],
         "b_tag": tag,
         "b_file": path,
+        "b_state": "recording" if failure is None else "failed",
+        "b_stopped_at": None if failure is None else at,
         "at": at,
     }
-    return [
-        ("recording_start", _start, params),
-        event_step(call, "recording.started", at, leg=leg, tag=tag, owner=owner[1]),
-    ]
+    facts = {"leg": leg, "tag": tag, "owner": owner[1]}
+    if failure is not None:
+        facts["reason"] = failure
+    kind = "recording.started" if failure is None else "recording.failed"
+    return [("recording_start", _start, params), event_step(call, kind, at, **facts)]
 
 
 def change_steps(
@@ -284,15 +306,29 @@ def change_steps(
     at: datetime,
     reason: str | None = None,
 ) -> list[Step]:
-    """stop / pause / resume, after the PBX did it (or the call ended)."""
+    """stop / pause / resume, after the PBX did it (or the call ended). A stop whose file is not
+    there (recording_written) ends the leg "failed", with a recording.failed event."""
     builders = {"stop": _stop, "pause": _pause, "resume": _resume}
-    params = {"recording_pk": recording.pk, "at": at, "b_paused_seconds": paused_until(recording, at)}
     past = {"stop": "stopped", "pause": "paused", "resume": "resumed"}[action]
+    if action == "stop" and not recording_written(recording):
+        past, reason = "failed", "the PBX wrote no file" + (f" ({reason})" if reason else "")
+    params = {
+        "recording_pk": recording.pk,
+        "at": at,
+        "b_paused_seconds": paused_until(recording, at),
+        "b_state": past,
+    }
     extra = {"reason": reason} if reason else {}
     return [
         (f"recording_{action}", builders[action], params),
         event_step(call, f"recording.{past}", at, leg=recording.leg, tag=recording.tag, **extra),
     ]
+
+
+def recording_written(recording: ActiveRecording) -> bool:
+    """Whether the leg's file is where Switchboard serves it from: the PBX's own proof that it
+    recorded (a stat; Asterisk creates the file when the recording starts)."""
+    return Path(recording.file).is_file()
 
 
 def run_in_session(session: Session, steps: list[Step]) -> None:

@@ -84,10 +84,14 @@ class RecordingOut(Schema):
     leg: int
     owner: str | None
     tag: str
-    state: Literal["recording", "paused", "stopped"]
+    state: Literal["recording", "paused", "stopped", "failed"] = Field(
+        description="failed: the PBX wrote no file (nothing to download); never shown as stopped"
+    )
     started_at: str
     stopped_at: str | None
-    seconds: float
+    seconds: float = Field(
+        description="Time recorded, paused spans left out (Asterisk's file keeps them as silence)"
+    )
 
 
 class DiallingPolicyIO(Schema):
@@ -167,10 +171,12 @@ def get_call(request: Request, principal: CallsCaller, unique_id: str) -> Respon
 
 @router.post("/calls/{unique_id}/hangup/", response_model=CallOut, responses=CONTROL)
 async def hangup(request: Request, principal: CallsCaller, unique_id: str) -> Response:
+    """Hangs the call up; answers the call as it is after the hang-up (Hungup, with endedAt)."""
     if not service.UNIQUE_ID.match(unique_id):
         raise NotFound(f"call {unique_id} not found")
     await _control(request).hangup(principal, unique_id, None)
     audit_write(request, 200, f"call:{unique_id} hangup", None)
+    await _control(request).settle()  # the answer is the call after the hang-up, not before
     return json_response(await run_in_threadpool(_find, request, principal, unique_id))
 
 
@@ -195,7 +201,9 @@ async def control_recording(
     body: RecordingIn | None = None,
 ) -> Response:
     """start / stop / pause / resume the call's recording. Each refusal is its own clear error
-    (409: not running, already paused, call ended); a refused request changes nothing."""
+    (409: not running, already paused, call ended); a refused request changes nothing. A start
+    the PBX took but wrote no file of answers 409 too, its leg recorded "failed"; a stop whose file
+    is missing answers the leg "failed", never "stopped"."""
     if not service.UNIQUE_ID.match(unique_id):
         raise NotFound(f"call {unique_id} not found")
     body = body or RecordingIn()

@@ -27,7 +27,13 @@ from switchboard.access.policy import (
 from switchboard.access.principal import Principal
 from switchboard.calls import patterns
 from switchboard.calls.drivers.base import CallUpdate, extension_of_channel, new_unique_id
-from switchboard.calls.models import ENDED_STATES, Call, DiallingPolicy, Recording
+from switchboard.calls.models import (
+    ENDED_STATES,
+    RUNNING_RECORDING_STATES,
+    Call,
+    DiallingPolicy,
+    Recording,
+)
 from switchboard.calls.recordings import (
     ActiveRecording,
     change_steps,
@@ -205,14 +211,17 @@ def plan_dial(
     return DialPlan(tenant_pk, extension, number, caller_id, campaign_pk, principal.account_pk)
 
 
-def _upsert_call(session: Session, unique_id: str, values: dict[str, Any]) -> tuple[Call, bool]:
+def _upsert_call(
+    session: Session, unique_id: str, values: dict[str, Any], started_at: datetime | None = None
+) -> tuple[Call, bool]:
     """The call row, created if the PBX's first event or the dial's record gets there first;
-    and whether this call created it."""
+    and whether this call created it. `started_at`: when the PBX says the call began (its first
+    event's time), else now."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     inserted = session.execute(
         insert(Call)
-        .values(unique_id=unique_id, started_at=utcnow(), **values)
+        .values(unique_id=unique_id, started_at=started_at or utcnow(), **values)
         .on_conflict_do_nothing(index_elements=["unique_id"])
         .returning(Call.pk)
     ).first()
@@ -293,6 +302,7 @@ def apply_update(session: Session, update: CallUpdate) -> Call | None:
                 "caller_id": update.caller_id,
                 "state": update.state,
             },
+            started_at=update.started or update.at,
         )
         if not created:  # another worker recorded it meanwhile: as if it existed
             existing = call
@@ -304,9 +314,12 @@ def apply_update(session: Session, update: CallUpdate) -> Call | None:
         call.answered_at = update.at
     steps = []
     if update.state in ENDED_STATES:
-        call.ended_at = update.at
+        # Never before it began (a row made by the dial's own record, after the PBX's first event).
+        call.ended_at = max(update.at, call.started_at)
         running = session.scalars(
-            select(Recording).where(Recording.call_pk == call.pk, Recording.state != "stopped")
+            select(Recording).where(
+                Recording.call_pk == call.pk, Recording.state.in_(RUNNING_RECORDING_STATES)
+            )
         )
         for recording in running:  # the PBX stops a call's recording when the call ends
             steps += change_steps(call, active_of(recording), "stop", update.at, reason="call ended")
@@ -350,6 +363,7 @@ def active_of(recording: Recording) -> ActiveRecording:
         recording.started_at,
         recording.paused_at,
         recording.paused_seconds,
+        recording.file,
     )
 
 
@@ -376,6 +390,10 @@ def call_view(session: Session, call: Call) -> dict[str, Any]:
 
 
 def duration(recording: Recording) -> float:
+    """Seconds recorded: from start to stop, paused spans left out (the file keeps them, as
+    silence, on Asterisk). A failed leg recorded nothing: 0."""
+    if recording.state == "failed":
+        return 0.0
     end = recording.stopped_at or recording.paused_at or utcnow()
     return max(0.0, (end - recording.started_at).total_seconds() - recording.paused_seconds)
 

@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "call.failed",
     "recording.started",
     "recording.stopped",
+    "recording.failed",
     "recording.paused",
     "recording.resumed",
     "lead.created",

@@ -130,6 +130,7 @@ class MetaData(Schema):
     UniqueId: str
     DID: str
     Direction: str
+    State: str = Field(description="recording, paused, stopped or failed (the PBX wrote no file)")
 
 
 class MetaDataList(Envelope):
@@ -260,6 +261,7 @@ def _metadata(
                 "UniqueId": call.unique_id,
                 "DID": call.other_party if call.direction == "inbound" else call.caller_id,
                 "Direction": "Inbound" if call.direction == "inbound" else "Outbound",
+                "State": recording.state,
             }
             for recording, call in found
         ]

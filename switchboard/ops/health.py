@@ -28,10 +28,10 @@ psutil.cpu_percent(interval=None)
 psutil.cpu_times_percent(interval=None)
 
 
-async def pbx_round_trip(ping: Callable[[], Awaitable[float]]) -> float:
-    """Milliseconds, or -1 when the PBX cannot be reached in time."""
+async def pbx_round_trip(ping: Callable[[], Awaitable[float]], within: float = PING_TIMEOUT) -> float:
+    """Milliseconds, or -1 when the PBX cannot be reached within `within` seconds."""
     try:
-        return round(await asyncio.wait_for(ping(), PING_TIMEOUT), 3)
+        return round(await asyncio.wait_for(ping(), within), 3)
     except (TimeoutError, SwitchboardError):
         return UNREACHABLE
 

@@ -7,10 +7,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from switchboard.ops.health import UNREACHABLE, pbx_round_trip
 from switchboard.web.responses import json_response
 from switchboard.web.state import database_of, services_of
 
 router = APIRouter(tags=["operations"])
+READY_PING_SECONDS = 1.0  # within a load balancer's probe timeout
 
 
 class Health(BaseModel):
@@ -33,8 +35,14 @@ async def readyz(request: Request) -> Response:
         checks["database"] = f"unavailable: {type(exc).__name__}"
     # The PBX is reported, but its absence only degrades the service: everything but call
     # control keeps working, so the instance stays in the load balancer.
+    # Connected is not answering: a frozen Asterisk keeps its socket open. A Ping must come back.
     pbx = services_of(request).calls.driver
-    checks["pbx"] = "ok" if pbx.available else "unavailable: the PBX cannot be reached"
+    if not pbx.available:
+        checks["pbx"] = "unavailable: the PBX cannot be reached"
+    elif await pbx_round_trip(pbx.ping, READY_PING_SECONDS) == UNREACHABLE:
+        checks["pbx"] = f"unavailable: the PBX did not answer a Ping within {READY_PING_SECONDS:g} s"
+    else:
+        checks["pbx"] = "ok"
     ready = checks["database"] == "ok"
     status = "unavailable" if not ready else "ok" if checks["pbx"] == "ok" else "degraded"
     return json_response({"status": status, "checks": checks}, 200 if ready else 503)

@@ -48,7 +48,9 @@ def test_every_method_end_to_end_on_the_simulated_pbx(api: TestClient, global_ke
         "UniqueId",
         "DID",
         "Direction",
+        "State",
     }
+    assert entry["State"] == "stopped"
     assert (entry["UniqueId"], entry["Leg"], entry["Username"], entry["Direction"]) == (
         unique_id,
         1,
@@ -260,7 +262,8 @@ def test_pbx_unavailable_is_503_and_nothing_else_breaks(
 
 def test_calls_of_a_previous_process_end_with_it(settings: Any, global_key: str, api: TestClient) -> None:
     """The simulated PBX lives in its process: on the next start, calls the database still
-    holds as live are recorded as hung up (and their recordings stopped)."""
+    holds as live are recorded as hung up. Its recording died with it unwritten (the simulated PBX
+    writes the file when a recording stops): failed, not stopped."""
     build_world(api, global_key)
     with make_client(settings) as first:
         first.headers["Authorization"] = f"Bearer {global_key}"
@@ -276,7 +279,7 @@ def test_calls_of_a_previous_process_end_with_it(settings: Any, global_key: str,
         second.headers["Authorization"] = f"Bearer {global_key}"
         wait_state(second, unique_id, "Hungup")
         (recording,) = second.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
-        assert recording["state"] == "stopped"
+        assert recording["state"] == "failed"
 
 
 def test_reconciling_never_hangs_up_a_call_recorded_after_the_pbx_listed_its_calls(

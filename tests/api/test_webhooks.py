@@ -18,23 +18,9 @@ from switchboard.settings import Settings
 from tests.support.access_world import build_world, make_account
 from tests.support.clients import make_client
 from tests.support.factories import created
-from tests.support.webhook_receiver import CLOSED_HOOK, Receiver, readme_verify, wait_log
+from tests.support.webhook_receiver import CLOSED_HOOK, Receiver, hook_settings, readme_verify, wait_log
 
 WH = "/api/v1/webhooks"
-
-
-def hook_settings(settings: Settings, **changes: Any) -> Settings:
-    """Receivers on loopback over plain HTTP (allowed networks, development mode), quick retries."""
-    values: dict[str, Any] = {
-        "webhook_allowed_networks": ["127.0.0.0/8"],
-        "insecure_http": True,
-        "webhook_backoff_seconds": 0.05,
-        "webhook_backoff_max_seconds": 0.2,
-        "webhook_max_attempts": 4,
-        "webhook_timeout_seconds": 3.0,
-        **changes,
-    }
-    return settings.model_copy(update=values)
 
 
 @pytest.fixture

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import struct
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,17 @@ INVALID_EVENT_MASK = "Invalid event mask"
 
 _TRUE = {"yes", "true", "y", "t", "1", "on"}  # main/utils.c ast_true
 _FALSE = {"no", "false", "n", "f", "0", "off"}  # main/utils.c ast_false
+
+
+_RATE = 8000  # slin, 8 kHz mono 16-bit: MixMonitor's .wav
+
+
+def _wav(samples: int) -> bytes:
+    """A WAV file of `samples` of silence (the tests' audio need not be heard)."""
+    data = samples * 2
+    header = b"RIFF" + struct.pack("<I", 36 + data) + b"WAVEfmt "
+    header += struct.pack("<IHHIIHH", 16, 1, 1, _RATE, _RATE * 2, 2, 16)
+    return header + b"data" + struct.pack("<I", data) + bytes(data)
 
 
 def _is_true(value: str) -> bool:
@@ -169,11 +182,14 @@ class Channel:
     account: str = ""
     bridge_id: str = ""
     recording: str | None = None  # the MixMonitor file while recording
+    recording_since: float | None = None  # when the monitor thread opened that file (None: it could not)
     recordings: list[str] = field(default_factory=list)  # every file MixMonitor was asked to write
     muted: set[str] = field(default_factory=set)  # "read" and/or "write" while MixMonitorMute'd
     variables: dict[str, str] = field(default_factory=dict)
     created: float = field(default_factory=time.monotonic)
+    answered: float | None = None  # wall-clock time it was answered (its CDR's answer time)
     originate: _Originate | None = None
+    partner: Channel | None = None  # a Local channel's other half (;1 <-> ;2)
 
     @property
     def state_desc(self) -> str:
@@ -301,6 +317,11 @@ class AmiServer:
         # Seconds between queueing an Originate and making its channel (or failing to): a slow PBX.
         # The client's next action waits too (Asterisk would run it meanwhile: tests need not).
         self.originate_delay = 0.0
+        # Directories the Asterisk user may not write to (another owner, a 0700 data directory):
+        # a MixMonitor file there is never created. Asterisk answers Success and announces
+        # MixMonitorStart all the same; the failure is only in its log (`log`) and the missing file.
+        self.unwritable: set[Path] = set()
+        self.log: list[str] = []  # Asterisk's own log lines that clients never see
         self._thawed = asyncio.Event()  # cleared while frozen (kill -STOP): no action is read
         self._thawed.set()
         self._port = 0
@@ -321,6 +342,7 @@ class AmiServer:
             "stopmixmonitor": self._stop_mixmonitor,
             "mixmonitormute": self._mixmonitor_mute,
             "coreshowchannels": self._core_show_channels,
+            "getvar": self._getvar,
             "pjsipnotify": self._pjsip_notify,
         }
 
@@ -408,11 +430,17 @@ class AmiServer:
         channel is gone."""
         await self._hangup(self._by_uniqueid(uniqueid), cause, requested_by="HangupRequest")
 
-    def existing_call(self, extension: str, caller: str, uniqueid: str = "") -> str:
+    def existing_call(
+        self, extension: str, caller: str, uniqueid: str = "", age: float = 0.0, answered_after: float = 0.0
+    ) -> str:
         """A call on PJSIP/<extension>, answered, that no client heard begin: it was up before they
-        logged in (or its events are still on their way); CoreShowChannels lists it. Its Uniqueid."""
+        logged in (or its events are still on their way); CoreShowChannels lists it. It began `age`
+        seconds ago and was answered `answered_after` seconds after it began. Its Uniqueid."""
         uniqueid = uniqueid or self._new_uniqueid()
-        self._inbound(extension, caller, uniqueid, UP).bridge_id = str(uuid.uuid4())
+        channel = self._inbound(extension, caller, uniqueid, UP)
+        channel.bridge_id = str(uuid.uuid4())
+        channel.created -= age
+        channel.answered = time.time() - age + answered_after
         return uniqueid
 
     def freeze(self) -> None:
@@ -657,6 +685,19 @@ class AmiServer:
         )
         self.channels[uniqueid] = channel
         await self._channel_event("Newchannel", channel)
+        if local:  # the ;2 half runs the dialplan at <exten>@<context>, linked to the ;1 half
+            far = Channel(
+                name=channel.name[:-1] + "2",
+                uniqueid=self._new_uniqueid(),
+                linkedid=uniqueid,
+                state=RING,
+                direction="outbound",
+                context=channel.context,
+                exten=endpoint,
+                partner=channel,
+            )
+            channel.partner = self.channels[far.uniqueid] = far
+            await self._channel_event("Newchannel", far)
         for assignment in _split_args(",".join(action.all("Variable"))):
             variable, sep, value = assignment.partition("=")
             if sep and "(" not in variable:  # functions (PJSIP_HEADER(...)) are calls, not variables
@@ -721,7 +762,12 @@ class AmiServer:
     async def _answer(self, channel: Channel) -> None:
         if channel.state == UP or channel.uniqueid not in self.channels:
             return
+        partner = channel.partner
+        if partner is not None and partner.state != UP:  # the dialplan's half answers first
+            partner.state, partner.answered = UP, time.time()
+            await self._channel_event("Newstate", partner)
         channel.state = UP
+        channel.answered = time.time()
         await self._channel_event("Newstate", channel)
         pending, channel.originate = channel.originate, None
         if pending is not None:
@@ -760,13 +806,15 @@ class AmiServer:
         if channel.bridge_id:
             await self._emit("BridgeLeave", "call,all", [*self._bridge(channel), *channel.snapshot()])
         del self.channels[channel.uniqueid]
-        channel.recording = None
+        self._close_recording(channel)
         await self._channel_event(
             "Hangup", channel, [("Cause", str(cause)), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))]
         )
         pending, channel.originate = channel.originate, None
         if pending is not None:  # never answered: the Originate failed
             await self._originate_done(pending, None, reason)
+        if channel.partner is not None:  # a Local channel's halves go together
+            await self._hangup(channel.partner, cause)
 
     async def _hangup_action(self, client: _Client, action: _Action) -> bool:
         name = action.get("Channel")
@@ -804,6 +852,8 @@ class AmiServer:
         channel.recording = path
         channel.recordings.append(path)
         await self._success(client, action)  # 22.x: no Message, no MixMonitorID (without the i() option)
+        # The monitor thread opens the file as it starts (mixmonitor_save_prep); failing, it logs.
+        channel.recording_since = time.monotonic() if self._open_recording(Path(path)) else None
         await self._emit(
             "VarSet",
             "dialplan,all",
@@ -812,6 +862,31 @@ class AmiServer:
         await self._channel_event("MixMonitorStart", channel)
         return True
 
+    def _open_recording(self, path: Path) -> bool:
+        """Create the file as Asterisk does (its directory made first, ast_mkdir), unless the
+        Asterisk user may not write there: then only the log says so."""
+        if any(parent in self.unwritable for parent in path.resolve().parents):
+            self.log.append(f"ERROR[app_mixmonitor.c] Cannot open {path.with_suffix('')}{path.suffix}")
+            return False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(_wav(0))
+        except OSError as exc:
+            self.log.append(f"ERROR[app_mixmonitor.c] Cannot open {path}: {exc}")
+            return False
+        return True
+
+    @staticmethod
+    def _close_recording(channel: Channel) -> None:
+        """The monitor ends (StopMixMonitor or hang-up): the file holds every second since it
+        opened, muted spans as silence (MixMonitorMute silences, it does not cut)."""
+        path = Path(channel.recording or "")
+        # Asterisk writes through the descriptor it opened: a file removed meanwhile stays gone.
+        if channel.recording is not None and channel.recording_since is not None and path.is_file():
+            samples = int((time.monotonic() - channel.recording_since) * _RATE)
+            path.write_bytes(_wav(samples))
+        channel.recording, channel.recording_since = None, None
+
     async def _stop_mixmonitor(self, client: _Client, action: _Action) -> bool:
         channel = await self._channel_for(client, action)
         if channel is None:
@@ -819,7 +894,7 @@ class AmiServer:
         if channel.recording is None:
             await self._error(client, action, MIXMONITOR_STOP_FAILED)
             return True
-        channel.recording = None
+        self._close_recording(channel)
         channel.muted.clear()
         await self._success(client, action)
         await self._channel_event("MixMonitorStop", channel)
@@ -884,6 +959,25 @@ class AmiServer:
                 ("ListItems", str(len(listed))),
             ]
         )
+        return True
+
+    async def _getvar(self, client: _Client, action: _Action) -> bool:
+        """A channel's variable or function; here only what tests read: CDR(answer,u), the answer
+        time as epoch seconds (0.000000 while unanswered), as func_cdr's `u` option gives it."""
+        variable = action.get("Variable")
+        if not variable:
+            await self._error(client, action, "No variable specified")
+            return True
+        channel = self._find(action.get("Channel")) if action.get("Channel") else None
+        if action.get("Channel") and channel is None:
+            await self._error(client, action, NO_SUCH_CHANNEL)
+            return True
+        value = ""
+        if channel is not None and variable.replace(" ", "").lower() == "cdr(answer,u)":
+            value = f"{channel.answered or 0:.6f}"
+        elif channel is not None:
+            value = channel.variables.get(variable, "")
+        await client.send(self._response(action, "Success", extra=[("Variable", variable), ("Value", value)]))
         return True
 
     # -- PJSIP NOTIFY -----------------------------------------------------------------------------

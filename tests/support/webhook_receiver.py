@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 from starlette.testclient import TestClient
 
+from switchboard.settings import Settings
+
 # A receiver that is never there: loopback port 9 (discard) is closed, so a delivery fails at once and
 # nothing leaves the host. Subscribing to it needs 127.0.0.1 in webhookAllowedNetworks (tests' settings).
 CLOSED_HOOK = "https://127.0.0.1:9"
@@ -121,3 +123,17 @@ def readme_verify() -> Any:
     namespace: dict[str, Any] = {}
     exec(block.group(1), namespace)  # noqa: S102 -- our own README's code, as a receiver would paste it
     return namespace["verify"]
+
+
+def hook_settings(settings: Settings, **changes: Any) -> Settings:
+    """Receivers on loopback over plain HTTP (allowed networks, development mode), quick retries."""
+    values: dict[str, Any] = {
+        "webhook_allowed_networks": ["127.0.0.0/8"],
+        "insecure_http": True,
+        "webhook_backoff_seconds": 0.05,
+        "webhook_backoff_max_seconds": 0.2,
+        "webhook_max_attempts": 4,
+        "webhook_timeout_seconds": 3.0,
+        **changes,
+    }
+    return settings.model_copy(update=values)

@@ -22,6 +22,8 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from switchboard.calls.drivers.base import (
     CallUpdate,
@@ -31,8 +33,10 @@ from switchboard.calls.drivers.base import (
     Origination,
     PbxRefused,
     PbxUnavailable,
+    RecordingFailed,
     SipHeader,
     extension_of_channel,
+    is_local_far_half,
     new_unique_id,
 )
 from switchboard.calls.models import ENDED_STATES
@@ -82,6 +86,11 @@ _HANGUP_CAUSES = {
 # How long a dial waits, after Asterisk queued its Originate, for the channel to exist or for
 # Asterisk to say it could not make one (it tries at once: milliseconds).
 CHANNEL_WAIT = 2.0
+# How long a recording's start waits for Asterisk's MixMonitorStart and then for the file: the
+# MixMonitor action answers Success before its thread opens the file (milliseconds later), and a
+# file Asterisk cannot open shows only in Asterisk's log and in the file's absence.
+RECORDING_WAIT = 2.0
+HANGUP_WAIT = 1.0  # for the Hangup event after Asterisk answered the Hangup action
 
 
 def parse_block(block: bytes) -> Message:
@@ -147,6 +156,10 @@ class AsteriskAmi(Driver):
         self._ours: dict[str, _Dial] = {}  # unique ids we originated (outbound), until they hang up
         self._dials: dict[str, _Dial] = {}  # by the Originate's ActionID, until its OriginateResponse
         self._undoing: set[asyncio.Task[None]] = set()
+        # Unique id -> a MixMonitor start waiting for Asterisk's MixMonitorStart on that channel.
+        self._monitors: dict[str, asyncio.Future[None]] = {}
+        # Unique id -> a hang-up of ours waiting for the channel's Hangup event.
+        self._hangups: dict[str, asyncio.Future[None]] = {}
         self._updates: asyncio.Queue[CallUpdate] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
@@ -272,10 +285,11 @@ class AsteriskAmi(Driver):
         try:
             return await asyncio.wait_for(future, ACTION_TIMEOUT)
         except TimeoutError:
-            self._pending.pop(action_id, None)
             raise PbxUnavailable(
                 "The PBX did not answer in time; call control will return when it does."
             ) from None
+        finally:  # answered, timed out, or the caller gave up first (readyz's deadline)
+            self._pending.pop(action_id, None)
 
     async def _action(self, fields: dict[str, str], action_id: str = "") -> list[Message]:
         """The action's reply must be Success (else PbxRefused); returns a list reply's events."""
@@ -291,7 +305,7 @@ class AsteriskAmi(Driver):
         unique_id = event.get("Uniqueid", "")
         if kind == "Newchannel":
             extension = extension_of_channel(event.get("Channel", ""))
-            if extension is None:
+            if extension is None or is_local_far_half(event.get("Channel", "")):
                 return
             dialled = self._ours.get(unique_id)
             if dialled is not None and dialled.abandoned:
@@ -313,6 +327,11 @@ class AsteriskAmi(Driver):
         if kind == "OriginateResponse":
             self._originate_response(event)
             return
+        if kind == "MixMonitorStart":
+            started = self._monitors.get(unique_id)
+            if started is not None and not started.done():
+                started.set_result(None)
+            return
         if kind == "DialEnd":
             state = _DIAL_END.get(event.get("DialStatus", ""))
             # Dial() names the caller (Uniqueid) and the dialled (DestUniqueid); an Originate's
@@ -332,6 +351,9 @@ class AsteriskAmi(Driver):
         elif kind == "BridgeEnter":
             self._emit(channel, "Connected")
         elif kind == "Hangup":
+            hung_up = self._hangups.get(unique_id)
+            if hung_up is not None and not hung_up.done():
+                hung_up.set_result(None)
             self._channels.pop(unique_id, None)
             self._ours.pop(unique_id, None)
             if channel.state in ENDED_STATES:  # a DialEnd said how it ended
@@ -383,14 +405,20 @@ class AsteriskAmi(Driver):
         if channel.state == state:
             return
         channel.state = state
+        self._report(channel, datetime.now(UTC))
+
+    def _report(self, channel: _Channel, at: datetime, started: datetime | None = None) -> None:
+        """The channel's state now as a call update: as of `at`, the call begun at `started`."""
         self._updates.put_nowait(
             CallUpdate(
                 channel.unique_id,
                 channel.extension,
-                state,
+                channel.state,
                 channel.direction,
                 channel.other_party,
                 channel.caller_id,
+                at=at,
+                started=started,
             )
         )
 
@@ -496,10 +524,36 @@ class AsteriskAmi(Driver):
         return (time.perf_counter() - started) * 1000
 
     async def hangup(self, unique_id: str) -> None:
-        await self._action({"Action": "Hangup", "Channel": self._channel(unique_id), "Cause": "16"})
+        """Hangup, then (briefly) its Hangup event: on return, the call's end is an update
+        produced, so the caller can answer with the state after the hang-up."""
+        channel = self._channel(unique_id)
+        hung_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._hangups[unique_id] = hung_up
+        try:
+            await self._action({"Action": "Hangup", "Channel": channel, "Cause": "16"})
+            with contextlib.suppress(TimeoutError):  # Asterisk sends it at once (the transcript)
+                await asyncio.wait_for(asyncio.shield(hung_up), HANGUP_WAIT)
+        finally:
+            if self._hangups.get(unique_id) is hung_up:
+                del self._hangups[unique_id]
 
     async def record_start(self, unique_id: str, path: str) -> None:
-        await self._action({"Action": "MixMonitor", "Channel": self._channel(unique_id), "File": path})
+        """MixMonitor, then Asterisk's own word that it started and the file it opened; without
+        either the monitor is stopped (it would record nothing) and RecordingFailed raised."""
+        channel = self._channel(unique_id)
+        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._monitors[unique_id] = started
+        try:
+            await self._action({"Action": "MixMonitor", "Channel": channel, "File": path})
+            problem = await _recording_problem(started, Path(path))
+        finally:
+            if self._monitors.get(unique_id) is started:
+                del self._monitors[unique_id]
+        if problem is not None:
+            with contextlib.suppress(Exception):
+                await self._action({"Action": "StopMixMonitor", "Channel": channel})
+            log.warning("recording of call %s failed: %s", unique_id, problem)
+            raise RecordingFailed(unique_id, problem)
 
     async def record_stop(self, unique_id: str) -> None:
         await self._action({"Action": "StopMixMonitor", "Channel": self._channel(unique_id)})
@@ -515,13 +569,16 @@ class AsteriskAmi(Driver):
         )
 
     async def live_calls(self) -> list[LiveCall]:
-        """The PBX's channels on extensions; channels not followed yet (after a reconnection) are
-        followed from here on, so call control works on calls that outlived the connection."""
-        calls = []
+        """The PBX's channels on extensions. Channels not followed yet (calls that began while the
+        link or Switchboard was down) are followed from here on and reported at once as calls,
+        with the PBX's start (CoreShowChannel's Duration) and, once answered, its answer time
+        (the channel's CDR); so control by extension works on them and they end with true times."""
+        listed_at = datetime.now(UTC)
+        listed, found = [], []
         for event in await self._action({"Action": "CoreShowChannels"}):
             unique_id, name = event.get("Uniqueid", ""), event.get("Channel", "")
             extension = extension_of_channel(name)
-            if extension is None or not unique_id:
+            if extension is None or not unique_id or is_local_far_half(name):
                 continue
             channel = self._channels.get(unique_id)
             if channel is None:
@@ -535,10 +592,30 @@ class AsteriskAmi(Driver):
                     caller_id=_known(event.get("CallerIDNum")),
                     state=_STATES.get(event.get("ChannelStateDesc", ""), "Ringing"),
                 )
-            calls.append(
-                LiveCall(unique_id, extension, channel.state, channel.direction, channel.other_party)
+                found.append((channel, listed_at - _duration(event.get("Duration", ""))))
+            listed.append(channel)
+        for channel, started in found:
+            at = listed_at
+            if channel.state == "Connected":
+                # Answered, and the PBX does not say when: its start is the nearest it says.
+                answered = await self._answered_at(channel) or started
+                at, started = answered, min(started, answered)  # Duration counts whole seconds
+                if self._channels.get(channel.unique_id) is not channel:
+                    continue  # it hung up meanwhile: its Hangup reported it
+            self._report(channel, at, started)
+        return [LiveCall(c.unique_id, c.extension, c.state, c.direction, c.other_party) for c in listed]
+
+    async def _answered_at(self, channel: _Channel) -> datetime | None:
+        """When the PBX answered the channel: its CDR's answer time (epoch with `u`); None when
+        the PBX does not say (CDRs disabled, the channel gone meanwhile)."""
+        try:
+            reply, _ = await self._send(
+                {"Action": "Getvar", "Channel": channel.name, "Variable": "CDR(answer,u)"}
             )
-        return calls
+            epoch = float(reply.get("Value") or 0)
+        except (PbxUnavailable, ValueError):
+            return None
+        return datetime.fromtimestamp(epoch, UTC) if epoch > 0 else None
 
 
 # Quotes and angle brackets would end the CallerID's name; line breaks would end the AMI action.
@@ -555,6 +632,34 @@ def _header_variable(channel: str, header: SipHeader) -> str | None:
         return f"PJSIP_HEADER(add,{header.name})={value}"
     if tech == "SIP":  # chan_sip
         return f"SIPADDHEADER01={header.name}: {value}"
+    return None
+
+
+def _duration(text: str) -> timedelta:
+    """CoreShowChannel's Duration, HH:MM:SS since the channel was made (0 if unreadable)."""
+    try:
+        hours, minutes, seconds = (int(part) for part in text.split(":"))
+    except ValueError:
+        return timedelta(0)
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+
+
+async def _recording_problem(started: asyncio.Future[None], path: Path) -> str | None:
+    """None once Asterisk announced the monitor (MixMonitorStart) and its file exists; else why not."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RECORDING_WAIT
+    try:
+        await asyncio.wait_for(asyncio.shield(started), RECORDING_WAIT)
+    except TimeoutError:
+        return "Asterisk did not announce the recording (no MixMonitorStart)"
+    # One stat per 20 ms: cheaper than a thread hop. Asterisk's monitor thread opens the file at once.
+    while not path.is_file():  # noqa: ASYNC240
+        if loop.time() >= deadline:
+            return (
+                f"Asterisk wrote no file {path.name} in the recordings directory: the Asterisk user "
+                "must be able to write there (docs/deploy.md)"
+            )
+        await asyncio.sleep(0.02)
     return None
 
 

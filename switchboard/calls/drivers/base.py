@@ -35,6 +35,16 @@ class OriginateFailed(PbxRefused):
         self.unique_id, self.state = unique_id, state
 
 
+class RecordingFailed(PbxRefused):
+    """The PBX took the recording but wrote no file (Asterisk answers MixMonitor with Success
+    before its thread opens the file, and says it could not only in its own log): the leg is
+    recorded as failed, never as recording."""
+
+    def __init__(self, unique_id: str, reason: str) -> None:
+        super().__init__(f"call {unique_id}: the recording failed: {reason}")
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class CallUpdate:
     """A call's state as the PBX reports it, on one extension of the directory."""
@@ -49,6 +59,9 @@ class CallUpdate:
     # The tenant, when the PBX knows it (the simulated PBX rings a tenant's extension); otherwise
     # it comes from the extension, if only one tenant has it.
     tenant_pk: int | None = None
+    # When the call began, where the PBX says and it is not `at`: a call found already up when
+    # the link came (back) up (CoreShowChannel's Duration). A call's first update otherwise.
+    started: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +123,14 @@ _RANDOM_LOW, _RANDOM_SPAN = 10**17, 9 * 10**17
 
 def new_unique_id() -> str:
     return f"{int(time.time())}.{_RANDOM_LOW + secrets.randbelow(_RANDOM_SPAN)}"
+
+
+def is_local_far_half(channel: str) -> bool:
+    """'Local/410@ctx-00000001;2': the half of a Local channel that runs the dialplan, the far end
+    of its ;1 half (Linkedid says so). Both name extension 410, but they are one call: the ;1
+    half's, the one Originate made (its id is the dial's) and the one to hang up or record."""
+    tech, _, rest = channel.partition("/")
+    return tech.lower() == "local" and rest.endswith(";2")
 
 
 def extension_of_channel(channel: str) -> str | None:
