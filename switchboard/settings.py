@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # The user Asterisk runs as: at start-up, whether it may write the recordings directory is
     # checked (when that user exists on this machine) and a warning logged when it may not.
     ami_recordings_user: str = "asterisk"
+    # Whether Switchboard sees the recordings directory Asterisk writes (the same machine or a
+    # shared mount): then a recording whose file never appears is "failed". Without it (False),
+    # Asterisk's MixMonitorStart alone says a recording runs, and downloads answer 404.
+    ami_recordings_shared: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Development only: serve and accept plain HTTP (loopback only).
     insecure_http: bool = False

@@ -317,6 +317,34 @@ def test_a_recording_whose_file_is_gone_at_its_end_is_failed(
         assert [(leg["leg"], leg["state"]) for leg in legs] == [(1, "failed"), (2, "failed")]
 
 
+def test_with_no_shared_recordings_directory_asterisk_s_word_is_taken(
+    settings: Settings, global_key: str, pbx: ServerThread
+) -> None:
+    """Asterisk on another host, its recordings directory not shared (SWITCHBOARD_AMI_RECORDINGS_SHARED
+    false): no file here is no proof of failure. MixMonitorStart says the recording runs; its stop,
+    and the hang-up's, are "stopped"; the download answers 404 (a review found every such
+    recording failed and its monitor stopped)."""
+    settings = settings.model_copy(update={"ami_recordings_shared": False})
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        unique_id = dial(api, extenOrUniqueId="102", number="0390001234")
+        wait_state(api, unique_id, "Connected")
+        pbx.server.unwritable.add(settings.recordings_dir)  # nothing appears on this machine
+        for ending in ("stop", "hangup"):
+            started = api.post(f"/api/v1/calls/{unique_id}/recording/start/")
+            assert (started.status_code, started.json()["state"]) == (200, "recording"), started.text
+            assert pbx.server.channels[unique_id].recording is not None
+            if ending == "stop":
+                answer = api.post(f"/api/v1/calls/{unique_id}/recording/stop/")
+                assert (answer.status_code, answer.json()["state"]) == (200, "stopped")
+                assert api.get(f"/api/v1/recordings/{answer.json()['id']}/file/").status_code == 404
+            else:
+                assert api.post(f"/api/v1/calls/{unique_id}/hangup/").status_code == 200
+                wait_state(api, unique_id, "Hungup")
+        legs = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+        assert [(leg["leg"], leg["state"]) for leg in legs] == [(1, "stopped"), (2, "stopped")]
+
+
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
     """A data directory under /tmp (which everyone may enter), not pytest's own (root's, 0700)."""

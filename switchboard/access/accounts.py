@@ -207,13 +207,14 @@ def update_account(session: Session, principal: Principal, username: str, change
         account.user_pk = _link(session, principal, placement, changes.linked_user_id)
     for name in fields & {"display_name", "email", "enabled"}:
         setattr(account, name, getattr(changes, name))
-    if changes.password is not None:
-        account.password_hash = hash_password(changes.password.get_secret_value())
-        end_other_sign_ins(session, account, principal)
     session.flush()
     if not is_self and fields & TAKE_OVER_FIELDS:
         # Decided on the account as changed: a new link or placement is what it will reach.
         require_take_over(session, principal, account_reach(session, account))
+    if changes.password is not None:  # after the decision: a refused reset costs no hash
+        account.password_hash = hash_password(changes.password.get_secret_value())
+        end_other_sign_ins(session, account, principal)
+        session.flush()
     bump(session, CREDENTIALS)  # role, scope or enabled may have changed: every worker re-reads
     _account_event(session, "account.updated", account)
     return account

@@ -143,6 +143,22 @@ def widened(
     return loosened
 
 
+def _restrictions_differ(
+    row: ApiKey, scopes: list[str] | None, allowlist: list[str] | None, expires: datetime | None
+) -> bool:
+    def moment(value: datetime | None) -> datetime | None:
+        return None if value is None else _aware(value)
+
+    def reach(value: list[str] | None) -> set[str]:
+        return set(KEY_SCOPES if value is None else value)  # no scopes: every scope
+
+    return (
+        reach(scopes) != reach(row.scopes)
+        or set(allowlist or []) != set(row.ip_allowlist or [])
+        or moment(expires) != moment(row.expires_at)
+    )
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -157,6 +173,8 @@ def _require_binding_kept(principal: Principal, row: ApiKey, owner: Account, cha
     scopes = _scopes(changes.scopes) if "scopes" in sent and changes.scopes is not None else row.scopes
     allowlist = checked_cidrs(changes.ip_allowlist or []) if "ip_allowlist" in sent else row.ip_allowlist
     expires = future_expiry(changes.expires_at) if "expires_at" in sent else row.expires_at
+    if not _restrictions_differ(row, scopes, allowlist, expires):
+        return  # the same values sent again (the console's form sends them all): no one's binding
     loosened = widened(row, scopes, allowlist, expires)
     if loosened:
         decision = may_widen_key_restrictions(principal, owner.pk, row.restricted_by_role)

@@ -220,7 +220,9 @@ class CallControl:
                 await self.driver.record_stop(call.unique_id)
             else:
                 await self.driver.record_pause(call.unique_id, action == "pause")
-            steps = recordings.change_steps(call, running, action, at)
+            steps = recordings.change_steps(
+                call, running, action, at, files_visible=self.driver.recording_files_visible
+            )
         try:
             await self.db.writer.run(steps)
         except Exception:
@@ -310,7 +312,7 @@ class CallControl:
                         call.other_party,
                         call.caller_id,
                     )
-                    service.apply_update(session, update)
+                    service.apply_update(session, update, self.driver.recording_files_visible)
                 return len(stale)
 
         ended = await run_in_threadpool(hang_up_missing)
@@ -352,5 +354,5 @@ class CallControl:
 
     def _apply(self, update: CallUpdate) -> bool:
         with self.db.transaction() as session:
-            call = service.apply_update(session, update)
+            call = service.apply_update(session, update, self.driver.recording_files_visible)
             return call is not None and update.state == "Connected" and call.record_on_answer is not None

@@ -305,12 +305,14 @@ def change_steps(
     action: RecordingAction,
     at: datetime,
     reason: str | None = None,
+    files_visible: bool = True,
 ) -> list[Step]:
     """stop / pause / resume, after the PBX did it (or the call ended). A stop whose file is not
-    there (recording_written) ends the leg "failed", with a recording.failed event."""
+    there (recording_written; when the PBX's files are visible here) ends the leg "failed", with
+    a recording.failed event."""
     builders = {"stop": _stop, "pause": _pause, "resume": _resume}
     past = {"stop": "stopped", "pause": "paused", "resume": "resumed"}[action]
-    if action == "stop" and not recording_written(recording):
+    if action == "stop" and files_visible and not recording_written(recording):
         past, reason = "failed", "the PBX wrote no file" + (f" ({reason})" if reason else "")
     params = {
         "recording_pk": recording.pk,

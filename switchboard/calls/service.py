@@ -274,9 +274,11 @@ def record_dial(session: Session, plan: DialPlan, unique_id: str, ended: str | N
     return call
 
 
-def apply_update(session: Session, update: CallUpdate) -> Call | None:
+def apply_update(session: Session, update: CallUpdate, files_visible: bool = True) -> Call | None:
     """A state change reported by the PBX: the call row, the event log, and a recording the
-    hang-up ended. Calls on extensions outside the directory are not Switchboard's: ignored."""
+    hang-up ended (`files_visible`: whether the PBX's recording files are visible here, see
+    Driver.recording_files_visible). Calls on extensions outside the directory are not
+    Switchboard's: ignored."""
     # Every worker hears every PBX event; the row lock (PostgreSQL) lets the first apply it and
     # the others find the state already recorded, so each change is logged once.
     existing = session.scalar(select(Call).where(Call.unique_id == update.unique_id).with_for_update())
@@ -322,7 +324,14 @@ def apply_update(session: Session, update: CallUpdate) -> Call | None:
             )
         )
         for recording in running:  # the PBX stops a call's recording when the call ends
-            steps += change_steps(call, active_of(recording), "stop", update.at, reason="call ended")
+            steps += change_steps(
+                call,
+                active_of(recording),
+                "stop",
+                update.at,
+                reason="call ended",
+                files_visible=files_visible,
+            )
     session.flush()
     steps.append(call_event_step(call, f"call.{update.state.lower().replace(' ', '_')}", update.at, previous))
     run_in_session(session, steps)

@@ -607,6 +607,7 @@ def write_in_batches(
         results.extend(written)  # only once committed: a failed commit's rows are not "OK"
         if on_batch is not None:
             on_batch(written)
+        db.give_way()  # SQLite: other requests' writes go between two batches, not after them all
     return results
 
 

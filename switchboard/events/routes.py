@@ -145,7 +145,15 @@ async def update_webhook(
     """Changes the URL (checked as at creation), event types, description; `active: true`
     re-enables it after a 410."""
     settings = services_of(request).settings
-    url = None if body.url is None else await webhooks.vetted_url(body.url, settings)
+
+    def visible() -> None:
+        with database_of(request).transaction() as session:
+            webhooks.find_webhook(session, principal, webhook_id)
+
+    url = None
+    if body.url is not None:
+        await run_in_threadpool(visible)  # 404 before a name is resolved on the caller's behalf
+        url = await webhooks.vetted_url(body.url, settings)
 
     def update() -> tuple[dict[str, Any], int | None]:
         with database_of(request).transaction() as session:

@@ -125,3 +125,27 @@ def test_a_key_made_for_another_account_binds_its_owner_from_the_start(
         f"{EU1}api-keys/{own['id']}/", json={"scopes": ["calls", "campaigns"]}, headers=world.headers["user"]
     )
     assert widened.status_code == 200, widened.text  # its own restrictions: the owner's to change
+
+
+def test_an_admin_sending_a_key_s_restrictions_unchanged_does_not_bind_its_owner(
+    api: TestClient, global_key: str
+) -> None:
+    # Regression: the console's key form sends scopes and allowlist with every edit, so an admin
+    # who only renamed an owner's key became the binding role and the owner could no longer widen
+    # what it had set itself.
+    world = build_world(api, global_key)
+    owner, admin = world.headers["user"], world.headers["tenant_admin"]
+    mine = {"name": "crm", "scopes": ["calls"], "ipAllowlist": ["10.1.0.0/16"], "expiresAt": _future(7)}
+    key = created(api.post(f"{EU1}api-keys/", json=mine, headers=owner))
+    path = f"{EU1}api-keys/{key['id']}/"
+    same = {
+        "name": "crm (renamed)",
+        "scopes": key["scopes"],
+        "ipAllowlist": key["ipAllowlist"],
+        "expiresAt": key["expiresAt"],
+    }
+    renamed = api.patch(path, json=same, headers=admin)
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["restrictedBy"] is None
+    wider = {"scopes": ["calls", "campaigns"], "ipAllowlist": [], "expiresAt": None}
+    assert api.patch(path, json=wider, headers=owner).status_code == 200

@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
+from tests.support.access_world import build_world
 from tests.support.clients import make_client
 from tests.support.resolver import FakeResolver, fake_resolver
 from tests.support.webhook_receiver import Receiver, wait_log
@@ -168,3 +169,27 @@ def test_an_operator_allowance_is_explicit_and_covers_only_its_networks(
             assert client.post(WH, json={"url": "http://10.0.0.1/", "eventTypes": ["*"]}).status_code == 400
     finally:
         receiver.close()
+
+
+def test_a_webhook_outside_the_callers_view_is_404_before_its_new_url_is_looked_up(
+    api: TestClient, global_key: str, resolver: FakeResolver
+) -> None:
+    # Regression: the new URL was vetted (its name resolved, a 400 for a bad one) before the
+    # webhook was looked up, so a tenant admin had names resolved for a webhook it cannot see.
+    world = build_world(api, global_key)
+    resolver.set("hooks.example.test", [PUBLIC])
+    made = api.post(WH, json={"url": "https://hooks.example.test/in", "eventTypes": ["webhook.test"]})
+    assert made.status_code == 201, made.text  # the system's: no tenant admin sees it
+    missing = api.patch(
+        f"{WH}999999/", json={"url": "http://probe.example.test/"}, headers=world.headers["tenant_admin"]
+    )
+    for url in ("http://probe.example.test/", "http://localhost/", "https://hooks.example.test/in"):
+        hidden = api.patch(
+            f"{WH}{made.json()['id']}/", json={"url": url}, headers=world.headers["tenant_admin"]
+        )
+        assert (
+            (hidden.status_code, hidden.content)
+            == (missing.status_code, missing.content)
+            == (404, missing.content)
+        )
+    assert "probe.example.test" not in resolver.lookups

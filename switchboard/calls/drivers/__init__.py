@@ -21,6 +21,7 @@ def make_driver(settings: Settings) -> Driver:
             settings.ami_secret.get_secret_value(),
             settings.ami_channel,
             settings.ami_context,
+            settings.ami_recordings_shared,
         )
     from switchboard.calls.drivers.simulated import SimulatedPbx
 

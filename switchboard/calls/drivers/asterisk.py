@@ -141,8 +141,10 @@ class AsteriskAmi(Driver):
         secret: str,
         channel_template: str = "PJSIP/{extension}",
         context: str = "from-internal",
+        recordings_shared: bool = True,
     ) -> None:
         self.host, self.port = host, port
+        self.recording_files_visible = recordings_shared
         self._username, self._secret = username, secret
         self.channel_template, self.context = channel_template, context
         self._writer: asyncio.StreamWriter | None = None
@@ -545,7 +547,7 @@ class AsteriskAmi(Driver):
         self._monitors[unique_id] = started
         try:
             await self._action({"Action": "MixMonitor", "Channel": channel, "File": path})
-            problem = await _recording_problem(started, Path(path))
+            problem = await _recording_problem(started, Path(path) if self.recording_files_visible else None)
         finally:
             if self._monitors.get(unique_id) is started:
                 del self._monitors[unique_id]
@@ -644,14 +646,17 @@ def _duration(text: str) -> timedelta:
     return timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
 
-async def _recording_problem(started: asyncio.Future[None], path: Path) -> str | None:
-    """None once Asterisk announced the monitor (MixMonitorStart) and its file exists; else why not."""
+async def _recording_problem(started: asyncio.Future[None], path: Path | None) -> str | None:
+    """None once Asterisk announced the monitor (MixMonitorStart) and its file exists (when the
+    file is visible here: `path`); else why not."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + RECORDING_WAIT
     try:
         await asyncio.wait_for(asyncio.shield(started), RECORDING_WAIT)
     except TimeoutError:
         return "Asterisk did not announce the recording (no MixMonitorStart)"
+    if path is None:
+        return None
     # One stat per 20 ms: cheaper than a thread hop. Asterisk's monitor thread opens the file at once.
     while not path.is_file():  # noqa: ASYNC240
         if loop.time() >= deadline:

@@ -142,6 +142,10 @@ def extension_of_channel(channel: str) -> str | None:
 class Driver(abc.ABC):
     """What Switchboard needs from a PBX. Methods raise PbxUnavailable or PbxRefused."""
 
+    # Whether the recording files the PBX writes are visible here, so that a missing one means
+    # the PBX recorded nothing (False: an Asterisk on another host with no shared directory).
+    recording_files_visible: bool = True
+
     @property
     @abc.abstractmethod
     def available(self) -> bool:
