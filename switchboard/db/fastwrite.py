@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from switchboard.db.fastread import CompiledQuery, FastReader, Row
-from switchboard.db.write_lock import BUSY_POLL_SECONDS, BUSY_SECONDS, WRITERS, began
+from switchboard.db.write_lock import BUSY_SECONDS, WRITERS, began, pauses
 
 # (statement key, builder of the Core statement, its parameters)
 Step = tuple[str, Callable[[], Any], Mapping[str, Any]]
@@ -47,15 +47,14 @@ class FastWriter:
     @staticmethod
     async def _begin(conn: sqlite3.Connection) -> None:
         """BEGIN IMMEDIATE, waiting for the write lock without holding up the event loop."""
-        deadline, pause = time.monotonic() + BUSY_SECONDS, 0.0005
+        deadline = time.monotonic() + BUSY_SECONDS
         if began(conn, deadline):
             return
         with WRITERS.waiting():
-            while True:
+            for pause in pauses():
                 await asyncio.sleep(pause)
                 if began(conn, deadline):
                     return
-                pause = min(pause * 2, BUSY_POLL_SECONDS)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[RawTransaction]:

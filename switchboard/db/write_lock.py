@@ -41,6 +41,15 @@ class WriteLockQueue:
 WRITERS = WriteLockQueue()
 
 
+def pauses() -> Iterator[float]:
+    """The waits between two tries for the write lock: from half a millisecond, doubling, up to
+    BUSY_POLL_SECONDS (the sync and the async writer wait alike)."""
+    pause = 0.0005
+    while True:
+        yield pause
+        pause = min(pause * 2, BUSY_POLL_SECONDS)
+
+
 def began(dbapi_connection: sqlite3.Connection, deadline: float) -> bool:
     """BEGIN IMMEDIATE if the write lock is free; False if another writer holds it."""
     try:
@@ -58,14 +67,13 @@ def take_write_lock(dbapi_connection: sqlite3.Connection) -> None:
     the lock again at once (a bulk load, batch after batch) lets it go."""
     dbapi_connection.execute("PRAGMA busy_timeout=0")
     try:
-        deadline, pause = time.monotonic() + BUSY_SECONDS, 0.0005
+        deadline = time.monotonic() + BUSY_SECONDS
         if began(dbapi_connection, deadline):
             return
         with WRITERS.waiting():
-            while True:
+            for pause in pauses():
                 time.sleep(pause)
                 if began(dbapi_connection, deadline):
                     return
-                pause = min(pause * 2, BUSY_POLL_SECONDS)
     finally:
         dbapi_connection.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
