@@ -227,6 +227,11 @@ def test_a_dial_answered_503_because_asterisk_was_frozen_is_hung_up_when_asteris
         pbx.loop.call_soon_threadsafe(pbx.server.resume)  # on the PBX's own loop
         wait_until(lambda: bool(_originated_ids(pbx)), "Asterisk to run the queued Originate")
         (late,) = _originated_ids(pbx)
+        # The Originate is logged before its channel exists: "not in channels" alone could hold
+        # before the call was ever up (a flaky failure in CI). Wait for the driver's Hangup first.
+        wait_until(
+            lambda: any(a.get("Action") == "Hangup" for a in pbx.server.actions), "the driver's Hangup"
+        )
         wait_until(lambda: late not in pbx.server.channels, "the late call to be hung up")
         hangups = [a for a in pbx.server.actions if a.get("Action") == "Hangup"]
         assert [a["Channel"].startswith("PJSIP/102-") for a in hangups] == [True]
