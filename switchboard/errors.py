@@ -101,6 +101,11 @@ class ServiceUnavailable(SwitchboardError):
     title = "Service Unavailable"
 
 
+class GatewayTimeout(SwitchboardError):
+    status = 504
+    title = "Gateway Timeout"
+
+
 class ContentTooLarge(SwitchboardError):
     status = 413
     title = "Content Too Large"

@@ -212,18 +212,19 @@ def test_two_workers_dialling_in_the_same_second_get_their_own_ids(
             assert second.get(f"/api/v1/calls/{two}/").json()["state"] == "Connected"
 
 
-def test_a_dial_answered_503_because_asterisk_was_frozen_is_hung_up_when_asterisk_runs_it(
+def test_a_dial_answered_504_because_asterisk_was_frozen_is_hung_up_when_asterisk_runs_it(
     settings: Settings, global_key: str, pbx: ServerThread, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """kill -STOP: Asterisk keeps the connection and queues the Originate; the dial answers 503 when
+    """kill -STOP: Asterisk keeps the connection and queues the Originate; the dial answers 504 when
     the driver stops waiting; kill -CONT: Asterisk places the call. It is hung up at once, and never
-    becomes a call in Switchboard (it was a 503)."""
+    becomes a call in Switchboard (it was a 504)."""
     monkeypatch.setattr(asterisk, "ACTION_TIMEOUT", 0.5)
     with asterisk_api(settings, global_key, pbx) as api:
         _ready(api)
         pbx.server.freeze()
         refused = api.post("/api/v1/calls/", json={"extension": "102", "number": "0390001234"})
-        assert refused.status_code == 503, refused.text
+        assert refused.status_code == 504, refused.text
+        assert "retrying is safe" in refused.json()["detail"]
         pbx.loop.call_soon_threadsafe(pbx.server.resume)  # on the PBX's own loop
         wait_until(lambda: bool(_originated_ids(pbx)), "Asterisk to run the queued Originate")
         (late,) = _originated_ids(pbx)
@@ -241,6 +242,108 @@ def test_a_dial_answered_503_because_asterisk_was_frozen_is_hung_up_when_asteris
         # The driver is in step again: the next dial is placed and connects.
         placed = dial(api, extenOrUniqueId="102", number="0390001235")
         assert placed != late
+
+
+def test_a_dial_answered_504_whose_answer_is_lost_with_the_link_is_hung_up_on_reconnection(
+    settings: Settings, global_key: str, pbx: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asterisk runs the timed-out Originate, and the connection drops before its answer comes:
+    on reconnection the channel list shows the call, and it is hung up, not adopted as a call."""
+    monkeypatch.setattr(asterisk, "ACTION_TIMEOUT", 0.5)
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        pbx.server.freeze()
+        timed_out = api.post("/api/v1/calls/", json={"extension": "102", "number": "0390001234"})
+        assert timed_out.status_code == 504, timed_out.text
+        (late,) = [a["ChannelId"] for a in pbx.server.received if a.get("Action") == "Originate"]
+        pbx.call(pbx.server.drop_connections)  # the answer is lost with the connection
+        pbx.server.existing_call("102", "0390001234", uniqueid=late)  # ... and Asterisk had run it
+        pbx.loop.call_soon_threadsafe(pbx.server.resume)
+        wait_until(lambda: late not in pbx.server.channels, "the late call to be hung up on reconnection")
+        wait_until(lambda: pbx_ready(api), "the AMI login")
+        time.sleep(0.2)
+        assert api.get(f"/api/v1/calls/{late}/").status_code == 404
+        assert api.get("/api/v1/calls/", params={"state": "live"}).json()["items"] == []
+
+
+def _actions(pbx: ServerThread, name: str) -> list[dict[str, str]]:
+    return [a for a in pbx.server.actions if a.get("Action") == name]
+
+
+def test_a_recording_start_answered_504_is_stopped_when_asterisk_runs_it(
+    settings: Settings, global_key: str, pbx: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start reaches a frozen Asterisk: 504. Resumed, Asterisk starts the monitor; it is
+    stopped at once (no recording runs that Switchboard does not know of). Until then the call
+    takes no other recording request (503), so two monitors never write one file; afterwards a
+    start records, and its stop leaves no monitor behind."""
+    monkeypatch.setattr(asterisk, "ACTION_TIMEOUT", 0.5)
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        unique_id = dial(api, extenOrUniqueId="102", number="0390001234")
+        wait_state(api, unique_id, "Connected")
+        pbx.server.freeze()
+        timed_out = api.post(f"/api/v1/calls/{unique_id}/recording/start/")
+        assert timed_out.status_code == 504, timed_out.text
+        again = api.post(f"/api/v1/calls/{unique_id}/recording/start/")
+        assert again.status_code == 503, again.text
+        assert "has not yet answered the last recording request" in again.json()["detail"]
+        assert api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"] == []
+        pbx.loop.call_soon_threadsafe(pbx.server.resume)
+        wait_until(lambda: bool(_actions(pbx, "StopMixMonitor")), "the late monitor to be stopped")
+        wait_until(lambda: pbx.server.channels[unique_id].recording is None, "no monitor left running")
+        assert len(_actions(pbx, "MixMonitor")) == 1  # the second request never reached Asterisk
+        assert api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"] == []
+        answers: list[Any] = []  # the undo's answer reaches the driver just after the PBX stops it
+        wait_until(
+            lambda: (
+                answers.append(api.post(f"/api/v1/calls/{unique_id}/recording/start/"))
+                or answers[-1].status_code != 503
+            ),
+            "the call to take recording requests again",
+        )
+        started = answers[-1]
+        assert started.status_code == 200, started.text
+        assert (started.json()["state"], started.json()["leg"]) == ("recording", 1)
+        assert pbx.server.channels[unique_id].recording is not None
+        stopped = api.post(f"/api/v1/calls/{unique_id}/recording/stop/")
+        assert (stopped.status_code, stopped.json()["state"]) == (200, "stopped")
+        assert pbx.server.channels[unique_id].recording is None
+
+
+def test_a_stop_pause_or_hang_up_answered_504_is_recorded_when_asterisk_does_it(
+    settings: Settings, global_key: str, pbx: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asterisk does them late: the pause, then the stop, are recorded when it answers, and the
+    hang-up ends the call; never "504, and it happened" with the API saying otherwise."""
+    monkeypatch.setattr(asterisk, "ACTION_TIMEOUT", 0.5)
+    with asterisk_api(settings, global_key, pbx) as api:
+        _ready(api)
+        unique_id = dial(api, extenOrUniqueId="102", number="0390001234")
+        wait_state(api, unique_id, "Connected")
+        started = api.post(f"/api/v1/calls/{unique_id}/recording/start/")
+        assert started.status_code == 200, started.text
+        leg = started.json()["id"]
+
+        def leg_state() -> str:
+            state: str = api.get(f"/api/v1/recordings/{leg}/").json()["state"]
+            return state
+
+        for action, after in (("pause", "paused"), ("stop", "stopped")):
+            pbx.server.freeze()
+            timed_out = api.post(f"/api/v1/calls/{unique_id}/recording/{action}/")
+            assert timed_out.status_code == 504, timed_out.text
+            assert leg_state() != after  # not yet: Asterisk has not done it
+            pbx.loop.call_soon_threadsafe(pbx.server.resume)
+            wait_until(lambda after=after: leg_state() == after, f"the late {action} to be recorded")
+        assert pbx.server.channels[unique_id].recording is None
+        assert api.post(f"/api/v1/calls/{unique_id}/recording/stop/").status_code == 409  # none runs
+        pbx.server.freeze()
+        assert api.post(f"/api/v1/calls/{unique_id}/hangup/").status_code == 504
+        assert api.get(f"/api/v1/calls/{unique_id}/").json()["state"] == "Connected"
+        pbx.loop.call_soon_threadsafe(pbx.server.resume)
+        wait_state(api, unique_id, "Hungup")
+        assert unique_id not in pbx.server.channels
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from switchboard.calls import recordings, service
 from switchboard.calls.drivers.base import (
     CallUpdate,
     Driver,
+    LateSuccess,
     OriginateFailed,
     Origination,
     PbxUnavailable,
@@ -216,10 +217,11 @@ class CallControl:
             assert running is not None
             leg = running.leg
             self._require_pbx()
+            late = self._late_change(principal, call.unique_id, leg, action)
             if action == "stop":
-                await self.driver.record_stop(call.unique_id)
+                await self.driver.record_stop(call.unique_id, late)
             else:
-                await self.driver.record_pause(call.unique_id, action == "pause")
+                await self.driver.record_pause(call.unique_id, action == "pause", late)
             steps = recordings.change_steps(
                 call, running, action, at, files_visible=self.driver.recording_files_visible
             )
@@ -232,6 +234,36 @@ class CallControl:
             raise
         self.db.announce(EVENTS_PENDING)
         return call, leg
+
+    def _late_change(
+        self, principal: Principal, unique_id: str, leg: int, action: RecordingAction
+    ) -> LateSuccess:
+        """A stop, pause or resume answered 504 that the PBX did after all: recorded when it
+        says so, if the leg is still in the state the change was asked from."""
+
+        async def record() -> None:
+            try:
+                call = await self.locate(principal, unique_id, None)
+                running = call.recording
+                expected = {"stop": ("recording", "paused"), "pause": ("recording",), "resume": ("paused",)}
+                if running is None or running.leg != leg or running.state not in expected[action]:
+                    return  # ended or changed meanwhile (the call's end stops its recording)
+                await self.db.writer.run(
+                    recordings.change_steps(
+                        call, running, action, utcnow(), files_visible=self.driver.recording_files_visible
+                    )
+                )
+            except Exception:
+                log.exception("the late %s of call %s's recording could not be recorded", action, unique_id)
+                return
+            self.db.announce(EVENTS_PENDING)
+
+        def late() -> None:
+            task = asyncio.get_running_loop().create_task(record())
+            self._reconciling.add(task)
+            task.add_done_callback(self._reconciling.discard)
+
+        return late
 
     async def _named_owner(self, call: LocatedCall, username: str) -> tuple[int | None, str]:
         """An administrator named the owner: an account of the call's tenant."""

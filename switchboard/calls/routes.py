@@ -36,7 +36,7 @@ CallsCaller = Annotated[Principal, Depends(authorize(Area.CALLS))]
 RecordingsCaller = Annotated[Principal, Depends(authorize(Area.RECORDINGS))]
 READ = errors(400, 401, 403, 404)
 LIST = errors(400, 401, 403)
-CONTROL = errors(400, 401, 403, 404, 409, 503)
+CONTROL = errors(400, 401, 403, 404, 409, 503, 504)
 SIMULATOR = errors(400, 401, 403, 404, 409)  # 409: the PBX is not the simulated one
 
 Number = Annotated[str, StringConstraints(min_length=1, max_length=40)]

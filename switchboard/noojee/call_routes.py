@@ -62,6 +62,7 @@ ERRORS = documented_errors(
     ),
     (429, "Too many requests"),
     (503, "The PBX is unavailable"),
+    (504, "The PBX took the request and did not answer in time"),
 )
 
 

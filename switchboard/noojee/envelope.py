@@ -1,6 +1,6 @@
 """Noojee's response envelope: {"Code": 0, "Message": "OK", ...}; negative codes are errors.
 
-An error's Code is minus its HTTP status (-400, -401, -403, -404, -405, -429, -503, -500), so a
+An error's Code is minus its HTTP status (-400, -401, -403, -404, -405, -429, -503, -504, -500), so a
 client can act on either; the Message says what went wrong and never names another's object.
 """
 

@@ -35,7 +35,8 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Duplicate, or a limit or dependency would be violated",
         414: f"The query string is longer than {MAX_QUERY_BYTES // 1024} KiB",
         429: "Too many requests or failed authentications; see Retry-After",
-        503: "A dependency (database, PBX) is unavailable",
+        503: "A dependency (database, PBX) is unavailable; nothing was done",
+        504: "The PBX took the request and did not answer in time (see the timeout contract)",
     }
     return {
         status: {

@@ -302,7 +302,8 @@ class AmiServer:
     # The default credentials are the test PBX's, known to every test that logs in.
     def __init__(self, username: str = "switchboard", secret: str = "s3cr3t") -> None:  # noqa: S107
         self.username, self.secret = username, secret
-        self.actions: list[dict[str, str]] = []
+        self.actions: list[dict[str, str]] = []  # the actions run, in order
+        self.received: list[dict[str, str]] = []  # every action read, frozen or not
         self.channels: dict[str, Channel] = {}
         self.answer_originate = True
         self.inbound_context = "from-internal"
@@ -485,6 +486,8 @@ class AmiServer:
             while True:
                 await self._thawed.wait()
                 lines = await self._read_block(reader)
+                if lines:  # what reached Asterisk's socket, run or not (a frozen one runs it later)
+                    self.received.append(_Action(lines).as_dict())
                 await self._thawed.wait()  # a block that arrived while frozen waits in the buffer
                 if lines is None:
                     break

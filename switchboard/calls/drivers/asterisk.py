@@ -7,6 +7,11 @@ on the extension their name carries (`PJSIP/410-0000002a` -> 410). When the conn
 the driver reconnects with backoff; meanwhile `available` is False and every action raises
 PbxUnavailable (the API answers 503).
 
+An action Asterisk took and did not answer in time (a frozen Asterisk queues what it reads) raises
+PbxTimedOut (504); its ActionID is kept, and its late answer is acted on: a dial's channel is hung
+up, a recording's monitor stopped, a stop or pause recorded (`late`). Until that answer comes, the
+call takes no other recording request (503), so two monitors never share a file.
+
 Every worker's session hears every event, its colleagues' OriginateResponses included: ActionIDs
 and the unique ids of dials carry this process's randomness so that none is taken for another's.
 """
@@ -20,18 +25,21 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from switchboard.calls.drivers.base import (
     CallUpdate,
     Driver,
+    LateSuccess,
     LiveCall,
     OriginateFailed,
     Origination,
     PbxRefused,
+    PbxTimedOut,
     PbxUnavailable,
     RecordingFailed,
     SipHeader,
@@ -152,6 +160,10 @@ class AsteriskAmi(Driver):
         # ActionID -> the reply to come, with the events of a list reply (CoreShowChannels).
         self._pending: dict[str, asyncio.Future[tuple[Message, list[Message]]]] = {}
         self._lists: dict[str, tuple[Message, list[Message]]] = {}  # lists in progress
+        # ActionID -> what to do with the reply to an action already answered 504, when it comes.
+        self._late: dict[str, Callable[[Message], None]] = {}
+        # Unique ids whose last recording action is answered 504 and not yet by Asterisk.
+        self._unsettled: set[str] = set()
         self._ids = itertools.count(1)
         self._action_prefix = f"sb-{secrets.token_hex(4)}-"  # this process's, among every worker's
         self._channels: dict[str, _Channel] = {}
@@ -231,6 +243,9 @@ class AsteriskAmi(Driver):
                 future.set_exception(PbxUnavailable())
         self._pending.clear()
         self._lists.clear()
+        # Their answers are lost with the connection; the channels they touched are listed anew.
+        self._late.clear()
+        self._unsettled.clear()
         if self._writer is not None:
             self._writer.close()
             with contextlib.suppress(Exception):
@@ -269,13 +284,23 @@ class AsteriskAmi(Driver):
         future = self._pending.pop(action_id, None)
         if future is not None and not future.done():
             future.set_result(result)
+            return
+        late = self._late.pop(action_id, None)
+        if late is not None:
+            late(result[0])
 
     def _new_action_id(self) -> str:
         return f"{self._action_prefix}{next(self._ids)}"
 
     async def _send(
-        self, fields: dict[str, str], login: bool = False, action_id: str = ""
+        self,
+        fields: dict[str, str],
+        login: bool = False,
+        action_id: str = "",
+        late: Callable[[Message], None] | None = None,
     ) -> tuple[Message, list[Message]]:
+        """The action's reply (and a list reply's events). Unanswered in ACTION_TIMEOUT: PbxTimedOut,
+        and `late` gets the reply should it come."""
         if self._writer is None or (not login and not self._logged_in):
             raise PbxUnavailable()
         action_id = action_id or self._new_action_id()
@@ -287,15 +312,21 @@ class AsteriskAmi(Driver):
         try:
             return await asyncio.wait_for(future, ACTION_TIMEOUT)
         except TimeoutError:
-            raise PbxUnavailable(
-                "The PBX did not answer in time; call control will return when it does."
+            if late is not None:
+                self._late[action_id] = late
+            raise PbxTimedOut(
+                f"The PBX did not answer the {fields['Action']} request in {ACTION_TIMEOUT:g} s. If it "
+                "does it later, a call or recording it starts is ended at once and a stop, pause or "
+                "hang-up is recorded; retrying is safe (README: when the PBX does not answer)."
             ) from None
         finally:  # answered, timed out, or the caller gave up first (readyz's deadline)
             self._pending.pop(action_id, None)
 
-    async def _action(self, fields: dict[str, str], action_id: str = "") -> list[Message]:
+    async def _action(
+        self, fields: dict[str, str], action_id: str = "", late: Callable[[Message], None] | None = None
+    ) -> list[Message]:
         """The action's reply must be Success (else PbxRefused); returns a list reply's events."""
-        reply, events = await self._send(fields, action_id=action_id)
+        reply, events = await self._send(fields, action_id=action_id, late=late)
         if reply.get("Response") != "Success":
             raise PbxRefused(f"the PBX refused {fields['Action']}: {reply.get('Message', 'no reason given')}")
         return events
@@ -365,7 +396,7 @@ class AsteriskAmi(Driver):
             self._emit(channel, cause or "Hungup")
 
     def _undo(self, dial: _Dial, channel: str) -> None:
-        """Hang up the channel of a dial the client was told failed (503): it never becomes a call."""
+        """Hang up the channel of a dial the client was told failed (504): it never becomes a call."""
 
         async def hang_up() -> None:
             try:
@@ -375,9 +406,7 @@ class AsteriskAmi(Driver):
             else:
                 log.warning("late call %s of a timed-out dial hung up", dial.unique_id)
 
-        task = asyncio.get_running_loop().create_task(hang_up())
-        self._undoing.add(task)
-        task.add_done_callback(self._undoing.discard)
+        self._in_background(hang_up())
 
     def _originate_response(self, event: Message) -> None:
         """How one of our Originates ended (matched by ActionID: every session hears them all).
@@ -542,11 +571,21 @@ class AsteriskAmi(Driver):
     async def record_start(self, unique_id: str, path: str) -> None:
         """MixMonitor, then Asterisk's own word that it started and the file it opened; without
         either the monitor is stopped (it would record nothing) and RecordingFailed raised."""
-        channel = self._channel(unique_id)
+        channel = self._recording_channel(unique_id)
         started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._monitors[unique_id] = started
+
+        def undo(reply: Message) -> None:  # the client was told 504: no recording runs
+            if reply.get("Response") != "Success":
+                self._unsettled.discard(unique_id)
+                return
+            log.warning("late recording of call %s (its start was answered 504) stopped", unique_id)
+            self._in_background(self._settle(unique_id, {"Action": "StopMixMonitor", "Channel": channel}))
+
         try:
-            await self._action({"Action": "MixMonitor", "Channel": channel, "File": path})
+            await self._recording_action(
+                unique_id, {"Action": "MixMonitor", "Channel": channel, "File": path}, undo
+            )
             problem = await _recording_problem(started, Path(path) if self.recording_files_visible else None)
         finally:
             if self._monitors.get(unique_id) is started:
@@ -557,18 +596,63 @@ class AsteriskAmi(Driver):
             log.warning("recording of call %s failed: %s", unique_id, problem)
             raise RecordingFailed(unique_id, problem)
 
-    async def record_stop(self, unique_id: str) -> None:
-        await self._action({"Action": "StopMixMonitor", "Channel": self._channel(unique_id)})
-
-    async def record_pause(self, unique_id: str, paused: bool) -> None:
-        await self._action(
-            {
-                "Action": "MixMonitorMute",
-                "Channel": self._channel(unique_id),
-                "Direction": "both",
-                "State": "1" if paused else "0",
-            }
+    async def record_stop(self, unique_id: str, late: LateSuccess | None = None) -> None:
+        channel = self._recording_channel(unique_id)
+        await self._recording_action(
+            unique_id, {"Action": "StopMixMonitor", "Channel": channel}, self._recorder(unique_id, late)
         )
+
+    async def record_pause(self, unique_id: str, paused: bool, late: LateSuccess | None = None) -> None:
+        fields = {
+            "Action": "MixMonitorMute",
+            "Channel": self._recording_channel(unique_id),
+            "Direction": "both",
+            "State": "1" if paused else "0",
+        }
+        await self._recording_action(unique_id, fields, self._recorder(unique_id, late))
+
+    def _recording_channel(self, unique_id: str) -> str:
+        """The call's channel, unless a recording action on it still awaits Asterisk's answer."""
+        if unique_id in self._unsettled:
+            raise PbxUnavailable(
+                f"call {unique_id}: the PBX has not yet answered the last recording request on this "
+                "call (it timed out); try again shortly"
+            )
+        return self._channel(unique_id)
+
+    async def _recording_action(
+        self, unique_id: str, fields: dict[str, str], late: Callable[[Message], None]
+    ) -> None:
+        try:
+            await self._action(fields, late=late)
+        except PbxTimedOut:
+            self._unsettled.add(unique_id)
+            raise
+
+    def _recorder(self, unique_id: str, late: LateSuccess | None) -> Callable[[Message], None]:
+        """What a late answer to a stop or pause does: settles the call, and on Success has the
+        change recorded (`late`)."""
+
+        def settled(reply: Message) -> None:
+            self._unsettled.discard(unique_id)
+            if reply.get("Response") == "Success" and late is not None:
+                late()
+
+        return settled
+
+    async def _settle(self, unique_id: str, fields: dict[str, str]) -> None:
+        """Undo a late action, then take the call's recording requests again."""
+        try:
+            await self._action(fields)
+        except Exception as exc:
+            log.warning("undoing a late %s on call %s failed: %s", fields["Action"], unique_id, exc)
+        finally:
+            self._unsettled.discard(unique_id)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._undoing.add(task)
+        task.add_done_callback(self._undoing.discard)
 
     async def live_calls(self) -> list[LiveCall]:
         """The PBX's channels on extensions. Channels not followed yet (calls that began while the
@@ -585,6 +669,9 @@ class AsteriskAmi(Driver):
             channel = self._channels.get(unique_id)
             if channel is None:
                 dialled = self._ours.get(unique_id)
+                if dialled is not None and dialled.abandoned:  # ran while the link was down: a 504
+                    self._undo(dialled, name)
+                    continue
                 channel = self._channels[unique_id] = _Channel(
                     unique_id,
                     name,

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from switchboard.errors import Conflict, ServiceUnavailable
+from switchboard.errors import Conflict, GatewayTimeout, ServiceUnavailable
 
 
 class PbxUnavailable(ServiceUnavailable):
@@ -20,6 +20,19 @@ class PbxUnavailable(ServiceUnavailable):
         self, detail: str = "The PBX is unavailable; call control will return when it reconnects."
     ) -> None:
         super().__init__(detail)
+
+
+class PbxTimedOut(PbxUnavailable):
+    """The PBX took the action and did not answer in time (504): the driver keeps listening for its
+    answer and either undoes what it did (a dial, a recording's start) or records it (a stop, a
+    pause), so what the API says settles on what the PBX did."""
+
+    status = GatewayTimeout.status
+    title = GatewayTimeout.title
+
+
+# Called (in the driver's loop) when the PBX answers Success to an action already answered 504.
+LateSuccess = Callable[[], None]
 
 
 class PbxRefused(Conflict):
@@ -172,11 +185,12 @@ class Driver(abc.ABC):
     async def record_start(self, unique_id: str, path: str) -> None: ...
 
     @abc.abstractmethod
-    async def record_stop(self, unique_id: str) -> None: ...
+    async def record_stop(self, unique_id: str, late: LateSuccess | None = None) -> None:
+        """Stop the call's recording; `late` runs if the PBX does it after a PbxTimedOut."""
 
     @abc.abstractmethod
-    async def record_pause(self, unique_id: str, paused: bool) -> None:
-        """Pause (True) or resume (False) the call's recording."""
+    async def record_pause(self, unique_id: str, paused: bool, late: LateSuccess | None = None) -> None:
+        """Pause (True) or resume (False) the call's recording; `late` as for record_stop."""
 
     @abc.abstractmethod
     async def live_calls(self) -> list[LiveCall]: ...

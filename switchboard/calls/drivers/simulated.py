@@ -17,7 +17,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from switchboard.calls.drivers.base import CallUpdate, Driver, LiveCall, Origination, PbxRefused, SipHeader
+from switchboard.calls.drivers.base import (
+    CallUpdate,
+    Driver,
+    LateSuccess,
+    LiveCall,
+    Origination,
+    PbxRefused,
+    SipHeader,
+)
 
 RATE = 8000
 _TONE = b"".join(
@@ -173,14 +181,14 @@ class SimulatedPbx(Driver):
             raise PbxRefused(f"call {unique_id} is already being recorded")
         call.recording = _Recording(Path(path), since=time.monotonic())
 
-    async def record_stop(self, unique_id: str) -> None:
+    async def record_stop(self, unique_id: str, late: LateSuccess | None = None) -> None:  # answers at once
         call = self._live(unique_id)
         if call.recording is None:
             raise PbxRefused(f"call {unique_id} is not being recorded")
         self._write(call.recording)
         call.recording = None
 
-    async def record_pause(self, unique_id: str, paused: bool) -> None:
+    async def record_pause(self, unique_id: str, paused: bool, late: LateSuccess | None = None) -> None:
         call = self._live(unique_id)
         recording = call.recording
         if recording is None:
