@@ -196,3 +196,16 @@ def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", database_url)
     monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(data_dir))
     return data_dir
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """pytest-xdist 3.8 puts a test in its `xdist_group` by rewriting `item._nodeid`, which pytest 9
+    no longer reads (a node's id lives in `_id`): without this, --dist loadgroup spreads a group over
+    every worker and each runs the group's expensive set-up (the fuzz suite's, twice)."""
+    from _pytest.nodeid import coerce_node_id  # what pytest itself parses ids with
+
+    for item in items:
+        grouped = item.__dict__.get("_nodeid")
+        if isinstance(grouped, str) and grouped != item.nodeid:
+            item._id = coerce_node_id(grouped)  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from starlette.testclient import TestClient
 
 from switchboard.app import create_app
+from switchboard.calls.drivers import asterisk
 from switchboard.kit.pagination import encode_cursor
 from switchboard.settings import Settings
 from switchboard.web.request_limits import MAX_QUERY_BYTES
@@ -649,6 +650,25 @@ PBX_DOWN_PROBES: list[Probe] = [
     probe("POST /api/v1/simulator/calls/", 409, json={"to": "101", "from": "0390009999", "tenantId": "t1"}),
     probe("POST /api/v1/simulator/calls/{unique_id}/answer/", 409, path={"unique_id": "{call1}"}),
 ]
+# On an app whose Asterisk froze (kill -STOP) after these calls rang on 101 (_frozen_pbx_calls):
+# each action is sent and never answered.
+FROZEN_PBX_PROBES: list[Probe] = [
+    probe("POST /api/v1/calls/", 504, json={"extension": "101", "number": "0390001234", "tenantId": "t1"}),
+    probe(f"POST {CM}dial", 504, query=DIAL),
+    probe("POST /api/v1/calls/{unique_id}/hangup/", 504, path={"unique_id": "{hang}"}),
+    probe(f"POST {CM}hangup", 504, query={"extenOrUniqueId": "{hang_too}"}),
+    probe("POST /api/v1/calls/{unique_id}/answer/", 504, path={"unique_id": "{ring}"}),
+    probe(f"POST {CM}answer", 504, query={"uniqueId": "{ring_too}"}),
+    probe(
+        "POST /api/v1/calls/{unique_id}/recording/{action}/",
+        504,
+        path={"unique_id": "{unrecorded}", "action": "start"},
+    ),
+    probe(f"POST {CM}start", 504, query={"extenOrUniqueId": "{unrecorded_too}"}),
+    probe(f"POST {CM}stop", 504, query={"extenOrUniqueId": "{recording}"}),
+    probe(f"POST {CM}pause", 504, query={"extenOrUniqueId": "{recording_too}"}),
+    probe(f"POST {CM}resume", 504, query={"extenOrUniqueId": "{paused}"}),
+]
 # On an app whose PBX refuses to originate (an Asterisk with a channel template it rejects).
 REFUSING_PBX_PROBES: list[Probe] = [
     probe("POST /api/v1/calls/", 409, json={"extension": "101", "number": "0390001234", "tenantId": "t1"}),
@@ -786,6 +806,45 @@ def _ringing_call(target: Target, pbx: ServerThread) -> str:
     return unique_id
 
 
+def _frozen_pbx_calls(target: Target, pbx: ServerThread) -> None:
+    """The calls FROZEN_PBX_PROBES name, ringing on 101: some recording, one paused."""
+    ids, headers = target.world.ids, target.world.headers["global_key"]
+    for name in ("hang", "hang_too", "ring", "ring_too", "unrecorded", "unrecorded_too"):
+        ids[name] = _ringing_call(target, pbx)
+    for name, actions in (
+        ("recording", ["start"]),
+        ("recording_too", ["start"]),
+        ("paused", ["start", "pause"]),
+    ):
+        ids[name] = _ringing_call(target, pbx)
+        for action in actions:
+            done = target.client.post(f"/api/v1/calls/{ids[name]}/recording/{action}/", headers=headers)
+            assert done.status_code == 200, done.text
+
+
+@contextlib.contextmanager
+def _on_asterisk(
+    settings: Settings, fresh_database: Callable[[], str], update: dict[str, Any]
+) -> Iterator[tuple[Target, ServerThread]]:
+    """An app with the directory world, logged in to an in-test Asterisk of its own."""
+    pbx = ServerThread(AmiServer(username="switchboard", secret=AMI_SECRET))
+    pbx.call(pbx.server.start)
+    try:
+        target = Target(
+            settings.model_copy(update=_asterisk(pbx.server.port) | update),
+            fresh_database,
+            build_directory_world,
+        )
+        target.start()
+        try:
+            _wait_for_pbx(target)
+            yield target, pbx
+        finally:
+            target.stop()
+    finally:
+        pbx.close()
+
+
 def _wait_for_pbx(target: Target) -> None:
     deadline = time.monotonic() + 10
     while target.client.get("/readyz").json()["checks"]["pbx"] != "ok":
@@ -842,21 +901,22 @@ def _run(settings: Settings, fresh_database: Callable[[], str]) -> Run:
         outcome.record(operations["GET /readyz"].Case(), "anonymous", ready, CONFORMANCE)
         if ready.status_code != 503:
             missed.append(f"GET /readyz with the database away: {ready.status_code} {ready.text[:200]}")
-    pbx = ServerThread(AmiServer(username="switchboard", secret=AMI_SECRET))
-    pbx.call(pbx.server.start)
+    # no "/" in the channel template: Originate refuses it
+    with _on_asterisk(settings, fresh_database, {"ami_channel": "PJSIP"}) as (target, pbx):
+        target.world.ids["ringing"] = _ringing_call(target, pbx)
+        target.world.ids["ringing_too"] = _ringing_call(target, pbx)
+        missed += _run_probes(target, operations, REFUSING_PBX_PROBES, outcome)
+    waited, asterisk.ACTION_TIMEOUT = asterisk.ACTION_TIMEOUT, 0.3
     try:
-        refusing = _asterisk(pbx.server.port) | {"ami_channel": "PJSIP"}  # no "/": Originate refuses it
-        target = Target(settings.model_copy(update=refusing), fresh_database, build_directory_world)
-        target.start()
-        try:
-            _wait_for_pbx(target)
-            target.world.ids["ringing"] = _ringing_call(target, pbx)
-            target.world.ids["ringing_too"] = _ringing_call(target, pbx)
-            missed += _run_probes(target, operations, REFUSING_PBX_PROBES, outcome)
-        finally:
-            target.stop()
+        with _on_asterisk(settings, fresh_database, {}) as (target, pbx):
+            _frozen_pbx_calls(target, pbx)
+            pbx.server.freeze()
+            try:
+                missed += _run_probes(target, operations, FROZEN_PBX_PROBES, outcome)
+            finally:
+                pbx.loop.call_soon_threadsafe(pbx.server.resume)
     finally:
-        pbx.close()
+        asterisk.ACTION_TIMEOUT = waited
     return Run(outcome, documented, missed)
 
 
