@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from starlette.types import Scope
 
 from switchboard import __version__
@@ -47,7 +47,7 @@ from switchboard.contact_centre.routes import router as contact_centre_router
 from switchboard.db.engine import Database
 from switchboard.directory.routes import router as directory_router
 from switchboard.directory.search_routes import router as search_router
-from switchboard.errors import BadRequest, SwitchboardError
+from switchboard.errors import SwitchboardError
 from switchboard.events.delivery import EventWorker
 from switchboard.events.log import EVENTS_CHANNEL, EVENTS_PENDING
 from switchboard.events.routes import router as webhooks_router
@@ -157,7 +157,6 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         redirect_slashes=False,  # its Location came from the Host header; SlashTwin serves instead
         lifespan=lifespan,
-        dependencies=[Depends(_no_nul_in_url)],
     )
     services = AppServices(
         settings=settings,
@@ -306,14 +305,6 @@ def _document_real_error_statuses(app: FastAPI) -> None:
 
 
 PROBLEM_REF = "#/components/schemas/Problem"
-
-
-async def _no_nul_in_url(request: Request) -> None:
-    """A NUL character is part of no id or value (PostgreSQL cannot even store one): 400 before
-    a route looks anything up, the same on both engines. Async: FastAPI runs a sync dependency on
-    a worker thread, and this one runs on every request of every route."""
-    if "\x00" in request.url.path:  # the query string is NulGuard's, with every body
-        raise BadRequest("The URL may not contain NUL (%00) characters.")
 
 
 _flush_lock = threading.Lock()

@@ -17,6 +17,7 @@ from switchboard.web.exception_handlers import ErrorRenderer
 # db/engine.py) misses text stored inside JSON columns and text never stored (a call's tag goes to
 # the PBX), so every request's query string and body is checked here, once, for every route.
 NUL_REASON = "may not contain NUL (U+0000) characters"
+PATH_REASON = "The URL may not contain NUL (%00) characters."
 
 
 def _form_field(encoded: bytes, whole: str) -> str | None:
@@ -76,6 +77,9 @@ class NulGuard:
         self.render = render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "\x00" in scope["path"]:  # no id or value holds one
+            await self.render(scope["path"], BadRequest(PATH_REASON))(scope, receive, send)
+            return
         if scope["type"] != "http" or self.own_limit(scope["path"]):
             await self.app(scope, receive, send)
             return
