@@ -6,7 +6,7 @@ import ipaddress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from switchboard.access import keys
@@ -16,6 +16,7 @@ from switchboard.access.policy import ROLE_RANK, Placement, may_manage_account, 
 from switchboard.access.principal import Principal
 from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate, KeyScope, TenantKeyUpdate
 from switchboard.db.base import utcnow
+from switchboard.db.keyset import keyset_page
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
 from switchboard.events.log import record_event
 from switchboard.signals.feed import bump
@@ -207,10 +208,21 @@ def update_api_key(
     return row
 
 
-def list_api_keys(session: Session, principal: Principal, username: str) -> list[ApiKey]:
+def _keys_of(session: Session, principal: Principal, username: str) -> Select[ApiKey]:
     account = find_account(session, principal, username)
     _require_key_rights(principal, account)
-    return list(session.scalars(select(ApiKey).where(ApiKey.account_pk == account.pk).order_by(ApiKey.pk)))
+    return select(ApiKey).where(ApiKey.account_pk == account.pk)
+
+
+def list_api_keys(session: Session, principal: Principal, username: str) -> list[ApiKey]:
+    return list(session.scalars(_keys_of(session, principal, username).order_by(ApiKey.pk)))
+
+
+def api_key_page(
+    session: Session, principal: Principal, username: str, after: int | None, limit: int
+) -> tuple[list[ApiKey], int]:
+    """A page of the account's keys by id (see keyset_page), and how many it has."""
+    return keyset_page(session, _keys_of(session, principal, username), ApiKey.pk, after, limit)
 
 
 def revoke_api_key(session: Session, principal: Principal, username: str, key_id: int) -> ApiKey:

@@ -33,12 +33,19 @@ from switchboard.kit.pagination import (
     decode_cursor,
     decode_pk_cursor,
     encode_cursor,
+    number_after,
+    page_body,
+    page_request,
 )
-from switchboard.kit.schemas import Page, RowId
+from switchboard.kit.schemas import RowId, page_of
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+AccountPage = page_of(AccountOut, "accounts")
+ApiKeyPage = page_of(ApiKeyOut, "apiKeys")
+TenantKeyPage = page_of(TenantKeyOut, "tenantKeys")
 
 
 def _key_issued(request: Request, view: dict[str, object], obj: str, tenant_pk: int | None) -> Response:
@@ -50,7 +57,7 @@ def _key_issued(request: Request, view: dict[str, object], obj: str, tenant_pk: 
     return response
 
 
-@router.get("/accounts/", response_model=Page[AccountOut], responses=errors(400, 401, 403))
+@router.get("/accounts/", response_model=AccountPage, responses=errors(400, 401, 403))
 def list_accounts(
     request: Request,
     principal: AccountsCaller,
@@ -68,7 +75,7 @@ def list_accounts(
         rows = rows[:limit]
         items = [accounts.account_view(session, row) for row in rows]
     next_cursor = encode_cursor(rows[-1].username_key) if more and rows else None
-    return json_response({"items": items, "total": total, "nextCursor": next_cursor})
+    return json_response(AccountPage.body(items, total, next_cursor))
 
 
 @router.post(
@@ -114,13 +121,20 @@ def delete_account(request: Request, principal: AccountsCaller, username: str) -
     return no_content()
 
 
-@router.get("/accounts/{username}/api-keys/", response_model=list[ApiKeyOut], responses=errors(401, 403, 404))
-def list_api_keys(request: Request, principal: AccountsCaller, username: str) -> Response:
-    """The account's keys, never the keys themselves."""
+@router.get("/accounts/{username}/api-keys/", response_model=ApiKeyPage, responses=errors(400, 401, 403, 404))
+def list_api_keys(
+    request: Request,
+    principal: AccountsCaller,
+    username: str,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """The account's keys by id, never the keys themselves."""
+    page = page_request(limit, cursor, None, None)
     with database_of(request).transaction() as session:
-        return json_response(
-            [api_keys.key_view(row) for row in api_keys.list_api_keys(session, principal, username)]
-        )
+        rows, total = api_keys.api_key_page(session, principal, username, number_after(page), limit)
+        items = [{**api_keys.key_view(row), "_sort": row.pk} for row in rows]
+    return json_response(page_body(ApiKeyPage, items, page, total))
 
 
 @router.post(
@@ -169,7 +183,7 @@ def revoke_api_key(request: Request, principal: AccountsCaller, username: str, k
 TENANT_KEYS = "/tenants/{tenant_id}/tenant-keys"
 
 
-@router.get(f"{TENANT_KEYS}/", response_model=Page[TenantKeyOut], responses=errors(400, 401, 403, 404))
+@router.get(f"{TENANT_KEYS}/", response_model=TenantKeyPage, responses=errors(400, 401, 403, 404))
 def list_tenant_keys(
     request: Request,
     principal: AccountsCaller,
@@ -186,7 +200,7 @@ def list_tenant_keys(
         rows = rows[:limit]
         items = [tenant_keys.tenant_key_view(session, row) for row in rows]
     next_cursor = encode_cursor(str(rows[-1].pk)) if more and rows else None
-    return json_response({"items": items, "total": total, "nextCursor": next_cursor})
+    return json_response(TenantKeyPage.body(items, total, next_cursor))
 
 
 @router.post(

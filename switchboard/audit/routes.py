@@ -13,7 +13,7 @@ from switchboard.access.dependencies import AuditCaller
 from switchboard.audit import service
 from switchboard.audit.service import AuditFilters, Decision
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from switchboard.kit.schemas import Page, Schema
+from switchboard.kit.schemas import Schema, page_of
 from switchboard.web.responses import errors, json_response
 from switchboard.web.state import services_of
 
@@ -33,7 +33,10 @@ class AuditOut(Schema):
     reason: str
 
 
-@router.get("/audit/", response_model=Page[AuditOut], responses=errors(400, 401, 403))
+AuditPage = page_of(AuditOut, "auditEntries")
+
+
+@router.get("/audit/", response_model=AuditPage, responses=errors(400, 401, 403))
 async def read_audit(
     request: Request,
     principal: AuditCaller,
@@ -51,4 +54,4 @@ async def read_audit(
     filters = AuditFilters(since, until, principal_name, decision)
     with db.transaction() as session:
         found = service.read_audit(session, principal, filters, cursor, limit)
-    return json_response({"items": found.items, "total": found.total, "nextCursor": found.next_cursor})
+    return json_response(AuditPage.body(found.items, found.total, found.next_cursor))

@@ -22,7 +22,7 @@ from switchboard.bulk import jobs
 from switchboard.bulk.kinds import BY_PLURAL
 from switchboard.errors import BadRequest, ContentTooLarge, UnsupportedMediaType
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_pk_cursor, encode_cursor
-from switchboard.kit.schemas import Page, Schema
+from switchboard.kit.schemas import Schema, page_of
 from switchboard.web.responses import Problem, errors, json_response
 from switchboard.web.state import database_of, services_of
 
@@ -94,6 +94,9 @@ class ImportJobOut(Schema):
     created_at: str
     updated_at: str
     finished_at: str | None
+
+
+ImportJobPage = page_of(ImportJobOut, "importJobs")
 
 
 def _file_name(request: Request, kind: str | None) -> str:
@@ -205,9 +208,7 @@ async def start_import(
     return response
 
 
-@router.get(
-    "/", response_model=Page[ImportJobOut], responses=errors(400, 401, 403), summary="List import jobs"
-)
+@router.get("/", response_model=ImportJobPage, responses=errors(400, 401, 403), summary="List import jobs")
 async def list_imports(
     request: Request,
     principal: DirectoryCaller,
@@ -221,7 +222,7 @@ async def list_imports(
     items, last = await jobs.read_jobs(reader, principal, decode_pk_cursor(cursor), limit)
     total = await jobs.count_jobs(reader, principal)
     next_cursor = encode_cursor(str(last)) if last is not None else None
-    return json_response({"items": items, "total": total, "nextCursor": next_cursor})
+    return json_response(ImportJobPage.body(items, total, next_cursor))
 
 
 @router.get("/{job_id}/", response_model=ImportJobOut, responses=READ, summary="Get an import job")

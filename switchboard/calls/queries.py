@@ -15,11 +15,13 @@ from switchboard.calls import service
 from switchboard.calls.models import RUNNING_RECORDING_STATES, Call, DiallingPolicy, Recording
 from switchboard.errors import Conflict, NotFound
 from switchboard.kit.pagination import PageRequest, number_after, page_body
+from switchboard.kit.schemas import ListPage
 
 
 def calls_page(
     session: Session,
     principal: Principal,
+    listing: type[ListPage],
     page: PageRequest,
     *,
     state: str | None,
@@ -37,17 +39,22 @@ def calls_page(
         limit=page.limit,
     )
     items = [{**service.call_view(session, call), "_sort": call.pk} for call in calls]
-    return page_body(items, page, total)
+    return page_body(listing, items, page, total)
 
 
 def recordings_page(
-    session: Session, principal: Principal, page: PageRequest, tag: str | None, unique_id: str | None
+    session: Session,
+    principal: Principal,
+    listing: type[ListPage],
+    page: PageRequest,
+    tag: str | None,
+    unique_id: str | None,
 ) -> dict[str, object]:
     """A page of the recordings of calls the principal may see, oldest first."""
     found = service.visible_recordings(session, principal, tag, unique_id, number_after(page), page.limit + 1)
     total = service.count_recordings(session, principal, tag, unique_id)
     items = [{**service.recording_view(recording, call), "_sort": recording.pk} for recording, call in found]
-    return page_body(items, page, total)
+    return page_body(listing, items, page, total)
 
 
 def find_recording(session: Session, principal: Principal, recording_id: int) -> tuple[Recording, Call]:

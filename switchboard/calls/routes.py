@@ -27,7 +27,7 @@ from switchboard.calls.recordings import RecordingAction
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_request
-from switchboard.kit.schemas import Page, RowId, Schema
+from switchboard.kit.schemas import RowId, Schema, page_of
 from switchboard.web.responses import errors, json_response
 from switchboard.web.state import database_of, services_of
 
@@ -94,6 +94,10 @@ class RecordingOut(Schema):
     )
 
 
+CallPage = page_of(CallOut, "calls")
+RecordingPage = page_of(RecordingOut, "recordings")
+
+
 class DiallingPolicyIO(Schema):
     allowed: Annotated[
         list[Annotated[str, StringConstraints(min_length=1, max_length=100)]], Field(max_length=100)
@@ -118,7 +122,7 @@ def _control(request: Request) -> CallControl:
 # -- calls -----------------------------------------------------------------------------------------
 
 
-@router.get("/calls/", response_model=Page[CallOut], responses=LIST)
+@router.get("/calls/", response_model=CallPage, responses=LIST)
 def list_calls(
     request: Request,
     principal: CallsCaller,
@@ -132,7 +136,7 @@ def list_calls(
     page = page_request(limit, cursor, None, None)
     with database_of(request).transaction() as session:
         body = queries.calls_page(
-            session, principal, page, state=state, extension=extension, campaign_pk=campaign_id
+            session, principal, CallPage, page, state=state, extension=extension, campaign_pk=campaign_id
         )
     return json_response(body)
 
@@ -222,7 +226,7 @@ async def control_recording(
 # -- recordings ------------------------------------------------------------------------------------
 
 
-@router.get("/recordings/", response_model=Page[RecordingOut], responses=LIST)
+@router.get("/recordings/", response_model=RecordingPage, responses=LIST)
 def list_recordings(
     request: Request,
     principal: RecordingsCaller,
@@ -234,7 +238,7 @@ def list_recordings(
     """Recordings of calls the caller may see, oldest first, by tag or call; paged."""
     page = page_request(limit, cursor, None, None)
     with database_of(request).transaction() as session:
-        body = queries.recordings_page(session, principal, page, tag, unique_id)
+        body = queries.recordings_page(session, principal, RecordingPage, page, tag, unique_id)
     return json_response(body)
 
 

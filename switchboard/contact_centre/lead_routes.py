@@ -34,7 +34,7 @@ from switchboard.kit.pagination import (
     page_body,
     page_request,
 )
-from switchboard.kit.schemas import Page, RowId, Schema
+from switchboard.kit.schemas import RowId, Schema, page_of
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of, services_of
 
@@ -137,6 +137,11 @@ class DncOut(Schema):
     created_at: str
 
 
+LeadPage = page_of(LeadOut, "leads")
+AllocationPage = page_of(AllocationOut, "allocations")
+DncPage = page_of(DncOut, "dncEntries")
+
+
 def row_of(raw: dict[str, Any]) -> LeadInput:
     """A native row as the service takes it; an invalid row becomes its own rejection."""
     try:
@@ -191,7 +196,7 @@ def _context(session: Session, principal: Principal, tenant_id: str, campaign_id
     return leads.campaign_context(session, principal, tenant, campaign_id)
 
 
-@router.get("/campaigns/{campaign_id}/leads/", response_model=Page[LeadOut], responses=READ)
+@router.get("/campaigns/{campaign_id}/leads/", response_model=LeadPage, responses=READ)
 def list_leads(
     request: Request,
     principal: CampaignsCaller,
@@ -218,7 +223,7 @@ def list_leads(
         after = int(page.after) if page.after else None
         rows, total = leads.list_leads(session, ctx, after, limit, status, q)
         items = [{**leads.lead_view(ctx, lead), "_sort": lead.pk} for lead in rows]
-    return json_response(page_body(items, page, total))
+    return json_response(page_body(LeadPage, items, page, total))
 
 
 @router.post(
@@ -265,7 +270,7 @@ def get_lead(
 # -- allocations -----------------------------------------------------------------------------------
 
 
-@router.get("/campaigns/{campaign_id}/allocations/", response_model=Page[AllocationOut], responses=READ)
+@router.get("/campaigns/{campaign_id}/allocations/", response_model=AllocationPage, responses=READ)
 def list_allocations(
     request: Request,
     principal: CampaignsCaller,
@@ -283,7 +288,7 @@ def list_allocations(
             session, principal, tenant, campaign_id, number_after(page), limit
         )
         items = [{**allocations.allocation_view(a, n), "_sort": a.pk} for a, n in rows]
-    return json_response(page_body(items, page, total))
+    return json_response(page_body(AllocationPage, items, page, total))
 
 
 @router.get(
@@ -350,7 +355,7 @@ def delete_lead(
 # -- do-not-call list ------------------------------------------------------------------------------
 
 
-@router.get("/dnc/", response_model=Page[DncOut], responses=READ)
+@router.get("/dnc/", response_model=DncPage, responses=READ)
 def list_dnc(
     request: Request,
     principal: CampaignsCaller,
@@ -364,7 +369,7 @@ def list_dnc(
     with database_of(request).transaction() as session:
         entries, total = dnc.list_entries(session, principal, tenant_id, page)
         items = [{**dnc.entry_view(entry), "_sort": entry.number} for entry in entries]
-    return json_response(page_body(items, page, total))
+    return json_response(page_body(DncPage, items, page, total))
 
 
 @router.post("/dnc/", status_code=201, response_model=DncOut, responses=WRITE)

@@ -18,13 +18,15 @@ from switchboard.contact_centre.roster_schemas import (
     RosterBody,
     RosterOut,
 )
-from switchboard.kit.schemas import RowId
+from switchboard.kit.schemas import RowId, page_of
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}/teams/{name}/roster", tags=["contact centre"])
 READ = errors(401, 403, 404)
 WRITE = errors(400, 401, 403, 404)
+
+OverridePage = page_of(OverrideOut, "overrides")
 
 
 @router.get("/", response_model=RosterOut, responses=READ)
@@ -76,10 +78,13 @@ def get_on_shift(
     return json_response(body)
 
 
-@router.get("/overrides/", response_model=list[OverrideOut], responses=READ)
+@router.get("/overrides/", response_model=OverridePage, responses=READ)
 def list_overrides(request: Request, principal: AccountsCaller, tenant_id: str, name: str) -> Response:
+    """The team's overrides by start, in one page (nextCursor always null): they are part of its
+    roster, which shows them all."""
     with database_of(request).transaction() as session:
-        return json_response(rosters.overrides_of(session, principal, tenant_id, name))
+        overrides = rosters.overrides_of(session, principal, tenant_id, name)
+    return json_response(OverridePage.body(overrides, len(overrides), None))
 
 
 @router.post("/overrides/", status_code=201, response_model=OverrideOut, responses=WRITE)

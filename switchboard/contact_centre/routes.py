@@ -26,7 +26,8 @@ from switchboard.contact_centre.schemas import (
     TemplateUpdate,
 )
 from switchboard.directory.service import find_tenant
-from switchboard.kit.schemas import RowId
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, number_after, page_body, page_request
+from switchboard.kit.schemas import RowId, page_of
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of
 
@@ -36,6 +37,10 @@ CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
 READ = errors(401, 403, 404)
 LOOKUP = errors(400, 401, 403, 404)  # READ, by an id that must be a number
 WRITE = errors(400, 401, 403, 404, 409)
+
+TeamPage = page_of(TeamOut, "teams")
+TemplatePage = page_of(TemplateOut, "campaignTemplates")
+CampaignPage = page_of(CampaignOut, "campaigns")
 
 
 def _write(
@@ -53,12 +58,22 @@ def _write(
     return json_response(body, status)
 
 
-@router.get("/teams/", response_model=list[TeamOut], responses=READ)
-def list_teams(request: Request, principal: AccountsCaller, tenant_id: str) -> Response:
-    """Teams of the tenant (administrators)."""
+@router.get("/teams/", response_model=TeamPage, responses=LOOKUP)
+def list_teams(
+    request: Request,
+    principal: AccountsCaller,
+    tenant_id: str,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """Teams of the tenant by name (administrators)."""
+    page = page_request(limit, cursor, None, None)
     with database_of(request).transaction() as session:
-        tenant, teams = service.list_teams(session, principal, tenant_id)
-        return json_response([service.team_view(session, team, tenant.tenant_id) for team in teams])
+        tenant, teams, total = service.team_page(session, principal, tenant_id, page.after, limit)
+        items = [
+            {**service.team_view(session, team, tenant.tenant_id), "_sort": team.name_key} for team in teams
+        ]
+    return json_response(page_body(TeamPage, items, page, total))
 
 
 @router.post("/teams/", status_code=201, response_model=TeamOut, responses=WRITE)
@@ -100,12 +115,22 @@ def remove_member(
     return no_content()
 
 
-@router.get("/campaign-templates/", response_model=list[TemplateOut], responses=READ)
-def list_templates(request: Request, principal: CampaignsCaller, tenant_id: str) -> Response:
-    """The templates the caller may see: all for admins; for others, those of their teams."""
+@router.get("/campaign-templates/", response_model=TemplatePage, responses=LOOKUP)
+def list_templates(
+    request: Request,
+    principal: CampaignsCaller,
+    tenant_id: str,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """The templates the caller may see, by id: all for admins; for others, those of their teams."""
+    page = page_request(limit, cursor, None, None)
     with database_of(request).transaction() as session:
-        tenant, templates = service.list_templates(session, principal, tenant_id)
-        return json_response([service.template_view(session, t, tenant.tenant_id) for t in templates])
+        tenant, templates, total = service.template_page(
+            session, principal, tenant_id, number_after(page), limit
+        )
+        items = [{**service.template_view(session, t, tenant.tenant_id), "_sort": t.pk} for t in templates]
+    return json_response(page_body(TemplatePage, items, page, total))
 
 
 @router.post("/campaign-templates/", status_code=201, response_model=TemplateOut, responses=WRITE)
@@ -148,17 +173,23 @@ def update_template(
     )
 
 
-@router.get("/campaigns/", response_model=list[CampaignOut], responses=LOOKUP)
+@router.get("/campaigns/", response_model=CampaignPage, responses=LOOKUP)
 def list_campaigns(
     request: Request,
     principal: CampaignsCaller,
     tenant_id: str,
     template_id: Annotated[RowId | None, Query(alias="templateId")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> Response:
-    """The campaigns the caller may see (seed 000: those of its teams' templates, no others)."""
+    """The campaigns the caller may see, by id (seed 000: those of its teams' templates, no others)."""
+    page = page_request(limit, cursor, None, None)
     with database_of(request).transaction() as session:
-        tenant, campaigns = service.list_campaigns(session, principal, tenant_id, template_id)
-        return json_response([service.campaign_view(session, c, tenant.tenant_id) for c in campaigns])
+        tenant, campaigns, total = service.campaign_page(
+            session, principal, tenant_id, template_id, number_after(page), limit
+        )
+        items = [{**service.campaign_view(session, c, tenant.tenant_id), "_sort": c.pk} for c in campaigns]
+    return json_response(page_body(CampaignPage, items, page, total))
 
 
 @router.post("/campaigns/", status_code=201, response_model=CampaignOut, responses=WRITE)

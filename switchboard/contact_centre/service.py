@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account
@@ -23,6 +23,7 @@ from switchboard.contact_centre.schemas import (
     TemplateCreate,
     TemplateUpdate,
 )
+from switchboard.db.keyset import keyset_page
 from switchboard.directory.models import Tenant
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, NotFound
@@ -66,14 +67,25 @@ def team_view(session: Session, team: Team, tenant_id: str) -> dict[str, Any]:
     }
 
 
+def _visible_teams(principal: Principal, tenant: Tenant) -> Select[Team]:
+    return select(Team).where(Team.tenant_pk == tenant.pk, visibility(principal, Kind.TEAM))
+
+
 def list_teams(session: Session, principal: Principal, tenant_id: str) -> tuple[Tenant, list[Team]]:
     tenant = find_tenant(session, principal, tenant_id)
-    stmt = (
-        select(Team)
-        .where(Team.tenant_pk == tenant.pk, visibility(principal, Kind.TEAM))
-        .order_by(Team.name_key)
-    )
+    stmt = _visible_teams(principal, tenant).order_by(Team.name_key)
     return tenant, list(session.scalars(stmt, scope_params(principal)))
+
+
+def team_page(
+    session: Session, principal: Principal, tenant_id: str, after: str | None, limit: int
+) -> tuple[Tenant, list[Team], int]:
+    """A page of the tenant's visible teams by name (see keyset_page), and how many there are."""
+    tenant = find_tenant(session, principal, tenant_id)
+    rows, total = keyset_page(
+        session, _visible_teams(principal, tenant), Team.name_key, after, limit, scope_params(principal)
+    )
+    return tenant, rows, total
 
 
 def create_team(
@@ -204,17 +216,18 @@ def template_view(session: Session, template: CampaignTemplate, tenant_id: str) 
     }
 
 
+def _templates_visible(principal: Principal, tenant_pk: int | None) -> Select[CampaignTemplate]:
+    stmt = select(CampaignTemplate).where(visibility(principal, Kind.CAMPAIGN_TEMPLATE))
+    if tenant_pk is not None:
+        stmt = stmt.where(CampaignTemplate.tenant_pk == tenant_pk)
+    return stmt
+
+
 def visible_templates(
     session: Session, principal: Principal, tenant_pk: int | None = None
 ) -> list[CampaignTemplate]:
     """Every template the principal may see (in one tenant, when given), by id."""
-    stmt = (
-        select(CampaignTemplate)
-        .where(visibility(principal, Kind.CAMPAIGN_TEMPLATE))
-        .order_by(CampaignTemplate.pk)
-    )
-    if tenant_pk is not None:
-        stmt = stmt.where(CampaignTemplate.tenant_pk == tenant_pk)
+    stmt = _templates_visible(principal, tenant_pk).order_by(CampaignTemplate.pk)
     return list(session.scalars(stmt, scope_params(principal)))
 
 
@@ -223,6 +236,16 @@ def list_templates(
 ) -> tuple[Tenant, list[CampaignTemplate]]:
     tenant = find_tenant(session, principal, tenant_id)
     return tenant, visible_templates(session, principal, tenant.pk)
+
+
+def template_page(
+    session: Session, principal: Principal, tenant_id: str, after: int | None, limit: int
+) -> tuple[Tenant, list[CampaignTemplate], int]:
+    """A page of the tenant's visible templates by id (see keyset_page), and how many there are."""
+    tenant = find_tenant(session, principal, tenant_id)
+    stmt = _templates_visible(principal, tenant.pk)
+    rows, total = keyset_page(session, stmt, CampaignTemplate.pk, after, limit, scope_params(principal))
+    return tenant, rows, total
 
 
 # -- campaigns -------------------------------------------------------------------------------------
@@ -300,15 +323,22 @@ def campaign_view(session: Session, campaign: Campaign, tenant_id: str) -> dict[
     }
 
 
-def visible_campaigns(
-    session: Session, principal: Principal, template_id: int | None, tenant_pk: int | None = None
-) -> list[Campaign]:
-    """Every campaign the principal may see (seed 000: those of its teams' templates), by id."""
-    stmt = select(Campaign).where(visibility(principal, Kind.CAMPAIGN)).order_by(Campaign.pk)
+def _campaigns_visible(
+    principal: Principal, template_id: int | None, tenant_pk: int | None
+) -> Select[Campaign]:
+    stmt = select(Campaign).where(visibility(principal, Kind.CAMPAIGN))
     if tenant_pk is not None:
         stmt = stmt.where(Campaign.tenant_pk == tenant_pk)
     if template_id is not None:
         stmt = stmt.where(Campaign.template_pk == template_id)
+    return stmt
+
+
+def visible_campaigns(
+    session: Session, principal: Principal, template_id: int | None, tenant_pk: int | None = None
+) -> list[Campaign]:
+    """Every campaign the principal may see (seed 000: those of its teams' templates), by id."""
+    stmt = _campaigns_visible(principal, template_id, tenant_pk).order_by(Campaign.pk)
     return list(session.scalars(stmt, scope_params(principal)))
 
 
@@ -317,3 +347,18 @@ def list_campaigns(
 ) -> tuple[Tenant, list[Campaign]]:
     tenant = find_tenant(session, principal, tenant_id)
     return tenant, visible_campaigns(session, principal, template_id, tenant.pk)
+
+
+def campaign_page(
+    session: Session,
+    principal: Principal,
+    tenant_id: str,
+    template_id: int | None,
+    after: int | None,
+    limit: int,
+) -> tuple[Tenant, list[Campaign], int]:
+    """A page of the tenant's visible campaigns by id (see keyset_page), and how many there are."""
+    tenant = find_tenant(session, principal, tenant_id)
+    stmt = _campaigns_visible(principal, template_id, tenant.pk)
+    rows, total = keyset_page(session, stmt, Campaign.pk, after, limit, scope_params(principal))
+    return tenant, rows, total

@@ -26,6 +26,7 @@ from switchboard.directory.schemas import (
     UserCreate,
 )
 from switchboard.kit.pagination import PageRequest, page_body
+from switchboard.kit.schemas import ListPage
 
 
 def _columns(model: Any, fields: list[str]) -> list[Any]:
@@ -277,7 +278,12 @@ async def read_item(
 
 
 async def read_page(
-    reader: FastReader, shape: Shape, scope: Mapping[str, Any], request: PageRequest, principal: Principal
+    reader: FastReader,
+    listing: type[ListPage],
+    shape: Shape,
+    scope: Mapping[str, Any],
+    request: PageRequest,
+    principal: Principal,
 ) -> dict[str, object]:
     """One page of what the principal may see, and the total of it."""
     variant, role = request.variant, visibility_key(principal)
@@ -291,7 +297,7 @@ async def read_page(
     params = {**scope, **request.params(), **scope_params(principal)}
     rows = [shape.shape(row) for row in await reader.fetch_all(page_query, params)]
     counted = await reader.fetch_one(count_query, params)
-    return page_body(rows, request, int(counted["total"]) if counted else 0)
+    return page_body(listing, rows, request, int(counted["total"]) if counted else 0)
 
 
 def read_items_in(

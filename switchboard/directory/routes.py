@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
 from switchboard.access.dependencies import DirectoryCaller
@@ -43,8 +44,8 @@ from switchboard.directory.schemas import (
     UserUpdate,
 )
 from switchboard.errors import NotFound
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest, page_request
-from switchboard.kit.schemas import Page
+from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest, page_body, page_request
+from switchboard.kit.schemas import ListPage, page_of
 from switchboard.system.store import DEFAULT_DOMAIN
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of, services_of
@@ -53,6 +54,12 @@ router = APIRouter(prefix="/api/v1", tags=["directory"])
 
 READ = errors(400, 401, 403, 404)
 WRITE = errors(400, 401, 403, 404, 409)
+
+TenantPage = page_of(TenantOut, "tenants")
+DomainPage = page_of(DomainOut, "domains")
+GroupPage = page_of(GroupOut, "groups")
+DepartmentPage = page_of(DepartmentOut, "departments")
+UserPage = page_of(UserOut, "users")
 
 
 async def page_params(
@@ -77,9 +84,15 @@ async def _require(
 
 
 async def _list(
-    request: Request, principal: Principal, shape: Shape, scope: dict[str, Any], paging: PageRequest
+    request: Request,
+    principal: Principal,
+    listing: type[ListPage],
+    shape: Shape,
+    scope: dict[str, Any],
+    paging: PageRequest,
 ) -> Response:
-    return json_response(await read_page(database_of(request).reader, shape, scope, paging, principal))
+    reader = database_of(request).reader
+    return json_response(await read_page(reader, listing, shape, scope, paging, principal))
 
 
 def _write(
@@ -112,6 +125,7 @@ def _register_crud(
     item: str,
     handlers: tuple[Callable[..., Any], ...],
     out_model: Any,
+    listing: type[ListPage],
     noun: str,
     operation_id: str,
     delete_errors: dict[int | str, dict[str, Any]],
@@ -119,7 +133,7 @@ def _register_crud(
     """List, create, get, update and delete routes of one family, documented alike."""
     list_fn, create_fn, get_fn, update_fn, delete_fn = handlers
     routes: list[tuple[str, Callable[..., Any], str, int, Any, dict[int | str, dict[str, Any]], str]] = [
-        (collection, list_fn, "GET", 200, Page[out_model], READ, "list"),
+        (collection, list_fn, "GET", 200, listing, READ, "list"),
         (collection, create_fn, "POST", 201, out_model, WRITE, "create"),
         (item, get_fn, "GET", 200, out_model, READ, "get"),
         (item, update_fn, "PATCH", 200, out_model, WRITE, "update"),
@@ -147,14 +161,14 @@ async def _full_id(request: Request, raw: str) -> str:
 USERS_PATH = "/tenants/{tenant_id}/groups/{group_id}/users"
 
 
-@router.get(f"{USERS_PATH}/", response_model=Page[UserOut], responses=READ)
+@router.get(f"{USERS_PATH}/", response_model=UserPage, responses=READ)
 async def list_users(
     request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, paging: Paging
 ) -> Response:
     """End users of a group by userId; namePrefix matches lastName."""
     scope = {"tenant": tenant_id.lower(), "group": group_id.lower()}
     await _require(request, principal, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
-    return await _list(request, principal, USERS, scope, paging)
+    return await _list(request, principal, UserPage, USERS, scope, paging)
 
 
 @router.post(f"{USERS_PATH}/", status_code=201, response_model=UserOut, responses=WRITE)
@@ -210,10 +224,10 @@ def delete_user(
 # -- tenants ---------------------------------------------------------------------------------------
 
 
-@router.get("/tenants/", response_model=Page[TenantOut], responses=errors(400, 401, 403))
+@router.get("/tenants/", response_model=TenantPage, responses=errors(400, 401, 403))
 async def list_tenants(request: Request, principal: DirectoryCaller, paging: Paging) -> Response:
     """Tenants, ordered by id; filter with idPrefix / namePrefix (name)."""
-    return await _list(request, principal, TENANTS, {}, paging)
+    return await _list(request, principal, TenantPage, TENANTS, {}, paging)
 
 
 @router.post("/tenants/", status_code=201, response_model=TenantOut, responses=errors(400, 401, 403, 409))
@@ -256,14 +270,22 @@ def delete_tenant(request: Request, principal: DirectoryCaller, tenant_id: str) 
 # -- domains ---------------------------------------------------------------------------------------
 
 
-@router.get("/tenants/{tenant_id}/domains/", response_model=list[DomainOut], responses=READ)
-def list_domains(request: Request, principal: DirectoryCaller, tenant_id: str) -> Response:
+@router.get("/tenants/{tenant_id}/domains/", response_model=DomainPage, responses=READ)
+def list_domains(
+    request: Request,
+    principal: DirectoryCaller,
+    tenant_id: str,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """The tenant's domains by name."""
+    page = page_request(limit, cursor, None, None)
     with database_of(request).transaction() as session:
-        tenant = service.find_tenant(session, principal, tenant_id)
-        rows = [
-            {"domain": d.name, "tenantId": tenant.tenant_id} for d in service.tenant_domains(session, tenant)
+        tenant, domains, total = service.domain_page(session, principal, tenant_id, page.after, limit)
+        rows: list[dict[str, object]] = [
+            {"domain": d.name, "tenantId": tenant.tenant_id, "_sort": d.name_key} for d in domains
         ]
-    return json_response(rows)
+    return json_response(page_body(DomainPage, rows, page, total))
 
 
 @router.post("/tenants/{tenant_id}/domains/", status_code=201, response_model=DomainOut, responses=WRITE)
@@ -287,12 +309,12 @@ def remove_domain(request: Request, principal: DirectoryCaller, tenant_id: str, 
 # -- groups ----------------------------------------------------------------------------------------
 
 
-@router.get("/tenants/{tenant_id}/groups/", response_model=Page[GroupOut], responses=READ)
+@router.get("/tenants/{tenant_id}/groups/", response_model=GroupPage, responses=READ)
 async def list_groups(
     request: Request, principal: DirectoryCaller, tenant_id: str, paging: Paging
 ) -> Response:
     await _require(request, principal, TENANTS, {"key": tenant_id.lower()})
-    return await _list(request, principal, GROUPS, {"tenant": tenant_id.lower()}, paging)
+    return await _list(request, principal, GroupPage, GROUPS, {"tenant": tenant_id.lower()}, paging)
 
 
 @router.post("/tenants/{tenant_id}/groups/", status_code=201, response_model=GroupOut, responses=WRITE)
@@ -364,9 +386,8 @@ def _department_routes(prefix: str, level: str) -> None:
         paging: Paging,
         group_id: str | None = None,
     ) -> Response:
-        return await _list(
-            request, principal, DEPARTMENTS, await scope_of(request, principal, tenant_id, group_id), paging
-        )
+        scope = await scope_of(request, principal, tenant_id, group_id)
+        return await _list(request, principal, DepartmentPage, DEPARTMENTS, scope, paging)
 
     def create_department(
         request: Request,
@@ -424,6 +445,7 @@ def _department_routes(prefix: str, level: str) -> None:
         item=f"{prefix}/{{name}}/",
         handlers=(list_departments, create_department, get_department, update_department, delete_department),
         out_model=DepartmentOut,
+        listing=DepartmentPage,
         noun=f"department ({level} level)",
         operation_id=f"{level}_department",
         delete_errors=errors(401, 403, 404, 409),
@@ -448,6 +470,7 @@ _department_routes("/tenants/{tenant_id}/groups/{group_id}/departments", "group"
 
 def _service_routes(segment: str, kind: str) -> None:
     create_model, update_model, out_model = SERVICE_MODELS[kind]
+    listing = page_of(out_model, to_camel(segment))  # the kind's plural, as its path names it
     base = f"/tenants/{{tenant_id}}/groups/{{group_id}}/services/{segment}"
 
     def key_of(tenant_id: str, group_id: str) -> Callable[[Any], dict[str, Any]]:
@@ -463,7 +486,7 @@ def _service_routes(segment: str, kind: str) -> None:
     ) -> Response:
         scope = {"tenant": tenant_id.lower(), "group": group_id.lower(), "kind": kind}
         await _require(request, principal, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
-        return await _list(request, principal, SERVICE_USERS, scope, paging)
+        return await _list(request, principal, listing, SERVICE_USERS, scope, paging)
 
     def create_service(
         request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, body: Any
@@ -507,6 +530,7 @@ def _service_routes(segment: str, kind: str) -> None:
         item=f"{base}/{{user_id}}/",
         handlers=(list_services, create_service, get_service, update_service, delete_service),
         out_model=out_model,
+        listing=listing,
         noun=kind.replace("_", " "),
         operation_id=kind,
         delete_errors=errors(401, 403, 404),

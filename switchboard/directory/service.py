@@ -20,6 +20,7 @@ from switchboard.access.principal import Principal
 from switchboard.db.base import utcnow
 from switchboard.db.bulk_insert import insert_rows
 from switchboard.db.in_lists import chunks, one_of
+from switchboard.db.keyset import keyset_page
 from switchboard.directory.models import Department, Domain, Group, ServiceUser, Tenant, User
 from switchboard.directory.schemas import (
     KIND_SETTINGS,
@@ -226,6 +227,17 @@ def tenant_domains(session: Session, tenant: Tenant) -> list[Domain]:
     return list(
         session.scalars(select(Domain).where(Domain.tenant_pk == tenant.pk).order_by(Domain.name_key))
     )
+
+
+def domain_page(
+    session: Session, principal: Principal, tenant_id: str, after: str | None, limit: int
+) -> tuple[Tenant, list[Domain], int]:
+    """A page of a visible tenant's domains by name (see keyset_page), and how many it has."""
+    tenant = find_tenant(session, principal, tenant_id)
+    rows, total = keyset_page(
+        session, select(Domain).where(Domain.tenant_pk == tenant.pk), Domain.name_key, after, limit
+    )
+    return tenant, rows, total
 
 
 def remove_domain(session: Session, principal: Principal, tenant_id: str, name: str) -> None:

@@ -17,7 +17,7 @@ from switchboard.events import webhooks
 from switchboard.events.delivery import queue_test_event
 from switchboard.events.signing import SecretBox
 from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, row_id
-from switchboard.kit.schemas import Page, RowId, Schema
+from switchboard.kit.schemas import RowId, Schema, page_of
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of, services_of
 
@@ -86,6 +86,10 @@ class AttemptOut(Schema):
     delivery_status: str
 
 
+WebhookPage = page_of(WebhookOut, "webhooks")
+AttemptPage = page_of(AttemptOut, "deliveryAttempts")
+
+
 def _box(request: Request) -> SecretBox:
     box = services_of(request).secret_box
     return box
@@ -116,7 +120,7 @@ async def create_webhook(request: Request, principal: WebhooksCaller, body: Webh
     return json_response(view, 201)
 
 
-@router.get("/", response_model=Page[WebhookOut], responses=errors(400, 401, 403, 429))
+@router.get("/", response_model=WebhookPage, responses=errors(400, 401, 403, 429))
 def list_webhooks(
     request: Request,
     principal: WebhooksCaller,
@@ -126,7 +130,7 @@ def list_webhooks(
     """The subscriptions the caller may see, oldest first; follow nextCursor."""
     after = row_id(cursor)
     with database_of(request).transaction() as session:
-        body = webhooks.webhooks_page(session, principal, after, limit)
+        body = webhooks.webhooks_page(session, principal, WebhookPage, after, limit)
     return json_response(body)
 
 
@@ -199,7 +203,7 @@ def send_test_event(request: Request, principal: WebhooksCaller, webhook_id: Row
     return json_response({"deliveryId": delivery_id}, 202)
 
 
-@router.get("/{webhook_id}/deliveries/", response_model=Page[AttemptOut], responses=READ)
+@router.get("/{webhook_id}/deliveries/", response_model=AttemptPage, responses=READ)
 def delivery_log(
     request: Request,
     principal: WebhooksCaller,
@@ -210,5 +214,5 @@ def delivery_log(
     """Every attempt, newest first: attempt number, status received, latency, error."""
     before = row_id(cursor)
     with database_of(request).transaction() as session:
-        body = webhooks.delivery_log_page(session, principal, webhook_id, before, limit)
+        body = webhooks.delivery_log_page(session, principal, AttemptPage, webhook_id, before, limit)
     return json_response(body)

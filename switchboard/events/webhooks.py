@@ -22,6 +22,7 @@ from switchboard.events import outbound
 from switchboard.events.log import EVENT_TYPES
 from switchboard.events.models import Event, Webhook, WebhookAttempt, WebhookDelivery
 from switchboard.events.signing import SecretBox, new_secret
+from switchboard.kit.schemas import ListPage
 from switchboard.settings import Settings
 
 FAMILIES = frozenset(kind.split(".")[0] for kind in EVENT_TYPES)
@@ -171,27 +172,36 @@ def delete_webhook(session: Session, principal: Principal, webhook_id: int) -> i
     return tenant_pk
 
 
-def _id_page(items: list[dict[str, Any]], total: int, more: bool) -> dict[str, Any]:
+def _id_page(
+    listing: type[ListPage], items: list[dict[str, Any]], total: int, more: bool
+) -> dict[str, object]:
     """A page whose cursor is the last item's id (lists ordered by id)."""
     next_cursor = str(items[-1]["id"]) if more and items else None
-    return {"items": items, "total": total, "nextCursor": next_cursor}
+    return listing.body(items, total, next_cursor)
 
 
-def webhooks_page(session: Session, principal: Principal, after: int | None, limit: int) -> dict[str, Any]:
+def webhooks_page(
+    session: Session, principal: Principal, listing: type[ListPage], after: int | None, limit: int
+) -> dict[str, object]:
     """The subscriptions the principal may see, oldest first, after the id `after`."""
     hooks, total = visible_webhooks(session, principal, after, limit + 1)
     names = tenant_ids(session, {hook.tenant_pk for hook in hooks})
     items = [webhook_view(hook, names[hook.tenant_pk]) for hook in hooks[:limit]]
-    return _id_page(items, total, more=len(hooks) > limit)
+    return _id_page(listing, items, total, more=len(hooks) > limit)
 
 
 def delivery_log_page(
-    session: Session, principal: Principal, webhook_id: int, before: int | None, limit: int
-) -> dict[str, Any]:
+    session: Session,
+    principal: Principal,
+    listing: type[ListPage],
+    webhook_id: int,
+    before: int | None,
+    limit: int,
+) -> dict[str, object]:
     """A visible subscription's delivery attempts, newest first, before the id `before`."""
     rows, total = attempts_of(session, find_webhook(session, principal, webhook_id), before, limit + 1)
     items = [attempt_view(attempt, delivery) for attempt, delivery in rows[:limit]]
-    return _id_page(items, total, more=len(rows) > limit)
+    return _id_page(listing, items, total, more=len(rows) > limit)
 
 
 def visible_webhooks(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import orjson
 
 from switchboard.errors import BadRequest
+from switchboard.kit.schemas import ListPage
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -107,14 +108,17 @@ def number_after(request: PageRequest) -> int | None:
     return row_id(request.after)
 
 
-def page_body(rows: list[dict[str, object]], request: PageRequest, total: int) -> dict[str, object]:
-    """Cut the look-ahead row and build {items, total, nextCursor}; rows carry their sort key."""
+def page_body(
+    listing: type[ListPage], rows: list[dict[str, object]], request: PageRequest, total: int
+) -> dict[str, object]:
+    """Cut the look-ahead row and build the list's {key: [...], total, nextCursor}; rows carry
+    their sort key."""
     more = len(rows) > request.limit
     rows = rows[: request.limit]
     next_cursor = encode_cursor(str(rows[-1]["_sort"])) if more and rows else None
     for row in rows:
         del row["_sort"]
-    return {"items": rows, "total": total, "nextCursor": next_cursor}
+    return listing.body(rows, total, next_cursor)
 
 
 def decode_pk_cursor(cursor: str | None) -> int | None:
