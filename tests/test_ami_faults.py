@@ -238,7 +238,7 @@ def test_a_dial_answered_504_because_asterisk_was_frozen_is_hung_up_when_asteris
         assert [a["Channel"].startswith("PJSIP/102-") for a in hangups] == [True]
         time.sleep(0.2)
         assert api.get(f"/api/v1/calls/{late}/").status_code == 404
-        assert api.get("/api/v1/calls/", params={"state": "live"}).json()["items"] == []
+        assert api.get("/api/v1/calls/", params={"state": "live"}).json()["calls"] == []
         # The driver is in step again: the next dial is placed and connects.
         placed = dial(api, extenOrUniqueId="102", number="0390001235")
         assert placed != late
@@ -263,7 +263,7 @@ def test_a_dial_answered_504_whose_answer_is_lost_with_the_link_is_hung_up_on_re
         wait_until(lambda: pbx_ready(api), "the AMI login")
         time.sleep(0.2)
         assert api.get(f"/api/v1/calls/{late}/").status_code == 404
-        assert api.get("/api/v1/calls/", params={"state": "live"}).json()["items"] == []
+        assert api.get("/api/v1/calls/", params={"state": "live"}).json()["calls"] == []
 
 
 def _actions(pbx: ServerThread, name: str) -> list[dict[str, str]]:
@@ -288,12 +288,12 @@ def test_a_recording_start_answered_504_is_stopped_when_asterisk_runs_it(
         again = api.post(f"/api/v1/calls/{unique_id}/recording/start/")
         assert again.status_code == 503, again.text
         assert "has not yet answered the last recording request" in again.json()["detail"]
-        assert api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"] == []
+        assert api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"] == []
         pbx.loop.call_soon_threadsafe(pbx.server.resume)
         wait_until(lambda: bool(_actions(pbx, "StopMixMonitor")), "the late monitor to be stopped")
         wait_until(lambda: pbx.server.channels[unique_id].recording is None, "no monitor left running")
         assert len(_actions(pbx, "MixMonitor")) == 1  # the second request never reached Asterisk
-        assert api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"] == []
+        assert api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"] == []
         answers: list[Any] = []  # the undo's answer reaches the driver just after the PBX stops it
         wait_until(
             lambda: (
@@ -371,7 +371,7 @@ def test_a_recording_asterisk_could_not_write_is_failed_never_stopped(
         assert start.status_code == 409, start.text
         assert "the recording failed: Asterisk wrote no file" in start.json()["detail"]
         assert pbx.server.log  # Asterisk's log says so, as a real one does
-        (leg,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+        (leg,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
         assert (leg["state"], leg["seconds"], leg["leg"]) == ("failed", 0.0, 1)
         assert leg["stoppedAt"] is not None
         assert api.get(f"/api/v1/recordings/{leg['id']}/file/").status_code == 404
@@ -423,7 +423,7 @@ def test_a_recording_whose_file_is_gone_at_its_end_is_failed(
             else:
                 assert api.post(f"/api/v1/calls/{unique_id}/hangup/").status_code == 200
                 wait_state(api, unique_id, "Hungup")
-        legs = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+        legs = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
         assert [(leg["leg"], leg["state"]) for leg in legs] == [(1, "failed"), (2, "failed")]
 
 
@@ -451,7 +451,7 @@ def test_with_no_shared_recordings_directory_asterisk_s_word_is_taken(
             else:
                 assert api.post(f"/api/v1/calls/{unique_id}/hangup/").status_code == 200
                 wait_state(api, unique_id, "Hungup")
-        legs = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+        legs = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
         assert [(leg["leg"], leg["state"]) for leg in legs] == [(1, "stopped"), (2, "stopped")]
 
 
@@ -568,7 +568,7 @@ def test_the_call_on_an_extension_is_the_local_channels_dialled_half(
         halves = sorted(c.name for c in pbx.server.channels.values())
         assert [name[-2:] for name in halves] == [";1", ";2"]
         time.sleep(0.2)  # every event of both halves applied
-        live = api.get("/api/v1/calls/", params={"state": "live"}).json()["items"]
+        live = api.get("/api/v1/calls/", params={"state": "live"}).json()["calls"]
         assert [call["uniqueId"] for call in live] == [dialled]
         started = noojee(api, "start", extenOrUniqueId="102")
         assert started.json()["UniqueId"] == dialled, started.text
@@ -576,7 +576,7 @@ def test_the_call_on_an_extension_is_the_local_channels_dialled_half(
         assert mixmonitor["Channel"].endswith(";1")
         assert noojee(api, "hangup", extenOrUniqueId="102").json()["Code"] == 0
         assert wait_state(api, dialled, "Hungup")["answeredAt"] is not None
-        assert api.get("/api/v1/calls/", params={"state": "live"}).json()["items"] == []
+        assert api.get("/api/v1/calls/", params={"state": "live"}).json()["calls"] == []
 
 
 def test_the_native_hang_up_answers_the_call_after_the_hang_up(

@@ -27,6 +27,7 @@ from switchboard.directory.models import Group, Tenant, User
 from switchboard.settings import Settings
 from tests.support.clients import make_client
 from tests.support.factories import created, make_group, make_tree, make_user
+from tests.support.pages import items_of
 
 PASSWORD = "a long enough password"
 LIMIT = 4
@@ -57,15 +58,16 @@ def walk(
         response = reader.get(path, params=params)
         assert response.status_code == 200, response.text
         body = response.json()
-        assert len(body["items"]) <= LIMIT
-        keys = [key(item) for item in body["items"]]
+        items = items_of(body, path)
+        assert len(items) <= LIMIT
+        keys = [key(item) for item in items]
         again = set(keys) & set(seen)
         assert not again, f"page {page} repeats rows already seen: {sorted(map(str, again))}"
         seen += keys
         cursor = body["nextCursor"]
         if cursor is None:
             return seen
-        assert body["items"], "a page with a next cursor but no rows"
+        assert items, "a page with a next cursor but no rows"
         between_pages(page, seen[-1])
     raise AssertionError("the walk did not end")
 

@@ -34,7 +34,7 @@ def test_https_with_a_self_signed_certificate_and_redacted_logs(
             )
             assert created.status_code == 201
             listed = client.get("/api/v1/tenants/", headers={"Authorization": f"Bearer {global_key}"})
-            assert listed.json()["items"][0]["tenantId"] == "demo"
+            assert listed.json()["tenants"][0]["tenantId"] == "demo"
             assert client.get(f"/api/v1/tenants/?apiKey={global_key}").status_code == 401
             noojee = client.post(
                 f"/servicemanager/rest/CallManagementAPI/stop?extenOrUniqueId=410&apiKey={global_key}"

@@ -233,7 +233,7 @@ def test_a_webhook_registered_through_one_worker_is_delivered_once_with_two(
         client.close()
     assert [d.status for d in deliveries] == ["delivered"] * accounts  # one delivery per event
     assert len({d.event_seq for d in deliveries}) == accounts
-    attempts = log["items"]
+    attempts = log["deliveryAttempts"]
     assert len(attempts) == accounts  # one attempt each: nothing sent twice
     assert {a["attempt"] for a in attempts} == {1}
     assert {a["statusCode"] for a in attempts} == {200}

@@ -24,8 +24,8 @@ def _allocations(api: TestClient, campaign: int, **headers: str) -> dict[str, di
     answer = api.get(f"{T1}/campaigns/{campaign}/allocations/", headers=headers)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["total"] == len(body["items"])
-    return {item["name"]: item for item in body["items"]}
+    assert body["total"] == len(body["allocations"])
+    return {item["name"]: item for item in body["allocations"]}
 
 
 def _insert_fast(api: TestClient, s: dict[str, Any], rows: list[dict[str, str]], **extra: str) -> Any:
@@ -67,7 +67,7 @@ def test_every_lead_write_names_its_allocation_or_joins_the_default(
     assert one.status_code == 200
     assert one.json() == found["May list"]
     # Each lead says its allocation.
-    leads = api.get(s["path"], params={"limit": 50}).json()["items"]
+    leads = api.get(s["path"], params={"limit": 50}).json()["leads"]
     by_name = {lead["fields"]["firstName"]: lead["allocationId"] for lead in leads}
     assert by_name["L1"] == by_name["L4"] == found["May list"]["id"]
     assert by_name["L3"] == by_name["L5"] == found["Default"]["id"]
@@ -85,7 +85,11 @@ def test_every_lead_write_names_its_allocation_or_joins_the_default(
     rest = api.get(
         f"{T1}/campaigns/{campaign}/allocations/", params={"limit": 2, "cursor": first["nextCursor"]}
     ).json()
-    assert [a["name"] for a in first["items"] + rest["items"]] == ["May list", "Default", "From CSV"]
+    assert [a["name"] for a in first["allocations"] + rest["allocations"]] == [
+        "May list",
+        "Default",
+        "From CSV",
+    ]
     assert rest["nextCursor"] is None
 
 
@@ -134,7 +138,7 @@ def test_another_tenants_allocations_are_not_found_exactly_like_missing_ones(
     ]
     t2_leads = f"/api/v1/tenants/t2/campaigns/{other}/leads/"
     created(api.post(t2_leads, json={"leads": [{}], "allocationName": "theirs"}), 200)
-    theirs = api.get(f"/api/v1/tenants/t2/campaigns/{other}/allocations/").json()["items"][0]["id"]
+    theirs = api.get(f"/api/v1/tenants/t2/campaigns/{other}/allocations/").json()["allocations"][0]["id"]
     created(api.post(s["path"], json={"leads": [{"fields": _lead(1)}]}), 200)
     mine = _allocations(api, s["campaign"])["Default"]["id"]
     admin = {"Authorization": f"Bearer {login(api, 'ta1')}"}

@@ -12,7 +12,7 @@ from tests.support.access_world import PASSWORD, build_world, login
 def _entries(api: TestClient, headers: dict[str, str], **params: str) -> list[dict[str, object]]:
     response = api.get("/api/v1/audit/", params={"limit": 500, **params}, headers=headers)
     assert response.status_code == 200, response.text
-    items: list[dict[str, object]] = response.json()["items"]
+    items: list[dict[str, object]] = response.json()["auditEntries"]
     return items
 
 
@@ -66,11 +66,11 @@ def test_audit_filters_and_pagination(api: TestClient, global_key: str) -> None:
     api.get("/api/v1/tenants/t1/", headers=w.headers["tenant_admin"])
     api.patch("/api/v1/tenants/t1/", json={"name": "x"}, headers=w.headers["tenant_admin"])
     first = api.get("/api/v1/audit/", params={"limit": 3}, headers=w.headers["system"]).json()
-    assert len(first["items"]) == 3
+    assert len(first["auditEntries"]) == 3
     second = api.get(
         "/api/v1/audit/", params={"limit": 3, "cursor": first["nextCursor"]}, headers=w.headers["system"]
     ).json()
-    assert {e["id"] for e in first["items"]}.isdisjoint(e["id"] for e in second["items"])
+    assert {e["id"] for e in first["auditEntries"]}.isdisjoint(e["id"] for e in second["auditEntries"])
     assert api.get("/api/v1/audit/", params={"cursor": "x"}, headers=w.headers["system"]).status_code == 400
     assert (
         api.get("/api/v1/audit/", params={"decision": "maybe"}, headers=w.headers["system"]).status_code

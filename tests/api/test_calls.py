@@ -107,7 +107,7 @@ def test_refusals_are_distinct_and_change_nothing(api: TestClient, global_key: s
     wait_state(api, unique_id, "Hungup")
     assert code("stop", extenOrUniqueId=unique_id) == (409, f"call {unique_id} has ended (Hungup)")
     assert code("stop", extenOrUniqueId="102")[0] == 404
-    recordings = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+    recordings = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
     assert [(r["leg"], r["state"]) for r in recordings] == [(1, "stopped")]  # stopped by the hang-up
     assert noojee(api, "dial", extenOrUniqueId="102").status_code == 400  # number missing
     assert api.get(f"{CM}/stop").status_code == 405
@@ -174,18 +174,18 @@ def test_a_user_key_controls_its_campaigns_and_its_own_extension(api: TestClient
     assert noojee(api, "pause", key, extenOrUniqueId=own).json()["Code"] == 0
     assert noojee(api, "stop", extenOrUniqueId=own, agentLoginName="ta1").json()["Code"] == 0
     # The native list shows the agent exactly its own extension's and its campaign's calls.
-    seen = {c["uniqueId"] for c in api.get("/api/v1/calls/", headers=key).json()["items"]}
+    seen = {c["uniqueId"] for c in api.get("/api/v1/calls/", headers=key).json()["calls"]}
     assert seen == {for_a, own}
     # Another tenant's administrator sees none of it.
     ta2 = {"Authorization": world.headers["user_key"]["Authorization"]}  # t1's key: sees t1
-    assert {c["uniqueId"] for c in api.get("/api/v1/calls/", headers=ta2).json()["items"]} >= {
+    assert {c["uniqueId"] for c in api.get("/api/v1/calls/", headers=ta2).json()["calls"]} >= {
         for_a,
         for_b,
         own,
     }
     make_account(api, "ta2-admin", "tenant_admin", "t2")
     other = created(api.post("/api/v1/accounts/ta2-admin/api-keys/", json={"name": "x"}))["key"]
-    assert api.get("/api/v1/calls/", headers={"Authorization": f"Bearer {other}"}).json()["items"] == []
+    assert api.get("/api/v1/calls/", headers={"Authorization": f"Bearer {other}"}).json()["calls"] == []
     assert noojee(api, "stop", {"Authorization": f"Bearer {other}"}, extenOrUniqueId=for_a).status_code == 404
 
 
@@ -223,11 +223,11 @@ def test_record_on_dial_and_injected_inbound_calls(api: TestClient, global_key: 
     )
     deadline = time.monotonic() + 5
     while (
-        not api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+        not api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
         and time.monotonic() < deadline
     ):
         time.sleep(0.01)
-    (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+    (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
     assert (recording["owner"], recording["tag"], recording["state"]) == ("eu1", "auto", "recording")
     inbound = created(api.post("/api/v1/simulator/calls/", json={"to": "102", "from": "+61 3 9000 0001"}))
     assert (inbound["direction"], inbound["extension"], inbound["tenantId"]) == ("inbound", "102", "t1")
@@ -278,7 +278,7 @@ def test_calls_of_a_previous_process_end_with_it(settings: Any, global_key: str,
     with make_client(settings) as second:
         second.headers["Authorization"] = f"Bearer {global_key}"
         wait_state(second, unique_id, "Hungup")
-        (recording,) = second.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+        (recording,) = second.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
         assert recording["state"] == "failed"
 
 

@@ -64,7 +64,7 @@ def test_inbound_calls_from_the_pbx_are_followed(
         assert noojee(api, "start", extenOrUniqueId="103").json()["Code"] == 0
         pbx.call(lambda: pbx.server.remote_hangup(unique_id))
         wait_state(api, unique_id, "Hungup")
-        (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+        (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
         assert recording["state"] == "stopped"  # the hang-up ended it
         assert api.post(f"/api/v1/calls/{unique_id}/hangup/").status_code == 409  # ended
         # The PBX itself refusing (a channel it lost without telling): 409 with its reason.
@@ -80,7 +80,7 @@ def test_inbound_calls_from_the_pbx_are_followed(
         assert refused.status_code == 409
         assert "No such channel" in refused.json()["Message"]
         assert (
-            api.get("/api/v1/recordings/", params={"uniqueId": other}).json()["items"] == []
+            api.get("/api/v1/recordings/", params={"uniqueId": other}).json()["recordings"] == []
         )  # nothing changed
 
 

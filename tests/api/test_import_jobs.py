@@ -81,7 +81,7 @@ def test_a_json_lines_import_runs_to_done_and_twice_changes_nothing(
     )
     assert done["finishedAt"] is not None
     listed = client.get("/api/v1/tenants/bulk/groups/sales/users/").json()
-    assert [u["userId"] for u in listed["items"]] == ["a@bulk.example", "b@bulk.example", "c@bulk.example"]
+    assert [u["userId"] for u in listed["users"]] == ["a@bulk.example", "b@bulk.example", "c@bulk.example"]
     assert uploads(settings) == []  # the upload goes when the job ends
     # The same file again: every row unchanged.
     again = finished(client, start(client, lines(*TREE))["id"])
@@ -240,7 +240,7 @@ def test_each_principal_sees_the_jobs_of_its_view(client: TestClient, global_key
     assert not failures, "\n".join(failures)
     # Lists: the system sees every job; a tenant administrator its tenant's.
     ids = {
-        name: [job["id"] for job in client.get(IMPORT, headers=world.headers[name]).json()["items"]]
+        name: [job["id"] for job in client.get(IMPORT, headers=world.headers[name]).json()["importJobs"]]
         for name in ("system", "tenant_admin", "tenant_admin_2")
     }
     assert ids["tenant_admin_2"] == [t2["id"]]
@@ -255,10 +255,10 @@ def test_the_list_is_paged_newest_first(client: TestClient) -> None:
     for job_id in started:
         finished(client, job_id)
     first = client.get(IMPORT, params={"limit": 2}).json()
-    assert [job["id"] for job in first["items"]] == started[:0:-1]
+    assert [job["id"] for job in first["importJobs"]] == started[:0:-1]
     assert (first["total"], first["nextCursor"] is not None) == (3, True)
     second = client.get(IMPORT, params={"limit": 2, "cursor": first["nextCursor"]}).json()
-    assert ([job["id"] for job in second["items"]], second["nextCursor"]) == ([started[0]], None)
+    assert ([job["id"] for job in second["importJobs"]], second["nextCursor"]) == ([started[0]], None)
     refused = client.get(IMPORT, params={"cursor": "bm9wZQ"})
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["field"] == "cursor"
@@ -317,7 +317,7 @@ def test_progress_is_readable_while_the_check_holds_its_transaction(
             6,
             6,
         )
-        assert [j["id"] for j in client.get(IMPORT).json()["items"]] == [job_id]
+        assert [j["id"] for j in client.get(IMPORT).json()["importJobs"]] == [job_id]
         if not db.is_sqlite:
             with db.transaction() as session:
                 row = session.scalars(select(jobs.ImportJob).where(jobs.ImportJob.job_id == job_id)).one()

@@ -82,12 +82,12 @@ def test_callback_times_are_in_the_templates_zone_and_set_the_status(
     assert (c["disposition"], c["status"], c["priority"]) == ("Sale", "finished", 0)
     # Lists page by id and filter by status.
     page = api.get(f"{s['path']}?limit=2").json()
-    assert [item["id"] for item in page["items"]] == ids[:2]
+    assert [item["id"] for item in page["leads"]] == ids[:2]
     assert page["total"] == 3
     rest = api.get(f"{s['path']}?limit=2&cursor={page['nextCursor']}").json()
-    assert [item["id"] for item in rest["items"]] == ids[2:]
+    assert [item["id"] for item in rest["leads"]] == ids[2:]
     assert rest["nextCursor"] is None
-    assert [i["id"] for i in api.get(f"{s['path']}?status=finished").json()["items"]] == [ids[2]]
+    assert [i["id"] for i in api.get(f"{s['path']}?status=finished").json()["leads"]] == [ids[2]]
     assert api.get(f"{s['path']}?cursor=garbage").status_code == 400
 
 
@@ -243,10 +243,10 @@ def test_dnc_list_is_normalised_paged_and_kept_by_admins(api: TestClient, global
     assert api.post(f"{T1}/dnc/", json={"number": "+61390000001"}).status_code == 409
     assert api.post(f"{T1}/dnc/", json={"number": "call me"}).status_code == 400
     first = api.get(f"{T1}/dnc/?limit=2").json()
-    assert [e["number"] for e in first["items"]] == ["+61390000001", "+61390000003"]
+    assert [e["number"] for e in first["dncEntries"]] == ["+61390000001", "+61390000003"]
     assert first["total"] == 3
     rest = api.get(f"{T1}/dnc/?limit=2&cursor={first['nextCursor']}").json()
-    assert [e["number"] for e in rest["items"]] == ["0390000002"]
+    assert [e["number"] for e in rest["dncEntries"]] == ["0390000002"]
     assert api.get(f"{T1}/dnc/?numberPrefix=%2B61").json()["total"] == 2
     assert api.delete(f"{T1}/dnc/0061390000001/").status_code == 204
     assert api.delete(f"{T1}/dnc/0061390000001/").status_code == 404

@@ -41,7 +41,7 @@ def calls(api: TestClient, global_key: str) -> dict[str, Any]:
     may = {"leads": [{"externalId": "crm-1", "fields": {"firstName": "A", "phone": "0390001001"}}]}
     created(api.post(s["path"], json={**may, "allocationName": "May"}), 200)
     created(api.post(s["path"], json={"leads": [{"fields": {"firstName": "B", "phone": "0390001002"}}]}), 200)
-    allocations = api.get(f"{T1}/campaigns/{ta}/allocations/").json()["items"]
+    allocations = api.get(f"{T1}/campaigns/{ta}/allocations/").json()["allocations"]
     s["allocation"] = {a["name"]: a["id"] for a in allocations}
     s["calls"] = {
         "lead1": _call(api, "0390001001", ta, record=True),
@@ -134,7 +134,7 @@ def test_metadata_by_hour_lists_the_legs_that_ended_in_that_hour_of_the_tenants_
     api: TestClient, calls: dict[str, Any]
 ) -> None:
     unique_id = calls["calls"]["lead1"]
-    (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+    (recording,) = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
     stopped = datetime.fromisoformat(recording["stoppedAt"])
     ra = "/servicemanager/rest/RecordingAPI"
     expected = api.post(f"{ra}/retrieveMetaDataByUniqueId", params={"uniqueId": unique_id}).json()

@@ -553,7 +553,7 @@ def test_seed_000s_stop_example_stops_a_recording_on_the_demo(
     assert parse_simple(answer.content).code == 0
     system = {"Authorization": f"Bearer {global_key}"}
     recordings = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}, headers=system)
-    assert [r["state"] for r in recordings.json()["items"]] == ["stopped"]
+    assert [r["state"] for r in recordings.json()["recordings"]] == ["stopped"]
 
 
 # -- a raw space in the request line, on the real server -------------------------------------------

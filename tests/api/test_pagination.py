@@ -18,7 +18,7 @@ def _walk(api: TestClient, url: str, limit: int, between_pages: list[str] | None
         if cursor:
             params["cursor"] = cursor
         body = api.get(url, params=params).json()
-        seen.extend(item["userId"] for item in body["items"])
+        seen.extend(item["userId"] for item in body["users"])
         cursor = body["nextCursor"]
         if between_pages and page < len(between_pages):
             make_user(api, "t1", "g1", between_pages[page])
@@ -34,7 +34,7 @@ def test_pages_cover_every_row_once_in_order(api: TestClient) -> None:
         make_user(api, "t1", "g1", user_id)
     first = api.get(USERS, params={"limit": 5}).json()
     assert first["total"] == 23
-    assert len(first["items"]) == 5
+    assert len(first["users"]) == 5
     assert first["nextCursor"]
     assert _walk(api, USERS, 5) == ids
     assert api.get(USERS, params={"limit": 23}).json()["nextCursor"] is None
@@ -59,12 +59,12 @@ def test_prefix_filters(api: TestClient) -> None:
     make_user(api, "t1", "g1", "ANDY@t1.example", lastName="Russo")
     make_user(api, "t1", "g1", "bob@t1.example", lastName="Ross_i")
     by_id = api.get(USERS, params={"idPrefix": "An"}).json()
-    assert [u["userId"] for u in by_id["items"]] == ["ANDY@t1.example", "anna@t1.example"]
+    assert [u["userId"] for u in by_id["users"]] == ["ANDY@t1.example", "anna@t1.example"]
     assert by_id["total"] == 2
     by_name = api.get(USERS, params={"namePrefix": "ross"}).json()
-    assert {u["userId"] for u in by_name["items"]} == {"anna@t1.example", "bob@t1.example"}
+    assert {u["userId"] for u in by_name["users"]} == {"anna@t1.example", "bob@t1.example"}
     literal = api.get(USERS, params={"namePrefix": "ross_"}).json()  # '_' is not a wildcard
-    assert [u["userId"] for u in literal["items"]] == ["bob@t1.example"]
+    assert [u["userId"] for u in literal["users"]] == ["bob@t1.example"]
     tenants = api.get("/api/v1/tenants/", params={"namePrefix": "tenant t"}).json()
     assert tenants["total"] == 1
 

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from tests.support.access_world import build_world, make_account
 from tests.support.calls import dial
 from tests.support.factories import created, make_group, make_user
+from tests.support.pages import items_of
 from tests.support.webhook_receiver import CLOSED_HOOK
 
 PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key", "tenant_key"]
@@ -271,7 +272,7 @@ def _contact_centre_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
         created(
             api.post(path.replace("allocations", "leads"), json={"leads": [{}], "allocationName": "B"}), 200
         )
-        ids[f"a{name}"] = created(api.get(path), 200)["items"][0]["id"]
+        ids[f"a{name}"] = created(api.get(path), 200)["allocations"][0]["id"]
     ra = "/servicemanager/rest/RecordingAPI"
     # Webhooks (a closed loopback port: deliveries fail at once, nothing leaves the host).
     hook = {
@@ -473,8 +474,9 @@ def test_lists_show_exactly_what_each_principal_may_see(api: TestClient, global_
         response = api.get(path, headers=world.headers[principal])
         assert response.status_code == 200, response.text
         body = response.json()
-        assert body["total"] == len(body["items"])
-        return {item[key] for item in body["items"]}
+        items = items_of(body, path)
+        assert body["total"] == len(items)
+        return {item[key] for item in items}
 
     assert ids("system", "/api/v1/tenants/", "tenantId") == {"t1", "t2"}
     assert ids("tenant_admin", "/api/v1/tenants/", "tenantId") == {"t1"}

@@ -153,11 +153,14 @@ def _run(client: TestClient, global_key: str, spec: Spec) -> None:
             and (role == "tenant_admin" or (team is not None and team in spec.memberships[n]))
         }
         for t in tenants:
-            seen = client.get(f"/api/v1/tenants/t{t}/campaigns/", headers=token)
+            seen = client.get(f"/api/v1/tenants/t{t}/campaigns/", params={"limit": 500}, headers=token)
             if t != me.tenant:
                 assert seen.status_code == 404
             else:
-                assert {c["id"] for c in seen.json()} == wanted_campaigns, (role, spec.memberships[n])
+                assert {c["id"] for c in seen.json()["campaigns"]} == wanted_campaigns, (
+                    role,
+                    spec.memberships[n],
+                )
         noojee = client.post("/servicemanager/rest/CampaignAPI/getCampaignList", headers=token).json()
         assert {c["id"] for c in noojee["entities"]} == wanted_campaigns
         for _, _, cid in campaigns:
@@ -183,7 +186,7 @@ def _run(client: TestClient, global_key: str, spec: Spec) -> None:
             if not group_seen:
                 assert listing.status_code == 404
                 continue
-            listed = {item["userId"] for item in listing.json()["items"]}
+            listed = {item["userId"] for item in listing.json()["users"]}
             wanted = {
                 f"u{u.group}x{u.user}@t{u.tenant}.example"
                 for u in users

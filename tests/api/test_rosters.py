@@ -135,7 +135,7 @@ def test_overrides_win_over_the_weekly_pattern(api: TestClient, world: World) ->
         )
     )
     assert logins(active(api, "teamName=Sales Team&tenantId=t1")) == [("ag9", 1), ("ga1", 3)]
-    listed = api.get(f"{ROSTER}/overrides/").json()
+    listed = api.get(f"{ROSTER}/overrides/").json()["overrides"]
     assert [(o["username"], o["onShift"], o["note"]) for o in listed] == [  # by start, then made
         ("eu1", False, ""),
         ("ga1", True, "covering"),
@@ -153,7 +153,7 @@ def test_overrides_win_over_the_weekly_pattern(api: TestClient, world: World) ->
     assert logins(active(api, "teamName=Sales Team&tenantId=t1")) == [("ag9", 1), ("eu1", 2)]
     # Leaving the team takes its shifts and overrides with it.
     assert api.delete(f"{T1}/teams/Sales Team/members/eu1/").status_code == 204
-    assert [o["username"] for o in api.get(f"{ROSTER}/overrides/").json()] == []
+    assert [o["username"] for o in api.get(f"{ROSTER}/overrides/").json()["overrides"]] == []
     assert logins(active(api, "teamName=Sales Team&tenantId=t1")) == [("ag9", 1)]
 
 

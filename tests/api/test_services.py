@@ -6,6 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.support.factories import make_tree
+from tests.support.pages import items_of
 
 BASE = "/api/v1/tenants/t1/groups/g1/services"
 
@@ -63,7 +64,7 @@ def test_service_user_crud(
     assert api.get(f"{BASE}/{segment}/svc@t1.example/").json() == svc
     listing = api.get(f"{BASE}/{segment}/").json()
     assert listing["total"] == 1
-    assert listing["items"][0] == svc
+    assert items_of(listing, f"{BASE}/{segment}/")[0] == svc
     renamed = api.patch(
         f"{BASE}/{segment}/svc@t1.example/", json={"serviceInstanceProfile": {"name": "Renamed"}}
     )

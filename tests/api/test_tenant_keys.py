@@ -44,7 +44,7 @@ def test_created_once_listed_without_the_key_and_paged(api: TestClient, global_k
     assert first["nextCursor"]
     second = api.get(KEYS, params={"limit": 1, "cursor": first["nextCursor"]}).json()
     assert second["nextCursor"] is None
-    listed = first["items"] + second["items"]
+    listed = first["tenantKeys"] + second["tenantKeys"]
     assert [k["name"] for k in listed] == ["noojee", "Noojee CRM"]
     assert made["key"] not in str(listed)
     assert all("key" not in k and "digest" not in k for k in listed)
@@ -61,9 +61,9 @@ def test_created_once_listed_without_the_key_and_paged(api: TestClient, global_k
 def test_acts_as_its_tenants_admin_and_sees_nothing_else(api: TestClient, global_key: str) -> None:
     world = build_world(api, global_key)
     key = world.headers["tenant_key"]
-    assert api.get("/api/v1/tenants/", headers=key).json()["items"][0]["tenantId"] == "t1"
+    assert api.get("/api/v1/tenants/", headers=key).json()["tenants"][0]["tenantId"] == "t1"
     assert api.get("/api/v1/tenants/t1/groups/g2/", headers=key).status_code == 200
-    names = {a["username"] for a in api.get("/api/v1/accounts/", headers=key).json()["items"]}
+    names = {a["username"] for a in api.get("/api/v1/accounts/", headers=key).json()["accounts"]}
     assert names == {"ta1", "ga1", "eu1"}
     # Another tenant's objects answer exactly as missing ones.
     missing = api.get("/api/v1/tenants/no-such-tenant/", headers=key)
@@ -76,7 +76,7 @@ def test_acts_as_its_tenants_admin_and_sees_nothing_else(api: TestClient, global
     assert api.post("/api/v1/accounts/", json=body, headers=key).status_code == 201
     assert api.post(KEYS, json={"name": "second"}, headers=key).status_code == 201
     prefix = key["Authorization"].removeprefix("Bearer ")[:10]
-    actors = {entry["principal"] for entry in api.get("/api/v1/audit/").json()["items"]}
+    actors = {entry["principal"] for entry in api.get("/api/v1/audit/").json()["auditEntries"]}
     assert f"tenant_key:{prefix}" in actors
     assert not any(key["Authorization"][7:] in actor for actor in actors)
 

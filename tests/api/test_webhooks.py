@@ -94,10 +94,14 @@ def test_failures_are_retried_with_backoff_and_logged(
     assert gaps[0] >= 0.02
     assert gaps[1] >= 0.045
     log = wait_log(hooks, made["id"], 3)
-    assert [(e["attempt"], e["statusCode"]) for e in log["items"]] == [(3, 200), (2, 503), (1, 500)]
-    assert log["items"][0]["deliveryStatus"] == "delivered"
-    assert log["items"][2]["error"] == "HTTP 500"
-    assert all(e["latencyMs"] >= 0 for e in log["items"])
+    assert [(e["attempt"], e["statusCode"]) for e in log["deliveryAttempts"]] == [
+        (3, 200),
+        (2, 503),
+        (1, 500),
+    ]
+    assert log["deliveryAttempts"][0]["deliveryStatus"] == "delivered"
+    assert log["deliveryAttempts"][2]["error"] == "HTTP 500"
+    assert all(e["latencyMs"] >= 0 for e in log["deliveryAttempts"])
     # Past the last attempt it gives up: four 500s, then nothing more.
     receiver.default = 500
     make_account(hooks, "doomed", "user", "t1", "g1")
@@ -105,7 +109,7 @@ def test_failures_are_retried_with_backoff_and_logged(
     time.sleep(0.6)
     assert len(receiver.received) == 7
     log = wait_log(hooks, made["id"], 7)
-    assert log["items"][0]["deliveryStatus"] == "failed"
+    assert log["deliveryAttempts"][0]["deliveryStatus"] == "failed"
 
 
 def test_410_disables_the_subscription(hooks: TestClient, global_key: str, receiver: Receiver) -> None:
@@ -154,7 +158,7 @@ def test_internal_addresses_are_refused_unless_allowed(
             assert "may not be called" in refused.json()["errors"][0]["reason"]
         assert api.post(f"{WH}/{made['id']}/test/").status_code == 202
         log = wait_log(api, made["id"], 1)
-        (attempt,) = log["items"]
+        (attempt,) = log["deliveryAttempts"]
         assert attempt["statusCode"] is None
         assert "refused" in attempt["error"]
         assert "loopback" in attempt["error"]
@@ -199,7 +203,7 @@ def test_a_tenant_admin_receives_its_tenant_events_only(
     assert other.status_code == 404
     system_wide = subscribe(hooks, f"{CLOSED_HOOK}/all", ["*"])
     assert hooks.get(f"{WH}/{system_wide['id']}/", headers=admin).status_code == 404
-    assert [h["id"] for h in hooks.get(f"{WH}/", headers=admin).json()["items"]] == [mine["id"]]
+    assert [h["id"] for h in hooks.get(f"{WH}/", headers=admin).json()["webhooks"]] == [mine["id"]]
     make_account(hooks, "in-t2", "user", "t2", "g1")
     make_account(hooks, "in-t1", "user", "t1", "g1")
     (only,) = receiver.wait_for(lambda seen: len(seen) >= 1)
@@ -211,9 +215,9 @@ def test_a_tenant_admin_receives_its_tenant_events_only(
 def test_lists_are_paged(hooks: TestClient, global_key: str) -> None:
     made = [subscribe(hooks, f"{CLOSED_HOOK}/{n}", ["webhook.test"])["id"] for n in range(3)]
     first = hooks.get(f"{WH}/", params={"limit": 2}).json()
-    assert (len(first["items"]), first["total"]) == (2, 3)
+    assert (len(first["webhooks"]), first["total"]) == (2, 3)
     rest = hooks.get(f"{WH}/", params={"limit": 2, "cursor": first["nextCursor"]}).json()
-    assert [h["id"] for h in first["items"] + rest["items"]] == made
+    assert [h["id"] for h in first["webhooks"] + rest["webhooks"]] == made
     assert rest["nextCursor"] is None
     assert hooks.get(f"{WH}/", params={"cursor": "x"}).status_code == 400
     assert hooks.get(f"{WH}/{made[0]}/deliveries/", params={"cursor": "-1"}).status_code == 400

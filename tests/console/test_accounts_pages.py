@@ -82,7 +82,7 @@ def test_creating_and_revoking_keys_need_the_forms_token_and_the_right(
         )
         assert made.status_code == 200
         assert "sbu_" in made.text
-        keys = api.get("/api/v1/accounts/eu1/api-keys/").json()
+        keys = api.get("/api/v1/accounts/eu1/api-keys/").json()["apiKeys"]
         assert [(k["name"], k["ipAllowlist"], k["scopes"]) for k in keys] == [
             ("crm", ["10.0.0.0/8"], ["campaigns", "calls"])
         ]
@@ -104,7 +104,7 @@ def test_creating_and_revoking_keys_need_the_forms_token_and_the_right(
         )
         saved = browser.post(f"/console/accounts/eu1/api-keys/{key_id}/", data=form, follow_redirects=False)
         assert saved.status_code == 303
-        edited = api.get("/api/v1/accounts/eu1/api-keys/").json()[0]
+        edited = api.get("/api/v1/accounts/eu1/api-keys/").json()["apiKeys"][0]
         assert (edited["name"], edited["scopes"], edited["ipAllowlist"]) == ("crm2", ["recordings"], [])
         assert edited["expiresAt"].startswith("2099-12-31T00:00:00")
         wrong = browser.post(f"/console/accounts/eu1/api-keys/{key_id}/", data={**form, "allow": "nope"})
@@ -121,7 +121,7 @@ def test_creating_and_revoking_keys_need_the_forms_token_and_the_right(
             f"/console/accounts/eu1/api-keys/{key_id}/revoke", data={"csrf": token}, follow_redirects=False
         )
         assert done.status_code == 303
-        assert api.get("/api/v1/accounts/eu1/api-keys/").json()[0]["revoked"] is True
+        assert api.get("/api/v1/accounts/eu1/api-keys/").json()["apiKeys"][0]["revoked"] is True
     # An end user may not make keys for another account (or tell that it exists).
     with signed_in_as(settings, "eu1") as browser:
         token = csrf_of(browser.get("/console/").text)

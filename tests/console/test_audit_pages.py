@@ -20,7 +20,7 @@ def api_ids(api: TestClient, headers: dict[str, str], **params: str) -> list[int
     """One page of GET /api/v1/audit/ (flushing the API process's buffered entries first)."""
     listed = api.get("/api/v1/audit/", params=params, headers=headers)
     assert listed.status_code == 200, listed.text
-    return [entry["id"] for entry in listed.json()["items"]]
+    return [entry["id"] for entry in listed.json()["auditEntries"]]
 
 
 def page_ids(page: str) -> list[int]:
@@ -77,7 +77,7 @@ def test_filters_and_pages_are_the_apis(api: TestClient, global_key: str, settin
     first_api = api.get("/api/v1/audit/", params=wanted, headers=system).json()
     with signed_in_as(settings, "root2") as console:
         first = console.get(AUDIT, params=wanted).text
-        assert page_ids(first) == [entry["id"] for entry in first_api["items"]]
+        assert page_ids(first) == [entry["id"] for entry in first_api["auditEntries"]]
         assert f"{first_api['total']} entries match." in first
         assert 'value="account:ta1"' in first
         assert '<option value="deny" selected>' in first

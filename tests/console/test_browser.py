@@ -68,7 +68,9 @@ def test_seed_000_create_an_api_key_in_the_console(
     page.reload()
     assert page.locator("#new-key").count() == 0
     assert "shown once only" in page.content()
-    assert [k["name"] for k in api.get("/api/v1/accounts/agent/api-keys/").json()] == ["CRM integration"]
+    assert [k["name"] for k in api.get("/api/v1/accounts/agent/api-keys/").json()["apiKeys"]] == [
+        "CRM integration"
+    ]
     # The key works against Noojee's getCampaignList and sees only team A's campaign.
     assert campaign_ids(api, key) == [campaigns["A"]]
     # Accounts | Team Management: agent joins team B, and the same key sees B's campaign at once.

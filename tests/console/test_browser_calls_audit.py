@@ -41,7 +41,7 @@ def row_of(page: Any, unique_id: str) -> Any:
 
 
 def recording_states(api: TestClient, unique_id: str) -> list[str]:
-    found = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+    found = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
     return [recording["state"] for recording in found]
 
 

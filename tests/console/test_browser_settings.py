@@ -92,7 +92,7 @@ def test_key_scopes_and_a_forged_form(api: TestClient, global_key: str, server: 
     shot(page, "23-key-edit-phone")
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(f"{server}/console/accounts/ta1/?tab=security")
-    (key,) = api.get("/api/v1/accounts/ta1/api-keys/").json()
+    (key,) = api.get("/api/v1/accounts/ta1/api-keys/").json()["apiKeys"]
     assert key["scopes"] == ["calls"]
     assert key["expiresAt"].startswith("2099-06-30")
     # A form whose token is not this session's (as a forged cross-site post would be): refused.
@@ -102,5 +102,5 @@ def test_key_scopes_and_a_forged_form(api: TestClient, global_key: str, server: 
     page.get_by_role("button", name="Save").click()
     assert "The form has expired or did not come from this site" in page.locator("main").inner_text()
     shot(page, "24-csrf-refused-phone")
-    assert api.get("/api/v1/accounts/ta1/api-keys/").json()[0]["scopes"] == ["calls"]
+    assert api.get("/api/v1/accounts/ta1/api-keys/").json()["apiKeys"][0]["scopes"] == ["calls"]
     context.close()

@@ -58,7 +58,7 @@ def buttons(page: str, unique_id: str) -> list[str]:
 
 def recordings(api: TestClient, unique_id: str) -> list[tuple[str, str | None]]:
     items: list[dict[str, Any]] = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()[
-        "items"
+        "recordings"
     ]
     return [(item["state"], item["owner"]) for item in items]
 
@@ -66,7 +66,7 @@ def recordings(api: TestClient, unique_id: str) -> list[tuple[str, str | None]]:
 def api_live_calls(api: TestClient, headers: dict[str, str]) -> set[str]:
     listed = api.get("/api/v1/calls/", params={"state": "live"}, headers=headers)
     assert listed.status_code == 200, listed.text
-    return {call["uniqueId"] for call in listed.json()["items"]}
+    return {call["uniqueId"] for call in listed.json()["calls"]}
 
 
 def test_each_account_sees_the_live_calls_the_api_lists_for_it(
@@ -134,7 +134,7 @@ def test_recording_from_the_page_shows_in_the_api(
     assert buttons(stopped.text, unique_id) == ["Start"]
     # Audited in the console's process (each process buffers its own entries).
     audit = console.get("/api/v1/audit/", params={"principal": "account:ta1"}, headers=system)
-    audited = audit.json()["items"]
+    audited = audit.json()["auditEntries"]
     assert f"call:{unique_id} recording stop" in {entry["object"] for entry in audited}
 
 

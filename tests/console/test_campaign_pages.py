@@ -44,9 +44,9 @@ def external_ids(page: str) -> list[str]:
 
 
 def api_names(api: TestClient, headers: dict[str, str]) -> set[str]:
-    answer = api.get(f"{T1}/campaigns/", headers=headers)
+    answer = api.get(f"{T1}/campaigns/", params={"limit": 500}, headers=headers)
     assert answer.status_code == 200, answer.text
-    return {campaign["name"] for campaign in answer.json()}
+    return {campaign["name"] for campaign in answer.json()["campaigns"]}
 
 
 def lead_total(api: TestClient, campaign: int, **params: str) -> int:
@@ -122,7 +122,7 @@ def test_creating_a_campaign_and_changing_its_status(
         made = browser.post("/console/campaigns/?tenant=t1", data={**form, "csrf": token})
         assert made.status_code == 200
         assert "<h1>Spring</h1>" in made.text
-        (spring,) = [c for c in api.get(f"{T1}/campaigns/").json() if c["name"] == "Spring"]
+        (spring,) = [c for c in api.get(f"{T1}/campaigns/").json()["campaigns"] if c["name"] == "Spring"]
         assert (spring["templateId"], spring["status"]) == (template, "active")
         taken = browser.post("/console/campaigns/?tenant=t1", data={**form, "csrf": token})
         assert taken.status_code == 409  # the form again, the reason next to it
@@ -296,7 +296,7 @@ def test_a_large_import_shows_its_progress_and_counts(settings: Settings, global
         assert lead_total(api, s["campaign"]) == 2997
         assert lead_total(api, s["campaign"], q="crm-2999") == 1
         # Audited as the API's lead writes are, under the console's operation and the agent's name.
-        audit = api.get("/api/v1/audit/", params={"limit": 500}).json()["items"]
+        audit = api.get("/api/v1/audit/", params={"limit": 500}).json()["auditEntries"]
         (entry,) = [e for e in audit if e["operation"] == "POST /console/campaigns/{campaign_id}/import"]
         assert entry["object"] == f"leads:{s['campaign']} insert 2997/3000"
         assert entry["principal"].startswith("account:agent")
@@ -346,7 +346,7 @@ def test_an_import_reports_every_bad_row_with_its_line(
         assert "yyyy/MM/dd HH:mm" in details[8]
         assert "2 values, but the header row has 6 columns" in details[11]
         assert lead_total(api, s["campaign"]) == 3
-        (bob,) = api.get(f"{T1}/campaigns/{s['campaign']}/leads/", params={"q": "crm-2"}).json()["items"]
+        (bob,) = api.get(f"{T1}/campaigns/{s['campaign']}/leads/", params={"q": "crm-2"}).json()["leads"]
         assert bob["fields"]["firstName"] == "Bob\nthe second"
         # Updates find leads by njExternalLeadId; '<No Change>' keeps a value, an empty cell clears it.
         changes = b"njExternalLeadId;njPriority;email\ncrm-1;3;<No Change>\ncrm-2;;\nnobody;1;\n"
@@ -355,7 +355,7 @@ def test_an_import_reports_every_bad_row_with_its_line(
         assert [(line, reason) for line, _, reason, _ in FAILED_ROW.findall(updated.text)] == [
             ("4", "no such lead (101)")
         ]
-        ann = api.get(f"{T1}/campaigns/{s['campaign']}/leads/", params={"q": "crm-1"}).json()["items"][0]
+        ann = api.get(f"{T1}/campaigns/{s['campaign']}/leads/", params={"q": "crm-1"}).json()["leads"][0]
         assert (ann["priority"], ann["fields"]["email"]) == (3, "ann@example.com")
 
 

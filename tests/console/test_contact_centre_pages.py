@@ -14,7 +14,7 @@ T1 = "/api/v1/tenants/t1"
 
 
 def members(api: TestClient) -> list[str]:
-    (sales,) = [team for team in api.get(f"{T1}/teams/").json() if team["name"] == "Sales"]
+    (sales,) = [team for team in api.get(f"{T1}/teams/").json()["teams"] if team["name"] == "Sales"]
     return [member["username"] for member in sales["members"]]
 
 

@@ -12,6 +12,7 @@ from switchboard.settings import Settings
 from tests.support.clients import make_client
 from tests.support.console import richer_world, signed_in_as
 from tests.support.factories import make_group
+from tests.support.pages import items_of
 
 LINKED = re.compile(r'<td><a href="[^"]+">([^<]+)</a></td>')
 DIRECTORY = "/console/directory"
@@ -25,7 +26,7 @@ def listed(page: str) -> list[str]:
 def api_ids(api: TestClient, headers: dict[str, str], path: str, field: str) -> list[str]:
     answer = api.get(f"/api/v1/{path}", headers=headers)
     assert answer.status_code == 200, answer.text
-    return [item[field] for item in answer.json()["items"]]
+    return [item[field] for item in items_of(answer.json(), path)]
 
 
 def test_a_system_account_lists_searches_and_pages_through_tenants(

@@ -47,7 +47,7 @@ def test_the_roster_through_the_console(api: TestClient, global_key: str, settin
         )
         assert added.status_code == 200, added.text
         assert "dentist" in added.text
-        (stored,) = api.get(f"{ROSTER}overrides/").json()
+        (stored,) = api.get(f"{ROSTER}overrides/").json()["overrides"]
         assert (stored["username"], stored["onShift"], stored["start"]) == (
             "eu1",
             False,
@@ -57,7 +57,7 @@ def test_the_roster_through_the_console(api: TestClient, global_key: str, settin
             f"/console/teams/Sales/roster/overrides/{stored['id']}/remove?tenant=t1", data={"csrf": token}
         )
         assert removed.status_code == 200
-        assert api.get(f"{ROSTER}overrides/").json() == []
+        assert api.get(f"{ROSTER}overrides/").json()["overrides"] == []
     with signed_in_as(settings, "eu1") as browser:
         token = csrf_of(browser.get("/console/").text)
         refused = browser.post(

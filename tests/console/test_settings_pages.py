@@ -200,7 +200,7 @@ def test_tenant_keys_page_creates_rotates_and_revokes(
     # The key works as t2's administrator, and only there.
     assert api.get("/api/v1/tenants/t2/", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     assert api.get("/api/v1/tenants/t1/", headers={"Authorization": f"Bearer {key}"}).status_code == 404
-    key_id = api.get("/api/v1/tenants/t2/tenant-keys/").json()["items"][0]["keyId"]
+    key_id = api.get("/api/v1/tenants/t2/tenant-keys/").json()["tenantKeys"][0]["keyId"]
     # t2's administrator rotates it (no overlap) and revokes the successor; t1's cannot see t2's.
     with signed_in_as(settings, "ta2") as browser:
         page = browser.get("/console/").text
@@ -224,7 +224,7 @@ def test_tenant_keys_page_creates_rotates_and_revokes(
             api.get("/api/v1/tenants/t2/", headers={"Authorization": f"Bearer {successor}"}).status_code
             == 200
         )
-        new_id = max(k["keyId"] for k in api.get("/api/v1/tenants/t2/tenant-keys/").json()["items"])
+        new_id = max(k["keyId"] for k in api.get("/api/v1/tenants/t2/tenant-keys/").json()["tenantKeys"])
         revoked = browser.post(
             f"/console/settings/tenant-keys/{new_id}/revoke?tenant=t2",
             data={"csrf": token},
@@ -238,5 +238,5 @@ def test_tenant_keys_page_creates_rotates_and_revokes(
     with signed_in_as(settings, "ga1") as browser:
         assert 'href="/console/settings/tenant-keys/"' not in browser.get("/console/").text
         assert browser.get("/console/settings/tenant-keys/").status_code == 403
-    audited = {entry["object"] for entry in api.get("/api/v1/audit/").json()["items"]}
+    audited = {entry["object"] for entry in api.get("/api/v1/audit/").json()["auditEntries"]}
     assert f"tenant_key:{key[:10]}" in audited

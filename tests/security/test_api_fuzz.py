@@ -994,7 +994,7 @@ def test_a_nul_in_a_refused_request_does_not_stop_the_audit_log(api: TestClient)
     while True:
         answer = api.get("/api/v1/audit/", params={"decision": "deny"})
         assert answer.status_code == 200, answer.text
-        objects = [entry["object"] for entry in answer.json()["items"]]
+        objects = [entry["object"] for entry in answer.json()["auditEntries"]]
         if "/api/v1/tenants/no-such-tenant/" in objects:
             break
         assert time.monotonic() < deadline, objects

@@ -138,7 +138,7 @@ def test_a_webhook_url_cannot_carry_a_header(api: TestClient, url: str, reason: 
     refused = _problem(api.post("/api/v1/webhooks/", json={"url": url, "eventTypes": ["*"]}), 400)
     assert refused["errors"][0]["field"] == "url"  # type: ignore[index]
     assert reason in refused["errors"][0]["reason"]  # type: ignore[index]
-    assert api.get("/api/v1/webhooks/").json()["items"] == []
+    assert api.get("/api/v1/webhooks/").json()["webhooks"] == []
 
 
 def test_an_encoded_line_break_stays_encoded_on_the_wire(api: TestClient) -> None:

@@ -59,7 +59,7 @@ def test_reloading_after_creating_an_api_key_makes_no_second_key(
             browser, "/console/accounts/eu1/api-keys", {"name": "crm", "scope_calls": "on", "csrf": token}, db
         )
         # The redirect's target, asked for again and again, made nothing more.
-        assert [k["name"] for k in api.get("/api/v1/accounts/eu1/api-keys/").json()] == ["crm"]
+        assert [k["name"] for k in api.get("/api/v1/accounts/eu1/api-keys/").json()["apiKeys"]] == ["crm"]
         assert browser.get("/console/accounts/eu1/?tab=security").status_code == 200
     assert key.startswith("sbu_")
     assert api.get("/api/v1/calls/", headers={"Authorization": f"Bearer {key}"}).status_code == 200
@@ -97,7 +97,7 @@ def test_reloading_after_making_or_rotating_a_tenant_key_makes_no_other(
         made = _post_then_reload(
             browser, "/console/settings/tenant-keys/?tenant=t2", {"name": "Noojee", "csrf": token}, db
         )
-        (row,) = api.get("/api/v1/tenants/t2/tenant-keys/").json()["items"]
+        (row,) = api.get("/api/v1/tenants/t2/tenant-keys/").json()["tenantKeys"]
         rotated = _post_then_reload(
             browser,
             f"/console/settings/tenant-keys/{row['keyId']}/rotate?tenant=t2",
@@ -105,7 +105,7 @@ def test_reloading_after_making_or_rotating_a_tenant_key_makes_no_other(
             db,
         )
     assert made != rotated
-    assert len(api.get("/api/v1/tenants/t2/tenant-keys/").json()["items"]) == 2
+    assert len(api.get("/api/v1/tenants/t2/tenant-keys/").json()["tenantKeys"]) == 2
     for key in (made, rotated):
         assert api.get("/api/v1/tenants/t2/", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
@@ -164,7 +164,7 @@ def test_reloading_an_imports_page_imports_nothing_more(
         assert FAILED_ROW.findall(shown.text) == [("3", "crm-2")]  # the line of the row with no number
         assert "no phone number (102)" in shown.text
     assert _lead_count(api, s["campaign"]) == 2
-    audit = api.get("/api/v1/audit/", params={"limit": 500}).json()["items"]
+    audit = api.get("/api/v1/audit/", params={"limit": 500}).json()["auditEntries"]
     imports = [e for e in audit if e["operation"] == "POST /console/campaigns/{campaign_id}/import"]
     assert [e["object"] for e in imports] == [f"leads:{s['campaign']} insert 2/3"]
 

@@ -94,7 +94,7 @@ def test_restrictions_set_above_the_owner_bind_the_owner(api: TestClient, global
         refused = api.patch(path, json=wider, headers=owner)
         assert refused.status_code == 403, (wider, refused.text)
         assert "narrowed, not widened" in refused.json()["detail"]
-    stored = api.get(f"{EU1}api-keys/", headers=admin).json()[0]
+    stored = api.get(f"{EU1}api-keys/", headers=admin).json()["apiKeys"][0]
     assert (stored["scopes"], stored["ipAllowlist"]) == (["campaigns"], ["10.1.0.0/16"])
     # ...but may narrow them further, and rename the key.
     narrower = {"ipAllowlist": ["10.1.2.0/24"], "expiresAt": _future(3), "name": "crm-2"}

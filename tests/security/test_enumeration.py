@@ -106,12 +106,12 @@ def _t1_objects(api: TestClient, global_key: str) -> Objects:
         f"{t1}/campaigns/{campaign['id']}/leads/", json={"leads": [{"fields": {"phone": "0390001111"}}]}
     )
     assert leads.status_code in (200, 201), leads.text
-    lead = api.get(f"{t1}/campaigns/{campaign['id']}/leads/").json()["items"][0]
-    allocation = api.get(f"{t1}/campaigns/{campaign['id']}/allocations/").json()["items"][0]
+    lead = api.get(f"{t1}/campaigns/{campaign['id']}/leads/").json()["leads"][0]
+    allocation = api.get(f"{t1}/campaigns/{campaign['id']}/allocations/").json()["allocations"][0]
     created(api.post(f"{t1}/dnc/", json={"number": "+61 3 9000 0009"}))
     call = dial(api, extenOrUniqueId="103", number="0390001234", tenantId="t1")
     assert noojee(api, "start", extenOrUniqueId=call, tenantId="t1").json()["Code"] == 0
-    recording = api.get("/api/v1/recordings/", params={"uniqueId": call}).json()["items"][0]
+    recording = api.get("/api/v1/recordings/", params={"uniqueId": call}).json()["recordings"][0]
     key = created(api.post("/api/v1/accounts/ta1/api-keys/", json={"name": "crm"}))
     hook = created(
         api.post("/api/v1/webhooks/", json={"url": f"{CLOSED_HOOK}/h", "eventTypes": ["*"], "tenantId": "t1"})
@@ -310,7 +310,7 @@ def test_missing_and_forbidden_are_byte_identical_on_every_endpoint_with_an_id(
     # Nothing of t1's was changed by the refused writes.
     system = {"Authorization": f"Bearer {global_key}"}
     assert api.get("/api/v1/tenants/t1/groups/g1/users/u1@t1.example/", headers=system).json()["title"] != "x"
-    assert api.get("/api/v1/accounts/ta1/api-keys/", headers=system).json()[0]["name"] == "crm"
+    assert api.get("/api/v1/accounts/ta1/api-keys/", headers=system).json()["apiKeys"][0]["name"] == "crm"
 
 
 # -- timing -----------------------------------------------------------------------------------

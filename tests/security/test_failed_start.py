@@ -53,7 +53,7 @@ def test_second_serve_on_a_busy_port_exits_without_ending_the_running_servers_ca
             still = client.get(f"/api/v1/calls/{unique_id}/")
             assert still.status_code == 200
             assert (still.json()["state"], still.json()["endedAt"]) == ("Connected", None)
-            assert client.get("/api/v1/calls/", params={"state": "live"}).json()["items"][0]["uniqueId"] == (
+            assert client.get("/api/v1/calls/", params={"state": "live"}).json()["calls"][0]["uniqueId"] == (
                 unique_id
             )
             recording = client.post(f"/api/v1/calls/{unique_id}/recording/start/")

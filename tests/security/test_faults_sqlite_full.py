@@ -212,7 +212,7 @@ def _round(world: World, disk: Disk, r: str) -> None:
     assert disk.integrity() == ["ok"]
     for unique_id in (live, *dialled):
         wait_state(api, unique_id, "Hungup")  # the hang-ups held while the disk was full
-    assert _ok(api.get("/api/v1/recordings/", params={"uniqueId": not_recorded}), 200)["items"] == []
+    assert _ok(api.get("/api/v1/recordings/", params={"uniqueId": not_recorded}), 200)["recordings"] == []
     # The PBX is not recording it either: it may be started now (else 409, already recording).
     _ok(api.post(f"/api/v1/calls/{not_recorded}/recording/start/"), 200)
     for unique_id in spares:
@@ -220,7 +220,7 @@ def _round(world: World, disk: Disk, r: str) -> None:
         wait_state(api, unique_id, "Hungup")
     driver = api.app.state.services.calls.driver  # type: ignore[attr-defined]
     assert api.portal.call(driver.live_calls) == []  # type: ignore[union-attr]  # nothing rings on
-    calls = _ok(api.get("/api/v1/calls/", params={"limit": 500}), 200)["items"]
+    calls = _ok(api.get("/api/v1/calls/", params={"limit": 500}), 200)["calls"]
     assert [c["uniqueId"] for c in calls if not c["endedAt"]] == []
     # Writes work again at once, on every path: the ORM, lead batches, the Noojee surface, calls.
     _ok(world.user(f"{r}after"))

@@ -36,7 +36,7 @@ def test_a_call_tag_with_a_nul_is_400_on_both_surfaces(api: TestClient, global_k
     _refused(api.post("/api/v1/calls/", json=dial, headers=user), "tag")
     form = "extenOrUniqueId=101&number=0390001234&tag=crm%00-1"
     _refused_in_envelope(api.post(f"{CM}/dial", content=form, headers={**FORM, **user}), "tag")
-    assert api.get("/api/v1/calls/").json()["items"] == []
+    assert api.get("/api/v1/calls/").json()["calls"] == []
 
 
 def test_a_dialling_pattern_with_a_nul_is_400(api: TestClient) -> None:
@@ -57,7 +57,7 @@ def test_lead_values_with_a_nul_are_400_on_both_surfaces(
     query = f"apiKey={s['apikey']}&fTemplateId={s['templates']['TA']}&fCampaignId={s['campaign']}"
     row = {"firstName": "Bob", "phone": "03 9000 0002", "njDisposition": "Sale\x00"}
     _refused_in_envelope(anonymous.post(f"{N}/insertLeadFast?{query}", json=[row]), "0.njDisposition")
-    assert api.get(s["path"]).json()["items"] == []
+    assert api.get(s["path"]).json()["leads"] == []
 
 
 @pytest.mark.parametrize(

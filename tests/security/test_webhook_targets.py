@@ -82,7 +82,7 @@ def test_a_non_public_target_is_refused_when_subscribed(api: TestClient) -> None
         if (refused.status_code, errors[0].get("field")) != (400, "url") or reason not in errors[0]["reason"]:
             wrong[url] = (refused.status_code, refused.text)
     assert wrong == {}
-    assert api.get(WH).json()["items"] == []
+    assert api.get(WH).json()["webhooks"] == []
 
 
 def test_a_name_resolving_to_any_non_public_address_is_refused(
@@ -125,7 +125,7 @@ def test_a_name_is_looked_up_again_at_send_and_refused_if_it_now_points_inside(
     made = api.post(WH, json={"url": "http://rebind.example.test/hook", "eventTypes": ["webhook.test"]})
     assert made.status_code == 201, made.text
     assert api.post(f"{WH}{made.json()['id']}/test/").status_code == 202
-    (attempt,) = wait_log(api, made.json()["id"], 1)["items"]
+    (attempt,) = wait_log(api, made.json()["id"], 1)["deliveryAttempts"]
     assert attempt["statusCode"] is None
     assert attempt["error"] == (
         "refused: rebind.example.test resolves to an address that may not be called (private address)"
@@ -145,7 +145,7 @@ def test_a_redirect_to_an_internal_address_is_not_followed(settings: Settings, g
             made = client.post(WH, json={"url": allowed.url, "eventTypes": ["webhook.test"]})
             assert made.status_code == 201, made.text
             assert client.post(f"{WH}{made.json()['id']}/test/").status_code == 202
-            (attempt,) = wait_log(client, made.json()["id"], 1)["items"]
+            (attempt,) = wait_log(client, made.json()["id"], 1)["deliveryAttempts"]
         assert (attempt["statusCode"], attempt["error"]) == (307, "redirect not followed")
         assert len(allowed.received) == 1
         assert inside.received == []

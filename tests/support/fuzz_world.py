@@ -216,7 +216,9 @@ def build_fuzz_world(client: TestClient, global_key: str, url: str = "") -> Fuzz
     batch = created(client.post(f"{T1}/campaigns/{ids['campaign']}/leads/", json=leads), 200)
     assert batch["written"] == 2, batch
     ids["lead"] = batch["results"][0]["id"]
-    ids["allocation"] = client.get(f"{T1}/campaigns/{ids['campaign']}/allocations/").json()["items"][0]["id"]
+    ids["allocation"] = client.get(f"{T1}/campaigns/{ids['campaign']}/allocations/").json()["allocations"][0][
+        "id"
+    ]
     dnc = created(client.post(f"{T1}/dnc/", json={"number": "0390000099"}))
     ids["dnc"] = dnc["number"]
     # A call recorded and stopped (its file exists), a call still recording, and one in t2.
@@ -227,14 +229,14 @@ def build_fuzz_world(client: TestClient, global_key: str, url: str = "") -> Fuzz
     _recording(client, ids["call"], "start")
     ids["call_t2"] = _dial(client, "101", "t2")
     _recording(client, ids["call_t2"], "start", agent="ta2")
-    recordings = {r["uniqueId"]: r["id"] for r in client.get("/api/v1/recordings/").json()["items"]}
+    recordings = {r["uniqueId"]: r["id"] for r in client.get("/api/v1/recordings/").json()["recordings"]}
     ids["recording"] = recordings[ids["recorded_call"]]
     ids["live_recording"] = recordings[ids["call"]]
     ids["recording_t2"] = recordings[ids["call_t2"]]
     for key, tenant in (("webhook", "t1"), ("webhook_t2", "t2")):
         hook = {"url": f"{CLOSED_HOOK}/hook", "eventTypes": ["call.*"], "tenantId": tenant}
         ids[key] = created(client.post("/api/v1/webhooks/", json=hook))["id"]
-    ids["key"] = client.get("/api/v1/accounts/ta1/api-keys/").json()[0]["id"]
+    ids["key"] = client.get("/api/v1/accounts/ta1/api-keys/").json()["apiKeys"][0]["id"]
     ids["spare_key"] = created(client.post("/api/v1/accounts/ta1/api-keys/", json={"name": "spare"}))["id"]
     revoked = created(client.post("/api/v1/accounts/ta1/api-keys/", json={"name": "revoked"}))["id"]
     assert client.delete(f"/api/v1/accounts/ta1/api-keys/{revoked}/").status_code == 204

@@ -90,7 +90,7 @@ def put_on_shift(api: TestClient, team: str, username: str) -> None:
 def hang_up_everything(api: TestClient) -> None:
     """Ends every live call (native API), and waits until the list says so."""
     deadline = time.monotonic() + 5
-    while live := api.get("/api/v1/calls/", params={"state": "live"}).json()["items"]:
+    while live := api.get("/api/v1/calls/", params={"state": "live"}).json()["calls"]:
         for call in live:
             api.post(f"/api/v1/calls/{call['uniqueId']}/hangup/")
         assert time.monotonic() < deadline, live
@@ -119,7 +119,7 @@ def recording_call(api: TestClient, extension: str = "450") -> str:
 
 
 def recording_state(api: TestClient, unique_id: str) -> str:
-    items = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["items"]
+    items = api.get("/api/v1/recordings/", params={"uniqueId": unique_id}).json()["recordings"]
     assert items, f"no recording of {unique_id}"
     state: str = items[0]["state"]
     return state
