@@ -27,7 +27,7 @@ def test_key_is_shown_once_and_listed_without_the_secret(api: TestClient, global
     assert body["key"].startswith("sbu_")
     assert body["prefix"] == body["key"][:10]
     assert body["ipAllowlist"] == ["192.0.2.0/24", "10.1.1.1/32"]
-    listed = api.get(KEYS).json()
+    listed = api.get(KEYS).json()["apiKeys"]
     assert body["key"] not in str(listed)
     assert {k["name"] for k in listed} == {"crm", "CRM"}
     assert all("key" not in k for k in listed)
@@ -53,11 +53,11 @@ def test_user_key_reaches_campaign_endpoints_only(api: TestClient, global_key: s
 
 def test_revocation_applies_at_once(api: TestClient, global_key: str) -> None:
     w = build_world(api, global_key)
-    key_id = api.get(KEYS).json()[0]["id"]
+    key_id = api.get(KEYS).json()["apiKeys"][0]["id"]
     assert api.get("/api/v1/tenants/", headers=w.headers["user_key"]).status_code == 403  # authenticated
     assert api.delete(f"{KEYS}{key_id}/").status_code == 204
     assert api.get("/api/v1/tenants/", headers=w.headers["user_key"]).status_code == 401
-    listed = api.get(KEYS).json()
+    listed = api.get(KEYS).json()["apiKeys"]
     assert listed[0]["revoked"] is True
     assert listed[0]["revokedAt"] is not None
     assert api.delete(f"{KEYS}999999/").status_code == 404
@@ -186,10 +186,10 @@ def test_last_used_is_recorded(api: TestClient, global_key: str) -> None:
     api.get("/api/v1/tenants/", headers=w.headers["user_key"])
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
-        if api.get(KEYS).json()[0]["lastUsedAt"]:
+        if api.get(KEYS).json()["apiKeys"][0]["lastUsedAt"]:
             break
         time.sleep(0.1)
-    assert api.get(KEYS).json()[0]["lastUsedAt"] is not None
+    assert api.get(KEYS).json()["apiKeys"][0]["lastUsedAt"] is not None
 
 
 def test_system_ip_allowlist(settings: Settings, api: TestClient, global_key: str) -> None:

@@ -7,6 +7,7 @@ from starlette.testclient import TestClient
 from tests.support.access_world import login, make_account
 from tests.support.contact_centre import team_campaigns
 from tests.support.factories import created
+from tests.support.pages import items_of
 
 T1 = "/api/v1/tenants/t1"
 
@@ -14,7 +15,7 @@ T1 = "/api/v1/tenants/t1"
 def _ids(api: TestClient, path: str, headers: dict[str, str]) -> set[int]:
     response = api.get(path, headers=headers)
     assert response.status_code == 200, response.text
-    return {item["id"] for item in response.json()}
+    return {item["id"] for item in items_of(response.json(), path)}
 
 
 def test_a_user_key_sees_its_teams_campaigns_and_no_others(api: TestClient, global_key: str) -> None:
