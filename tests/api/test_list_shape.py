@@ -25,7 +25,7 @@ def _get_routes(api: TestClient) -> list[Any]:
     return [
         route
         for route in iter_route_contexts(api.app.routes)  # type: ignore[attr-defined]
-        if "GET" in (getattr(route, "methods", None) or ()) and route.path.startswith("/api/v1/")
+        if "GET" in (getattr(route, "methods", None) or ()) and str(route.path).startswith("/api/v1/")
     ]
 
 
