@@ -29,7 +29,8 @@ from switchboard.access.schemas import (
 from switchboard.audit.recording import audit_write
 from switchboard.kit.pagination import (
     DEFAULT_LIMIT,
-    MAX_LIMIT,
+    Cursor,
+    Limit,
     decode_cursor,
     decode_pk_cursor,
     encode_cursor,
@@ -61,8 +62,8 @@ def _key_issued(request: Request, view: dict[str, object], obj: str, tenant_pk: 
 def list_accounts(
     request: Request,
     principal: AccountsCaller,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
     username_prefix: Annotated[str | None, Query(alias="usernamePrefix", max_length=64)] = None,
 ) -> Response:
     """The accounts the caller may see, by username."""
@@ -126,7 +127,7 @@ def list_api_keys(
     request: Request,
     principal: AccountsCaller,
     username: str,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """The account's keys by id, never the keys themselves."""
@@ -188,7 +189,7 @@ def list_tenant_keys(
     request: Request,
     principal: AccountsCaller,
     tenant_id: str,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """The tenant's keys (never the keys themselves), by id; for the system and the tenant's admins."""

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from switchboard.access.dependencies import AuditCaller
 from switchboard.audit import service
 from switchboard.audit.service import AuditFilters, Decision
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from switchboard.kit.pagination import DEFAULT_LIMIT, Limit
 from switchboard.kit.schemas import Schema, page_of
 from switchboard.web.responses import errors, json_response
 from switchboard.web.state import services_of
@@ -40,7 +40,7 @@ AuditPage = page_of(AuditOut, "auditEntries")
 async def read_audit(
     request: Request,
     principal: AuditCaller,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     since: datetime | None = None,
     until: datetime | None = None,

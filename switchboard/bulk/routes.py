@@ -21,7 +21,7 @@ from switchboard.audit.recording import audit_write
 from switchboard.bulk import jobs
 from switchboard.bulk.kinds import BY_PLURAL
 from switchboard.errors import BadRequest, ContentTooLarge, UnsupportedMediaType
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_pk_cursor, encode_cursor
+from switchboard.kit.pagination import DEFAULT_LIMIT, Limit, decode_pk_cursor, encode_cursor
 from switchboard.kit.schemas import Schema, page_of
 from switchboard.web.responses import Problem, errors, json_response
 from switchboard.web.state import database_of, services_of
@@ -212,7 +212,7 @@ async def start_import(
 async def list_imports(
     request: Request,
     principal: DirectoryCaller,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """The import jobs the caller may see (system: all; a tenant administrator: its tenant's),

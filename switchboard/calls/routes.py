@@ -26,7 +26,7 @@ from switchboard.calls.models import Call, Recording
 from switchboard.calls.recordings import RecordingAction
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_request
+from switchboard.kit.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request
 from switchboard.kit.schemas import RowId, Schema, page_of
 from switchboard.web.responses import errors, json_response
 from switchboard.web.state import database_of, services_of
@@ -129,8 +129,8 @@ def list_calls(
     state: Annotated[Literal["live", "ended"] | None, Query()] = None,
     extension: Annotated[str | None, Query(max_length=20)] = None,
     campaign_id: Annotated[RowId | None, Query(alias="campaignId")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     """Calls the caller may see, newest first: live and recent, filterable."""
     page = page_request(limit, cursor, None, None)
@@ -232,8 +232,8 @@ def list_recordings(
     principal: RecordingsCaller,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     unique_id: Annotated[str | None, Query(alias="uniqueId", max_length=40)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     """Recordings of calls the caller may see, oldest first, by tag or call; paged."""
     page = page_request(limit, cursor, None, None)

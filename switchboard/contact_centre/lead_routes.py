@@ -28,7 +28,8 @@ from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, NotFound, SwitchboardError
 from switchboard.kit.pagination import (
     DEFAULT_LIMIT,
-    MAX_LIMIT,
+    Cursor,
+    Limit,
     is_number,
     number_after,
     page_body,
@@ -202,8 +203,8 @@ def list_leads(
     principal: CampaignsCaller,
     tenant_id: str,
     campaign_id: RowId,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
     status: Literal["new", "callback", "finished"] | None = None,
     q: Annotated[
         str | None,
@@ -276,8 +277,8 @@ def list_allocations(
     principal: CampaignsCaller,
     tenant_id: str,
     campaign_id: RowId,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     """The campaign's allocations (named batches of its leads) by id, with their lead counts;
     for whoever sees the campaign."""
@@ -360,8 +361,8 @@ def list_dnc(
     request: Request,
     principal: CampaignsCaller,
     tenant_id: str,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
     number_prefix: Annotated[str | None, Query(alias="numberPrefix", max_length=20)] = None,
 ) -> Response:
     """The tenant's do-not-call numbers, normalised, in order (administrators)."""

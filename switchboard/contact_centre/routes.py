@@ -26,7 +26,14 @@ from switchboard.contact_centre.schemas import (
     TemplateUpdate,
 )
 from switchboard.directory.service import find_tenant
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, number_after, page_body, page_request
+from switchboard.kit.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    number_after,
+    page_body,
+    page_request,
+)
 from switchboard.kit.schemas import RowId, page_of
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of
@@ -63,8 +70,8 @@ def list_teams(
     request: Request,
     principal: AccountsCaller,
     tenant_id: str,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     """Teams of the tenant by name (administrators)."""
     page = page_request(limit, cursor, None, None)
@@ -120,8 +127,8 @@ def list_templates(
     request: Request,
     principal: CampaignsCaller,
     tenant_id: str,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     """The templates the caller may see, by id: all for admins; for others, those of their teams."""
     page = page_request(limit, cursor, None, None)
@@ -179,8 +186,8 @@ def list_campaigns(
     principal: CampaignsCaller,
     tenant_id: str,
     template_id: Annotated[RowId | None, Query(alias="templateId")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     """The campaigns the caller may see, by id (seed 000: those of its teams' templates, no others)."""
     page = page_request(limit, cursor, None, None)

@@ -44,7 +44,14 @@ from switchboard.directory.schemas import (
     UserUpdate,
 )
 from switchboard.errors import NotFound
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest, page_body, page_request
+from switchboard.kit.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    PageRequest,
+    page_body,
+    page_request,
+)
 from switchboard.kit.schemas import ListPage, page_of
 from switchboard.system.store import DEFAULT_DOMAIN
 from switchboard.web.responses import errors, json_response, no_content
@@ -63,8 +70,8 @@ UserPage = page_of(UserOut, "users")
 
 
 async def page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
     id_prefix: Annotated[str | None, Query(alias="idPrefix", max_length=80)] = None,
     name_prefix: Annotated[str | None, Query(alias="namePrefix", max_length=80)] = None,
 ) -> PageRequest:
@@ -275,8 +282,8 @@ def list_domains(
     request: Request,
     principal: DirectoryCaller,
     tenant_id: str,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     """The tenant's domains by name."""
     page = page_request(limit, cursor, None, None)

@@ -16,7 +16,7 @@ from switchboard.audit.recording import audit_write
 from switchboard.events import webhooks
 from switchboard.events.delivery import queue_test_event
 from switchboard.events.signing import SecretBox
-from switchboard.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, row_id
+from switchboard.kit.pagination import DEFAULT_LIMIT, Limit, row_id
 from switchboard.kit.schemas import RowId, Schema, page_of
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of, services_of
@@ -124,7 +124,7 @@ async def create_webhook(request: Request, principal: WebhooksCaller, body: Webh
 def list_webhooks(
     request: Request,
     principal: WebhooksCaller,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """The subscriptions the caller may see, oldest first; follow nextCursor."""
@@ -208,7 +208,7 @@ def delivery_log(
     request: Request,
     principal: WebhooksCaller,
     webhook_id: RowId,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """Every attempt, newest first: attempt number, status received, latency, error."""

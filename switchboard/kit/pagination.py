@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Annotated
 
 import orjson
+from fastapi import Query
 
 from switchboard.errors import BadRequest
 from switchboard.kit.schemas import ListPage
@@ -15,6 +17,10 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 # Upper bound for a prefix range: sorts after every character (byte-wise on both engines).
 PREFIX_END = "\U0010ffff"
+
+# The query parameters of every list: how many rows a page holds, and the cursor it starts after.
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=400)]
 
 
 @dataclass(frozen=True, slots=True)
