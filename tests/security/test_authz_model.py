@@ -562,7 +562,8 @@ class AuthorizationMachine(RuleBasedStateMachine):
                 Credential(response.json()["key"], "key", target, response.json()["id"])
             )
         held = [c.key_id or 0 for c in self.model.credentials if c.kind == "key" and c.account == target]
-        listed = self.admin("GET", f"/api/v1/accounts/{target}/api-keys/", 200)
+        path = f"/api/v1/accounts/{target}/api-keys/"
+        listed = items_of(self.admin("GET", path, 200, params={"limit": 500}), path)
         assert sorted(k["id"] for k in listed) == sorted(held), (target, listed)
 
     # -- teams, templates, campaigns ---------------------------------------------------------------
@@ -829,7 +830,8 @@ class AuthorizationMachine(RuleBasedStateMachine):
             visible = self.model.sees_template(by, template)
             self.assert_status(read, 200 if visible else NOT_FOUND, f"{by.label} reads {template.name}")
         tenant = data.draw(st.sampled_from(sorted(self.model.tenants)), label="tenant")
-        listing = self.send("GET", f"/api/v1/tenants/{tenant}/campaigns/", by)
+        path = f"/api/v1/tenants/{tenant}/campaigns/"
+        listing = self.send("GET", path, by, params={"limit": 500})
         if not self.model.sees_tenant(by, tenant):
             self.assert_refused(listing, NOT_FOUND, f"{by.label} lists {tenant}'s campaigns")
         else:
@@ -839,7 +841,7 @@ class AuthorizationMachine(RuleBasedStateMachine):
                 for c in self.model.campaigns.values()
                 if c.tenant == tenant and self.model.sees_campaign(by, c)
             }
-            assert {c["id"] for c in listing.json()} == wanted, (by.label, tenant)
+            assert {c["id"] for c in items_of(listing.json(), path)} == wanted, (by.label, tenant)
 
     @precondition(lambda self: self.model.users)
     @rule(data=st.data())
