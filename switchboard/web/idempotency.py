@@ -135,20 +135,23 @@ async def once(
 
 
 async def _fingerprint(request: Request) -> str:
-    """Method, path, parameters (query and form, in order of name) and the JSON body in canonical
-    form: the same request however its parameters and keys are ordered."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k not in _NOT_THE_REQUEST]
-    content_type = request.headers.get("content-type", "")
+    params = list(request.query_params.multi_items())
     body = b""
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        form = await request.form()
-        params += [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k not in _NOT_THE_REQUEST]
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        params += [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
     else:
         body = await request.body()
-        with contextlib.suppress(orjson.JSONDecodeError):  # not JSON: compared as sent
-            body = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else b""
-    digest = hashlib.sha256()
-    digest.update(orjson.dumps([request.method, request.url.path, sorted(params)]))
+    return fingerprint(request.method, request.url.path, params, body)
+
+
+def fingerprint(method: str, path: str, params: list[tuple[str, str]], body: bytes) -> str:
+    """What a request asks, as SHA-256: its method, path, parameters (query and form, by name)
+    and a JSON body in canonical form, so that neither the order of parameters nor of a JSON
+    object's keys makes another request."""
+    asked = sorted((k, v) for k, v in params if k not in _NOT_THE_REQUEST)
+    with contextlib.suppress(orjson.JSONDecodeError):  # not JSON: compared as sent
+        body = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else b""
+    digest = hashlib.sha256(orjson.dumps([method, path, asked]))
     digest.update(b"\n")
     digest.update(body)
     return digest.hexdigest()
