@@ -104,6 +104,7 @@ def test_the_same_key_for_another_request_is_422_and_a_bad_key_400(api: TestClie
         api, "dial", extenOrUniqueId="102", number="0390001234", tenantId="t1", idempotencyKey="k"
     )
     assert (noojee_other.status_code, noojee_other.json()["Code"]) == (422, -422)
+    assert noojee_other.json()["Message"].startswith("This idempotencyKey was used for a different request")
     assert len(_calls(api)) == 1
     for bad in ("", "x" * 256):
         refused = api.post(CALLS, json=DIAL, headers=_key(bad))

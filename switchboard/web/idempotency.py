@@ -96,31 +96,10 @@ async def once(
     if not _WELL_FORMED.fullmatch(key):
         raise BadRequest.field(field, RULE)
     db = database_of(request)
-    fingerprint = await _fingerprint(request)
     claim = secrets.token_hex(16)
-    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-    while True:
-        row: Row | None = await _claim(db, principal, key, fingerprint, claim)
-        while row is not None and row["claim"] != claim:
-            if row["fingerprint"] != fingerprint:
-                raise UnprocessableContent(
-                    f"This {HEADER} was used for a different request (another operation, "
-                    "parameters or body); send a new key for a new request."
-                )
-            if row["status"] is not None:
-                return Response(
-                    row["body"] or "",
-                    row["status"],
-                    media_type="application/json",
-                    headers={REPLAYED_HEADER: "true"},
-                )
-            if asyncio.get_running_loop().time() >= deadline:
-                raise Conflict(f"A request with this {HEADER} is still in progress.")
-            await asyncio.sleep(POLL_SECONDS)
-            row = await _read(db, principal, key)
-        if row is not None:
-            break  # claimed: this attempt acts
-        # The first attempt failed and let the key go: this one acts in its place.
+    stored = await _take(db, principal, key, await _fingerprint(request), claim, field)
+    if stored is not None:
+        return stored
     try:
         response = await act()
     except Exception:
@@ -132,6 +111,36 @@ async def once(
     else:
         await _settle(db, _release_step(principal, key, claim))
     return response
+
+
+async def _take(
+    db: Database, principal: str, key: str, fingerprint: str, claim: str, field: str
+) -> Response | None:
+    """None once `claim` holds the key (this attempt acts); else the first attempt's stored
+    answer, waited for while it runs."""
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while True:
+        row: Row | None = await _claim(db, principal, key, fingerprint, claim)
+        while row is not None and row["claim"] != claim:
+            if row["fingerprint"] != fingerprint:
+                raise UnprocessableContent(
+                    f"This {field} was used for a different request (another operation, "
+                    "parameters or body); send a new key for a new request."
+                )
+            if row["status"] is not None:
+                return Response(
+                    row["body"] or "",
+                    row["status"],
+                    media_type="application/json",
+                    headers={REPLAYED_HEADER: "true"},
+                )
+            if asyncio.get_running_loop().time() >= deadline:
+                raise Conflict(f"A request with this {field} is still in progress.")
+            await asyncio.sleep(POLL_SECONDS)
+            row = await _read(db, principal, key)
+        if row is not None:
+            return None
+        # The first attempt failed and let the key go: this one claims it in its place.
 
 
 async def _fingerprint(request: Request) -> str:
