@@ -1046,8 +1046,9 @@ def test_numbers_and_text_no_database_can_hold_are_invalid_input(api: TestClient
 
 def test_a_nul_in_a_refused_request_does_not_stop_the_audit_log(api: TestClient) -> None:
     """The audit entry of a refusal holds the request's path: with a NUL in it, the database
-    refused the entry, and every flush after it, so nothing more was ever written."""
-    assert api.get("/api/v1/no-such-route%00/").status_code == 404
+    refused the entry, and every flush after it, so nothing more was ever written. A NUL in the
+    path is now refused (400) before any route or audit sees it; the log goes on."""
+    assert api.get("/api/v1/no-such-route%00/").status_code == 400  # refused before any route is looked up
     assert api.get("/api/v1/tenants/no-such-tenant/").status_code == 404
     deadline = time.monotonic() + 5
     while True:
@@ -1058,4 +1059,4 @@ def test_a_nul_in_a_refused_request_does_not_stop_the_audit_log(api: TestClient)
             break
         assert time.monotonic() < deadline, objects
         time.sleep(0.05)
-    assert "/api/v1/no-such-route\\x00/" in objects
+    assert not [entry for entry in objects if "no-such-route" in entry]
