@@ -8,6 +8,7 @@ import math
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 
 from tests.support.ami_server import UP
 from tests.support.asterisk import AMI_SECRET, running_pbx, wait_until
-from tests.support.server import fresh_request, running_server, worker_pids
+from tests.support.server import fresh_request, running_server, server_log_path, worker_pids
 
 pytestmark = pytest.mark.server
 
@@ -165,4 +166,50 @@ def test_two_workers_dialling_in_the_same_second_each_get_ids_of_their_own(
                     assert seen == (dial.extension, dial.number, "outbound", "Connected"), (dial, call)
                 live = client.get("/api/v1/calls/", params={"state": "live", "limit": 500}).json()
                 assert sorted(call["uniqueId"] for call in live["items"]) == sorted(ids)
+                keyed_pids = _one_call_for_one_key(
+                    base_url,
+                    system,
+                    client,
+                    pbx.server.actions,
+                    lambda: server_log_path(tmp_path / "data", port).read_text().splitlines(),
+                )
     assert len(_dial_pids(log)) == 2, "both workers should have served dials"
+    assert len(keyed_pids) == 2, "both workers should have answered the keyed dial"
+
+
+def _one_call_for_one_key(
+    base_url: str,
+    system: dict[str, str],
+    client: httpx2.Client,
+    actions: list[dict[str, str]],
+    read_log: Callable[[], list[str]],
+) -> set[str]:
+    """The same Noojee dial with one idempotencyKey, sent at once on connections of their own
+    until both workers have answered it: one call is placed, every answer is its SessionID.
+    Returns the workers that answered it."""
+    extension, number, key = "5999", "0390005999", "two-workers-1"
+    user = {"userId": f"u{extension}@t1.example", "firstName": "U", "lastName": extension}
+    made = client.post("/api/v1/tenants/t1/groups/g1/users/", json={**user, "extension": extension})
+    assert made.status_code == 201, made.text
+    params = {"extenOrUniqueId": extension, "number": number, "tenantId": "t1", "idempotencyKey": key}
+
+    def one(_: int) -> str:
+        with httpx2.Client(base_url=base_url, verify=False, timeout=20, headers=system) as own:
+            answer = fresh_request(own, "POST", f"{CM}/dial", params=params)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["Code"] == 0, answer.text
+            session_id: str = answer.json()["SessionID"]
+            return session_id
+
+    pids: set[str] = set()
+    answers: list[str] = []
+    for _ in range(VOLLEYS):
+        with ThreadPoolExecutor(8) as pool:
+            answers += pool.map(one, range(8))
+        pids = worker_pids([line for line in read_log() if f"idempotencyKey={key}" in line])
+        if len(pids) == 2:
+            break
+    assert len(set(answers)) == 1, answers
+    placed = [a for a in list(actions) if a.get("Action") == "Originate" and a["Exten"] == number]
+    assert [a["ChannelId"] for a in placed] == answers[:1]
+    return pids
