@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from switchboard.access import accounts, api_keys, tenant_keys
+from switchboard.access import accounts, api_keys, api_session, tenant_keys
 from switchboard.access.dependencies import AccountsCaller
 from switchboard.access.schemas import (
     AccountCreate,
@@ -18,6 +18,8 @@ from switchboard.access.schemas import (
     ApiKeyCreated,
     ApiKeyOut,
     ApiKeyUpdate,
+    ApioLoginBody,
+    ApioLoginOut,
     LoginBody,
     LoginOut,
     TenantKeyCreate,
@@ -27,6 +29,7 @@ from switchboard.access.schemas import (
     TenantKeyUpdate,
 )
 from switchboard.audit.recording import audit_write
+from switchboard.db.base import utcnow
 from switchboard.kit.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -265,10 +268,10 @@ auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 async def login(request: Request, body: LoginBody) -> Response:
     """Exchanges a username and password for a short-lived bearer token."""
     client = request.client.host if request.client else "-"
-    token, expires = await services_of(request).login.login(
-        client, body.username, body.password.get_secret_value()
+    issued = await services_of(request).login.login(client, body.username, body.password.get_secret_value())
+    response = json_response(
+        {"accessToken": issued.token, "tokenType": "Bearer", "expiresAt": issued.expires_at.isoformat()}
     )
-    response = json_response({"accessToken": token, "tokenType": "Bearer", "expiresAt": expires})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -279,3 +282,32 @@ def logout(request: Request, principal: AccountsCaller) -> Response:
     with database_of(request).transaction() as session:
         api_keys.revoke_token(session, principal)
     return no_content()
+
+
+# APIO's gateway: a session cookie instead of a bearer token (see access.api_session).
+session_router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+@session_router.post("/login/", response_model=ApioLoginOut, responses=errors(400, 401, 429))
+async def apio_login(request: Request, body: ApioLoginBody) -> Response:
+    """APIO's login: the session cookie `sessionid` (a login token: the same lifetime, failure
+    budget and revocation) and the CSRF cookie `csrftoken`, whose value unsafe requests on the
+    cookie send back in X-CSRFToken (it is also in this answer's X-CSRFToken header)."""
+    client = request.client.host if request.client else "-"
+    issued = await services_of(request).login.login(client, body.username, body.password.get_secret_value())
+    response = json_response(api_session.login_answer(issued.account))
+    seconds = int((issued.expires_at - utcnow()).total_seconds())
+    api_session.set_session_cookies(response, issued.token, seconds)
+    response.headers[api_session.CSRF_HEADER] = api_session.csrf_token(issued.token)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@session_router.post("/logout/", status_code=204, responses=errors(400, 401, 403))
+def apio_logout(request: Request, principal: AccountsCaller) -> Response:
+    """Ends the session (the login token) this request is signed in with, and clears its cookies."""
+    with database_of(request).transaction() as session:
+        api_keys.revoke_token(session, principal)
+    response = no_content()
+    api_session.clear_session_cookies(response)
+    return response
