@@ -14,6 +14,7 @@ from tests.support.factories import make_group
 LOGIN = "/api/v1/login/"
 LOGOUT = "/api/v1/logout/"
 T1 = "/api/v1/tenants/t1/"
+USERS = "/api/v1/tenants/{tenant_id}/groups/{group_id}/users/"
 
 
 def _cookies(response: object) -> dict[str, SimpleCookie]:
@@ -51,10 +52,14 @@ def test_login_answers_the_documented_shape_with_each_role_s_ids_and_level(
         assert answer.headers["cache-control"] == "no-store"
         cookies = _cookies(answer)
         session, csrf = cookies["sessionid"]["sessionid"], cookies["csrftoken"]["csrftoken"]
-        assert session["httponly"] and session["secure"] and session["samesite"].lower() == "strict"
+        assert session["httponly"]
+        assert session["secure"]
+        assert session["samesite"].lower() == "strict"
         assert session["path"] == "/api/v1/"
         assert 3000 < int(session["max-age"]) <= 3600  # the login token's lifetime
-        assert not csrf["httponly"] and csrf["secure"] and csrf["samesite"].lower() == "strict"
+        assert not csrf["httponly"]
+        assert csrf["secure"]
+        assert csrf["samesite"].lower() == "strict"
         assert csrf.value == answer.headers["x-csrftoken"] != session.value
         assert session.value not in answer.text
 
@@ -139,3 +144,18 @@ def test_logout_ends_the_session_and_clears_its_cookies(
     assert anonymous.get(T1, headers=bearer).status_code == 401
     # A key has no session to end.
     assert anonymous.post(LOGOUT, headers={"Authorization": f"Bearer {global_key}"}).status_code == 400
+
+
+def test_the_openapi_document_shows_login_logout_and_the_directory_s_new_parameters(api: TestClient) -> None:
+    paths = api.get("/api/v1/openapi.json").json()["paths"]
+    login = paths["/api/v1/login/"]["post"]
+    assert {"200", "400", "401", "429"} <= set(login["responses"])
+    assert {"Set-Cookie", "X-CSRFToken"} <= set(login["responses"]["200"]["headers"])
+    assert {"204", "401", "403"} <= set(paths["/api/v1/logout/"]["post"]["responses"])
+    for path in ("/api/v1/tenants/", "/api/v1/tenants/{tenant_id}/groups/", USERS):
+        names = {parameter["name"] for parameter in paths[path]["get"]["parameters"]}
+        assert {"externalId1", "externalId2", "externalId3", "externalId4"} <= names, path
+    for path in ("/api/v1/tenants/{tenant_id}/", "/api/v1/tenants/{tenant_id}/groups/{group_id}/"):
+        delete = paths[path]["delete"]
+        assert "409" in delete["responses"], path
+        assert "deleteNonEmpty" in {parameter["name"] for parameter in delete["parameters"]}, path
