@@ -21,7 +21,7 @@ from switchboard.access.api_keys import purge_expired_tokens, record_last_used
 from switchboard.access.credentials import CredentialResolver
 from switchboard.access.login import LoginService
 from switchboard.access.ratelimit import RateLimiter
-from switchboard.access.routes import auth_router
+from switchboard.access.routes import auth_router, session_router
 from switchboard.access.routes import router as accounts_router
 from switchboard.audit.log import AuditLog
 from switchboard.audit.recording import audit_refusal
@@ -220,6 +220,7 @@ def create_app(settings: Settings) -> FastAPI:
         calls_router,
         ops_router,
         auth_router,
+        session_router,
         accounts_router,
         settings_router,
         audit_router,

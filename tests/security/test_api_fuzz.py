@@ -342,6 +342,12 @@ PROBES: list[Probe] = [
         json={"username": "new1", "password": "long enough password", "role": "user", "tenantId": "t1"},
     ),
     probe("POST /api/v1/auth/login/", 200, json={"username": "m1", "password": PASSWORD}),
+    probe("POST /api/v1/login/", 200, json={"username": "m1", "password": PASSWORD}),
+    probe("POST /api/v1/login/", 401, json={"username": "m1", "password": "not the password"}),
+    probe("POST /api/v1/login/", 400, json={"username": "m1"}),
+    probe("POST /api/v1/logout/", 400),  # a key has no session to end
+    probe("POST /api/v1/logout/", 403, "user_key"),
+    probe("POST /api/v1/logout/", 401, "anonymous"),
     # Generated time zones are hardly ever IANA names: the fuzzer's tenants are refused 400.
     probe(
         "POST /api/v1/tenants/",
@@ -570,6 +576,13 @@ PROBES: list[Probe] = [
         json={"name": "GOps"},
     ),
     probe(f"PATCH {T1}/groups/{{group_id}}/", 409, path=T1G1, json={"userLimit": 1}),
+    # Not empty: refused without deleteNonEmpty=1; a value that is no boolean is invalid.
+    probe(f"DELETE {T1}/", 409, path={"tenant_id": "t1"}),
+    probe(f"DELETE {T1}/", 409, path={"tenant_id": "t1"}, query={"deleteNonEmpty": "0"}),
+    probe(f"DELETE {T1}/", 400, path={"tenant_id": "t1"}, query={"deleteNonEmpty": "maybe"}),
+    probe(f"DELETE {T1}/groups/{{group_id}}/", 409, path=T1G1),
+    probe(f"DELETE {T1}/groups/{{group_id}}/", 400, path=T1G1, query={"deleteNonEmpty": "2"}),
+    probe("GET /api/v1/tenants/", 400, query={"externalId1": "x" * 256}),
     *[
         probe(
             f"PATCH {T1}/groups/{{group_id}}/services/{segment}/{{user_id}}/",
@@ -679,6 +692,7 @@ PROBES: list[Probe] = [
     ),
     probe(f"DELETE {T1}/groups/{{group_id}}/departments/{{name}}/", 204, path={**T1G1, "name": "GOpsChild"}),
     probe(f"DELETE {T1}/tenant-keys/{{key_id}}/", 204, path={"tenant_id": "t1", "key_id": "{tenant_key}"}),
+    probe("POST /api/v1/logout/", 204, "user"),  # the end user's login token: none of its probes follow
 ]
 DIAL = {"extenOrUniqueId": "101", "number": "0390001234", "tenantId": "t1"}
 # On an app whose PBX is down (fuzz_world.build_pbx_down_world: live calls call1 to call3).
@@ -764,18 +778,22 @@ def _long_query_probes(documented: dict[str, set[int]]) -> list[Probe]:
     return probes
 
 
+LOGINS = ("POST /api/v1/auth/login/", "POST /api/v1/login/")
+
+
 def _limited_probes(documented: dict[str, set[int]]) -> list[Probe]:
     """On an app allowing one request a minute per credential and one failed sign-in per address:
     a first request passes, every later one is 429 (whatever its parameters)."""
     probes = [
         probe("GET /api/v1/settings/", 200),
+        # One failed sign-in spends the address's budget for every way of signing in.
         *[
-            probe("POST /api/v1/auth/login/", status, json={"username": "x", "password": "y"})
-            for status in (401, 429)
+            probe(operation, status, json={"username": "x", "password": "y"})
+            for operation, status in zip((LOGINS[0], *LOGINS), (401, 429, 429), strict=True)
         ],
     ]
     for operation, statuses in documented.items():
-        if 429 in statuses and operation != "POST /api/v1/auth/login/":
+        if 429 in statuses and operation not in LOGINS:
             names = _path_names(operation)
             probes.append(probe(operation, 429, path=dict.fromkeys(names, "1")))
     return probes
