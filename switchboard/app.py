@@ -21,7 +21,7 @@ from switchboard.access.api_keys import purge_expired_tokens, record_last_used
 from switchboard.access.credentials import CredentialResolver
 from switchboard.access.login import LoginService
 from switchboard.access.ratelimit import RateLimiter
-from switchboard.access.routes import auth_router
+from switchboard.access.routes import auth_router, session_router
 from switchboard.access.routes import router as accounts_router
 from switchboard.audit.log import AuditLog
 from switchboard.audit.recording import audit_refusal
@@ -70,6 +70,7 @@ from switchboard.settings import Settings
 from switchboard.signals.feed import ChangeFeed
 from switchboard.system.routes import router as settings_router
 from switchboard.system.store import SETTINGS_CHANNEL, SettingsCache
+from switchboard.web import idempotency
 from switchboard.web.canonical_path import SlashTwin
 from switchboard.web.exception_handlers import ErrorRenderer, install_error_handlers
 from switchboard.web.nul_guard import NulGuard
@@ -219,6 +220,7 @@ def create_app(settings: Settings) -> FastAPI:
         calls_router,
         ops_router,
         auth_router,
+        session_router,
         accounts_router,
         settings_router,
         audit_router,
@@ -292,8 +294,9 @@ def _document_real_error_statuses(app: FastAPI) -> None:
             for path, operations in schema.get("paths", {}).items():
                 for operation in operations.values():
                     responses = operation.setdefault("responses", {})
-                    if responses.pop("422", None) is not None and "400" not in responses:
-                        responses["400"] = problem(400)
+                    if _is_fastapi_validation(responses.get("422")):
+                        del responses["422"]
+                        responses.setdefault("400", problem(400))
                     noojee = path.startswith(NOOJEE_PREFIXES)  # errors there come in Noojee's envelope
                     responses.setdefault(
                         "414", documented_errors((414, too_long))[414] if noojee else problem(414)
@@ -305,6 +308,12 @@ def _document_real_error_statuses(app: FastAPI) -> None:
 
 
 PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def _is_fastapi_validation(response: dict[str, Any] | None) -> bool:
+    """FastAPI's own 422 entry; a route's documented 422 (Idempotency-Key) stays."""
+    schema = ((response or {}).get("content") or {}).get("application/json", {}).get("schema", {})
+    return bool(schema.get("$ref") == "#/components/schemas/HTTPValidationError")
 
 
 _flush_lock = threading.Lock()
@@ -352,6 +361,7 @@ async def _maintenance(
                         limiter.purge()
                         with db.transaction() as session:
                             purge_expired_tokens(session)
+                            idempotency.trim(session)
 
                 await asyncio.to_thread(housekeeping)
         except asyncio.CancelledError:

@@ -84,6 +84,13 @@ class Conflict(SwitchboardError):
     title = "Conflict"
 
 
+class UnprocessableContent(SwitchboardError):
+    """Well-formed, but at odds with what the server holds (an Idempotency-Key used for another request)."""
+
+    status = 422
+    title = "Unprocessable Content"
+
+
 class TooManyRequests(SwitchboardError):
     status = 429
     title = "Too Many Requests"

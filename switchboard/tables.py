@@ -10,6 +10,7 @@ from switchboard.directory import models as directory_models
 from switchboard.events import models as event_models
 from switchboard.signals import models as signal_models
 from switchboard.system import models as system_models
+from switchboard.web import idempotency as idempotency_models
 
 __all__ = [
     "Base",
@@ -19,6 +20,7 @@ __all__ = [
     "contact_centre_models",
     "directory_models",
     "event_models",
+    "idempotency_models",
     "import_job_models",
     "signal_models",
     "system_models",

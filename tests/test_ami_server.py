@@ -420,6 +420,10 @@ def test_originate_with_a_channel_id_in_use_fails() -> None:
         assert (response["Response"], response["Reason"]) == ("Failure", "0")
         assert (response["Channel"], response["Uniqueid"]) == ("PJSIP/411", inbound)
         assert list(server.channels) == [inbound]
+        holder = server.channels[inbound].name
+        assert server.log == [
+            f"ERROR[channel.c] Channel Unique ID '{inbound}' already in use by channel {holder}"
+        ]
         await client.close()
 
     run(scenario)

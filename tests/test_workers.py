@@ -124,8 +124,9 @@ def test_revocation_rotation_and_limits_across_two_workers(
             ]
             assert codes.count(429) > 0
             # A failure wakes its worker's sync at once; the overshoot is what the other worker
-            # admits before it reads the new total (one sync round trip).
-            assert codes.count(401) <= 110, codes.count(401)
+            # admits before it reads the new total (one sync round trip, longer on a loaded CI
+            # machine: 110 was exceeded once). Unshared budgets would admit about 200.
+            assert codes.count(401) <= 130, codes.count(401)
             time.sleep(0.6)
             assert {
                 fresh_request(other, "GET", "/api/v1/tenants/", headers=forged).status_code for _ in range(20)

@@ -1,4 +1,5 @@
-"""Credential check: find the key or token on a request and resolve it to a principal.
+"""Credential check: find the key or token on a request (or the API's session cookie, which holds
+a login token) and resolve it to a principal.
 
 Warm path: one SHA-256 and one dict lookup, no query. The cache maps digests to what the database
 said about them (including "unknown") and is cleared whenever any worker commits a change to
@@ -16,7 +17,7 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import bindparam, select
 
-from switchboard.access import keys
+from switchboard.access import api_session, keys
 from switchboard.access.models import AccessToken, Account, ApiKey, TenantKey
 from switchboard.access.principal import Credential, Principal
 from switchboard.access.ratelimit import RateLimiter
@@ -132,6 +133,9 @@ class CredentialResolver:
     async def resolve(self, request: Request) -> Principal:
         noojee = request.url.path.startswith(NOOJEE_PREFIXES)
         key = presented_key(request, await _form_keys(request) if noojee else None)
+        # A header says what the client chose; a cookie comes with every request: the header acts.
+        session = api_session.session_token(request) if key is None else None
+        key = key or session
         if key is None:
             raise Unauthorized("An API key or login token is required (Authorization: Bearer <key>).")
         client = request.client.host if request.client else "-"
@@ -149,6 +153,8 @@ class CredentialResolver:
             self._limiter.check(failures, self._failures_per_minute, what)
             self._limiter.hit(failures, self._failures_per_minute, what)
             raise Unauthorized("The API key or token is not valid.")
+        if session is not None:
+            api_session.require_csrf(request, session)
         self._limiter.hit(
             f"rate:{principal.audit_name}", self._requests_per_minute, "requests for this credential"
         )

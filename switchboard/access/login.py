@@ -1,13 +1,17 @@
-"""Signing in with a password (API login, console): one failure budget per address and per
+"""Signing in with a password (API login, APIO login, console): one failure budget per address and per
 account, reserved before hashing; capped in concurrency; equal in time for every failure."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from switchboard.access.accounts import account_view
 from switchboard.access.api_keys import issue_token
 from switchboard.access.models import Account
 from switchboard.access.passwords import verify_password
@@ -20,6 +24,15 @@ WRONG = "Wrong username or password."
 # behind the same NAT as a guesser still signs in (a typo or two allowed), while the guesser gets
 # no more than this many guesses at any one account (and never past the account's own budget).
 LIMITED_ADDRESS_TRIES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A login token, and the account it acts for as GET /accounts/{username}/ shows it."""
+
+    token: str
+    expires_at: datetime
+    account: dict[str, Any]
 
 
 class LoginService:
@@ -37,8 +50,8 @@ class LoginService:
         self._slots = asyncio.Semaphore(concurrency)
         self._token_minutes = token_minutes
 
-    async def login(self, client: str, username: str, password: str) -> tuple[str, str]:
-        """(token, expiresAt ISO) or 401 (same answer for a wrong name and a wrong password)."""
+    async def login(self, client: str, username: str, password: str) -> Issued:
+        """A new login token, or 401 (same answer for a wrong name and a wrong password)."""
         account_pk = await self.sign_in(client, username, password)
         return await run_in_threadpool(self._issue, account_pk)
 
@@ -91,7 +104,8 @@ class LoginService:
                 return None
             return account.pk
 
-    def _issue(self, account_pk: int) -> tuple[str, str]:
+    def _issue(self, account_pk: int) -> Issued:
         with self._db.transaction() as session:
-            token, expires = issue_token(session, session.get_one(Account, account_pk), self._token_minutes)
-            return token, expires.isoformat()
+            account = session.get_one(Account, account_pk)
+            token, expires = issue_token(session, account, self._token_minutes)
+            return Issued(token, expires, account_view(session, account))

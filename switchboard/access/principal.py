@@ -32,6 +32,17 @@ class Principal:
             return f"account:{self.username}{via}"
         return f"{self.credential}:{self.key_prefix or '-'}"
 
+    @property
+    def identity(self) -> str:
+        """Who holds the credential, for what is kept per client (Idempotency-Key): an account's
+        logins and console sessions are the account; each API key and tenant key is itself; the
+        global key is one, whichever of its rotations is presented."""
+        if self.credential in ("token", "session"):
+            return f"account:{self.account_pk}"
+        if self.credential in ("global_key", "cli"):
+            return self.credential
+        return f"{self.credential}:{self.key_pk}"
+
 
 # The operator at the shell (switchboard CLI): system rights, audited as such.
 CLI_PRINCIPAL = Principal(credential="cli", role="system")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from switchboard.access import accounts, api_keys, tenant_keys
+from switchboard.access import accounts, api_keys, api_session, tenant_keys
 from switchboard.access.dependencies import AccountsCaller
+from switchboard.access.login import Issued
 from switchboard.access.schemas import (
     AccountCreate,
     AccountOut,
@@ -18,6 +19,8 @@ from switchboard.access.schemas import (
     ApiKeyCreated,
     ApiKeyOut,
     ApiKeyUpdate,
+    ApioLoginBody,
+    ApioLoginOut,
     LoginBody,
     LoginOut,
     TenantKeyCreate,
@@ -27,6 +30,7 @@ from switchboard.access.schemas import (
     TenantKeyUpdate,
 )
 from switchboard.audit.recording import audit_write
+from switchboard.db.base import utcnow
 from switchboard.kit.pagination import (
     DEFAULT_LIMIT,
     Cursor,
@@ -279,12 +283,21 @@ auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 @auth_router.post("/login/", response_model=LoginOut, responses=errors(400, 401, 403, 429))
 async def login(request: Request, body: LoginBody) -> Response:
     """Exchanges a username and password for a short-lived bearer token."""
-    client = request.client.host if request.client else "-"
-    token, expires = await services_of(request).login.login(
-        client, body.username, body.password.get_secret_value()
+    issued = await _sign_in(request, body)
+    return _not_stored(
+        json_response(
+            {"accessToken": issued.token, "tokenType": "Bearer", "expiresAt": issued.expires_at.isoformat()}
+        )
     )
-    response = json_response({"accessToken": token, "tokenType": "Bearer", "expiresAt": expires})
-    response.headers["Cache-Control"] = "no-store"
+
+
+async def _sign_in(request: Request, body: LoginBody | ApioLoginBody) -> Issued:
+    client = request.client.host if request.client else "-"
+    return await services_of(request).login.login(client, body.username, body.password.get_secret_value())
+
+
+def _not_stored(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"  # it holds a credential
     return response
 
 
@@ -294,3 +307,48 @@ def logout(request: Request, principal: AccountsCaller) -> Response:
     with database_of(request).transaction() as session:
         api_keys.revoke_token(session, principal)
     return no_content()
+
+
+# APIO's gateway: a session cookie instead of a bearer token (see access.api_session).
+session_router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+SESSION_SET: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Signed in: the session cookie, and the CSRF token unsafe requests send back",
+        "headers": {
+            "Set-Cookie": {
+                "description": "sessionid (Secure; HttpOnly; SameSite=Strict; Path=/api/v1/) and "
+                "csrftoken (Secure; SameSite=Strict; Path=/)",
+                "schema": {"type": "string"},
+            },
+            api_session.CSRF_HEADER: {
+                "description": "The csrftoken cookie's value: send it as X-CSRFToken on unsafe requests",
+                "schema": {"type": "string"},
+            },
+        },
+    }
+}
+
+
+@session_router.post(
+    "/login/", response_model=ApioLoginOut, responses={**SESSION_SET, **errors(400, 401, 429)}
+)
+async def apio_login(request: Request, body: ApioLoginBody) -> Response:
+    """APIO's login: the session cookie `sessionid` (a login token: the same lifetime, failure
+    budget and revocation) and the CSRF cookie `csrftoken`, whose value unsafe requests on the
+    cookie send back in X-CSRFToken (it is also in this answer's X-CSRFToken header)."""
+    issued = await _sign_in(request, body)
+    response = json_response(api_session.login_answer(issued.account))
+    seconds = int((issued.expires_at - utcnow()).total_seconds())
+    api_session.set_session_cookies(response, issued.token, seconds)
+    response.headers[api_session.CSRF_HEADER] = api_session.csrf_token(issued.token)
+    return _not_stored(response)
+
+
+@session_router.post("/logout/", status_code=204, responses=errors(400, 401, 403))
+def apio_logout(request: Request, principal: AccountsCaller) -> Response:
+    """Ends the session (the login token) this request is signed in with, and clears its cookies."""
+    response = logout(request, principal)
+    api_session.clear_session_cookies(response)
+    return response

@@ -118,6 +118,39 @@ class LoginBody(Schema):
     password: Annotated[SecretStr, Field(min_length=1, max_length=256)]
 
 
+class ApioLoginBody(Schema):
+    """APIO's login body; its deprecated provide_basic_profile is accepted and ignored."""
+
+    model_config = {"alias_generator": None}
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[SecretStr, Field(min_length=1, max_length=256)]
+    provide_basic_profile: bool | None = None
+
+
+class ApioIds(Schema):
+    """Only the ids the account has: a system account has none, a tenant admin its tenant's."""
+
+    model_config = {"alias_generator": None}
+    tenant_id: str | None = None
+    group_id: str | None = None
+    user_id: str | None = Field(default=None, description="The end user the account is linked to.")
+
+
+class ApioProfile(Schema):
+    model_config = {"alias_generator": None}
+    user_level: Literal[0, 8, 12, 16] = Field(
+        description="0 end user, 8 group admin, 12 tenant admin, 16 system (APIO's 4, department "
+        "admin, is no role of Switchboard's)."
+    )
+    is_first_login: bool = Field(description="Always false: no password change is asked at first sign-in.")
+
+
+class ApioLoginOut(Schema):
+    model_config = {"alias_generator": None}
+    ids: ApioIds
+    profile: ApioProfile
+
+
 class LoginOut(Schema):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 -- the scheme name, not a secret

@@ -33,8 +33,8 @@ PAGE = 1000
 
 def _pages(session: Session, principal: Principal, shape: Shape, scope: dict[str, Any]) -> Iterator[Record]:
     """Every visible row of `shape` in `scope`, in id order, a keyset page at a time."""
-    first = shape.page((False, False, False, False, False)).where(visibility(principal, shape.kind))
-    following = shape.page((True, False, False, False, False)).where(visibility(principal, shape.kind))
+    first = shape.page((False, False, False, False, False, ())).where(visibility(principal, shape.kind))
+    following = shape.page((True, False, False, False, False, ())).where(visibility(principal, shape.kind))
     params = {**scope, **scope_params(principal), "limit": PAGE}
     rows = [dict(row) for row in session.execute(first, params).mappings()]
     while rows:

@@ -28,6 +28,7 @@ from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
 from switchboard.kit.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request
 from switchboard.kit.schemas import RowId, Schema, page_of
+from switchboard.web import idempotency
 from switchboard.web.responses import errors, json_response
 from switchboard.web.state import database_of, services_of
 
@@ -37,6 +38,7 @@ RecordingsCaller = Annotated[Principal, Depends(authorize(Area.RECORDINGS))]
 READ = errors(400, 401, 403, 404)
 LIST = errors(400, 401, 403)
 CONTROL = errors(400, 401, 403, 404, 409, 503, 504)
+KEYED_CONTROL = errors(400, 401, 403, 404, 409, 422, 503, 504)  # 409 also: the key's first request runs
 SIMULATOR = errors(400, 401, 403, 404, 409)  # 409: the PBX is not the simulated one
 
 Number = Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -141,24 +143,31 @@ def list_calls(
     return json_response(body)
 
 
-@router.post("/calls/", status_code=201, response_model=CallOut, responses=CONTROL)
-async def dial(request: Request, principal: CallsCaller, body: DialIn) -> Response:
-    """Dials `number` from `extension` (yours, unless you administer the tenant)."""
-    view = await _control(request).dial(
-        principal,
-        DialRequest(
-            body.extension,
-            body.number,
-            body.caller_id,
-            body.auto_answer,
-            body.record,
-            body.tag,
-            body.campaign_id,
-            body.tenant_id,
-        ),
-    )
-    audit_write(request, 201, f"call:{view['uniqueId']}", None)
-    return json_response(view, 201)
+@router.post("/calls/", status_code=201, response_model=CallOut, responses=KEYED_CONTROL)
+async def dial(
+    request: Request, principal: CallsCaller, body: DialIn, idempotency_key: idempotency.KeyHeader = None
+) -> Response:
+    """Dials `number` from `extension` (yours, unless you administer the tenant). With an
+    Idempotency-Key, a retry answers the first dial's call instead of dialling again."""
+
+    async def place() -> Response:
+        view = await _control(request).dial(
+            principal,
+            DialRequest(
+                body.extension,
+                body.number,
+                body.caller_id,
+                body.auto_answer,
+                body.record,
+                body.tag,
+                body.campaign_id,
+                body.tenant_id,
+            ),
+        )
+        audit_write(request, 201, f"call:{view['uniqueId']}", None)
+        return json_response(view, 201)
+
+    return await idempotency.once(request, principal.identity, idempotency_key, place)
 
 
 def _find(request: Request, principal: Principal, unique_id: str) -> dict[str, Any]:
@@ -196,31 +205,37 @@ async def answer(request: Request, principal: CallsCaller, unique_id: str) -> Re
     return json_response(await run_in_threadpool(_find, request, principal, unique_id))
 
 
-@router.post("/calls/{unique_id}/recording/{action}/", response_model=RecordingOut, responses=CONTROL)
+@router.post("/calls/{unique_id}/recording/{action}/", response_model=RecordingOut, responses=KEYED_CONTROL)
 async def control_recording(
     request: Request,
     principal: CallsCaller,
     unique_id: str,
     action: RecordingAction,
     body: RecordingIn | None = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response:
     """start / stop / pause / resume the call's recording. Each refusal is its own clear error
     (409: not running, already paused, call ended); a refused request changes nothing. A start
     the PBX took but wrote no file of answers 409 too, its leg recorded "failed"; a stop whose file
-    is missing answers the leg "failed", never "stopped"."""
+    is missing answers the leg "failed", never "stopped". With an Idempotency-Key, a retry answers
+    the first request's leg instead of acting again."""
     if not service.UNIQUE_ID.match(unique_id):
         raise NotFound(f"call {unique_id} not found")
-    body = body or RecordingIn()
-    call, leg = await _control(request).recording(
-        principal, action, unique_id, None, body.agent_login_name, body.tag
-    )
-    audit_write(request, 200, f"call:{unique_id} recording {action}", None)
+    wanted = body or RecordingIn()
 
-    def view() -> dict[str, Any]:
-        with database_of(request).transaction() as session:
-            return queries.recording_of_leg(session, call.pk, leg)
+    async def act() -> Response:
+        call, leg = await _control(request).recording(
+            principal, action, unique_id, None, wanted.agent_login_name, wanted.tag
+        )
+        audit_write(request, 200, f"call:{unique_id} recording {action}", None)
 
-    return json_response(await run_in_threadpool(view))
+        def view() -> dict[str, Any]:
+            with database_of(request).transaction() as session:
+                return queries.recording_of_leg(session, call.pk, leg)
+
+        return json_response(await run_in_threadpool(view))
+
+    return await idempotency.once(request, principal.identity, idempotency_key, act)
 
 
 # -- recordings ------------------------------------------------------------------------------------

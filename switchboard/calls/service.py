@@ -55,6 +55,9 @@ UNIQUE_ID = re.compile(r"^\d{6,}\.\d+$")
 # international ('+', '00') and premium-rate (not starting 0[1-8]) are refused.
 DEFAULT_ALLOWED = [r"\d{2,6}", r"0[1-8]\d{6,12}"]
 DEFAULT_MAX_CONCURRENT = 10
+# How far a call has gone. It never goes back: a worker behind the others (every worker hears
+# every PBX event) may report a step the call has already passed.
+_STAGE = {"Dialing Out": 0, "Ringing": 0, "Connected": 1} | dict.fromkeys(ENDED_STATES, 2)
 
 
 # -- finding calls ---------------------------------------------------------------------------------
@@ -240,25 +243,23 @@ def record_dial(session: Session, plan: DialPlan, unique_id: str, ended: str | N
     was sent, which may be a live call's (Asterisk refuses an id in use, and says only "failed")."""
     if ended is not None:
         unique_id = new_unique_id()
-    call, created = _upsert_call(
-        session,
-        unique_id,
-        {
-            "tenant_pk": plan.tenant_pk,
-            "extension": plan.extension,
-            "other_party": plan.number,
-            "direction": "outbound",
-            "caller_id": plan.caller_id,
-            "state": "Dialing Out",
-        },
-    )
-    call.tenant_pk = plan.tenant_pk
+    dialled = {
+        "tenant_pk": plan.tenant_pk,
+        "extension": plan.extension,
+        "other_party": plan.number,
+        "direction": "outbound",
+        "caller_id": plan.caller_id,
+    }
+    call, created = _upsert_call(session, unique_id, {**dialled, "state": "Dialing Out"})
+    # The PBX's first event may have been recorded first, by another worker that did not dial and
+    # took the call for an inbound one with no number: what was dialled is the dial's to say.
+    for name, value in dialled.items():
+        setattr(call, name, value)
     call.campaign_pk = plan.campaign_pk
     call.originated_by = plan.account_pk
     call.api_originated = True
     session.flush()
-    # The PBX's first event may have been recorded first (it races the dial's own record).
-    previous = None if created else call.state
+    previous = None if created else call.state  # the state that first event recorded
     run_in_session(session, [call_event_step(call, "call.originated", utcnow(), previous)])
     if ended is not None:
         update = CallUpdate(
@@ -277,8 +278,8 @@ def record_dial(session: Session, plan: DialPlan, unique_id: str, ended: str | N
 def apply_update(session: Session, update: CallUpdate, files_visible: bool = True) -> Call | None:
     """A state change reported by the PBX: the call row, the event log, and a recording the
     hang-up ended (`files_visible`: whether the PBX's recording files are visible here, see
-    Driver.recording_files_visible). Calls on extensions outside the directory are not
-    Switchboard's: ignored."""
+    Driver.recording_files_visible). Ignored (None): calls on extensions outside the directory
+    (not Switchboard's), and a step back (the call is past the reported state)."""
     # Every worker hears every PBX event; the row lock (PostgreSQL) lets the first apply it and
     # the others find the state already recorded, so each change is logged once.
     existing = session.scalar(select(Call).where(Call.unique_id == update.unique_id).with_for_update())
@@ -310,6 +311,8 @@ def apply_update(session: Session, update: CallUpdate, files_visible: bool = Tru
             existing = call
     if call.state == update.state and existing is not None:
         return call
+    if existing is not None and _STAGE[update.state] < _STAGE[call.state]:
+        return None
     previous = existing.state if existing is not None else None
     call.state = update.state
     if update.state == "Connected" and call.answered_at is None:

@@ -1,8 +1,8 @@
 """Console sessions: a random secret in a Secure, HttpOnly, SameSite=Strict cookie, its SHA-256
 digest in the database, a CSRF token derived from it, idle and absolute expiry.
 
-The cookie is only ever read by the console's routes: /api/v1 resolves credentials from
-headers, so a browser's cookie can never act on the API (no cross-site request can borrow it).
+The cookie is only ever read by the console's routes: /api/v1 resolves credentials from headers
+and from its own session cookie (access.api_session), never from this one.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from switchboard.access import csrf
 from switchboard.access.models import Account, ConsoleSession
 from switchboard.access.principal import Principal
 from switchboard.db.base import utcnow
@@ -35,13 +36,16 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+CSRF_PURPOSE = b"switchboard-console-csrf"
+
+
 def csrf_token(secret: str) -> str:
     """The form token of a session (or pre-session) secret: unguessable without the cookie."""
-    return hmac.new(secret.encode(), b"switchboard-console-csrf", hashlib.sha256).hexdigest()
+    return csrf.csrf_token(secret, CSRF_PURPOSE)
 
 
 def csrf_ok(secret: str | None, presented: str | None) -> bool:
-    return bool(secret and presented) and hmac.compare_digest(csrf_token(secret or ""), presented or "")
+    return csrf.csrf_ok(secret, presented, CSRF_PURPOSE)
 
 
 def new_secret() -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AfterValidator, Field, StringConstraints, ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from switchboard.access.dependencies import authorize
@@ -36,6 +37,7 @@ from switchboard.kit.pagination import (
     page_request,
 )
 from switchboard.kit.schemas import RowId, Schema, page_of
+from switchboard.web import idempotency
 from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of, services_of
 
@@ -228,35 +230,48 @@ def list_leads(
 
 
 @router.post(
-    "/campaigns/{campaign_id}/leads/", response_model=BatchOut, responses=errors(400, 401, 403, 404, 429)
+    "/campaigns/{campaign_id}/leads/",
+    response_model=BatchOut,
+    responses=errors(400, 401, 403, 404, 409, 422, 429),  # 409, 422: the Idempotency-Key
 )
-def insert_leads(
-    request: Request, principal: CampaignsCaller, tenant_id: str, campaign_id: RowId, body: LeadBatch
+async def insert_leads(
+    request: Request,
+    principal: CampaignsCaller,
+    tenant_id: str,
+    campaign_id: RowId,
+    body: LeadBatch,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response:
     """Inserts leads, thousands per call: one transaction per batch, one result per row, in order.
 
     Codes are Noojee's: 0 written, 102 no phone number, 104 on the do-not-call list, 105 another
     lead of the campaign has the number, 106 unknown disposition, 112 external id taken; 150 a
-    value the template refuses. HTTP 200 whatever the rows' codes.
+    value the template refuses. HTTP 200 whatever the rows' codes. With an Idempotency-Key, a
+    retry answers the first insert's results instead of inserting again.
     """
     rows = [row_of(raw) for raw in body.leads]
-    results = _write(
-        request,
-        principal,
-        tenant_id,
-        campaign_id,
-        rows,
-        leads.insert_batch,
-        body.allow_duplicates,
-        body.allocation_name,
-    )
-    written = sum(1 for r in results if r.outcome is Outcome.OK)
-    body_out = {
-        "results": [_result_view(r) for r in results],
-        "written": written,
-        "rejected": len(rows) - written,
-    }
-    return json_response(body_out)
+
+    async def insert() -> Response:
+        results = await run_in_threadpool(
+            _write,
+            request,
+            principal,
+            tenant_id,
+            campaign_id,
+            rows,
+            leads.insert_batch,
+            body.allow_duplicates,
+            body.allocation_name,
+        )
+        written = sum(1 for r in results if r.outcome is Outcome.OK)
+        body_out = {
+            "results": [_result_view(r) for r in results],
+            "written": written,
+            "rejected": len(rows) - written,
+        }
+        return json_response(body_out)
+
+    return await idempotency.once(request, principal.identity, idempotency_key, insert)
 
 
 @router.get("/campaigns/{campaign_id}/leads/{lead_id}/", response_model=LeadOut, responses=READ)

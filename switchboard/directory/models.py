@@ -20,9 +20,19 @@ from switchboard.db.base import Base, JSONType, TZDateTime, key_string, utcnow
 
 ID_LENGTH = 80  # local@domain ids
 NAME_LENGTH = 80
+EXTERNAL_ID_LENGTH = 255  # an APIO client's own references (externalId1..4), kept as given
 
 
-class Tenant(Base):
+class ExternalIds:
+    """externalId1..4: four references of another system's (APIO's), stored and matched as given."""
+
+    external_id1: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    external_id2: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    external_id3: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    external_id4: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_LENGTH))
+
+
+class Tenant(ExternalIds, Base):
     __tablename__ = "tenants"
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -65,7 +75,7 @@ class Domain(Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
 
-class Group(Base):
+class Group(ExternalIds, Base):
     __tablename__ = "groups"
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -113,7 +123,7 @@ class Department(Base):
     __table_args__ = (UniqueConstraint("tenant_pk", "scope_pk", "name_key"),)
 
 
-class User(Base):
+class User(ExternalIds, Base):
     """An end user. devices and trunking are stored and returned here, never by search objects."""
 
     __tablename__ = "users"

@@ -25,7 +25,7 @@ from switchboard.directory.schemas import (
     TenantCreate,
     UserCreate,
 )
-from switchboard.kit.pagination import PageRequest, page_body
+from switchboard.kit.pagination import Filters, PageRequest, Variant, exact_param, page_body
 from switchboard.kit.schemas import ListPage
 
 
@@ -112,31 +112,37 @@ class Shape:
     # What the console's search box matches (search_prefix, search_contains), when more than
     # the start of the id or a fragment of the name.
     search: Callable[[], ColumnElement[bool]] | None = None
+    # The fields a list matches exactly (wire name -> column): see EXACT_FIELDS.
+    exact: Callable[[], Mapping[str, Any]] = dict
 
     def item(self) -> AnySelect:
         return self.base().where(self.key() == bindparam("key"))
 
-    def page(self, variant: tuple[bool, bool, bool, bool, bool]) -> AnySelect:
-        has_after, has_before, has_id, has_name, has_search = variant
+    def page(self, variant: Variant) -> AnySelect:
+        has_after, has_before, has_id, has_name, has_search, matched = variant
         key = self.key()
-        stmt = self._filtered(has_id, has_name, has_search).add_columns(key.label("_sort"))
+        stmt = self._filtered((has_id, has_name, has_search, matched)).add_columns(key.label("_sort"))
         if has_after:
             stmt = stmt.where(key > bindparam("after"))
         if has_before:  # a page back: read backwards from where it ends
             return stmt.where(key < bindparam("before")).order_by(key.desc()).limit(bindparam("limit"))
         return stmt.order_by(key).limit(bindparam("limit"))
 
-    def count(self, filters: tuple[bool, bool, bool], visible: Any) -> AnySelect:
+    def count(self, filters: Filters, visible: Any) -> AnySelect:
         inner = (
-            self._filtered(*filters)
+            self._filtered(filters)
             .where(visible)
             .with_only_columns(literal(1), maintain_column_froms=True)
             .subquery()
         )
         return select(func.count().label("total")).select_from(inner)
 
-    def _filtered(self, has_id: bool, has_name: bool, has_search: bool) -> AnySelect:
+    def _filtered(self, filters: Filters) -> AnySelect:
+        has_id, has_name, has_search, matched = filters
         stmt = self.base()
+        columns = self.exact()
+        for name in matched:
+            stmt = stmt.where(columns[name] == bindparam(exact_param(name)))
         if has_id:
             stmt = stmt.where(and_(self.key() >= bindparam("id_from"), self.key() < bindparam("id_to")))
         if has_name:
@@ -231,8 +237,30 @@ def _member_search(
     return lambda: or_(_key_or_name(key, name), _starts(model.extension), _contains(model.phone_number))
 
 
-TENANTS = Shape("tenants", Kind.TENANT, _tenant_base, lambda: Tenant.tenant_key, lambda: Tenant.name)
-GROUPS = Shape("groups", Kind.GROUP, _group_base, lambda: Group.group_key, lambda: Group.group_name)
+# externalId1..4: what an APIO client filters its tenant, group and user lists by.
+EXTERNAL_IDS = tuple(to_camel(f"external_id{n}") for n in range(1, 5))
+
+
+def _external_ids(model: type[Tenant] | type[Group] | type[User]) -> Callable[[], Mapping[str, Any]]:
+    return lambda: {name: getattr(model, f"external_id{name[-1]}") for name in EXTERNAL_IDS}
+
+
+TENANTS = Shape(
+    "tenants",
+    Kind.TENANT,
+    _tenant_base,
+    lambda: Tenant.tenant_key,
+    lambda: Tenant.name,
+    exact=_external_ids(Tenant),
+)
+GROUPS = Shape(
+    "groups",
+    Kind.GROUP,
+    _group_base,
+    lambda: Group.group_key,
+    lambda: Group.group_name,
+    exact=_external_ids(Group),
+)
 DEPARTMENTS = Shape(
     "departments", Kind.DEPARTMENT, _department_base, lambda: Department.name_key, lambda: Department.name
 )
@@ -244,6 +272,7 @@ USERS = Shape(
     lambda: User.last_name,
     shape_user,
     search=_member_search(User, User.user_key, User.first_name + " " + User.last_name),
+    exact=_external_ids(User),
 )
 SERVICE_USERS = Shape(
     "service_users",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,6 +17,7 @@ from switchboard.directory import service
 from switchboard.directory.models import Tenant
 from switchboard.directory.queries import (
     DEPARTMENTS,
+    EXTERNAL_IDS,
     GROUPS,
     SERVICE_USERS,
     TENANTS,
@@ -43,7 +45,7 @@ from switchboard.directory.schemas import (
     UserOut,
     UserUpdate,
 )
-from switchboard.errors import NotFound
+from switchboard.errors import BadRequest, NotFound
 from switchboard.kit.pagination import (
     DEFAULT_LIMIT,
     Cursor,
@@ -79,6 +81,34 @@ async def page_params(
 
 
 Paging = Annotated[PageRequest, Depends(page_params)]
+EXACTLY = "Only the objects whose externalId of this number is exactly this."
+
+
+async def external_id_params(
+    request: Request,
+    paging: Paging,
+    external_id1: Annotated[
+        str | None, Query(alias="externalId1", max_length=255, description=EXACTLY)
+    ] = None,
+    external_id2: Annotated[
+        str | None, Query(alias="externalId2", max_length=255, description=EXACTLY)
+    ] = None,
+    external_id3: Annotated[
+        str | None, Query(alias="externalId3", max_length=255, description=EXACTLY)
+    ] = None,
+    external_id4: Annotated[
+        str | None, Query(alias="externalId4", max_length=255, description=EXACTLY)
+    ] = None,
+) -> PageRequest:
+    """Paging, and exact matches on externalId1..4 (ANDed; each at most once)."""
+    sent = dict(zip(EXTERNAL_IDS, (external_id1, external_id2, external_id3, external_id4), strict=True))
+    for name in EXTERNAL_IDS:
+        if len(request.query_params.getlist(name)) > 1:
+            raise BadRequest.field(name, "may be given once")
+    return replace(paging, exact=tuple((name, value) for name, value in sent.items() if value is not None))
+
+
+ExternalIdPaging = Annotated[PageRequest, Depends(external_id_params)]
 
 
 async def _require(
@@ -170,9 +200,9 @@ USERS_PATH = "/tenants/{tenant_id}/groups/{group_id}/users"
 
 @router.get(f"{USERS_PATH}/", response_model=UserPage, responses=READ)
 async def list_users(
-    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, paging: Paging
+    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, paging: ExternalIdPaging
 ) -> Response:
-    """End users of a group by userId; namePrefix matches lastName."""
+    """End users of a group by userId; namePrefix matches lastName; externalId1..4 match exactly."""
     scope = {"tenant": tenant_id.lower(), "group": group_id.lower()}
     await _require(request, principal, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
     return await _list(request, principal, UserPage, USERS, scope, paging)
@@ -232,8 +262,8 @@ def delete_user(
 
 
 @router.get("/tenants/", response_model=TenantPage, responses=errors(400, 401, 403))
-async def list_tenants(request: Request, principal: DirectoryCaller, paging: Paging) -> Response:
-    """Tenants, ordered by id; filter with idPrefix / namePrefix (name)."""
+async def list_tenants(request: Request, principal: DirectoryCaller, paging: ExternalIdPaging) -> Response:
+    """Tenants, ordered by id; filter with idPrefix / namePrefix (name) / externalId1..4 (exact)."""
     return await _list(request, principal, TenantPage, TENANTS, {}, paging)
 
 
@@ -268,10 +298,23 @@ def update_tenant(
     )
 
 
-@router.delete("/tenants/{tenant_id}/", status_code=204, responses=errors(401, 403, 404))
-def delete_tenant(request: Request, principal: DirectoryCaller, tenant_id: str) -> Response:
-    """Deletes the tenant and everything under it."""
-    return _delete(request, lambda s: service.delete_tenant(s, principal, tenant_id))
+DeleteNonEmpty = Annotated[
+    bool,
+    Query(
+        alias="deleteNonEmpty",
+        description="1: delete it with what it holds (as APIO does); 0 or absent: 409 if it holds anything.",
+    ),
+]
+
+
+@router.delete("/tenants/{tenant_id}/", status_code=204, responses=errors(400, 401, 403, 404, 409))
+def delete_tenant(
+    request: Request, principal: DirectoryCaller, tenant_id: str, non_empty: DeleteNonEmpty = False
+) -> Response:
+    """Deletes the tenant. One with groups or departments: 409, unless deleteNonEmpty=1 (then they,
+    their users and service users go with it). Its domains, accounts, keys and contact-centre data
+    go with it either way."""
+    return _delete(request, lambda s: service.delete_tenant(s, principal, tenant_id, non_empty))
 
 
 # -- domains ---------------------------------------------------------------------------------------
@@ -318,8 +361,9 @@ def remove_domain(request: Request, principal: DirectoryCaller, tenant_id: str, 
 
 @router.get("/tenants/{tenant_id}/groups/", response_model=GroupPage, responses=READ)
 async def list_groups(
-    request: Request, principal: DirectoryCaller, tenant_id: str, paging: Paging
+    request: Request, principal: DirectoryCaller, tenant_id: str, paging: ExternalIdPaging
 ) -> Response:
+    """Groups of a tenant, ordered by id; filter with idPrefix / namePrefix / externalId1..4 (exact)."""
     await _require(request, principal, TENANTS, {"key": tenant_id.lower()})
     return await _list(request, principal, GroupPage, GROUPS, {"tenant": tenant_id.lower()}, paging)
 
@@ -358,10 +402,19 @@ def update_group(
     )
 
 
-@router.delete("/tenants/{tenant_id}/groups/{group_id}/", status_code=204, responses=errors(401, 403, 404))
-def delete_group(request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str) -> Response:
-    """Deletes the group with its users, service users and departments."""
-    return _delete(request, lambda s: service.delete_group(s, principal, tenant_id, group_id))
+@router.delete(
+    "/tenants/{tenant_id}/groups/{group_id}/", status_code=204, responses=errors(400, 401, 403, 404, 409)
+)
+def delete_group(
+    request: Request,
+    principal: DirectoryCaller,
+    tenant_id: str,
+    group_id: str,
+    non_empty: DeleteNonEmpty = False,
+) -> Response:
+    """Deletes the group. One with end users, service users or departments: 409, unless
+    deleteNonEmpty=1 (then they go with it). The accounts placed in it go with it either way."""
+    return _delete(request, lambda s: service.delete_group(s, principal, tenant_id, group_id, non_empty))
 
 
 # -- departments (tenant level and group level share one implementation) --------------------------

@@ -35,6 +35,7 @@ def _zone_or_utc(name: str) -> str:
 
 ZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_zone_or_utc)]
 DialingCode = Annotated[str, StringConstraints(max_length=20)]
+ExternalId = Annotated[str, StringConstraints(max_length=255)]
 UserLimit = Annotated[int, Field(ge=0, le=1_000_000)]
 TemplateVisibility = Literal["admins", "everyone"]
 # local@domain, or a bare local part that gets DEFAULT_DOMAIN appended.
@@ -85,6 +86,10 @@ class TenantCreate(Schema):
         default=None,
         description="Noojee methods accept GET for this tenant's keys; null follows the system setting.",
     )
+    external_id1: ExternalId | None = None
+    external_id2: ExternalId | None = None
+    external_id3: ExternalId | None = None
+    external_id4: ExternalId | None = None
 
 
 class TenantUpdate(Schema):
@@ -100,6 +105,10 @@ class TenantUpdate(Schema):
     teamless_templates_visible_to: TemplateVisibility | None = None
     time_zone: ZoneName | None = None
     noojee_accept_get: bool | None = Field(default=None, description="null: follow the system setting.")
+    external_id1: ExternalId | None = Field(default=None, description="null clears it.")
+    external_id2: ExternalId | None = Field(default=None, description="null clears it.")
+    external_id3: ExternalId | None = Field(default=None, description="null clears it.")
+    external_id4: ExternalId | None = Field(default=None, description="null clears it.")
 
 
 class TenantOut(TenantCreate):
@@ -126,6 +135,10 @@ class GroupCreate(Schema):
     location_dialing_code: DialingCode = ""
     contact: Contact = Field(default_factory=Contact)
     address_information: AddressInformation = Field(default_factory=AddressInformation)
+    external_id1: ExternalId | None = None
+    external_id2: ExternalId | None = None
+    external_id3: ExternalId | None = None
+    external_id4: ExternalId | None = None
 
 
 class GroupUpdate(Schema):
@@ -140,6 +153,10 @@ class GroupUpdate(Schema):
     location_dialing_code: DialingCode | None = None
     contact: Contact | None = None
     address_information: AddressInformation | None = None
+    external_id1: ExternalId | None = Field(default=None, description="null clears it.")
+    external_id2: ExternalId | None = Field(default=None, description="null clears it.")
+    external_id3: ExternalId | None = Field(default=None, description="null clears it.")
+    external_id4: ExternalId | None = Field(default=None, description="null clears it.")
 
 
 class GroupOut(GroupCreate):
@@ -224,6 +241,10 @@ class UserCreate(Schema):
     network_class_of_service: Text = ""
     devices: Devices = Field(default_factory=list)
     trunk_addressing: TrunkAddressing | None = None
+    external_id1: ExternalId | None = None
+    external_id2: ExternalId | None = None
+    external_id3: ExternalId | None = None
+    external_id4: ExternalId | None = None
 
 
 class UserUpdate(Schema):
@@ -249,6 +270,10 @@ class UserUpdate(Schema):
     network_class_of_service: Text | None = None
     devices: Devices | None = None
     trunk_addressing: TrunkAddressing | None = None
+    external_id1: ExternalId | None = Field(default=None, description="null clears it.")
+    external_id2: ExternalId | None = Field(default=None, description="null clears it.")
+    external_id3: ExternalId | None = Field(default=None, description="null clears it.")
+    external_id4: ExternalId | None = Field(default=None, description="null clears it.")
 
 
 class UserOut(UserCreate):

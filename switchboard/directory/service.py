@@ -10,7 +10,7 @@ from functools import cache, cached_property
 from typing import Any, cast
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Table, delete, exists, literal, select, union_all, update
+from sqlalchemy import Table, delete, exists, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,7 +70,15 @@ def _assign(row: Any, data: Schema, fields: Collection[str]) -> None:
 
 
 # Fields a PATCH may set to null to clear them; for every other field null means "unchanged".
-CLEARABLE = frozenset({"department", "trunk_addressing", "parent", "noojee_accept_get"})
+CLEARABLE = frozenset(
+    {
+        "department",
+        "trunk_addressing",
+        "parent",
+        "noojee_accept_get",
+        *(f"external_id{n}" for n in range(1, 5)),
+    }
+)
 
 
 # -- lookups -------------------------------------------------------------------------------------
@@ -202,9 +210,29 @@ def tenant_time_zone(session: Session, tenant_pk: int | None) -> str:
     return tenant.time_zone if tenant is not None else ""
 
 
-def delete_tenant(session: Session, principal: Principal, tenant_id: str) -> None:
+def _refuse_non_empty(session: Session, what: str, children: list[Any]) -> None:
+    """409 when any of `children` (EXISTS selects) finds a row: a delete that would take them
+    must say so (deleteNonEmpty, as APIO's gateway asks)."""
+    if session.scalar(select(or_(*(child.exists() for child in children)))):
+        raise Conflict(f"{what} is not empty; delete what it holds first, or send deleteNonEmpty=1")
+
+
+def delete_tenant(
+    session: Session, principal: Principal, tenant_id: str, with_children: bool = False
+) -> None:
+    """Deletes the tenant; one holding groups or departments only `with_children` (they go with it).
+    Its domains, accounts, keys and contact-centre data go with it either way."""
     tenant = find_tenant(session, principal, tenant_id)
     require_manage(principal, Target(Kind.TENANT_LIFECYCLE, tenant.pk))
+    if not with_children:
+        _refuse_non_empty(
+            session,
+            f"tenant {tenant.tenant_id!r}",
+            [
+                select(Group.pk).where(Group.tenant_pk == tenant.pk),
+                select(Department.pk).where(Department.tenant_pk == tenant.pk),
+            ],
+        )
     session.execute(delete(Tenant).where(Tenant.pk == tenant.pk))
     bump(session, "credentials")  # its accounts, keys and tokens went with it: forget them everywhere
 
@@ -417,8 +445,22 @@ def update_group(
     return group
 
 
-def delete_group(session: Session, principal: Principal, tenant_id: str, group_id: str) -> None:
+def delete_group(
+    session: Session, principal: Principal, tenant_id: str, group_id: str, with_children: bool = False
+) -> None:
+    """Deletes the group; one holding end users, service users or departments only `with_children`
+    (they go with it). The accounts placed in it go with it either way."""
     _, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=Kind.GROUP)
+    if not with_children:
+        _refuse_non_empty(
+            session,
+            f"group {group.group_id!r}",
+            [
+                select(User.pk).where(User.group_pk == group.pk),
+                select(ServiceUser.pk).where(ServiceUser.group_pk == group.pk),
+                select(Department.pk).where(Department.group_pk == group.pk),
+            ],
+        )
     session.execute(delete(Group).where(Group.pk == group.pk))
     bump(session, "credentials")  # its accounts, keys and tokens went with it: forget them everywhere
 

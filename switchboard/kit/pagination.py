@@ -23,6 +23,11 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=400)]
 
 
+# (idPrefix, namePrefix, search, the fields matched exactly); with where a page starts or ends first.
+Filters = tuple[bool, bool, bool, tuple[str, ...]]
+Variant = tuple[bool, bool, bool, bool, bool, tuple[str, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class PageRequest:
     limit: int
@@ -33,14 +38,18 @@ class PageRequest:
     # from its end (a "previous page" link holds the sort key of the first row it came from).
     search: str | None = None
     before: str | None = None
+    # Exact matches on fields the list names (an APIO client's externalId1=...): (wire name, value)
+    # pairs, in the order of the names.
+    exact: tuple[tuple[str, str], ...] = ()
 
     @property
-    def filters(self) -> tuple[bool, bool, bool]:
+    def filters(self) -> Filters:
         """Which filters are on (they decide the total): one compiled count per combination."""
-        return (self.id_prefix is not None, self.name_prefix is not None, self.search is not None)
+        matched = tuple(name for name, _ in self.exact)
+        return (self.id_prefix is not None, self.name_prefix is not None, self.search is not None, matched)
 
     @property
-    def variant(self) -> tuple[bool, bool, bool, bool, bool]:
+    def variant(self) -> Variant:
         """Where the page starts or ends, and the filters: one compiled statement per combination."""
         return (self.after is not None, self.before is not None, *self.filters)
 
@@ -58,7 +67,14 @@ class PageRequest:
             params["id_to"] = self.id_prefix + PREFIX_END
         if self.name_prefix is not None:
             params["name_like"] = like_prefix(self.name_prefix)
+        for name, value in self.exact:
+            params[exact_param(name)] = value
         return params
+
+
+def exact_param(name: str) -> str:
+    """The bind parameter of an exact match on the field `name`."""
+    return f"exact_{name}"
 
 
 def is_number(text: str) -> bool:

@@ -25,6 +25,7 @@ from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.envelope import documented_errors, ok
 from switchboard.noojee.parameters import (
+    IDEMPOTENCY_KEY,
     answer_request,
     flag,
     optional_id,
@@ -34,6 +35,7 @@ from switchboard.noojee.parameters import (
 )
 from switchboard.noojee.replies import call_event, noojee_datetime
 from switchboard.system.store import NOOJEE_SUBSCRIBE_MAX_WAIT
+from switchboard.web import idempotency
 from switchboard.web.disconnect import disconnection
 from switchboard.web.state import database_of, services_of
 
@@ -65,6 +67,14 @@ ERRORS = documented_errors(
     (504, "The PBX took the request and did not answer in time"),
 )
 
+# Dial and recording control take idempotencyKey: a retry answers the first request's success.
+KEYED_ERRORS = {
+    **ERRORS,
+    **documented_errors(
+        (409, f"{ERRORS[409]['description']}; or a request with this idempotencyKey still in progress"),
+        (422, "This idempotencyKey was used for a different request"),
+    ),
+}
 
 # Reading metadata and subscribing ask nothing of the PBX; metadata of nothing visible is a list.
 READ_ERRORS: dict[int | str, dict[str, Any]] = {s: ERRORS[s] for s in (400, 401, 403, 405, 429)}
@@ -143,31 +153,35 @@ def _control(request: Request) -> CallControl:
     return control
 
 
-@router.post("/CallManagementAPI/dial", response_model=DialResult, responses=ERRORS)
+@router.post("/CallManagementAPI/dial", response_model=DialResult, responses=KEYED_ERRORS)
 async def dial(request: Request, principal: CallsCaller) -> Response:
     """Dials `number` from `extenOrUniqueId` (an extension, `SIP/450` or any tech prefix: yours
     unless you administer the tenant); `callerId`, `phoneCaption` (the name the agent's phone
     shows), `autoAnswer` (true/false or a SIP header such as `Call-info:answer-after=0`),
-    `record` (+ `tag`), `campaignId`, `tenantId` (global key, ambiguous extension). Returns the
-    call's unique id as SessionID."""
+    `record` (+ `tag`), `campaignId`, `tenantId` (global key, ambiguous extension),
+    `idempotencyKey` (a retry answers the first dial's call). Returns the call's unique id as
+    SessionID."""
     auto_answer, answer_header = await answer_request(request, "autoAnswer")
-    view = await _control(request).dial(
-        principal,
-        DialRequest(
-            extension=await required(request, "extenOrUniqueId"),
-            number=await required(request, "number"),
-            caller_id=await parameter(request, "callerId"),
-            auto_answer=auto_answer,
-            record=await flag(request, "record"),
-            tag=(await parameter(request, "tag") or "")[:100],
-            campaign_id=await optional_id(request, "campaignId"),
-            tenant_id=await parameter(request, "tenantId"),
-            answer_header=answer_header,
-            caller_name=(await parameter(request, "phoneCaption") or "").strip()[:80],
-        ),
+    dial_request = DialRequest(
+        extension=await required(request, "extenOrUniqueId"),
+        number=await required(request, "number"),
+        caller_id=await parameter(request, "callerId"),
+        auto_answer=auto_answer,
+        record=await flag(request, "record"),
+        tag=(await parameter(request, "tag") or "")[:100],
+        campaign_id=await optional_id(request, "campaignId"),
+        tenant_id=await parameter(request, "tenantId"),
+        answer_header=answer_header,
+        caller_name=(await parameter(request, "phoneCaption") or "").strip()[:80],
     )
-    audit_write(request, 200, f"call:{view['uniqueId']}", None)
-    return ok(SessionID=view["uniqueId"])
+
+    async def place() -> Response:
+        view = await _control(request).dial(principal, dial_request)
+        audit_write(request, 200, f"call:{view['uniqueId']}", None)
+        return ok(SessionID=view["uniqueId"])
+
+    key = await parameter(request, IDEMPOTENCY_KEY)
+    return await idempotency.once(request, principal.identity, key, place, IDEMPOTENCY_KEY)
 
 
 @router.post("/CallManagementAPI/hangup", response_model=HangupResult, responses=ERRORS)
@@ -200,38 +214,43 @@ async def answer(request: Request, principal: CallsCaller) -> Response:
 
 
 async def _recording(request: Request, principal: Principal, action: RecordingAction) -> Response:
-    call, leg = await _control(request).recording(
-        principal,
-        action,
-        await required(request, "extenOrUniqueId"),
-        await parameter(request, "tenantId"),
-        await parameter(request, "agentLoginName"),
-        (await parameter(request, "tag") or "")[:100],
-    )
-    audit_write(request, 200, f"call:{call.unique_id} recording {action}", None)
-    return ok(UniqueId=call.unique_id, Leg=leg)
+    target = await required(request, "extenOrUniqueId")
+    tenant_id = await parameter(request, "tenantId")
+    agent_login_name = await parameter(request, "agentLoginName")
+    tag = (await parameter(request, "tag") or "")[:100]
+
+    async def act() -> Response:
+        call, leg = await _control(request).recording(
+            principal, action, target, tenant_id, agent_login_name, tag
+        )
+        audit_write(request, 200, f"call:{call.unique_id} recording {action}", None)
+        return ok(UniqueId=call.unique_id, Leg=leg)
+
+    key = await parameter(request, IDEMPOTENCY_KEY)
+    return await idempotency.once(request, principal.identity, key, act, IDEMPOTENCY_KEY)
 
 
-@router.post("/CallManagementAPI/start", response_model=RecordingResult, responses=ERRORS)
+@router.post("/CallManagementAPI/start", response_model=RecordingResult, responses=KEYED_ERRORS)
 async def start(request: Request, principal: CallsCaller) -> Response:
     """Starts recording the call (`extenOrUniqueId`); `agentLoginName` names the recording's
-    owner (yourself, unless you administer the tenant), `tag` labels it."""
+    owner (yourself, unless you administer the tenant), `tag` labels it. start, stop, pause and
+    resume take `idempotencyKey`: a retry answers the first request's leg."""
     return await _recording(request, principal, "start")
 
 
-@router.post("/CallManagementAPI/stop", response_model=RecordingResult, responses=ERRORS)
+@router.post("/CallManagementAPI/stop", response_model=RecordingResult, responses=KEYED_ERRORS)
 async def stop(request: Request, principal: CallsCaller) -> Response:
     """Stops the recording (seed 000: `stop?extenOrUniqueId=410`); `agentLoginName`, when given,
     must be the recording's owner."""
     return await _recording(request, principal, "stop")
 
 
-@router.post("/CallManagementAPI/pause", response_model=RecordingResult, responses=ERRORS)
+@router.post("/CallManagementAPI/pause", response_model=RecordingResult, responses=KEYED_ERRORS)
 async def pause(request: Request, principal: CallsCaller) -> Response:
     return await _recording(request, principal, "pause")
 
 
-@router.post("/CallManagementAPI/resume", response_model=RecordingResult, responses=ERRORS)
+@router.post("/CallManagementAPI/resume", response_model=RecordingResult, responses=KEYED_ERRORS)
 async def resume(request: Request, principal: CallsCaller) -> Response:
     return await _recording(request, principal, "resume")
 

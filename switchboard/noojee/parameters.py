@@ -9,6 +9,8 @@ from switchboard.errors import BadRequest
 from switchboard.kit.pagination import is_number
 from switchboard.kit.schemas import MAX_ROW_ID
 
+IDEMPOTENCY_KEY = "idempotencyKey"  # the native Idempotency-Key header, as a Noojee parameter
+
 
 async def parameter(request: Request, name: str) -> str | None:
     """A Noojee parameter, from the query string or a form body."""

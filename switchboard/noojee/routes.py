@@ -34,7 +34,8 @@ from switchboard.errors import BadRequest, MethodNotAllowed, NotFound, TooManyRe
 from switchboard.kit.schemas import Schema
 from switchboard.kit.surfaces import NOOJEE_PREFIX
 from switchboard.noojee.envelope import documented_errors, ok
-from switchboard.noojee.parameters import flag, optional_id, parameter, required_id
+from switchboard.noojee.parameters import IDEMPOTENCY_KEY, flag, optional_id, parameter, required_id
+from switchboard.web import idempotency
 from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix=NOOJEE_PREFIX.rstrip("/"), tags=["noojee"])
@@ -245,7 +246,13 @@ async def _write_leads(request: Request, principal: Principal, write: Batch, upd
 @router.post(
     "/CampaignAPI/insertLeadFast",
     response_model=LeadResults,
-    responses=LEAD_RESPONSES,
+    responses={
+        **LEAD_RESPONSES,
+        **documented_errors(
+            (409, "A request with this idempotencyKey is still in progress"),
+            (422, "This idempotencyKey was used for a different request"),
+        ),
+    },
     openapi_extra=LEADS_BODY,
 )
 async def insert_lead_fast(request: Request, principal: CampaignsCaller) -> Response:
@@ -256,8 +263,16 @@ async def insert_lead_fast(request: Request, principal: CampaignsCaller) -> Resp
     disposition, 108 '<No Change>' on insert, 112 duplicate njExternalLeadId, 103 its batch
     failed; 150 (Switchboard's) a value the template refuses. `allocationName` names the
     allocation the leads join (created if new; the campaign's default one when not given).
+    `idempotencyKey`: a retry answers the first insert's entities instead of inserting again.
     """
-    return await _write_leads(request, principal, insert_batch, update=False)
+    key = await parameter(request, IDEMPOTENCY_KEY)
+    return await idempotency.once(
+        request,
+        principal.identity,
+        key,
+        partial(_write_leads, request, principal, insert_batch, update=False),
+        IDEMPOTENCY_KEY,
+    )
 
 
 @router.post(

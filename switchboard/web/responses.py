@@ -34,6 +34,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found, not visible to the caller, or ids that do not belong together",
         409: "Duplicate, or a limit or dependency would be violated",
         414: f"The query string is longer than {MAX_QUERY_BYTES // 1024} KiB",
+        422: "This Idempotency-Key was used for a different request",
         429: "Too many requests or failed authentications; see Retry-After",
         503: "A dependency (database, PBX) is unavailable; nothing was done",
         504: "The PBX took the request and did not answer in time (see the timeout contract)",

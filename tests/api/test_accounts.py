@@ -136,10 +136,10 @@ def test_deleting_a_tenant_or_group_ends_its_accounts_credentials_at_once(
     w = build_world(api, global_key)
     group_token = w.headers["group_admin"]
     assert api.get("/api/v1/tenants/t1/", headers=group_token).status_code == 200
-    assert api.delete("/api/v1/tenants/t1/groups/g1/").status_code == 204
+    assert api.delete("/api/v1/tenants/t1/groups/g1/?deleteNonEmpty=1").status_code == 204
     assert api.get("/api/v1/tenants/t1/", headers=group_token).status_code == 401
     tenant_token, user_key = w.headers["tenant_admin"], w.headers["user_key"]
     assert api.get("/api/v1/tenants/t1/", headers=tenant_token).status_code == 200
-    assert api.delete("/api/v1/tenants/t1/").status_code == 204
+    assert api.delete("/api/v1/tenants/t1/?deleteNonEmpty=1").status_code == 204
     assert api.get("/api/v1/tenants/", headers=tenant_token).status_code == 401
     assert api.get("/api/v1/tenants/", headers=user_key).status_code == 401

@@ -302,3 +302,40 @@ def test_reconciling_never_hangs_up_a_call_recorded_after_the_pbx_listed_its_cal
     monkeypatch.setattr(control.driver, "live_calls", listing_then_a_new_call)
     api.portal.call(control.reconcile)  # type: ignore[union-attr]
     assert api.get("/api/v1/calls/1700000001.7/").json()["state"] == "Ringing"
+
+
+def test_a_worker_behind_the_others_neither_makes_a_dial_inbound_nor_moves_a_call_back(
+    api: TestClient, global_key: str, db: Database
+) -> None:
+    """Every worker hears every PBX event and records it. One that did not dial takes the dial's
+    channel for an inbound call with no number, and may record it before the dialling worker
+    records the dial; one behind the others may report a step the call has already passed."""
+    from switchboard.calls import service
+    from switchboard.calls.drivers.base import CallUpdate
+    from switchboard.directory.models import Tenant
+
+    build_world(api, global_key)
+    unique_id = "1700000002.800000000000000001"
+
+    def heard(state: str, direction: str = "outbound", number: str = "0390001234") -> None:
+        with db.transaction() as session:
+            service.apply_update(session, CallUpdate(unique_id, "102", state, direction, number, ""))
+
+    heard("Ringing", "inbound", "")  # the other worker's Newchannel, first
+    with db.transaction() as session:
+        tenant_pk = session.scalars(select(Tenant.pk).where(Tenant.tenant_id == "t1")).one()
+        plan = service.DialPlan(tenant_pk, "102", "0390001234", "", None, None)
+        service.record_dial(session, plan, unique_id)
+    heard("Connected")
+    heard("Ringing", "inbound", "")  # the other worker, behind: its Newchannel again
+    call = api.get(f"/api/v1/calls/{unique_id}/").json()
+    assert (call["direction"], call["otherParty"], call["state"]) == ("outbound", "0390001234", "Connected")
+    heard("Hungup")
+    heard("Connected")  # behind again: the answer after the hang-up
+    assert api.get(f"/api/v1/calls/{unique_id}/").json()["state"] == "Hungup"
+    with db.transaction() as session:
+        kinds = [
+            e.kind
+            for e in session.scalars(select(Event).where(Event.unique_id == unique_id).order_by(Event.pk))
+        ]
+    assert kinds == ["call.ringing", "call.originated", "call.connected", "call.hungup"]

@@ -66,8 +66,10 @@ def test_the_openapi_document_shows_each_lists_key(api: TestClient) -> None:
     assert not [name for name in schemas if name.startswith("Page_")]  # the old generic page
 
 
-def test_every_list_answers_its_envelope_and_pages_by_its_cursor(api: TestClient, global_key: str) -> None:
-    world = build_fuzz_world(api, global_key)
+def test_every_list_answers_its_envelope_and_pages_by_its_cursor(
+    api: TestClient, global_key: str, database_url: str
+) -> None:
+    world = build_fuzz_world(api, global_key, database_url)
     for template in _list_routes(api):
         path = _concrete(world, template)
         whole = api.get(path, params={"limit": 500})
@@ -94,8 +96,10 @@ def test_every_list_answers_its_envelope_and_pages_by_its_cursor(api: TestClient
         assert walked == [_identity(item) for item in items], path
 
 
-def test_no_route_of_the_native_api_answers_a_bare_array(api: TestClient, global_key: str) -> None:
-    world = build_fuzz_world(api, global_key)
+def test_no_route_of_the_native_api_answers_a_bare_array(
+    api: TestClient, global_key: str, database_url: str
+) -> None:
+    world = build_fuzz_world(api, global_key, database_url)
     answered = 0
     for route in _get_routes(api):
         path: str = route.path

@@ -2,7 +2,8 @@
 
 Codes per principal, in the order system, tenant admin (t1), group admin (t1/g1), end user
 (u1 in t1/g1), user API key (of the t1 tenant admin), tenant key (of t1): O = 2xx, 3 = 403, 4 = 404
-identical to the 404 for an object that does not exist. A tenant key acts as its tenant's admin: a
+identical to the 404 for an object that does not exist, 9 = 409 (past the policy, refused for the
+object's state). A tenant key acts as its tenant's admin: a
 row of five codes gives it the tenant admin's; a sixth code says where it differs or is worth saying.
 """
 
@@ -12,9 +13,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.support.access_world import build_world, make_account
+from tests.support.access_world import PASSWORD, build_world, make_account
 from tests.support.calls import dial
-from tests.support.factories import created, make_group, make_user
+from tests.support.factories import created, make_group, make_tenant, make_user
 from tests.support.pages import items_of
 from tests.support.webhook_receiver import CLOSED_HOOK
 
@@ -42,6 +43,13 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/tenants/t1/groups/g2/", None, "OO443"),
     ("GET", "/api/v1/tenants/t2/groups/g1/", None, "O4443"),
     ("GET", f"{G1}/users/", None, "OOOO3"),
+    ("GET", f"{G1}/users/?externalId2=x&externalId1=y", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/?externalId1=x", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t1/groups/?externalId4=x", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t2/groups/?externalId4=x", None, "O4443"),
+    ("GET", "/api/v1/tenants/t2/groups/g1/users/?externalId3=x", None, "O4443"),
+    # APIO's login: the body's credentials sign in, whatever the request's header holds.
+    ("POST", "/api/v1/login/", {"username": "eu1", "password": PASSWORD}, "OOOOOO"),
     ("GET", f"{G1}/users/u1@t1.example/", None, "OOOO3"),
     ("GET", f"{G1}/users/u2@t1.example/", None, "OOO43"),
     ("GET", "/api/v1/tenants/t1/groups/g2/users/u3@t1.example/", None, "OO443"),
@@ -92,6 +100,9 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("POST", "/api/v1/tenants/t1/groups/", {"groupId": "new-{p}"}, "OO333"),
     ("POST", "/api/v1/tenants/t2/groups/", {"groupId": "new-{p}"}, "O4443"),
     ("PATCH", f"{G1}/", {"groupName": "G1 {p}"}, "OO333"),
+    ("PATCH", f"{G1}/", {"externalId1": "G1 {p}"}, "OO333"),
+    ("PATCH", "/api/v1/tenants/t1/", {"externalId2": "T1 {p}"}, "OO333"),
+    ("PATCH", f"{G1}/users/u1@t1.example/", {"externalId3": "U1 {p}"}, "OOO33"),
     ("PATCH", "/api/v1/tenants/t1/groups/g2/", {"groupName": "G2 {p}"}, "OO443"),
     ("PATCH", "/api/v1/tenants/t2/groups/g1/", {"groupName": "X {p}"}, "O4443"),
     ("POST", f"{G1}/users/", {"userId": "new-{p}@t1.example", "firstName": "N", "lastName": "N"}, "OOO33"),
@@ -170,6 +181,13 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("DELETE", f"{G1}/users/del-{{p}}@t1.example/", None, "OOO43"),
     ("DELETE", "/api/v1/tenants/t2/groups/g1/users/del-{p}@t2.example/", None, "O4443"),
     ("DELETE", "/api/v1/tenants/t1/groups/gdel-{p}/", None, "OO443"),
+    # A group or tenant that holds something: 409 unless deleteNonEmpty=1, after the policy.
+    ("DELETE", "/api/v1/tenants/t1/groups/gfull-{p}/", None, "99443"),
+    ("DELETE", "/api/v1/tenants/t1/groups/gfull-{p}/?deleteNonEmpty=0", None, "99443"),
+    ("DELETE", "/api/v1/tenants/t1/groups/gfull-{p}/?deleteNonEmpty=1", None, "OO443"),
+    ("DELETE", "/api/v1/tenants/t2/groups/gfull/?deleteNonEmpty=1", None, "O4443"),
+    ("DELETE", "/api/v1/tenants/tfull-{p}/", None, "94443"),
+    ("DELETE", "/api/v1/tenants/tfull-{p}/?deleteNonEmpty=1", None, "O4443"),
 ]
 
 
@@ -192,6 +210,12 @@ def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
         make_user(api, "t1", "g1", f"del-{short}@t1.example")
         make_user(api, "t2", "g1", f"del-{short}@t2.example")
         make_group(api, "t1", f"gdel-{short}")
+        make_group(api, "t1", f"gfull-{short}")
+        make_user(api, "t1", f"gfull-{short}", f"full-{short}@t1.example")
+        make_tenant(api, f"tfull-{short}")
+        make_group(api, f"tfull-{short}", "g")
+    make_group(api, "t2", "gfull")
+    make_user(api, "t2", "gfull", "full@t2.example")
     missing = api.get("/api/v1/tenants/no-such-tenant/", headers=world.headers["system"])
     assert missing.status_code == 404
     # Noojee's 404 is its envelope: compared with a campaign that does not exist.
@@ -216,6 +240,7 @@ def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
                 "X": 200 <= got < 300 or got == 409,
                 "3": got == 403,
                 "4": got == 404,
+                "9": got == 409,
             }[code]
             noojee = path.startswith("/servicemanager/")
             plain = missing_noojee if noojee else missing
@@ -492,3 +517,32 @@ def test_lists_show_exactly_what_each_principal_may_see(api: TestClient, global_
     assert ids("group_admin", "/api/v1/accounts/", "username") == {"ga1", "eu1"}
     assert ids("user", "/api/v1/accounts/", "username") == {"eu1"}
     assert ids("system", "/api/v1/accounts/", "username") >= {"admin", "ta1", "ga1", "eu1", "ta2"}
+
+
+def test_an_apio_session_acts_as_its_account(api: TestClient, global_key: str, anonymous: TestClient) -> None:
+    """The session cookie of APIO's login is the account's credential: every read of the matrix
+    answers it as it answers the account's token; a change needs its CSRF header; logout ends it."""
+    build_world(api, global_key)
+    missing = api.get("/api/v1/tenants/no-such-tenant/")
+    failures = []
+    for principal, username in (("tenant_admin", "ta1"), ("group_admin", "ga1"), ("user", "eu1")):
+        anonymous.cookies.clear()
+        signed_in = anonymous.post("/api/v1/login/", json={"username": username, "password": PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
+        csrf = {"X-CSRFToken": anonymous.cookies["csrftoken"]}
+        column = PRINCIPALS.index(principal)
+        for method, path, _body, codes in MATRIX:
+            if method != "GET":
+                continue
+            response = anonymous.get(_fill(path, SHORT[principal]))
+            got, code = response.status_code, codes[column]
+            ok = {"O": 200 <= got < 300, "3": got == 403, "4": got == 404}[code]
+            if ok and code == "4":
+                ok = response.content == missing.content
+            if not ok:
+                failures.append(f"{username:4} GET {path} expected {code} got {got}: {response.text[:120]}")
+        renamed = anonymous.patch("/api/v1/tenants/t1/", json={"name": f"by {username}"}, headers=csrf)
+        assert renamed.status_code == (200 if principal == "tenant_admin" else 403), renamed.text
+        assert anonymous.post("/api/v1/logout/", headers=csrf).status_code == 204
+        assert anonymous.get("/api/v1/tenants/t1/").status_code == 401
+    assert not failures, "\n".join(failures)

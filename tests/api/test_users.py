@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
+from tests.support.access_world import login, make_account
 from tests.support.factories import make_domain, make_group, make_tenant, make_tree, make_user, user_body
 from tests.support.seed_003 import SEED_USER
 
@@ -188,3 +189,34 @@ def test_settings_default_domain(api: TestClient) -> None:
     assert api.patch("/api/v1/settings/", json={"DEFAULT_DOMAIN": "-bad-"}).status_code == 400
     assert api.patch("/api/v1/settings/", json={"GLOBAL_API_KEYS": []}).status_code == 400
     assert "GLOBAL_API_KEYS" not in api.get("/api/v1/settings/").json()
+
+
+def test_user_external_ids_are_stored_patched_and_matched_within_what_the_caller_sees(
+    api: TestClient, anonymous: TestClient
+) -> None:
+    make_tree(api)
+    made = make_user(api, "t1", "g1", "a@t1.example", externalId1="E", externalId3="three")
+    assert (made["externalId1"], made["externalId2"], made["externalId3"]) == ("E", None, "three")
+    make_user(api, "t1", "g1", "b@t1.example", externalId1="E")
+    make_user(api, "t1", "g1", "c@t1.example", externalId1="e")
+    patched = api.patch(f"{USERS}b@t1.example/", json={"externalId2": "crm 7", "title": "Agent"})
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["externalId1"], patched.json()["externalId2"]) == ("E", "crm 7")
+    cleared = api.patch(f"{USERS}a@t1.example/", json={"externalId3": None})
+    assert cleared.json()["externalId3"] is None
+    assert api.get(f"{USERS}a@t1.example/").json()["externalId3"] is None
+
+    def listed(query: str, client: TestClient = api, **headers: str) -> tuple[set[str], int]:
+        response = client.get(f"{USERS}?{query}", headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return {user["userId"] for user in body["users"]}, body["total"]
+
+    assert listed("externalId1=E") == ({"a@t1.example", "b@t1.example"}, 2)
+    assert listed("externalId2=crm%207") == ({"b@t1.example"}, 1)
+    assert listed("externalId1=E&externalId2=crm 7") == ({"b@t1.example"}, 1)
+    # An end user sees itself only: the filter runs inside its view, the total counts that view.
+    make_account(api, "eu-a", "user", "t1", "g1", linked="a@t1.example")
+    token = login(anonymous, "eu-a")
+    assert listed("externalId1=E", anonymous, Authorization=f"Bearer {token}") == ({"a@t1.example"}, 1)
+    assert listed("externalId2=crm 7", anonymous, Authorization=f"Bearer {token}") == (set(), 0)

@@ -335,10 +335,15 @@ class AuthorizationMachine(RuleBasedStateMachine):
             self.add_user(user.group)
 
     @precondition(lambda self: len(self.model.groups) > 1)
-    @rule(data=st.data())
-    def delete_group(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), non_empty=st.booleans())
+    def delete_group(self, data: st.DataObject, non_empty: bool) -> None:
+        """Refused (409, nothing changed) while it holds users, unless deleteNonEmpty=1."""
         group = self.model.groups[data.draw(st.sampled_from(sorted(self.model.groups)), label="group")]
-        self.admin("DELETE", f"/api/v1/tenants/{group.tenant}/groups/{group.group_id}/", 204)
+        path = f"/api/v1/tenants/{group.tenant}/groups/{group.group_id}/?deleteNonEmpty={int(non_empty)}"
+        if self.model.holds_users(group.group_id) and not non_empty:
+            self.admin("DELETE", path, 409)
+            return
+        self.admin("DELETE", path, 204)
         self.model.delete_group(group.group_id)
 
     # -- accounts and credentials ------------------------------------------------------------------

@@ -313,6 +313,37 @@ def test_missing_and_forbidden_are_byte_identical_on_every_endpoint_with_an_id(
     assert api.get("/api/v1/accounts/ta1/api-keys/", headers=system).json()["apiKeys"][0]["name"] == "crm"
 
 
+def test_external_id_filters_and_non_empty_deletes_tell_nothing_of_what_the_caller_cannot_see(
+    api: TestClient, global_key: str
+) -> None:
+    """A filter runs inside the caller's view: a value only an invisible object has answers as a
+    value nobody has; a delete of an invisible non-empty object is the plain 404, not its 409."""
+    world = build_world(api, global_key)
+    t1 = "/api/v1/tenants/t1"
+    for path in (f"{t1}/", f"{t1}/groups/g1/", f"{t1}/groups/g2/users/u3@t1.example/"):
+        assert api.patch(path, json={"externalId1": "secret"}).status_code == 200
+    group_admin = world.headers["group_admin"]  # of g1, not g2
+    other_tenant = {"Authorization": f"Bearer {login(api, 'ta2')}"}
+    for headers, seen, unseen in (
+        (other_tenant, "/api/v1/tenants/", "/api/v1/tenants/"),
+        (other_tenant, f"{t1}/groups/", "/api/v1/tenants/t9/groups/"),
+        (group_admin, f"{t1}/groups/g2/users/", f"{t1}/groups/g9/users/"),
+    ):
+        hit = api.get(f"{seen}?externalId1=secret", headers=headers)
+        miss = api.get(f"{unseen}?externalId1=nobody-has-this", headers=headers)
+        assert _fingerprint(hit) == _fingerprint(miss), (seen, hit.text, miss.text)
+    for path, missing in (
+        (f"{t1}/groups/g1/", f"{t1}/groups/g9/"),
+        (f"{t1}/", "/api/v1/tenants/t9/"),
+    ):
+        for query in ("", "?deleteNonEmpty=1"):
+            refused = api.delete(f"{path}{query}", headers=other_tenant)
+            absent = api.delete(f"{missing}{query}", headers=other_tenant)
+            assert refused.status_code == 404, (path, query, refused.text)
+            assert _fingerprint(refused) == _fingerprint(absent)
+    assert api.get(f"{t1}/groups/g1/").status_code == 200
+
+
 # -- timing -----------------------------------------------------------------------------------
 
 

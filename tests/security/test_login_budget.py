@@ -1,5 +1,5 @@
 """Password guessing: one failure budget per address and per account for every way of signing in
-(API login, console), reserved before the hash is checked so a concurrent burst cannot outrun it;
+(API login, APIO login, console), reserved before the hash is checked so a concurrent burst cannot outrun it;
 and a valid credential passes from an address whose failures are spent (no NAT-wide lock-out)."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ BUDGET = 10  # the default failed authentications per address (and now per accou
 ATTACKER = ("198.51.100.7", 40000)  # one address: a guesser, and its innocent NAT neighbours
 ELSEWHERE = ("203.0.113.9", 40000)
 LOGIN = "/api/v1/auth/login"
+APIO_LOGIN = "/api/v1/login/"  # APIO's: a session cookie instead of a token, the same budget
 
 
 def _allow_test_addresses(api: TestClient) -> None:
@@ -67,11 +68,11 @@ def _console_guess(browser: TestClient, token: str, n: int) -> int:
     return browser.post("/console/sign-in", data=form, follow_redirects=False).status_code
 
 
-def _api_guess(client: TestClient, n: int) -> int:
-    return client.post(LOGIN, json={"username": "ta1", "password": f"guess {n}"}).status_code
+def _api_guess(client: TestClient, n: int, path: str = LOGIN) -> int:
+    return client.post(path, json={"username": "ta1", "password": f"guess {n}"}).status_code
 
 
-@pytest.mark.parametrize("surface", ["console", "api"])
+@pytest.mark.parametrize("surface", ["console", "api", "apio"])
 def test_a_concurrent_burst_of_guesses_is_capped_by_the_one_budget(
     api: TestClient, global_key: str, settings: Settings, monkeypatch: pytest.MonkeyPatch, surface: str
 ) -> None:
@@ -85,7 +86,8 @@ def test_a_concurrent_burst_of_guesses_is_capped_by_the_one_budget(
             token = csrf_of(attacker.get("/console/sign-in").text)
             codes = _in_bursts(lambda n: _console_guess(attacker, token, n), 100, 50)
         else:
-            codes = _in_bursts(lambda n: _api_guess(attacker, n), 100, 50)
+            path = LOGIN if surface == "api" else APIO_LOGIN
+            codes = _in_bursts(lambda n: _api_guess(attacker, n, path), 100, 50)
         assert set(codes) <= {401, 429}, sorted(set(codes))
         assert len(checked) <= BUDGET, len(checked)
         assert codes.count(401) <= BUDGET, codes.count(401)
@@ -98,9 +100,11 @@ def test_a_concurrent_burst_of_guesses_is_capped_by_the_one_budget(
             # Another app on the same database, as another worker: it learns the shared counts at
             # its next sync (a fraction of a second).
             time.sleep(0.6)
-            refused = owner.post(LOGIN, json={"username": "ta1", "password": PASSWORD})
-            assert refused.status_code == 429
-            assert int(refused.headers["retry-after"]) >= 1
+            for path in (LOGIN, APIO_LOGIN):
+                refused = owner.post(path, json={"username": "ta1", "password": PASSWORD})
+                assert refused.status_code == 429
+                assert int(refused.headers["retry-after"]) >= 1
+                assert "sessionid" not in refused.cookies
             assert sign_in(owner, "ta1")[0] == 429
         # ...and the address's: from there, any other account gets no more than a couple of tries.
         others = [
@@ -132,6 +136,7 @@ def test_a_limited_address_still_signs_in_with_valid_credentials_but_guesses_no_
         assert status("/api/v1/tenants/t2/", user_key) == 403  # authenticated; not a campaign area
         assert status("/api/v1/accounts/eu1/", token) == 200
         assert nat.post(LOGIN, json={"username": "ta1", "password": PASSWORD}).status_code == 200
+        assert nat.post(APIO_LOGIN, json={"username": "eu1", "password": PASSWORD}).status_code == 200
         assert sign_in(nat, "ga1")[0] == 303
         # The guesser gets no more than a couple of tries at any account from there.
         checked = _count_checks(monkeypatch)

@@ -663,9 +663,15 @@ class AmiServer:
         endpoint, _, local_context = data.partition("@")
         endpoint = endpoint.split("/")[0]
         failure = self.failures.get(endpoint)
-        # No channel: Asterisk's log says "Channel Unique ID '...' already in use" for a ChannelId a
-        # live channel has, or the phone has no contact; the client sees only Reason 0.
-        if pending.channel_id in self.channels or failure == REASON_FAILED:
+        # No channel: for a ChannelId a live channel has (its log says so, main/channel.c), or a
+        # phone with no contact; the client sees only Reason 0.
+        holder = self.channels.get(pending.channel_id) if pending.channel_id else None
+        if holder is not None:
+            self.log.append(
+                f"ERROR[channel.c] Channel Unique ID '{pending.channel_id}' already in use"
+                f" by channel {holder.name}"
+            )
+        if holder is not None or failure == REASON_FAILED:
             await self._originate_done(pending, None, REASON_FAILED)
             return True
         local = tech.lower() == "local"

@@ -380,6 +380,10 @@ class Model:
             if account.linked == user_id:
                 account.linked = None
 
+    def holds_users(self, group_id: str) -> bool:
+        """A group with end users is deleted only with deleteNonEmpty=1 (409 without it)."""
+        return any(u.group == group_id for u in self.users.values())
+
     def delete_group(self, group_id: str) -> None:
         """A group takes its end users and the accounts placed in it (and their credentials)."""
         for user in [u for u in self.users.values() if u.group == group_id]:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -19,6 +20,7 @@ from switchboard.db.engine import Database
 from switchboard.directory.models import Tenant
 from switchboard.settings import Settings
 from switchboard.system.bootstrap import initialise
+from switchboard.web.idempotency import IdempotencyRecord, fingerprint
 from tests.support.access_world import build_world, login, make_account
 from tests.support.factories import created, make_tree, make_user
 from tests.support.webhook_receiver import CLOSED_HOOK
@@ -260,7 +262,45 @@ def build_fuzz_world(client: TestClient, global_key: str, url: str = "") -> Fuzz
         headers={"Content-Type": "application/x-ndjson"},
     )
     ids["job"] = created(job, 202)["id"]
+    _hold_idempotency_keys(url, ids)
     return world
+
+
+# The global key's Idempotency-Keys the probes send: one that answered another request (422), and
+# ones whose request is still running, each for a lead insert the probes make (409 once waited for).
+USED_KEY = "used-for-another-request"
+BUSY_KEY = "still-in-progress"
+BUSY_LEADS = {"leads": [{"externalId": "busy"}]}
+
+
+def _hold_idempotency_keys(url: str, ids: dict[str, Any]) -> None:
+    leads = f"/api/v1/tenants/t1/campaigns/{ids['campaign']}/leads/"
+    noojee = [("fTemplateId", str(ids["template"])), ("fCampaignId", str(ids["campaign"]))]
+    running = {
+        "native": fingerprint("POST", leads, [], orjson.dumps(BUSY_LEADS)),
+        "noojee": fingerprint("POST", f"{NOOJEE}/CampaignAPI/insertLeadFast", noojee, b"[]"),
+    }
+    database = Database(url)
+    try:
+        with database.transaction() as session:
+            session.add(
+                IdempotencyRecord(
+                    principal="global_key",
+                    key=USED_KEY,
+                    fingerprint="0" * 64,
+                    claim="-",
+                    status=200,
+                    body="{}",
+                )
+            )
+            for surface, asked in running.items():
+                session.add(
+                    IdempotencyRecord(
+                        principal="global_key", key=f"{BUSY_KEY}-{surface}", fingerprint=asked, claim="-"
+                    )
+                )
+    finally:
+        database.engine.dispose()
 
 
 # A request each credential kind must be answered 200, and the role it must still have: if the
