@@ -134,3 +134,33 @@ def test_reservations_get_no_fresh_round_when_the_minute_turns(
         a.reserve(buckets, "failed sign-ins")
 
     _two_workers(database_url, scenario)
+
+
+def test_guesses_not_yet_shared_when_the_minute_turns_still_count_after_a_sync(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reservations made just before the minute turns and not yet flushed: the next sync round
+    (flush, then refresh from the shared rows) must neither forget them here nor hide them from
+    the other worker. They were lost, and a burst of guesses got a fresh round (a CI run saw 18
+    password checks against a budget of 10)."""
+    import switchboard.access.ratelimit as ratelimit
+
+    clock = [1_800_000_000.0 + 59]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+
+    async def scenario(a: RateLimiter, b: RateLimiter) -> None:
+        buckets = {"login-fail:ann": 3}
+        for _ in range(3):
+            a.reserve(buckets, "failed sign-ins")
+        clock[0] += 2  # the next minute, before any sync
+        for limiter in (a, b):
+            await asyncio.to_thread(limiter.flush)
+        for limiter in (a, b):
+            limiter._roll()
+            await limiter.refresh()
+        for limiter in (a, b):
+            assert limiter.recent("login-fail:ann") == 3
+            with pytest.raises(TooManyRequests):
+                limiter.reserve(buckets, "failed sign-ins")
+
+    _two_workers(database_url, scenario)

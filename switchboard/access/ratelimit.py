@@ -9,6 +9,7 @@ serve in one sync interval.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import defaultdict
 
@@ -45,23 +46,33 @@ class RateLimiter:
         self._shared: dict[str, int] = {}
         self._previous: dict[str, int] = {}  # the window before this one, for recent()
         self._limits: dict[str, int] = {}
+        # Counts of the window that just ended, not flushed when it ended: the next flush writes
+        # them to that window's rows (else they were lost, and a burst got a fresh round).
+        self._leftover: tuple[int, dict[str, int]] | None = None
+        # flush() runs in a thread: its roll and its move of counts from unflushed to shared must
+        # not interleave with a count on the event loop (a count in between was short by them).
+        self._lock = threading.RLock()
         self.urgent = asyncio.Event()
 
     def _roll(self) -> float:
         now = time.time()
         window = _window(now)
-        if window != self._window:
-            if window == self._window + WINDOW:
-                ended = self._shared.keys() | self._unflushed.keys()
-                self._previous = {b: self._shared.get(b, 0) + self._unflushed.get(b, 0) for b in ended}
-            else:
-                self._previous = {}
-            self._window, self._unflushed, self._shared = window, defaultdict(int), {}
+        with self._lock:
+            if window != self._window:
+                if window == self._window + WINDOW:
+                    ended = self._shared.keys() | self._unflushed.keys()
+                    self._previous = {b: self._shared.get(b, 0) + self._unflushed.get(b, 0) for b in ended}
+                    unshared = {b: n for b, n in self._unflushed.items() if n}
+                    self._leftover = (self._window, unshared) if unshared else None
+                else:
+                    self._previous, self._leftover = {}, None
+                self._window, self._unflushed, self._shared = window, defaultdict(int), {}
         return now
 
     def count(self, bucket: str) -> int:
         self._roll()
-        return self._shared.get(bucket, 0) + self._unflushed.get(bucket, 0)
+        with self._lock:
+            return self._shared.get(bucket, 0) + self._unflushed.get(bucket, 0)
 
     def recent(self, bucket: str) -> int:
         """Counts of this window and the one before: a total that does not drop to zero when the
@@ -121,41 +132,53 @@ class RateLimiter:
     def flush(self) -> None:
         """Add local counts to the shared rows (in a thread; a write only when there is something)."""
         self._roll()
-        window = self._window
-        # A bucket far from its limit need not be shared yet: wait until it has counted 5% of the
-        # limit here (small limits, such as failed authentications, are shared on every count).
-        # Thousands of active keys then cost a handful of writes, and each worker overshoots by
-        # at most 5% of a limit before the others know.
-        pending = {
-            bucket: n
-            for bucket, n in self._unflushed.items()
-            # A negative count is a released reservation that was shared already: shared too.
-            if n < 0 or (n and n >= _share_after(self._limits.get(bucket, 0)))
-        }
-        if not pending:
+        with self._lock:
+            window = self._window
+            leftover, self._leftover = self._leftover, None
+            # A bucket far from its limit need not be shared yet: wait until it has counted 5% of
+            # the limit here (small limits, such as failed authentications, are shared on every
+            # count). Thousands of active keys then cost a handful of writes, and each worker
+            # overshoots by at most 5% of a limit before the others know.
+            pending = {
+                bucket: n
+                for bucket, n in self._unflushed.items()
+                # A negative count is a released reservation that was shared already: shared too.
+                if n < 0 or (n and n >= _share_after(self._limits.get(bucket, 0)))
+            }
+        writes = [(window, pending)] + ([leftover] if leftover else [])
+        if not any(counts for _, counts in writes):
             return
         with self._db.transaction() as session:
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            for bucket, n in sorted(pending.items()):
-                stmt = insert(RateCounter).values(bucket=bucket, window=window, count=n)
-                session.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["bucket", "window"], set_={"count": RateCounter.count + n}
+            for row_window, counts in writes:
+                for bucket, n in sorted(counts.items()):
+                    stmt = insert(RateCounter).values(bucket=bucket, window=row_window, count=n)
+                    session.execute(
+                        stmt.on_conflict_do_update(
+                            index_elements=["bucket", "window"], set_={"count": RateCounter.count + n}
+                        )
                     )
-                )
-        if window == self._window:
-            for bucket, n in pending.items():
-                self._unflushed[bucket] -= n
-                self._shared[bucket] = self._shared.get(bucket, 0) + n
+        with self._lock:
+            if window == self._window:
+                for bucket, n in pending.items():
+                    self._unflushed[bucket] -= n
+                    self._shared[bucket] = self._shared.get(bucket, 0) + n
 
     async def refresh(self) -> None:
         """Read every worker's totals for the current window (a read, on the event loop)."""
         window = self._window
         rows = await self._db.reader.fetch_all(self._totals, {"since": window - WINDOW})
-        if window == self._window:
-            self._shared = {row["bucket"]: int(row["count"]) for row in rows if row["window"] == window}
-            self._previous = {row["bucket"]: int(row["count"]) for row in rows if row["window"] != window}
+        with self._lock:
+            if window == self._window:
+                self._shared = {row["bucket"]: int(row["count"]) for row in rows if row["window"] == window}
+                # The ended window only grows; what this worker counted in it may not be written
+                # yet (a leftover the next flush writes): the larger of the two.
+                shared = {row["bucket"]: int(row["count"]) for row in rows if row["window"] != window}
+                self._previous = {
+                    b: max(shared.get(b, 0), self._previous.get(b, 0))
+                    for b in shared.keys() | self._previous.keys()
+                }
 
     def purge(self) -> None:
         with self._db.transaction() as session:
