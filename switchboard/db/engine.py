@@ -75,6 +75,29 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _sqlite_read_only(dbapi_connection: sqlite3.Connection, _: Any) -> None:
+    dbapi_connection.execute("PRAGMA query_only=ON")  # a write here is a bug: it fails, loudly
+
+
+def make_read_engine(url: str, engine: Engine) -> Engine:
+    """The engine of read-only units of work. SQLite: connections of their own whose transactions
+    begin DEFERRED (a WAL snapshot at the first read), so they never wait for the write lock nor
+    hold writers up. PostgreSQL: the write engine itself (its readers never wait for writers)."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    reads = create_engine(
+        sync_url(url), connect_args={"check_same_thread": False}, json_serializer=_json_text
+    )
+    event.listen(reads, "connect", _sqlite_on_connect)
+    event.listen(reads, "connect", _sqlite_read_only)
+
+    @event.listens_for(reads, "begin")
+    def _begin_deferred(conn: Any) -> None:
+        conn.connection.driver_connection.execute("BEGIN")
+
+    return reads
+
+
 def _remove_copy(copy: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         copy.with_name(copy.name + suffix).unlink(missing_ok=True)
@@ -105,6 +128,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine = make_read_engine(url, self.engine)
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self.reader = FastReader(url)
         self.writer = FastWriter(self.reader)
         # Set by the app to its ChangeFeed.changed: local subscribers hear of a commit at once.
@@ -126,6 +151,17 @@ class Database:
             changed = session.info.pop("switchboard.changed_channels", None)
         if changed and self.on_commit is not None:
             self.on_commit(changed)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only unit of work: one consistent snapshot, never waiting for a writer (on
+        SQLite, `transaction` takes the file's one write lock up front, even to read). Ends in a
+        rollback; on SQLite a write in it fails."""
+        with self._read_sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     @contextmanager
     def dry_run_sessions(self) -> Iterator[sessionmaker[Session]]:
@@ -186,3 +222,4 @@ class Database:
         await self.writer.close()
         await self.reader.close()
         self.engine.dispose()
+        self.read_engine.dispose()
