@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from contextlib import nullcontext
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from switchboard.db.engine import Database
 from switchboard.signals.models import ChangeCounter
@@ -38,3 +41,21 @@ def test_a_write_in_a_read_never_persists(db: Database) -> None:
         session.add(ChangeCounter(channel=CHANNEL, value=1))
         session.flush()
     assert _value(db) is None
+
+
+def test_read_from_the_event_loop_does_not_wait_for_a_writer(db: Database) -> None:
+    """Database.read: the same read-only unit of work, from a coroutine (on SQLite in the loop's
+    own thread: no thread hop, and nothing it could wait on)."""
+    with db.transaction() as session:
+        session.add(ChangeCounter(channel=CHANNEL, value=1))
+
+    def read(session: Session) -> tuple[int | None, int]:
+        value = session.scalar(select(ChangeCounter.value).where(ChangeCounter.channel == CHANNEL))
+        return value, threading.get_ident()
+
+    with db.transaction() as session:
+        session.get(ChangeCounter, CHANNEL).value = 2  # type: ignore[union-attr]
+        session.flush()  # the write lock held (SQLite) until the block ends
+        value, thread = asyncio.run(db.read(read))
+    assert value == 1
+    assert (thread == threading.get_ident()) is db.is_sqlite

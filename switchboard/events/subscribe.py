@@ -15,11 +15,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from switchboard.access.principal import Principal
 from switchboard.calls.models import Call
@@ -229,29 +229,27 @@ class Subscriptions:
         """Polls of this process waiting now."""
         return self._hub.waiting
 
+    @staticmethod
     def _open(
-        self, principal: Principal, raw: Sequence[str], tenant_id: str | None, snapshot: bool
+        principal: Principal, raw: Sequence[str], tenant_id: str | None, snapshot: bool, session: Session
     ) -> tuple[Poll, Opening | None]:
         """The extensions, and (`snapshot`) their live calls with the high-water mark read before
-        them: one read-only unit of work, one thread hop (each hop waits its turn in a busy loop)."""
-        with self._db.reading() as session:
-            resolved = [resolve_extension(session, principal, value, tenant_id, "exten") for value in raw]
-            keys: list[Key] = list(dict.fromkeys(resolved))  # "410,SIP/410": one extension, once
-            tenants = {tenant_pk for tenant_pk, _ in keys}
-            zones: dict[int | None, str] = {
-                pk: zone
-                for pk, zone in session.execute(
-                    select(Tenant.pk, Tenant.time_zone).where(Tenant.pk.in_(tenants))
-                )
-            }
-            poll = Poll([extension for _, extension in keys], keys, zones)
-            if not snapshot:
-                return poll, None
-            # Read first: an event numbered after it is sent again rather than missed.
-            high = high_water_of(
-                session.scalar(select(ChangeCounter.value).where(ChangeCounter.channel == EVENTS_CHANNEL))
-            )
-            return poll, Opening(high, self._live_calls(session, keys))
+        them: one read-only unit of work."""
+        resolved = [resolve_extension(session, principal, value, tenant_id, "exten") for value in raw]
+        keys: list[Key] = list(dict.fromkeys(resolved))  # "410,SIP/410": one extension, once
+        tenants = {tenant_pk for tenant_pk, _ in keys}
+        zones: dict[int | None, str] = {
+            pk: zone
+            for pk, zone in session.execute(select(Tenant.pk, Tenant.time_zone).where(Tenant.pk.in_(tenants)))
+        }
+        poll = Poll([extension for _, extension in keys], keys, zones)
+        if not snapshot:
+            return poll, None
+        # Read first: an event numbered after it is sent again rather than missed.
+        high = high_water_of(
+            session.scalar(select(ChangeCounter.value).where(ChangeCounter.channel == EVENTS_CHANNEL))
+        )
+        return poll, Opening(high, Subscriptions._live_calls(session, keys))
 
     @staticmethod
     def _live_calls(session: Session, keys: Sequence[Key]) -> dict[Key, list[CallSeen]]:
@@ -279,7 +277,7 @@ class Subscriptions:
         """The extensions' calls (their changes after `after`, or their live calls when it is 0),
         waiting up to `wait` seconds (at most max_timeout) for the first; a wait ends at once when
         `gone` (the client went away) resolves."""
-        poll, opening = await run_in_threadpool(self._open, principal, raw, tenant_id, after == 0)
+        poll, opening = await self._db.read(partial(self._open, principal, raw, tenant_id, after == 0))
         if opening is not None:  # lastSequenceNumber=0: the live calls, or what comes after them
             if wait <= 0 or any(opening.calls.values()):
                 calls, seq = self._by_name(poll, opening.calls), opening.high
