@@ -4,6 +4,8 @@ Search objects (end users' login tokens), the Noojee campaign list (an agent's u
 inserts (one new lead per request), call control (recording stop/start on 200 live calls, by
 extension) and subscribe snapshots (the global key), interleaved in one closed loop by wrk with
 16 connections. Any non-2xx answer or socket error counts as an error; the run fails on any.
+Besides wrk's overall figures, each kind's p50 and p99 as the server measured them (its latency
+histogram, scraped before and after the measured round).
 `make soak` runs it for 60 s on both databases; the test suite runs a 10 s version.
 """
 
