@@ -4,6 +4,8 @@ Search objects (end users' login tokens), the Noojee campaign list (an agent's u
 inserts (one new lead per request), call control (recording stop/start on 200 live calls, by
 extension) and subscribe snapshots (the global key), interleaved in one closed loop by wrk with
 16 connections. Any non-2xx answer or socket error counts as an error; the run fails on any.
+Besides wrk's overall figures, each kind's p50 and p99 as the server measured them (its latency
+histogram, scraped before and after the measured round).
 `make soak` runs it for 60 s on both databases; the test suite runs a 10 s version.
 """
 
@@ -11,10 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import ssl
 import tempfile
 import time
+import urllib.request
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.__main__ import (
     CALL_API,
@@ -32,6 +40,28 @@ from bench.__main__ import (
 TIMEOUT_SECONDS = 10
 # Requests per kind in every 20: reads dominate, as they do for a contact centre's CRM.
 MIX = {"search": 6, "campaign_list": 5, "lead_insert": 3, "call_control": 3, "subscribe": 3}
+# The route templates each kind reaches (the server's metrics are labelled by template).
+KIND_ROUTES = {
+    "search": ("/api/v1/search/objects/",),
+    "campaign_list": ("/servicemanager/rest/CampaignAPI/getCampaignList",),
+    "lead_insert": ("/servicemanager/rest/CampaignAPI/insertLeadFast",),
+    "call_control": (f"{CALL_API}/stop", f"{CALL_API}/start"),
+    "subscribe": (f"{CALL_API}/subscribe",),
+}
+LATENCY_METRIC = "switchboard_http_request_duration_seconds"
+# Cumulative request counts at each bucket's upper bound (seconds, the last infinite), per route.
+Buckets = dict[float, float]
+
+
+@dataclass(frozen=True)
+class KindLatency:
+    """One kind's figures in the measured round, from the server's own latency histogram: the time
+    from the app receiving the request to its answer, so without waits in the kernel's queues, TLS
+    or the event loop before the app sees it (wrk's overall figures include those)."""
+
+    requests: int
+    p50_ms: float
+    p99_ms: float
 
 
 @dataclass(frozen=True)
@@ -46,6 +76,68 @@ class LoadReport:
     p50_ms: float
     p99_ms: float
     mix: dict[str, int]
+    # Server-side, per kind and over all of them (for comparison with wrk's client-side figures).
+    by_kind: dict[str, KindLatency]
+    server_all: KindLatency
+
+
+def scrape_latency(base: str) -> dict[str, Buckets]:
+    """The server's request-duration histogram now, per route template (POST requests)."""
+    context = ssl._create_unverified_context()  # noqa: S323 - our own server, on loopback
+    with urllib.request.urlopen(f"{base}/metrics", context=context, timeout=30) as response:  # noqa: S310
+        text = response.read().decode()
+    return parse_latency(text)
+
+
+def parse_latency(text: str) -> dict[str, Buckets]:
+    routes: dict[str, Buckets] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != LATENCY_METRIC:
+            continue
+        for sample in family.samples:
+            if sample.name == f"{LATENCY_METRIC}_bucket" and sample.labels.get("method") == "POST":
+                bound = float(sample.labels["le"])
+                routes.setdefault(sample.labels["route"], {})[bound] = sample.value
+    return routes
+
+
+def bucket_delta(
+    before: Mapping[str, Buckets], after: Mapping[str, Buckets], routes: tuple[str, ...]
+) -> Buckets:
+    """The routes' requests between two scrapes, merged into one histogram."""
+    merged: Buckets = {}
+    for route in routes:
+        for bound, count in after.get(route, {}).items():
+            merged[bound] = merged.get(bound, 0.0) + count - before.get(route, {}).get(bound, 0.0)
+    return merged
+
+
+def quantile(q: float, buckets: Buckets) -> float:
+    """The q-quantile in seconds, interpolated linearly inside its bucket (as Prometheus's
+    histogram_quantile does); a quantile in the last, infinite bucket is reported as its lower bound."""
+    bounds = sorted(buckets)
+    total = buckets[bounds[-1]] if bounds else 0.0
+    if total <= 0:
+        return math.nan
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for bound in bounds:
+        cumulative = buckets[bound]
+        if cumulative >= rank:
+            if math.isinf(bound) or cumulative == below:
+                return lower
+            return lower + (bound - lower) * (rank - below) / (cumulative - below)
+        lower, below = bound, cumulative
+    return lower
+
+
+def latency(buckets: Buckets) -> KindLatency:
+    total = int(buckets[max(buckets)]) if buckets else 0
+    return KindLatency(total, quantile(0.5, buckets) * 1000, quantile(0.99, buckets) * 1000)
+
+
+def latency_by_kind(before: Mapping[str, Buckets], after: Mapping[str, Buckets]) -> dict[str, KindLatency]:
+    return {kind: latency(bucket_delta(before, after, KIND_ROUTES[kind])) for kind in MIX}
 
 
 def _lua(value: object) -> str:
@@ -141,10 +233,26 @@ def run(engine: str, url: str, users: int, seconds: int, connections: int, workd
         )
         run_wrk(base, server.pid, script, 2, connections, TIMEOUT_SECONDS)  # warm-up
         restart_recordings(base, credentials.admin_token)
+        before = scrape_latency(base)
         requests, errors, rps, p50, p99, _ = run_wrk(
             base, server.pid, script, seconds, connections, TIMEOUT_SECONDS
         )
-    return LoadReport(engine, users, seconds, connections, requests, errors, rps, p50, p99, MIX)
+        after = scrape_latency(base)
+    every_route = tuple(route for kind in MIX for route in KIND_ROUTES[kind])
+    return LoadReport(
+        engine,
+        users,
+        seconds,
+        connections,
+        requests,
+        errors,
+        rps,
+        p50,
+        p99,
+        MIX,
+        latency_by_kind(before, after),
+        latency(bucket_delta(before, after, every_route)),
+    )
 
 
 def main() -> None:
@@ -178,8 +286,11 @@ def main() -> None:
     for r in reports:
         lines.append(
             f"{r.engine:<11} {r.users:>9,} users  {r.requests_per_second:8.0f} req/s  p50 {r.p50_ms:7.2f} ms"
-            f"  p99 {r.p99_ms:7.2f} ms  {r.requests} requests, {r.errors} errors"
+            f"  p99 {r.p99_ms:7.2f} ms  {r.requests} requests, {r.errors} errors (wrk, client side)"
         )
+        lines.append(f"  {'server side, by kind':<22} {'requests':>9} {'p50 ms':>9} {'p99 ms':>9}")
+        for kind, figures in [*r.by_kind.items(), ("all", r.server_all)]:
+            lines.append(f"  {kind:<22} {figures.requests:>9,} {figures.p50_ms:>9.2f} {figures.p99_ms:>9.2f}")
     print("\n".join(lines))
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps({"summary": lines, "runs": [asdict(r) for r in reports]}, indent=2))

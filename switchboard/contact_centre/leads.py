@@ -581,6 +581,8 @@ def write_in_batches(
     """
     results: list[RowResult] = []
     for start in range(0, max(len(rows), 1), batch_size):  # no rows: still check the campaign
+        if start:
+            db.give_way()  # SQLite: other requests' writes go between two batches, not after them all
         batch = list(enumerate(rows[start : start + batch_size], start))
         try:
             with db.transaction() as session:
@@ -607,7 +609,6 @@ def write_in_batches(
         results.extend(written)  # only once committed: a failed commit's rows are not "OK"
         if on_batch is not None:
             on_batch(written)
-        db.give_way()  # SQLite: other requests' writes go between two batches, not after them all
     return results
 
 

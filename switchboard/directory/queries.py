@@ -43,6 +43,7 @@ DepartmentOfObject = aliased(Department)
 DepartmentGroup = aliased(Group)
 _ParentDepartment = aliased(Department)
 _ScopeGroup = aliased(Group)
+_ScopeTenant = aliased(Tenant)
 
 
 def department_columns() -> list[Any]:
@@ -114,6 +115,8 @@ class Shape:
     search: Callable[[], ColumnElement[bool]] | None = None
     # The fields a list matches exactly (wire name -> column): see EXACT_FIELDS.
     exact: Callable[[], Mapping[str, Any]] = dict
+    # The rows a total counts, when a leaner select than `base` finds the same ones.
+    count_base: Callable[[], AnySelect] | None = None
 
     def item(self) -> AnySelect:
         return self.base().where(self.key() == bindparam("key"))
@@ -130,16 +133,16 @@ class Shape:
 
     def count(self, filters: Filters, visible: Any) -> AnySelect:
         inner = (
-            self._filtered(filters)
+            self._filtered(filters, self.count_base)
             .where(visible)
             .with_only_columns(literal(1), maintain_column_froms=True)
             .subquery()
         )
         return select(func.count().label("total")).select_from(inner)
 
-    def _filtered(self, filters: Filters) -> AnySelect:
+    def _filtered(self, filters: Filters, base: Callable[[], AnySelect] | None = None) -> AnySelect:
         has_id, has_name, has_search, matched = filters
-        stmt = self.base()
+        stmt = (base or self.base)()
         columns = self.exact()
         for name in matched:
             stmt = stmt.where(columns[name] == bindparam(exact_param(name)))
@@ -205,8 +208,27 @@ def _group_member_base(model: type[User] | type[ServiceUser], *columns: Any) -> 
         .join(Tenant, Tenant.pk == model.tenant_pk)
         .outerjoin(DepartmentOfObject, DepartmentOfObject.pk == model.department_pk)
         .outerjoin(DepartmentGroup, DepartmentGroup.pk == DepartmentOfObject.group_pk)
-        .where(Tenant.tenant_key == bindparam("tenant"), Group.group_key == bindparam("group"))
+        .where(model.group_pk == _named_group_pk())
     )
+
+
+def _named_group_pk() -> Any:
+    """The pk of the group the scope names (tenant and group ids). Members are selected by it so
+    that a page reads the (group, key) index in key order and stops at its limit: joined by the
+    tenant's id instead, SQLite (without statistics) walked every user of the tenant through
+    another index and sorted them."""
+    return (
+        select(_ScopeGroup.pk)
+        .join(_ScopeTenant, _ScopeTenant.pk == _ScopeGroup.tenant_pk)
+        .where(_ScopeTenant.tenant_key == bindparam("tenant"), _ScopeGroup.group_key == bindparam("group"))
+        .scalar_subquery()
+    )
+
+
+def _user_count_base() -> AnySelect:
+    """The end users a list counts: of the named group, without the columns and joins a page
+    shows (every filter and the policy's clause are on the users table)."""
+    return select(User.pk).where(User.group_pk == _named_group_pk())
 
 
 def _user_base() -> AnySelect:
@@ -273,6 +295,7 @@ USERS = Shape(
     shape_user,
     search=_member_search(User, User.user_key, User.first_name + " " + User.last_name),
     exact=_external_ids(User),
+    count_base=_user_count_base,
 )
 SERVICE_USERS = Shape(
     "service_users",

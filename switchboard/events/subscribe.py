@@ -15,10 +15,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from switchboard.access.principal import Principal
 from switchboard.calls.models import Call
@@ -93,6 +94,10 @@ class EventQueries:
         )
 
 
+def high_water_of(value: int | None) -> int:
+    return 1 if value is None else int(value)  # None: the empty log (sequencer.number_pending)
+
+
 class EventHub:
     """Per process: waits for events on extensions, woken by the change feed."""
 
@@ -112,7 +117,7 @@ class EventHub:
 
     async def high_water(self) -> int:
         row = await self._reader.fetch_one(self.queries.high_water, {})
-        return int(row["value"]) if row else 1  # the empty log (sequencer.number_pending)
+        return high_water_of(row["value"] if row else None)
 
     def changed(self) -> None:
         """Change-feed callback (any thread): the high-water mark moved somewhere."""
@@ -197,6 +202,14 @@ class EventHub:
 
 
 @dataclass(frozen=True, slots=True)
+class Opening:
+    """A poll from lastSequenceNumber=0: the live calls, and the high-water mark read before them."""
+
+    high: int
+    calls: dict[Key, list[CallSeen]]
+
+
+@dataclass(frozen=True, slots=True)
 class Poll:
     extensions: list[str]  # as the client named them, in order
     keys: list[Key]
@@ -216,31 +229,40 @@ class Subscriptions:
         """Polls of this process waiting now."""
         return self._hub.waiting
 
-    def _resolve(self, principal: Principal, raw: Sequence[str], tenant_id: str | None) -> Poll:
-        with self._db.transaction() as session:
-            resolved = [resolve_extension(session, principal, value, tenant_id, "exten") for value in raw]
-            keys: list[Key] = list(dict.fromkeys(resolved))  # "410,SIP/410": one extension, once
-            tenants = {tenant_pk for tenant_pk, _ in keys}
-            zones: dict[int | None, str] = {
-                pk: zone
-                for pk, zone in session.execute(
-                    select(Tenant.pk, Tenant.time_zone).where(Tenant.pk.in_(tenants))
-                )
-            }
-        return Poll([extension for _, extension in keys], keys, zones)
+    @staticmethod
+    def _open(
+        principal: Principal, raw: Sequence[str], tenant_id: str | None, snapshot: bool, session: Session
+    ) -> tuple[Poll, Opening | None]:
+        """The extensions, and (`snapshot`) their live calls with the high-water mark read before
+        them: one read-only unit of work."""
+        resolved = [resolve_extension(session, principal, value, tenant_id, "exten") for value in raw]
+        keys: list[Key] = list(dict.fromkeys(resolved))  # "410,SIP/410": one extension, once
+        tenants = {tenant_pk for tenant_pk, _ in keys}
+        zones: dict[int | None, str] = {
+            pk: zone
+            for pk, zone in session.execute(select(Tenant.pk, Tenant.time_zone).where(Tenant.pk.in_(tenants)))
+        }
+        poll = Poll([extension for _, extension in keys], keys, zones)
+        if not snapshot:
+            return poll, None
+        # Read first: an event numbered after it is sent again rather than missed.
+        high = high_water_of(
+            session.scalar(select(ChangeCounter.value).where(ChangeCounter.channel == EVENTS_CHANNEL))
+        )
+        return poll, Opening(high, Subscriptions._live_calls(session, keys))
 
-    def _snapshot(self, keys: Sequence[Key]) -> dict[Key, list[CallSeen]]:
+    @staticmethod
+    def _live_calls(session: Session, keys: Sequence[Key]) -> dict[Key, list[CallSeen]]:
         found: dict[Key, list[CallSeen]] = {}
-        with self._db.transaction() as session:
-            for tenant_pk, extension in keys:
-                live = session.scalars(
-                    select(Call)
-                    .where(Call.tenant_pk == tenant_pk, Call.extension == extension, Call.ended_at.is_(None))
-                    .order_by(Call.pk)
-                )
-                found[(tenant_pk, extension)] = [
-                    CallSeen(call_facts(call), call.state, call.unique_id) for call in live
-                ]
+        for tenant_pk, extension in keys:
+            live = session.scalars(
+                select(Call)
+                .where(Call.tenant_pk == tenant_pk, Call.extension == extension, Call.ended_at.is_(None))
+                .order_by(Call.pk)
+            )
+            found[(tenant_pk, extension)] = [
+                CallSeen(call_facts(call), call.state, call.unique_id) for call in live
+            ]
         return found
 
     async def poll(
@@ -255,8 +277,14 @@ class Subscriptions:
         """The extensions' calls (their changes after `after`, or their live calls when it is 0),
         waiting up to `wait` seconds (at most max_timeout) for the first; a wait ends at once when
         `gone` (the client went away) resolves."""
-        poll = await run_in_threadpool(self._resolve, principal, raw, tenant_id)
-        calls, seq = await self._wait(poll, after, wait, gone)
+        poll, opening = await self._db.read(partial(self._open, principal, raw, tenant_id, after == 0))
+        if opening is not None:  # lastSequenceNumber=0: the live calls, or what comes after them
+            if wait <= 0 or any(opening.calls.values()):
+                calls, seq = self._by_name(poll, opening.calls), opening.high
+            else:
+                calls, seq = await self._wait(poll, opening.high, wait, gone)
+        else:
+            calls, seq = await self._wait(poll, after, wait, gone)
         zones = {
             name: poll.time_zones.get(key[0], "")
             for name, key in zip(poll.extensions, poll.keys, strict=True)
@@ -275,12 +303,7 @@ class Subscriptions:
                 high = await self._hub.high_water()
                 if first:
                     first = False
-                    if after == 0:
-                        snapshot = await run_in_threadpool(self._snapshot, poll.keys)
-                        if wait <= 0 or any(snapshot.values()):
-                            return self._by_name(poll, snapshot), high
-                        after = high
-                    elif after > high:  # ahead of this log (a restored database): go on from its end
+                    if after > high:  # ahead of this log (a restored database): go on from its end
                         return self._by_name(poll, {}), high
                 found = await self._hub.events_after(poll.keys, after, high)
                 if any(found.values()):

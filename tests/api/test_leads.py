@@ -290,6 +290,25 @@ def test_a_failing_batch_is_rolled_back_whole_and_reported(
     assert _count(db, Event) == _count(db, Lead) + events_before  # the failed batch's events went too
 
 
+def test_a_lead_write_gives_way_between_its_batches_only(
+    settings: Settings, global_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Giving way (on SQLite: waiting, up to a second, until no other writer waits for the lock)
+    lets others write between two batches; after the last one there is nothing to let in, and a
+    one-lead insert waited there for every writer queued behind it (the mixed load's tail)."""
+    gave_way: list[int] = []
+    monkeypatch.setattr(Database, "give_way", lambda self: gave_way.append(1))
+    with make_client(settings.model_copy(update={"lead_batch_size": 100})) as api:
+        api.headers["Authorization"] = f"Bearer {global_key}"
+        s = lead_campaigns(api, global_key)
+        one = [{"fields": {"firstName": "x", "phone": "0391000000"}}]
+        assert _codes(api.post(s["path"], json={"leads": one})) == [0]
+        assert gave_way == []
+        rows = [{"fields": {"firstName": "x", "phone": f"0390{n:06}"}} for n in range(250)]
+        assert _codes(api.post(s["path"], json={"leads": rows})) == [0] * 250
+    assert gave_way == [1, 1]  # three batches: between the first and second, the second and third
+
+
 def test_too_many_concurrent_writers_is_109_with_429(settings: Settings, global_key: str) -> None:
     one = settings.model_copy(update={"lead_writers": 1, "lead_writer_wait_seconds": 0.05})
     with make_client(one) as api:

@@ -240,3 +240,18 @@ def test_a_poll_in_one_process_wakes_for_an_event_made_in_another(
         assert not waiter.is_alive()
         assert statuses(answer["body"], "103")[0] == "Dialing Out"
         assert answer["seconds"] < 3, answer["seconds"]
+
+
+def test_a_snapshot_does_not_wait_for_a_writer(api: TestClient, global_key: str, db: Database) -> None:
+    """Subscribe only reads: on SQLite it must not queue for the write lock (the mixed load's
+    snapshots waited behind every lead insert). Another unit of work holds the lock while the
+    snapshot is asked for; it answers at once (it waited 10 s, then 503, before)."""
+    build_world(api, global_key)
+    unique_id = dial(api, extenOrUniqueId="102", number="0390001234")
+    wait_numbered(db)
+    with db.transaction() as session:
+        session.connection()  # SQLite: BEGIN IMMEDIATE, the write lock held until the block ends
+        answer = noojee(api, "subscribe", exten="102", tenantId="t1", lastSequenceNumber=0, timeOut=0)
+    assert answer.status_code == 200, answer.text
+    (live,) = answer.json()["Data"]["102"]
+    assert live["CallData"]["uniqueCallId"] == unique_id

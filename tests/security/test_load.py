@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,12 @@ def test_mixed_load_answers_every_request(engine: str, tmp_path: Path) -> None:
         with scratch_postgres_database("sb_load") as url:
             fill_database(url, users)
             report = run(engine, url, users, 10, 16, tmp_path)
-    print(json.dumps(report.__dict__))
+    print(json.dumps(asdict(report)))
     assert report.mix == MIX
     assert report.requests > 100  # it ran (even on a loaded CI machine)
     assert report.errors == 0, report
     assert report.p50_ms <= report.p99_ms
+    # Every kind found in the server's histogram (its route templates are the ones named).
+    assert set(report.by_kind) == set(MIX)
+    assert all(kind.requests > 0 and kind.p50_ms <= kind.p99_ms for kind in report.by_kind.values())
+    assert report.server_all.requests == sum(kind.requests for kind in report.by_kind.values())
