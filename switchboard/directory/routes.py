@@ -361,31 +361,41 @@ def remove_domain(request: Request, principal: DirectoryCaller, tenant_id: str, 
 # -- APIO's searches in a tenant --------------------------------------------------------------------
 
 
-@router.get(
-    "/tenants/{tenant_id}/search/users/",
-    response_model=UserPage,
-    responses=READ,
-    openapi_extra=_documented(search_parameters(TENANT_USERS)),
-)
-async def search_users(request: Request, principal: DirectoryCaller, tenant_id: str) -> Response:
-    """APIO's user search: the tenant's end users (in every group) the caller may see that match
-    every criterion; a tenant outside the caller's view is the same 404 as a missing one."""
-    search = await search_request(request, TENANT_USERS)
-    await _require(request, principal, TENANTS, {"key": tenant_id.lower()})
-    return await _list(request, principal, UserPage, TENANT_USERS, {"tenant": tenant_id.lower()}, search)
+def _search_route(segment: str, listing: type[ListPage], shape: Shape, doc: str) -> None:
+    """GET tenants/{t}/search/<segment>/: a search's criteria first (a 400 whatever the tenant),
+    then the tenant in the caller's view (outside it: the same 404 as a missing tenant)."""
+
+    async def search(request: Request, principal: DirectoryCaller, tenant_id: str) -> Response:
+        criteria = await search_request(request, shape)
+        await _require(request, principal, TENANTS, {"key": tenant_id.lower()})
+        return await _list(request, principal, listing, shape, {"tenant": tenant_id.lower()}, criteria)
+
+    router.add_api_route(
+        f"/tenants/{{tenant_id}}/search/{segment}/",
+        search,
+        methods=["GET"],
+        response_model=listing,
+        responses=READ,
+        openapi_extra=_documented(search_parameters(shape)),
+        summary=f"Search {segment} (APIO)",
+        description=doc,
+        operation_id=f"search_{segment}",
+    )
 
 
-@router.get(
-    "/tenants/{tenant_id}/search/groups/",
-    response_model=GroupPage,
-    responses=READ,
-    openapi_extra=_documented(search_parameters(GROUPS)),
+_search_route(
+    "users",
+    UserPage,
+    TENANT_USERS,
+    "APIO's user search: the end users of every group of the tenant that the caller may see and"
+    " every criterion matches.",
 )
-async def search_groups(request: Request, principal: DirectoryCaller, tenant_id: str) -> Response:
-    """APIO's group search: the tenant's groups the caller may see that match every criterion."""
-    search = await search_request(request, GROUPS)
-    await _require(request, principal, TENANTS, {"key": tenant_id.lower()})
-    return await _list(request, principal, GroupPage, GROUPS, {"tenant": tenant_id.lower()}, search)
+_search_route(
+    "groups",
+    GroupPage,
+    GROUPS,
+    "APIO's group search: the tenant's groups the caller may see that match every criterion.",
+)
 
 
 # -- groups ----------------------------------------------------------------------------------------
