@@ -159,10 +159,13 @@ def _tenant_base() -> AnySelect:
 
 
 def _group_base() -> AnySelect:
-    return (
-        select(Tenant.tenant_id.label("tenantId"), *_columns(Group, GROUP_FIELDS))
-        .join(Tenant, Tenant.pk == Group.tenant_pk)
-        .where(Tenant.tenant_key == bindparam("tenant"))
+    return _any_group_base().where(Tenant.tenant_key == bindparam("tenant"))
+
+
+def _any_group_base() -> AnySelect:
+    """Groups of every tenant (APIO's system-wide group search; the policy narrows them)."""
+    return select(Tenant.tenant_id.label("tenantId"), *_columns(Group, GROUP_FIELDS)).join(
+        Tenant, Tenant.pk == Group.tenant_pk
     )
 
 
@@ -200,6 +203,11 @@ def _group_member_base(model: type[User] | type[ServiceUser], *columns: Any) -> 
 
 def _tenant_member_base(model: type[User] | type[ServiceUser], *columns: Any) -> AnySelect:
     """An end user or service user with its tenant, group and department, in any group of a tenant."""
+    return _any_member_base(model, *columns).where(Tenant.tenant_key == bindparam("tenant"))
+
+
+def _any_member_base(model: type[User] | type[ServiceUser], *columns: Any) -> AnySelect:
+    """An end user or service user with its tenant, group and department, in any tenant."""
     return (
         select(
             Tenant.tenant_id.label("tenantId"),
@@ -212,7 +220,6 @@ def _tenant_member_base(model: type[User] | type[ServiceUser], *columns: Any) ->
         .join(Tenant, Tenant.pk == model.tenant_pk)
         .outerjoin(DepartmentOfObject, DepartmentOfObject.pk == model.department_pk)
         .outerjoin(DepartmentGroup, DepartmentGroup.pk == DepartmentOfObject.group_pk)
-        .where(Tenant.tenant_key == bindparam("tenant"))
     )
 
 
@@ -222,6 +229,10 @@ def _user_base() -> AnySelect:
 
 def _tenant_user_base() -> AnySelect:
     return _tenant_member_base(User, *_columns(User, USER_FIELDS))
+
+
+def _any_user_base() -> AnySelect:
+    return _any_member_base(User, *_columns(User, USER_FIELDS))
 
 
 def _any_service_user_base() -> AnySelect:
@@ -322,6 +333,19 @@ USERS = Shape(
 )
 # A tenant's end users in every group (APIO's tenant-level user search).
 TENANT_USERS = replace(USERS, name="tenant_users", base=_tenant_user_base)
+# Every tenant's (APIO's system-wide searches: the policy narrows them to the caller's view).
+_TENANT_ID = {"TenantId": Field(Tenant.tenant_id, Tenant.tenant_key)}
+ANY_USERS = replace(
+    USERS, name="any_users", base=_any_user_base, fields=lambda: {**_user_criteria(), **_TENANT_ID}
+)
+ANY_GROUPS = replace(
+    GROUPS,
+    name="any_groups",
+    base=_any_group_base,
+    # group ids are unique in a tenant only: the page's order and cursor are tenant/group.
+    key=lambda: Tenant.tenant_key + "/" + Group.group_key,  # type: ignore[arg-type, return-value]
+    fields=lambda: {**_group_criteria(), **_TENANT_ID},
+)
 SERVICE_USERS = Shape(
     "service_users",
     Kind.SERVICE_USER,

@@ -16,6 +16,8 @@ from switchboard.directory import service
 from switchboard.directory.filters import list_parameters, list_request, search_parameters, search_request
 from switchboard.directory.models import Tenant
 from switchboard.directory.queries import (
+    ANY_GROUPS,
+    ANY_USERS,
     DEPARTMENTS,
     GROUPS,
     SERVICE_USERS,
@@ -144,6 +146,15 @@ def _delete(request: Request, act: Callable[[Any], None]) -> Response:
         act(session)
     audit_write(request, 204, request.url.path, None)
     return no_content()
+
+
+def _drop_param(fn: Callable[..., Any], name: str) -> None:
+    import inspect
+
+    signature = inspect.signature(fn)
+    fn.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in signature.parameters.values() if p.name != name]
+    )
 
 
 def _register_crud(
@@ -361,41 +372,47 @@ def remove_domain(request: Request, principal: DirectoryCaller, tenant_id: str, 
 # -- APIO's searches in a tenant --------------------------------------------------------------------
 
 
-def _search_route(segment: str, listing: type[ListPage], shape: Shape, doc: str) -> None:
-    """GET tenants/{t}/search/<segment>/: a search's criteria first (a 400 whatever the tenant),
-    then the tenant in the caller's view (outside it: the same 404 as a missing tenant)."""
+def _search_route(path: str, listing: type[ListPage], shape: Shape, doc: str) -> None:
+    """GET <path>: a search's criteria first (a 400 whatever the tenant), then, in a tenant, the
+    tenant in the caller's view (outside it: the same 404 as a missing tenant)."""
 
-    async def search(request: Request, principal: DirectoryCaller, tenant_id: str) -> Response:
+    async def search(request: Request, principal: DirectoryCaller, tenant_id: str | None = None) -> Response:
         criteria = await search_request(request, shape)
-        await _require(request, principal, TENANTS, {"key": tenant_id.lower()})
-        return await _list(request, principal, listing, shape, {"tenant": tenant_id.lower()}, criteria)
+        scope = {}
+        if tenant_id is not None:
+            scope["tenant"] = tenant_id.lower()
+            await _require(request, principal, TENANTS, {"key": scope["tenant"]})
+        return await _list(request, principal, listing, shape, scope, criteria)
 
+    if "{tenant_id}" not in path:
+        _drop_param(search, "tenant_id")
     router.add_api_route(
-        f"/tenants/{{tenant_id}}/search/{segment}/",
+        path,
         search,
         methods=["GET"],
         response_model=listing,
         responses=READ,
         openapi_extra=_documented(search_parameters(shape)),
-        summary=f"Search {segment} (APIO)",
+        summary=f"Search {listing.key} (APIO)",
         description=doc,
-        operation_id=f"search_{segment}",
+        operation_id="search_" + path.strip("/").replace("/", "_").replace("{tenant_id}", "tenant"),
     )
 
 
-_search_route(
-    "users",
-    UserPage,
-    TENANT_USERS,
-    "APIO's user search: the end users of every group of the tenant that the caller may see and"
-    " every criterion matches.",
-)
-_search_route(
-    "groups",
-    GroupPage,
-    GROUPS,
-    "APIO's group search: the tenant's groups the caller may see that match every criterion.",
-)
+_IN_TENANT = " of every group of the tenant"
+for _path, _listing, _shape, _where in (
+    ("/tenants/{tenant_id}/search/users/", UserPage, TENANT_USERS, _IN_TENANT),
+    ("/tenants/{tenant_id}/search/groups/", GroupPage, GROUPS, " of the tenant"),
+    ("/search/users/", UserPage, ANY_USERS, " of every tenant (criteria may name TenantId)"),
+    ("/search/groups/", GroupPage, ANY_GROUPS, " of every tenant (criteria may name TenantId)"),
+):
+    _search_route(
+        _path,
+        _listing,
+        _shape,
+        f"APIO's {_listing.key} search: the {_listing.key}{_where} that the caller may see and every "
+        "criterion matches.",
+    )
 
 
 # -- groups ----------------------------------------------------------------------------------------
@@ -557,15 +574,6 @@ def _department_routes(prefix: str, level: str) -> None:
         noun=f"department ({level} level)",
         operation_id=f"{level}_department",
         delete_errors=errors(401, 403, 404, 409),
-    )
-
-
-def _drop_param(fn: Callable[..., Any], name: str) -> None:
-    import inspect
-
-    signature = inspect.signature(fn)
-    fn.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[p for p in signature.parameters.values() if p.name != name]
     )
 
 

@@ -206,6 +206,25 @@ def test_a_tenant_outside_the_view_is_the_missing_tenants_404(api: TestClient, g
         assert api.get(f"/api/v1/tenants/t2/{path}").status_code == 200  # the system sees it
 
 
+def test_the_system_wide_searches_the_ui_calls(api: TestClient, global_key: str) -> None:
+    world = _people(api, global_key)
+    # apio_pv_ui's system search: /search/users?<criteria>, no final slash, values unencoded.
+    anna = "/api/v1/search/users?insensitiveUserFirstNameContains=ann&insensitiveGroupIdContains=G1"
+    assert _ids(api.get(anna)) == ["anna.low@t1.example", "Anna.VD@t1.example", "anna@t2.example"]
+    assert _ids(api.get(anna, headers=world["tenant_admin"])) == ["anna.low@t1.example", "Anna.VD@t1.example"]
+    assert _ids(api.get(f"{anna}&insensitiveTenantIdEquals=T2")) == ["anna@t2.example"]
+    assert _ids(api.get(f"{anna}&insensitiveTenantIdEquals=T2", headers=world["tenant_admin"])) == []
+    # Group ids repeat across tenants: the pages go by tenant, then group, and miss none.
+    first = api.get("/api/v1/search/groups?responseSizeLimit=2&insensitiveGroupIdStarts=g").json()
+    assert [(g["tenantId"], g["groupId"]) for g in first["groups"]] == [("t1", "g1"), ("t1", "g2")]
+    rest = api.get(
+        "/api/v1/search/groups/", params={"insensitiveGroupIdStarts": "g", "cursor": first["nextCursor"]}
+    )
+    assert [(g["tenantId"], g["groupId"]) for g in rest.json()["groups"]] == [("t2", "g1")]
+    assert first["total"] == rest.json()["total"] == 3
+    assert _ids(api.get("/api/v1/search/groups/", headers=world["group_admin"]), "groupId") == ["g1"]
+
+
 # -- the list filters ---------------------------------------------------------------------------
 
 

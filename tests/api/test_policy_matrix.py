@@ -64,6 +64,8 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/tenants/t9/search/users/", None, "44443"),
     ("GET", "/api/v1/tenants/t1/search/groups/?insensitiveGroupNameContains=g", None, "OOOO3"),
     ("GET", "/api/v1/tenants/t2/search/groups/", None, "O4443"),
+    ("GET", "/api/v1/search/users?insensitiveGroupIdContains=g&responseSizeLimit=5", None, "OOOO3"),
+    ("GET", "/api/v1/search/groups/?insensitiveTenantIdEquals=T2", None, "OOOO3"),  # t2's: none
     # APIO's login: the body's credentials sign in, whatever the request's header holds.
     ("POST", "/api/v1/login/", {"username": "eu1", "password": PASSWORD}, "OOOOOO"),
     ("GET", f"{G1}/users/u1@t1.example/", None, "OOOO3"),
@@ -532,6 +534,17 @@ def test_lists_show_exactly_what_each_principal_may_see(api: TestClient, global_
     assert ids("group_admin", search, "userId") == {"u1@t1.example", "u2@t1.example"}
     assert ids("user", search, "userId") == {"u1@t1.example"}
     assert ids("group_admin", "/api/v1/tenants/t1/search/groups/", "groupId") == {"g1"}
+    everywhere = "/api/v1/search/users/"
+    assert ids("system", everywhere, "userId") == {
+        "u1@t1.example",
+        "u2@t1.example",
+        "u3@t1.example",
+        "u4@t2.example",
+    }
+    assert ids("tenant_admin", everywhere, "userId") == {"u1@t1.example", "u2@t1.example", "u3@t1.example"}
+    assert ids("group_admin", everywhere, "userId") == {"u1@t1.example", "u2@t1.example"}
+    assert ids("user", everywhere, "userId") == {"u1@t1.example"}
+    assert ids("tenant_admin", "/api/v1/search/groups/?insensitiveTenantIdEquals=t2", "groupId") == set()
     assert ids("user", f"{G1}/services/ivrs/", "serviceUserId") == set()
     assert ids("group_admin", f"{G1}/services/ivrs/", "serviceUserId") == {"ivr@t1.example"}
     assert ids("tenant_admin", "/api/v1/accounts/", "username") == {"ta1", "ga1", "eu1"}

@@ -14,6 +14,8 @@ LIST_KEYS: dict[str, str] = {
     "/api/v1/tenants/{tenant_id}/groups/{group_id}/users/": "users",
     "/api/v1/tenants/{tenant_id}/search/users/": "users",
     "/api/v1/tenants/{tenant_id}/search/groups/": "groups",
+    "/api/v1/search/users/": "users",
+    "/api/v1/search/groups/": "groups",
     "/api/v1/tenants/{tenant_id}/departments/": "departments",
     "/api/v1/tenants/{tenant_id}/groups/{group_id}/departments/": "departments",
     "/api/v1/tenants/{tenant_id}/groups/{group_id}/services/ivrs/": "ivrs",
