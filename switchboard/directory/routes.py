@@ -384,14 +384,16 @@ def _search_route(path: str, listing: type[ListPage], shape: Shape, doc: str) ->
             await _require(request, principal, TENANTS, {"key": scope["tenant"]})
         return await _list(request, principal, listing, shape, scope, criteria)
 
-    if "{tenant_id}" not in path:
+    responses = READ
+    if "{tenant_id}" not in path:  # nothing to miss: every tenant, narrowed to the caller's view
         _drop_param(search, "tenant_id")
+        responses = errors(400, 401, 403)
     router.add_api_route(
         path,
         search,
         methods=["GET"],
         response_model=listing,
-        responses=READ,
+        responses=responses,
         openapi_extra=_documented(search_parameters(shape)),
         summary=f"Search {listing.key} (APIO)",
         description=doc,
