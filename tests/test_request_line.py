@@ -21,11 +21,12 @@ from tests.support.server import running_server
         (b"GET /a?teamName=Sales Team HTTP/1.1", b"GET /a?teamName=Sales%20Team HTTP/1.1"),
         (b"POST /a?x=a b c&y=d HTTP/1.0", b"POST /a?x=a%20b%20c&y=d HTTP/1.0"),
         (b"GET /a?teamName=Sales%20Team HTTP/1.1", b"GET /a?teamName=Sales%20Team HTTP/1.1"),
+        ("GET /a?n=Bär HTTP/1.1".encode(), b"GET /a?n=B%C3%A4r HTTP/1.1"),  # raw UTF-8 (APIO's UIs)
         (b"Host: example HTTP/1.1", b"Host: example HTTP/1.1"),  # not a request line: unchanged
         (b"GET /a b", b"GET /a b"),  # no version: the parser decides
     ],
 )
-def test_spaces_in_the_target_are_encoded(line: bytes, expected: bytes) -> None:
+def test_spaces_and_raw_bytes_in_the_target_are_encoded(line: bytes, expected: bytes) -> None:
     assert mend_request_line(line) == expected
 
 

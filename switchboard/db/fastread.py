@@ -116,6 +116,11 @@ class FastReader:
             query = self._cache[key] = CompiledQuery(build(), self._dialect)
         return query
 
+    def uncached(self, build: Callable[[], AnySelect]) -> CompiledQuery:
+        """A statement compiled for this one request: for filters whose combinations are too many
+        to keep a compiled form of each (the cache would grow with what clients send)."""
+        return CompiledQuery(build(), self._dialect)
+
     @property
     def sqlite_path(self) -> str:
         return self._url.database or ":memory:"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from switchboard.access.policy import Kind, scope_params, visibility, visibility_key
 from switchboard.access.principal import Principal
-from switchboard.db.fastread import AnySelect, FastReader, Row
+from switchboard.db.fastread import AnySelect, CompiledQuery, FastReader, Row
 from switchboard.db.in_lists import chunks, one_of
 from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
 from switchboard.directory.schemas import (
@@ -25,7 +25,8 @@ from switchboard.directory.schemas import (
     TenantCreate,
     UserCreate,
 )
-from switchboard.kit.pagination import Filters, PageRequest, Variant, exact_param, page_body
+from switchboard.kit.criteria import Field, condition
+from switchboard.kit.pagination import Filters, PageRequest, Variant, page_body
 from switchboard.kit.schemas import ListPage
 
 
@@ -113,9 +114,11 @@ class Shape:
     # What the console's search box matches (search_prefix, search_contains), when more than
     # the start of the id or a fragment of the name.
     search: Callable[[], ColumnElement[bool]] | None = None
-    # The fields a list matches exactly (wire name -> column): see EXACT_FIELDS.
-    exact: Callable[[], Mapping[str, Any]] = dict
-    # The rows a total counts, when a leaner select than `base` finds the same ones.
+    # The fields APIO's criteria name (insensitive<Field>Contains=...): see kit/criteria.
+    fields: Callable[[], Mapping[str, Field]] = dict
+    aliases: tuple[tuple[str, str], ...] = ()  # other names of those fields: (alias, field)
+    # The rows a total counts without criteria, when a leaner select than `base` finds the same
+    # ones (a criterion may name a joined table's column, which only `base` has).
     count_base: Callable[[], AnySelect] | None = None
 
     def item(self) -> AnySelect:
@@ -133,7 +136,7 @@ class Shape:
 
     def count(self, filters: Filters, visible: Any) -> AnySelect:
         inner = (
-            self._filtered(filters, self.count_base)
+            self._filtered(filters, None if filters[3] else self.count_base)
             .where(visible)
             .with_only_columns(literal(1), maintain_column_froms=True)
             .subquery()
@@ -143,9 +146,9 @@ class Shape:
     def _filtered(self, filters: Filters, base: Callable[[], AnySelect] | None = None) -> AnySelect:
         has_id, has_name, has_search, matched = filters
         stmt = (base or self.base)()
-        columns = self.exact()
-        for name in matched:
-            stmt = stmt.where(columns[name] == bindparam(exact_param(name)))
+        fields = self.fields()
+        for signature in matched:
+            stmt = stmt.where(condition(signature, fields[signature[0]]))
         if has_id:
             stmt = stmt.where(and_(self.key() >= bindparam("id_from"), self.key() < bindparam("id_to")))
         if has_name:
@@ -160,10 +163,13 @@ def _tenant_base() -> AnySelect:
 
 
 def _group_base() -> AnySelect:
-    return (
-        select(Tenant.tenant_id.label("tenantId"), *_columns(Group, GROUP_FIELDS))
-        .join(Tenant, Tenant.pk == Group.tenant_pk)
-        .where(Tenant.tenant_key == bindparam("tenant"))
+    return _any_group_base().where(Tenant.tenant_key == bindparam("tenant"))
+
+
+def _any_group_base() -> AnySelect:
+    """Groups of every tenant (APIO's system-wide group search; the policy narrows them)."""
+    return select(Tenant.tenant_id.label("tenantId"), *_columns(Group, GROUP_FIELDS)).join(
+        Tenant, Tenant.pk == Group.tenant_pk
     )
 
 
@@ -196,6 +202,16 @@ def _group_scope() -> Any:
 
 def _group_member_base(model: type[User] | type[ServiceUser], *columns: Any) -> AnySelect:
     """An end user or service user with its tenant, group and department, scoped by their ids."""
+    return _any_member_base(model, *columns).where(model.group_pk == _named_group_pk())
+
+
+def _tenant_member_base(model: type[User] | type[ServiceUser], *columns: Any) -> AnySelect:
+    """An end user or service user with its tenant, group and department, in any group of a tenant."""
+    return _any_member_base(model, *columns).where(Tenant.tenant_key == bindparam("tenant"))
+
+
+def _any_member_base(model: type[User] | type[ServiceUser], *columns: Any) -> AnySelect:
+    """An end user or service user with its tenant, group and department, in any tenant."""
     return (
         select(
             Tenant.tenant_id.label("tenantId"),
@@ -208,7 +224,6 @@ def _group_member_base(model: type[User] | type[ServiceUser], *columns: Any) -> 
         .join(Tenant, Tenant.pk == model.tenant_pk)
         .outerjoin(DepartmentOfObject, DepartmentOfObject.pk == model.department_pk)
         .outerjoin(DepartmentGroup, DepartmentGroup.pk == DepartmentOfObject.group_pk)
-        .where(model.group_pk == _named_group_pk())
     )
 
 
@@ -233,6 +248,14 @@ def _user_count_base() -> AnySelect:
 
 def _user_base() -> AnySelect:
     return _group_member_base(User, *_columns(User, USER_FIELDS))
+
+
+def _tenant_user_base() -> AnySelect:
+    return _tenant_member_base(User, *_columns(User, USER_FIELDS))
+
+
+def _any_user_base() -> AnySelect:
+    return _any_member_base(User, *_columns(User, USER_FIELDS))
 
 
 def _any_service_user_base() -> AnySelect:
@@ -263,8 +286,40 @@ def _member_search(
 EXTERNAL_IDS = tuple(to_camel(f"external_id{n}") for n in range(1, 5))
 
 
-def _external_ids(model: type[Tenant] | type[Group] | type[User]) -> Callable[[], Mapping[str, Any]]:
-    return lambda: {name: getattr(model, f"external_id{name[-1]}") for name in EXTERNAL_IDS}
+def _external_ids(model: type[Tenant] | type[Group] | type[User]) -> dict[str, Field]:
+    """The criteria fields ExternalId1..4 (and the lists' own externalId1=... exact matches)."""
+    return {f"ExternalId{n}": Field(getattr(model, f"external_id{n}")) for n in range(1, 5)}
+
+
+# The fields APIO's criteria name on each list and search (their gateway's names), and aliases.
+def _tenant_criteria() -> dict[str, Field]:
+    return {
+        "TenantId": Field(Tenant.tenant_id, Tenant.tenant_key),
+        "Name": Field(Tenant.name),
+        "Type": Field(Tenant.type),
+        **_external_ids(Tenant),
+    }
+
+
+def _group_criteria() -> dict[str, Field]:
+    return {
+        "GroupId": Field(Group.group_id, Group.group_key),
+        "GroupName": Field(Group.group_name),
+        **_external_ids(Group),
+    }
+
+
+def _user_criteria() -> dict[str, Field]:
+    return {
+        "UserId": Field(User.user_id, User.user_key),
+        "UserLastName": Field(User.last_name),
+        "UserFirstName": Field(User.first_name),
+        "PhoneNumber": Field(User.phone_number),
+        "Extension": Field(User.extension),
+        "EmailAddress": Field(User.email_address),
+        "GroupId": Field(Group.group_id, Group.group_key),
+        **_external_ids(User),
+    }
 
 
 TENANTS = Shape(
@@ -273,7 +328,8 @@ TENANTS = Shape(
     _tenant_base,
     lambda: Tenant.tenant_key,
     lambda: Tenant.name,
-    exact=_external_ids(Tenant),
+    fields=_tenant_criteria,
+    aliases=(("TenantName", "Name"),),
 )
 GROUPS = Shape(
     "groups",
@@ -281,7 +337,8 @@ GROUPS = Shape(
     _group_base,
     lambda: Group.group_key,
     lambda: Group.group_name,
-    exact=_external_ids(Group),
+    fields=_group_criteria,
+    aliases=(("Name", "GroupName"),),
 )
 DEPARTMENTS = Shape(
     "departments", Kind.DEPARTMENT, _department_base, lambda: Department.name_key, lambda: Department.name
@@ -294,8 +351,29 @@ USERS = Shape(
     lambda: User.last_name,
     shape_user,
     search=_member_search(User, User.user_key, User.first_name + " " + User.last_name),
-    exact=_external_ids(User),
+    fields=_user_criteria,
+    aliases=(("LastName", "UserLastName"), ("FirstName", "UserFirstName")),
     count_base=_user_count_base,
+)
+# A tenant's end users in every group (APIO's tenant-level user search); the group list's
+# leaner count names one group, so these count from their own base.
+TENANT_USERS = replace(USERS, name="tenant_users", base=_tenant_user_base, count_base=None)
+# Every tenant's (APIO's system-wide searches: the policy narrows them to the caller's view).
+_TENANT_ID = {"TenantId": Field(Tenant.tenant_id, Tenant.tenant_key)}
+ANY_USERS = replace(
+    USERS,
+    name="any_users",
+    base=_any_user_base,
+    fields=lambda: {**_user_criteria(), **_TENANT_ID},
+    count_base=None,
+)
+ANY_GROUPS = replace(
+    GROUPS,
+    name="any_groups",
+    base=_any_group_base,
+    # group ids are unique in a tenant only: the page's order and cursor are tenant/group.
+    key=lambda: Tenant.tenant_key + "/" + Group.group_key,  # type: ignore[arg-type, return-value]
+    fields=lambda: {**_group_criteria(), **_TENANT_ID},
 )
 SERVICE_USERS = Shape(
     "service_users",
@@ -340,10 +418,13 @@ async def read_page(
     """One page of what the principal may see, and the total of it."""
     variant, role = request.variant, visibility_key(principal)
     visible = visibility(principal, shape.kind)
-    page_query = reader.compiled(
-        (shape.name, "page", variant, role), lambda: shape.page(variant).where(visible)
-    )
-    count_query = reader.compiled(
+
+    def compiled(key: tuple[object, ...], build: Callable[[], AnySelect]) -> CompiledQuery:
+        # APIO's criteria combine in more ways than a cache should hold: compiled per request.
+        return reader.uncached(build) if request.criteria else reader.compiled(key, build)
+
+    page_query = compiled((shape.name, "page", variant, role), lambda: shape.page(variant).where(visible))
+    count_query = compiled(
         (shape.name, "count", request.filters, role), lambda: shape.count(request.filters, visible)
     )
     params = {**scope, **request.params(), **scope_params(principal)}

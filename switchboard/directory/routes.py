@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,12 +13,15 @@ from switchboard.access.dependencies import DirectoryCaller
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
 from switchboard.directory import service
+from switchboard.directory.filters import list_parameters, list_request, search_parameters, search_request
 from switchboard.directory.models import Tenant
 from switchboard.directory.queries import (
+    ANY_GROUPS,
+    ANY_USERS,
     DEPARTMENTS,
-    EXTERNAL_IDS,
     GROUPS,
     SERVICE_USERS,
+    TENANT_USERS,
     TENANTS,
     USERS,
     Shape,
@@ -45,7 +47,7 @@ from switchboard.directory.schemas import (
     UserOut,
     UserUpdate,
 )
-from switchboard.errors import BadRequest, NotFound
+from switchboard.errors import NotFound
 from switchboard.kit.pagination import (
     DEFAULT_LIMIT,
     Cursor,
@@ -81,34 +83,24 @@ async def page_params(
 
 
 Paging = Annotated[PageRequest, Depends(page_params)]
-EXACTLY = "Only the objects whose externalId of this number is exactly this."
 
 
-async def external_id_params(
-    request: Request,
-    paging: Paging,
-    external_id1: Annotated[
-        str | None, Query(alias="externalId1", max_length=255, description=EXACTLY)
-    ] = None,
-    external_id2: Annotated[
-        str | None, Query(alias="externalId2", max_length=255, description=EXACTLY)
-    ] = None,
-    external_id3: Annotated[
-        str | None, Query(alias="externalId3", max_length=255, description=EXACTLY)
-    ] = None,
-    external_id4: Annotated[
-        str | None, Query(alias="externalId4", max_length=255, description=EXACTLY)
-    ] = None,
-) -> PageRequest:
-    """Paging, and exact matches on externalId1..4 (ANDed; each at most once)."""
-    sent = dict(zip(EXTERNAL_IDS, (external_id1, external_id2, external_id3, external_id4), strict=True))
-    for name in EXTERNAL_IDS:
-        if len(request.query_params.getlist(name)) > 1:
-            raise BadRequest.field(name, "may be given once")
-    return replace(paging, exact=tuple((name, value) for name, value in sent.items() if value is not None))
+def _filtered(shape: Shape) -> Callable[[Request, PageRequest], Awaitable[PageRequest]]:
+    """A list's paging with APIO's filters on `shape` (see directory/filters)."""
+
+    async def filters(request: Request, paging: Paging) -> PageRequest:
+        return await list_request(request, paging, shape)
+
+    return filters
 
 
-ExternalIdPaging = Annotated[PageRequest, Depends(external_id_params)]
+TenantFilters = Annotated[PageRequest, Depends(_filtered(TENANTS))]
+GroupFilters = Annotated[PageRequest, Depends(_filtered(GROUPS))]
+UserFilters = Annotated[PageRequest, Depends(_filtered(USERS))]
+
+
+def _documented(parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"parameters": parameters}
 
 
 async def _require(
@@ -156,6 +148,15 @@ def _delete(request: Request, act: Callable[[Any], None]) -> Response:
     return no_content()
 
 
+def _drop_param(fn: Callable[..., Any], name: str) -> None:
+    import inspect
+
+    signature = inspect.signature(fn)
+    fn.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in signature.parameters.values() if p.name != name]
+    )
+
+
 def _register_crud(
     *,
     collection: str,
@@ -198,11 +199,17 @@ async def _full_id(request: Request, raw: str) -> str:
 USERS_PATH = "/tenants/{tenant_id}/groups/{group_id}/users"
 
 
-@router.get(f"{USERS_PATH}/", response_model=UserPage, responses=READ)
+@router.get(
+    f"{USERS_PATH}/",
+    response_model=UserPage,
+    responses=READ,
+    openapi_extra=_documented(list_parameters(USERS)),
+)
 async def list_users(
-    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, paging: ExternalIdPaging
+    request: Request, principal: DirectoryCaller, tenant_id: str, group_id: str, paging: UserFilters
 ) -> Response:
-    """End users of a group by userId; namePrefix matches lastName; externalId1..4 match exactly."""
+    """End users of a group by userId; namePrefix matches lastName; APIO's criteria and
+    externalId1..4 (exact) filter them."""
     scope = {"tenant": tenant_id.lower(), "group": group_id.lower()}
     await _require(request, principal, GROUPS, {"tenant": scope["tenant"], "key": scope["group"]})
     return await _list(request, principal, UserPage, USERS, scope, paging)
@@ -261,9 +268,15 @@ def delete_user(
 # -- tenants ---------------------------------------------------------------------------------------
 
 
-@router.get("/tenants/", response_model=TenantPage, responses=errors(400, 401, 403))
-async def list_tenants(request: Request, principal: DirectoryCaller, paging: ExternalIdPaging) -> Response:
-    """Tenants, ordered by id; filter with idPrefix / namePrefix (name) / externalId1..4 (exact)."""
+@router.get(
+    "/tenants/",
+    response_model=TenantPage,
+    responses=errors(400, 401, 403),
+    openapi_extra=_documented(list_parameters(TENANTS)),
+)
+async def list_tenants(request: Request, principal: DirectoryCaller, paging: TenantFilters) -> Response:
+    """Tenants, ordered by id; filter with idPrefix / namePrefix (name), APIO's criteria, type,
+    externalId1..4 (exact)."""
     return await _list(request, principal, TenantPage, TENANTS, {}, paging)
 
 
@@ -356,14 +369,68 @@ def remove_domain(request: Request, principal: DirectoryCaller, tenant_id: str, 
     return _delete(request, lambda s: service.remove_domain(s, principal, tenant_id, domain))
 
 
+# -- APIO's searches in a tenant --------------------------------------------------------------------
+
+
+def _search_route(path: str, listing: type[ListPage], shape: Shape, doc: str) -> None:
+    """GET <path>: a search's criteria first (a 400 whatever the tenant), then, in a tenant, the
+    tenant in the caller's view (outside it: the same 404 as a missing tenant)."""
+
+    async def search(request: Request, principal: DirectoryCaller, tenant_id: str | None = None) -> Response:
+        criteria = await search_request(request, shape)
+        scope = {}
+        if tenant_id is not None:
+            scope["tenant"] = tenant_id.lower()
+            await _require(request, principal, TENANTS, {"key": scope["tenant"]})
+        return await _list(request, principal, listing, shape, scope, criteria)
+
+    responses = READ
+    if "{tenant_id}" not in path:  # nothing to miss: every tenant, narrowed to the caller's view
+        _drop_param(search, "tenant_id")
+        responses = errors(400, 401, 403)
+    router.add_api_route(
+        path,
+        search,
+        methods=["GET"],
+        response_model=listing,
+        responses=responses,
+        openapi_extra=_documented(search_parameters(shape)),
+        summary=f"Search {listing.key} (APIO)",
+        description=doc,
+        operation_id="search_" + path.strip("/").replace("/", "_").replace("{tenant_id}", "tenant"),
+    )
+
+
+_IN_TENANT = " of every group of the tenant"
+for _path, _listing, _shape, _where in (
+    ("/tenants/{tenant_id}/search/users/", UserPage, TENANT_USERS, _IN_TENANT),
+    ("/tenants/{tenant_id}/search/groups/", GroupPage, GROUPS, " of the tenant"),
+    ("/search/users/", UserPage, ANY_USERS, " of every tenant (criteria may name TenantId)"),
+    ("/search/groups/", GroupPage, ANY_GROUPS, " of every tenant (criteria may name TenantId)"),
+):
+    _search_route(
+        _path,
+        _listing,
+        _shape,
+        f"APIO's {_listing.key} search: the {_listing.key}{_where} that the caller may see and every "
+        "criterion matches.",
+    )
+
+
 # -- groups ----------------------------------------------------------------------------------------
 
 
-@router.get("/tenants/{tenant_id}/groups/", response_model=GroupPage, responses=READ)
+@router.get(
+    "/tenants/{tenant_id}/groups/",
+    response_model=GroupPage,
+    responses=READ,
+    openapi_extra=_documented(list_parameters(GROUPS)),
+)
 async def list_groups(
-    request: Request, principal: DirectoryCaller, tenant_id: str, paging: ExternalIdPaging
+    request: Request, principal: DirectoryCaller, tenant_id: str, paging: GroupFilters
 ) -> Response:
-    """Groups of a tenant, ordered by id; filter with idPrefix / namePrefix / externalId1..4 (exact)."""
+    """Groups of a tenant, ordered by id; filter with idPrefix / namePrefix, APIO's criteria,
+    externalId1..4 (exact)."""
     await _require(request, principal, TENANTS, {"key": tenant_id.lower()})
     return await _list(request, principal, GroupPage, GROUPS, {"tenant": tenant_id.lower()}, paging)
 
@@ -509,15 +576,6 @@ def _department_routes(prefix: str, level: str) -> None:
         noun=f"department ({level} level)",
         operation_id=f"{level}_department",
         delete_errors=errors(401, 403, 404, 409),
-    )
-
-
-def _drop_param(fn: Callable[..., Any], name: str) -> None:
-    import inspect
-
-    signature = inspect.signature(fn)
-    fn.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[p for p in signature.parameters.values() if p.name != name]
     )
 
 

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from switchboard.access.dependencies import DirectoryCaller
 from switchboard.directory.search import TYPES, SearchRequest, parse, search_objects
-from switchboard.errors import BadRequest
 from switchboard.kit.schemas import Schema
 from switchboard.system.store import DEFAULT_DOMAIN, END_USER_NAME
+from switchboard.web.parameters import given_once, request_parameters
 from switchboard.web.responses import errors, json_response
 from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
-MAX_BODY = 16 * 1024
 
 
 class SearchResult(Schema):
@@ -48,22 +46,7 @@ RESPONSES = errors(400, 401, 403, 404)
 
 
 async def _search(request: Request, principal: Any) -> Response:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise BadRequest.field("body", f"is larger than {MAX_BODY} bytes")
-    if body.strip():
-        if request.query_params:
-            raise BadRequest.field("body", "send the search as a JSON body or as query parameters, not both")
-        try:
-            raw = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest.field("body", "is not valid JSON") from exc
-        if not isinstance(raw, dict):
-            raise BadRequest.field("body", "must be a JSON object")
-    else:
-        if len(request.query_params.keys()) != len(request.query_params.multi_items()):
-            raise BadRequest.field("query", "each parameter may be given once")
-        raw = dict(request.query_params)
+    raw = given_once((await request_parameters(request))[0])
     cache = services_of(request).settings_cache
     search = parse(raw, await cache.get(DEFAULT_DOMAIN))
     answer = await search_objects(

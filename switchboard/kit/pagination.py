@@ -11,6 +11,7 @@ import orjson
 from fastapi import Query
 
 from switchboard.errors import BadRequest
+from switchboard.kit.criteria import Criterion, Signature
 from switchboard.kit.schemas import ListPage
 
 MAX_LIMIT = 500
@@ -23,9 +24,9 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=400)]
 
 
-# (idPrefix, namePrefix, search, the fields matched exactly); with where a page starts or ends first.
-Filters = tuple[bool, bool, bool, tuple[str, ...]]
-Variant = tuple[bool, bool, bool, bool, bool, tuple[str, ...]]
+# (idPrefix, namePrefix, search, the criteria); with where a page starts or ends first.
+Filters = tuple[bool, bool, bool, Signature]
+Variant = tuple[bool, bool, bool, bool, bool, Signature]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +39,13 @@ class PageRequest:
     # from its end (a "previous page" link holds the sort key of the first row it came from).
     search: str | None = None
     before: str | None = None
-    # Exact matches on fields the list names (an APIO client's externalId1=...): (wire name, value)
-    # pairs, in the order of the names.
-    exact: tuple[tuple[str, str], ...] = ()
+    # APIO's criteria (insensitiveUserIdContains=..., externalId1=...), ANDed: see kit/criteria.
+    criteria: tuple[Criterion, ...] = ()
 
     @property
     def filters(self) -> Filters:
         """Which filters are on (they decide the total): one compiled count per combination."""
-        matched = tuple(name for name, _ in self.exact)
+        matched = tuple(c.signature for c in self.criteria)
         return (self.id_prefix is not None, self.name_prefix is not None, self.search is not None, matched)
 
     @property
@@ -67,14 +67,9 @@ class PageRequest:
             params["id_to"] = self.id_prefix + PREFIX_END
         if self.name_prefix is not None:
             params["name_like"] = like_prefix(self.name_prefix)
-        for name, value in self.exact:
-            params[exact_param(name)] = value
+        for criterion in self.criteria:
+            params[criterion.param] = criterion.bound()
         return params
-
-
-def exact_param(name: str) -> str:
-    """The bind parameter of an exact match on the field `name`."""
-    return f"exact_{name}"
 
 
 def is_number(text: str) -> bool:

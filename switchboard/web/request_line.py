@@ -22,12 +22,18 @@ _MAX_LINE = 16 * 1024  # beyond this the parser answers as it would (the request
 MAX_HEAD_BYTES = 64 * 1024
 
 
+# APIO's UIs (and curl) send non-ASCII text raw too ("Bär" as UTF-8 bytes): encoded the same way.
+_UNSAFE = re.compile(rb"[ \x80-\xff]")
+
+
 def mend_request_line(line: bytes) -> bytes:
-    """'GET /x?a=b c HTTP/1.1' -> 'GET /x?a=b%20c HTTP/1.1'; any other line unchanged."""
+    """'GET /x?a=b c HTTP/1.1' -> 'GET /x?a=b%20c HTTP/1.1' (and raw bytes past ASCII %-encoded);
+    any other line unchanged."""
     match = _REQUEST_LINE.match(line)
-    if match is None or b" " not in match.group(2):
+    if match is None or not _UNSAFE.search(match.group(2)):
         return line
-    return b"%s %s %s" % (match.group(1), match.group(2).replace(b" ", b"%20"), match.group(3))
+    target = _UNSAFE.sub(lambda byte: b"%%%02X" % byte.group()[0], match.group(2))
+    return b"%s %s %s" % (match.group(1), target, match.group(3))
 
 
 def head_refusal(status: int, detail: str, https: bool) -> bytes:

@@ -48,6 +48,24 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/tenants/t1/groups/?externalId4=x", None, "OOOO3"),
     ("GET", "/api/v1/tenants/t2/groups/?externalId4=x", None, "O4443"),
     ("GET", "/api/v1/tenants/t2/groups/g1/users/?externalId3=x", None, "O4443"),
+    # APIO's criteria on the lists, and its searches in a tenant (issue 23)
+    ("GET", "/api/v1/tenants/?insensitiveNameContains=t&type=Enterprise", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t1/groups/?insensitiveGroupIdStarts=g", None, "OOOO3"),
+    ("GET", f"{G1}/users/?insensitiveUserIdContains=@&sizeLimit=5", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t2/groups/g1/users/?sensitiveUserIdStarts=u", None, "O4443"),
+    (
+        "GET",
+        "/api/v1/tenants/t1/search/users/?insensitiveUserIdContains=u&responseSizeLimit=5",
+        None,
+        "OOOO3",
+    ),
+    ("GET", "/api/v1/tenants/t1/search/users", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t2/search/users/?insensitiveUserIdContains=u", None, "O4443"),
+    ("GET", "/api/v1/tenants/t9/search/users/", None, "44443"),
+    ("GET", "/api/v1/tenants/t1/search/groups/?insensitiveGroupNameContains=g", None, "OOOO3"),
+    ("GET", "/api/v1/tenants/t2/search/groups/", None, "O4443"),
+    ("GET", "/api/v1/search/users?insensitiveGroupIdContains=g&responseSizeLimit=5", None, "OOOO3"),
+    ("GET", "/api/v1/search/groups/?insensitiveTenantIdEquals=T2", None, "OOOO3"),  # t2's: none
     # APIO's login: the body's credentials sign in, whatever the request's header holds.
     ("POST", "/api/v1/login/", {"username": "eu1", "password": PASSWORD}, "OOOOOO"),
     ("GET", f"{G1}/users/u1@t1.example/", None, "OOOO3"),
@@ -511,6 +529,22 @@ def test_lists_show_exactly_what_each_principal_may_see(api: TestClient, global_
     assert ids("user", "/api/v1/tenants/t1/groups/", "groupId") == {"g1"}
     assert ids("group_admin", f"{G1}/users/", "userId") == {"u1@t1.example", "u2@t1.example"}
     assert ids("user", f"{G1}/users/", "userId") == {"u1@t1.example"}
+    search = "/api/v1/tenants/t1/search/users/"
+    assert ids("tenant_admin", search, "userId") == {"u1@t1.example", "u2@t1.example", "u3@t1.example"}
+    assert ids("group_admin", search, "userId") == {"u1@t1.example", "u2@t1.example"}
+    assert ids("user", search, "userId") == {"u1@t1.example"}
+    assert ids("group_admin", "/api/v1/tenants/t1/search/groups/", "groupId") == {"g1"}
+    everywhere = "/api/v1/search/users/"
+    assert ids("system", everywhere, "userId") == {
+        "u1@t1.example",
+        "u2@t1.example",
+        "u3@t1.example",
+        "u4@t2.example",
+    }
+    assert ids("tenant_admin", everywhere, "userId") == {"u1@t1.example", "u2@t1.example", "u3@t1.example"}
+    assert ids("group_admin", everywhere, "userId") == {"u1@t1.example", "u2@t1.example"}
+    assert ids("user", everywhere, "userId") == {"u1@t1.example"}
+    assert ids("tenant_admin", "/api/v1/search/groups/?insensitiveTenantIdEquals=t2", "groupId") == set()
     assert ids("user", f"{G1}/services/ivrs/", "serviceUserId") == set()
     assert ids("group_admin", f"{G1}/services/ivrs/", "serviceUserId") == {"ivr@t1.example"}
     assert ids("tenant_admin", "/api/v1/accounts/", "username") == {"ta1", "ga1", "eu1"}
