@@ -50,10 +50,15 @@ def _redact_encoded(match: re.Match[str]) -> str:
 def redact(text: str) -> str:
     """Secrets out of a text that may hold a request target, raw or decoded: values of secret
     parameters (by decoded name), credential headers, and keys, percent-encoded or not."""
-    text = _PAIR.sub(_redact_pair, text)
-    text = _HEADER_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _RUN.sub(_redact_encoded, text)
-    return KEY_PATTERN.sub(REDACTED, text)
+    # Each pattern is tried only on a text holding a character it cannot match without (every log
+    # record passes here, and most hold none): the same result, at a fraction of the cost.
+    if "=" in text:
+        text = _PAIR.sub(_redact_pair, text)
+    if ":" in text or "=" in text or "," in text:  # a credential header's separator
+        text = _HEADER_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    if "%" in text:
+        text = _RUN.sub(_redact_encoded, text)
+    return KEY_PATTERN.sub(REDACTED, text) if "_" in text else text
 
 
 def escape_controls(text: str) -> str:
