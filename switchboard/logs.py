@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from urllib.parse import unquote_plus
 
 from switchboard.access.keys import KEY_PATTERN
@@ -71,10 +72,8 @@ class RedactingFilter(logging.Filter):
     (where request values go), control characters escaped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = escape_controls(redact(message))
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        # The message, cleaned, replaces msg and args: formatting it again would cost as much.
+        record.msg, record.args = escape_controls(redact(record.getMessage())), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -82,9 +81,24 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _Formatter(logging.Formatter):
+    """The standard formatter, whose time text (but its milliseconds) is built once per second."""
+
+    _second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt or not self.default_msec_format:
+            return super().formatTime(record, datefmt)
+        second, text = self._second
+        if int(record.created) != second:
+            text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = (int(record.created), text)
+        return self.default_msec_format % (text, record.msecs)
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(_Formatter("%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -96,9 +96,10 @@ class Gateway:
             await self.app(scope, receive, send)
             return
         messages, failure = await read_body(receive, self.max_bytes)
-        if failure is None:
-            body = messages[0].get("body", b"") if len(messages) == 1 else _joined(messages)
-            field = nul_field(scope["query_string"], fields.get(b"content-type", b""), body)
+        query: bytes = scope["query_string"]
+        body = messages[0].get("body", b"") if len(messages) == 1 else _joined(messages)
+        if failure is None and (query or body):  # nothing to check in most GETs
+            field = nul_field(query, fields.get(b"content-type", b""), body)
             if field is not None:
                 await self.render(path, nul_in_field(field))(scope, receive, send)
                 return
