@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from urllib.parse import unquote_plus
 
 from switchboard.access.keys import KEY_PATTERN
@@ -50,10 +51,15 @@ def _redact_encoded(match: re.Match[str]) -> str:
 def redact(text: str) -> str:
     """Secrets out of a text that may hold a request target, raw or decoded: values of secret
     parameters (by decoded name), credential headers, and keys, percent-encoded or not."""
-    text = _PAIR.sub(_redact_pair, text)
-    text = _HEADER_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _RUN.sub(_redact_encoded, text)
-    return KEY_PATTERN.sub(REDACTED, text)
+    # Each pattern is tried only on a text holding a character it cannot match without (every log
+    # record passes here, and most hold none): the same result, at a fraction of the cost.
+    if "=" in text:
+        text = _PAIR.sub(_redact_pair, text)
+    if ":" in text or "=" in text or "," in text:  # a credential header's separator
+        text = _HEADER_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    if "%" in text:
+        text = _RUN.sub(_redact_encoded, text)
+    return KEY_PATTERN.sub(REDACTED, text) if "_" in text else text
 
 
 def escape_controls(text: str) -> str:
@@ -66,10 +72,8 @@ class RedactingFilter(logging.Filter):
     (where request values go), control characters escaped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = escape_controls(redact(message))
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        # The message, cleaned, replaces msg and args: formatting it again would cost as much.
+        record.msg, record.args = escape_controls(redact(record.getMessage())), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -77,9 +81,24 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _Formatter(logging.Formatter):
+    """The standard formatter, whose time text (but its milliseconds) is built once per second."""
+
+    _second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt or not self.default_msec_format:
+            return super().formatTime(record, datefmt)
+        second, text = self._second
+        if int(record.created) != second:
+            text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = (int(record.created), text)
+        return self.default_msec_format % (text, record.msecs)
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(_Formatter("%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

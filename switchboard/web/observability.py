@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from switchboard.logs import redact
 
@@ -38,46 +37,36 @@ class Metrics:
             registry=self.registry,
             buckets=LATENCY_BUCKETS,
         )
+        # labels() takes a lock and builds its key on every call: each label set's pair is looked up once.
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def record(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One request counted and its latency observed, under its method and route template."""
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = self._series[method, route, status] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
 
-class AccessLogAndMetrics:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
+def route_template(scope: Scope) -> str:
+    """The template of the route the router chose (it leaves the route in the scope), never the path."""
+    return getattr(scope.get("route"), "path", UNMATCHED)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
 
-        async def send_and_record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_record)
-        except Exception:
-            error_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            raise
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", UNMATCHED)
-            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], template).observe(elapsed)
-            if access_log.isEnabledFor(logging.INFO):
-                query = scope.get("query_string", b"").decode("latin-1")
-                target = scope["path"] + (f"?{redact(query)}" if query else "")
-                client = scope.get("client")
-                access_log.info(
-                    '%s "%s %s" %d %.1fms',
-                    client[0] if client else "-",
-                    scope["method"],
-                    target,
-                    status,
-                    elapsed * 1000,
-                )
+def log_access(scope: Scope, status: int, seconds: float) -> None:
+    if access_log.isEnabledFor(logging.INFO):
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = scope["path"] + (f"?{redact(query)}" if query else "")
+        client = scope.get("client")
+        access_log.info(
+            '%s "%s %s" %d %.1fms',
+            client[0] if client else "-",
+            scope["method"],
+            target,
+            status,
+            seconds * 1000,
+        )

@@ -1,15 +1,14 @@
-"""The perimeter: trusted-proxy headers, HTTPS only (and HSTS), trailing-slash normalisation (pure ASGI)."""
+"""The perimeter: trusted-proxy headers, HTTPS only (and HSTS), the IP allowlist, trailing slashes."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from switchboard.errors import Forbidden, SwitchboardError
 from switchboard.settings import IPNetwork
-from switchboard.web.exception_handlers import ErrorRenderer
 
 # A year: browsers that once reached us over HTTPS never try plain HTTP (and its stripping) again.
 HSTS = (b"strict-transport-security", b"max-age=31536000")
@@ -49,57 +48,39 @@ def client_from_forwarded(forwarded_for: str, proxies: tuple[IPNetwork, ...]) ->
 
 
 class Perimeter:
-    """Refuses what must never reach a handler; rewrites client and scheme from trusted proxies."""
+    """Decides what must never reach a handler; rewrites client and scheme from trusted proxies.
+    Called by the gateway (web/gateway.py), which answers and audits its refusals."""
 
     def __init__(
         self,
-        app: ASGIApp,
         *,
         trusted_proxies: tuple[IPNetwork, ...],
         allow_http: bool,
         client_allowed: Callable[[str | None], Awaitable[bool]],
-        on_refusal: Callable[[Scope, SwitchboardError], None],
-        render: ErrorRenderer,
     ) -> None:
-        self.app = app
         self.proxies = trusted_proxies
         self.allow_http = allow_http
         self.client_allowed = client_allowed
-        self.on_refusal = on_refusal
-        self.render = render
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def refusal(
+        self, scope: Scope, forwarded_for: bytes | None, forwarded_proto: bytes | None
+    ) -> SwitchboardError | None:
+        """Why the request is refused, or None; the request's X-Forwarded-* values are given."""
         try:
-            self._apply_proxy_headers(scope)
+            if forwarded_for is not None or forwarded_proto is not None:
+                self._apply_proxy_headers(scope, forwarded_for, forwarded_proto)
             if scope["scheme"] != "https" and not self.allow_http:
                 raise Forbidden("Switchboard accepts HTTPS only; resend the request over https://.")
             client = scope.get("client")
             if not await self.client_allowed(client[0] if client else None):
                 raise Forbidden("Requests from this address are not accepted (the system IP allowlist).")
         except SwitchboardError as error:
-            self.on_refusal(scope, error)
-            await self.render(scope["path"], error)(scope, receive, _with_hsts(scope, send))
-            return
-        path: str = scope["path"]
-        if path.startswith("/api/v1/") and not path.endswith("/") and "." not in path.rsplit("/", 1)[1]:
-            # The native routes' form, found at once (the router's SlashTwin finds any other form
-            # later). Never a redirect: it would drop a GET body (seed 003).
-            scope["path"] = path + "/"
-            scope["raw_path"] = scope["path"].encode()
-        await self.app(scope, receive, _with_hsts(scope, send))
+            return error
+        return None
 
-    def _apply_proxy_headers(self, scope: Scope) -> None:
-        forwarded_for = forwarded_proto = None
-        for name, value in scope["headers"]:
-            if name == b"x-forwarded-for":
-                forwarded_for = value.decode("latin-1")
-            elif name == b"x-forwarded-proto":
-                forwarded_proto = value.decode("latin-1")
-        if forwarded_for is None and forwarded_proto is None:
-            return
+    def _apply_proxy_headers(
+        self, scope: Scope, forwarded_for: bytes | None, forwarded_proto: bytes | None
+    ) -> None:
         client = scope.get("client")
         peer = client[0] if client else None
         if not _trusted(peer, self.proxies):
@@ -108,22 +89,18 @@ class Perimeter:
                 "(SWITCHBOARD_TRUSTED_PROXIES)."
             )
         if forwarded_for is not None:
-            real = client_from_forwarded(forwarded_for, self.proxies)
+            real = client_from_forwarded(forwarded_for.decode("latin-1"), self.proxies)
             if real is None:
                 raise Forbidden("X-Forwarded-For is malformed.")
             scope["client"] = (real, 0)
         if forwarded_proto is not None:
-            scope["scheme"] = forwarded_proto.rsplit(",", 1)[-1].strip().lower()
+            scope["scheme"] = forwarded_proto.decode("latin-1").rsplit(",", 1)[-1].strip().lower()
 
 
-def _with_hsts(scope: Scope, send: Send) -> Send:
-    """Every response over HTTPS (as the client sees it: after a trusted proxy's word) carries HSTS."""
-    if scope["scheme"] != "https":  # browsers ignore it over plain HTTP, where anyone could add it
-        return send
-
-    async def send_with_hsts(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", ()), HSTS]}
-        await send(message)
-
-    return send_with_hsts
+def canonical_native_path(scope: Scope) -> None:
+    """A native route's path gets its trailing slash in place, found at once (the router's SlashTwin
+    finds any other form later). Never a redirect: it would drop a GET body (seed 003)."""
+    path: str = scope["path"]
+    if path.startswith("/api/v1/") and not path.endswith("/") and "." not in path.rsplit("/", 1)[1]:
+        scope["path"] = path + "/"
+        scope["raw_path"] = scope["path"].encode()

@@ -1,19 +1,16 @@
 """Request size limits: a query string past 8 KiB is refused with 414, and a body past
 SWITCHBOARD_MAX_BODY_BYTES with 413 before a handler parses it, whether its length is announced or
-it arrives in chunks.
+it arrives in chunks (the gateway, web/gateway.py, applies them).
 
 File uploads (the directory import, the console's lead import) stream to disk under limits of
 their own, so they are left to their routes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive
 
 from switchboard.errors import ContentTooLarge, UriTooLong
-from switchboard.web.exception_handlers import ErrorRenderer
 
 # Search by query parameters, the longest legitimate query, stays well under a kilobyte.
 MAX_QUERY_BYTES = 8 * 1024
@@ -23,46 +20,33 @@ def too_large(limit: int) -> ContentTooLarge:
     return ContentTooLarge(f"The request body is larger than {limit} bytes.")
 
 
-class RequestLimits:
-    """Refuses a long query string; counts the bytes of every body, and past the limit ends it in a 413."""
+def query_too_long(query_string: bytes) -> UriTooLong | None:
+    if len(query_string) > MAX_QUERY_BYTES:
+        return UriTooLong(f"The query string is longer than {MAX_QUERY_BYTES} bytes.")
+    return None
 
-    def __init__(
-        self, app: ASGIApp, *, max_bytes: int, own_limit: Callable[[str], bool], render: ErrorRenderer
-    ) -> None:
-        self.app = app
-        self.render = render
-        self.max_bytes = max_bytes
-        self.own_limit = own_limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if len(scope["query_string"]) > MAX_QUERY_BYTES:
-            error = UriTooLong(f"The query string is longer than {MAX_QUERY_BYTES} bytes.")
-            await self.render(scope["path"], error)(scope, receive, send)
-            return
-        if self.own_limit(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        limit = self.max_bytes
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                if value.isdigit() and int(value) > limit:
-                    await self.render(scope["path"], too_large(limit))(scope, receive, send)
-                    return
-                break
-        seen = 0
+def announced_too_large(content_length: bytes | None, limit: int) -> ContentTooLarge | None:
+    """The refusal of a body whose Content-Length (the first one sent) is past the limit."""
+    if content_length is not None and content_length.isdigit() and int(content_length) > limit:
+        return too_large(limit)
+    return None
 
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    # An HTTPException passes through FastAPI's body parsing unchanged; the error
-                    # handlers answer it with the same 413 as above.
-                    raise HTTPException(413, too_large(limit).detail)
-            return message
 
-        await self.app(scope, counted, send)
+async def read_body(receive: Receive, limit: int) -> tuple[list[Message], HTTPException | None]:
+    """The request's messages up to the body's end, and the 413 to raise in place of the rest when
+    the body passes the limit. An HTTPException passes through FastAPI's body parsing unchanged;
+    the error handlers answer it with the same 413 as an announced length."""
+    messages: list[Message] = []
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            messages.append(message)
+            return messages, None
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            return messages, HTTPException(413, too_large(limit).detail)
+        messages.append(message)
+        if not message.get("more_body"):
+            return messages, None

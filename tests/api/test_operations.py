@@ -117,3 +117,14 @@ def test_an_unexpected_error_is_a_bare_500_and_the_log_is_redacted(
         assert global_key not in record.getMessage()
         assert global_key not in (record.exc_text or "")
     assert any("boom with [REDACTED]" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_the_floor_is_reached_first_and_the_documentation_still_answers(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"bench_floor_route": True}))
+    assert isinstance(app.router.routes[0], APIRoute)
+    assert app.router.routes[0].path == "/bench/floor"
+    with TestClient(app, base_url="https://testserver", client=("127.0.0.1", 5000)) as client:
+        assert client.get("/bench/floor").json() == {"status": "ok", "version": 1}
+        assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Switchboard"
+        assert "swagger" in client.get("/api/v1/docs").text.lower()
+        assert client.get("/docs/oauth2-redirect").status_code == 200

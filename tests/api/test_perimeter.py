@@ -92,3 +92,18 @@ def test_paths_without_trailing_slash_are_served_not_redirected(api: TestClient)
     )
     assert created.status_code == 201
     assert api.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_an_address_is_judged_again_when_the_allowlist_changes(settings: Settings, global_key: str) -> None:
+    # Each address's decision is remembered: a change of the list must forget them. One app (its
+    # settings cache sees its own change at once), reached through a trusted proxy as two clients.
+    entries = "/api/v1/settings/ip-allowlist/"
+    local = {"X-API-Key": global_key, "X-Forwarded-For": "127.0.0.1"}
+    outside = {"X-API-Key": global_key, "X-Forwarded-For": "203.0.113.7"}
+    with _client(settings, "10.0.0.5") as client:
+        assert client.get("/api/v1/tenants/", headers=outside).status_code == 403
+        allowed = client.put(entries, json={"entries": ["127.0.0.1", "203.0.113.0/24"]}, headers=local)
+        assert allowed.status_code == 200
+        assert client.get("/api/v1/tenants/", headers=outside).status_code == 200
+        assert client.put(entries, json={"entries": ["127.0.0.1"]}, headers=local).status_code == 200
+        assert client.get("/api/v1/tenants/", headers=outside).status_code == 403

@@ -36,3 +36,15 @@ def test_every_logged_value_is_escaped_whatever_logger_emitted_it(caplog: pytest
         logging.getLogger("switchboard.anything").warning("user sent %r and %s", "a", "b\nFORGED\r\x1b[31m")
     (line,) = emitted(caplog)
     assert line == "user sent 'a' and b\\nFORGED\\r\\x1b[31m"
+
+
+def test_the_formatter_writes_the_standard_time_text() -> None:
+    # Its time text is built once per second: records within and across seconds read as the stdlib's.
+    from switchboard.logs import _Formatter
+
+    layout = "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"
+    standard, ours = logging.Formatter(layout), _Formatter(layout)
+    for created in [1_700_000_000 + step * 0.37 for step in range(40)]:
+        record = logging.LogRecord("switchboard.access", logging.INFO, __file__, 1, "m %s", ("a",), None)
+        record.created, record.msecs = created, int((created % 1) * 1000)
+        assert ours.format(record) == standard.format(record)

@@ -8,6 +8,9 @@ from urllib.parse import quote
 
 import httpx2
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from switchboard.logs import redact
@@ -88,3 +91,25 @@ def test_redaction_judges_names_decoded_and_leaves_other_values_alone() -> None:
     for name in ACTING_NAMES + OTHER_NAMES:
         assert redact(f"GET /x?a=1&{name}=s3cr3t-value&b=2") == f"GET /x?a=1&{name}=[REDACTED]&b=2"
     assert redact("GET /x?cursor=abc&limit=5&q=api%20key") == "GET /x?cursor=abc&limit=5&q=api%20key"
+
+
+def _redact_with_every_pattern(text: str) -> str:
+    """redact() as it was before its shortcuts: every pattern tried on every text."""
+    from switchboard import logs
+
+    text = logs._PAIR.sub(logs._redact_pair, text)
+    text = logs._HEADER_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{logs.REDACTED}", text)
+    text = logs._RUN.sub(logs._redact_encoded, text)
+    return logs.KEY_PATTERN.sub(logs.REDACTED, text)
+
+
+# Each pattern's trigger (a separator, "%", "_"), the names it looks for and a key's parts, in any order.
+_KEY_BODY = "0123456789" * 3 + "abcdefgh"
+_TEXT_PARTS = ["=", ":", ",", "%", "_", "%5F", " ", "?", "&", "'", "\u212a", "\u0131", "apiKey", "api%4Bey"]
+_TEXT_PARTS += ["Authorization", "x-api-key", "X-API-KEY", "sbu_", _KEY_BODY, "sbu_" + _KEY_BODY]
+
+
+@hypothesis_settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_TEXT_PARTS), max_size=10).map("".join))
+def test_redaction_shortcuts_change_no_result(text: str) -> None:
+    assert redact(text) == _redact_with_every_pattern(text)
