@@ -37,14 +37,22 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reseller_pk", sa.Integer(), nullable=True))
         batch.create_index(batch.f("ix_tenants_reseller_pk"), ["reseller_pk"], unique=False)
         batch.create_foreign_key(
-            batch.f("fk_tenants_reseller_pk_resellers"), "resellers", ["reseller_pk"], ["pk"], ondelete="SET NULL"
+            batch.f("fk_tenants_reseller_pk_resellers"),
+            "resellers",
+            ["reseller_pk"],
+            ["pk"],
+            ondelete="SET NULL",
         )
     # Batch mode: SQLite cannot alter a CHECK constraint in place (the table is copied).
     with op.batch_alter_table("accounts") as batch:
         batch.add_column(sa.Column("reseller_pk", sa.Integer(), nullable=True))
         batch.create_index(batch.f("ix_accounts_reseller_pk"), ["reseller_pk"], unique=False)
         batch.create_foreign_key(
-            batch.f("fk_accounts_reseller_pk_resellers"), "resellers", ["reseller_pk"], ["pk"], ondelete="CASCADE"
+            batch.f("fk_accounts_reseller_pk_resellers"),
+            "resellers",
+            ["reseller_pk"],
+            ["pk"],
+            ondelete="CASCADE",
         )
         batch.drop_constraint(op.f("ck_accounts_role"), type_="check")
         batch.create_check_constraint(op.f("ck_accounts_role"), f"role IN ('reseller_admin', {ROLES})")
