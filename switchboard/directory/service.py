@@ -179,13 +179,13 @@ def _group_with_tenant(
 
 
 def create_tenant(session: Session, principal: Principal, data: TenantCreate) -> Tenant:
-    # A reseller admin's tenants are its reseller's: the one it names must be its own (policy).
-    reseller_pk = (
-        tenant_reseller_pk(session, principal, data.reseller_id)
-        if data.reseller_id
-        else principal.reseller_pk
-    )
+    # A reseller admin's tenants are its reseller's; a resellerId it sends must name its own (a
+    # reseller it cannot see is not found). Who may make tenants at all is decided first.
+    reseller_pk = principal.reseller_pk
     require_manage(principal, Target(Kind.TENANT_LIFECYCLE, reseller_pk=reseller_pk))
+    if data.reseller_id:
+        reseller_pk = tenant_reseller_pk(session, principal, data.reseller_id)
+        require_manage(principal, Target(Kind.TENANT_LIFECYCLE, reseller_pk=reseller_pk))
     if session.scalar(select(Tenant.pk).where(Tenant.tenant_key == data.tenant_id.lower())):
         raise Conflict(f"tenant {data.tenant_id!r} already exists")
     if namespace_in_use(session, data.tenant_id.lower(), read_setting(session, DEFAULT_DOMAIN)):
