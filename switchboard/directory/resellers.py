@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account
 from switchboard.access.policy import Kind, Target, first_visible, require_manage, scope_params, visibility
 from switchboard.access.principal import Principal
+from switchboard.db.keyset import keyset_page
 from switchboard.directory.models import Reseller, Tenant
 from switchboard.directory.schemas import ResellerCreate, ResellerUpdate
 from switchboard.errors import Conflict, NotFound
@@ -35,13 +36,9 @@ def reseller_view(reseller: Reseller) -> dict[str, Any]:
 def list_resellers(
     session: Session, principal: Principal, after: str | None, limit: int
 ) -> tuple[list[Reseller], int]:
+    """A page of the resellers the principal sees, by name (see keyset_page), and how many."""
     stmt = select(Reseller).where(visibility(principal, Kind.RESELLER))
-    params = scope_params(principal)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()), params) or 0
-    if after is not None:
-        stmt = stmt.where(Reseller.name_key > after)
-    rows = list(session.scalars(stmt.order_by(Reseller.name_key).limit(limit + 1), params))
-    return rows, total
+    return keyset_page(session, stmt, Reseller.name_key, after, limit, scope_params(principal))
 
 
 def create_reseller(session: Session, principal: Principal, data: ResellerCreate) -> Reseller:

@@ -6,6 +6,7 @@ Create Date: 2026-12-08 22:00:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -16,6 +17,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ROLES = "'system', 'tenant_admin', 'group_admin', 'user'"
+
+
+def _add_reseller_pk(batch: Any, table: str, ondelete: str) -> None:
+    batch.add_column(sa.Column("reseller_pk", sa.Integer(), nullable=True))
+    batch.create_index(batch.f(f"ix_{table}_reseller_pk"), ["reseller_pk"], unique=False)
+    batch.create_foreign_key(
+        batch.f(f"fk_{table}_reseller_pk_resellers"), "resellers", ["reseller_pk"], ["pk"], ondelete=ondelete
+    )
+
+
+def _drop_reseller_pk(batch: Any, table: str) -> None:
+    batch.drop_constraint(batch.f(f"fk_{table}_reseller_pk_resellers"), type_="foreignkey")
+    batch.drop_index(batch.f(f"ix_{table}_reseller_pk"))
+    batch.drop_column("reseller_pk")
 
 
 def upgrade() -> None:
@@ -34,26 +49,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("name_key", name=op.f("uq_resellers_name_key")),
     )
     with op.batch_alter_table("tenants") as batch:
-        batch.add_column(sa.Column("reseller_pk", sa.Integer(), nullable=True))
-        batch.create_index(batch.f("ix_tenants_reseller_pk"), ["reseller_pk"], unique=False)
-        batch.create_foreign_key(
-            batch.f("fk_tenants_reseller_pk_resellers"),
-            "resellers",
-            ["reseller_pk"],
-            ["pk"],
-            ondelete="SET NULL",
-        )
+        _add_reseller_pk(batch, "tenants", "SET NULL")
     # Batch mode: SQLite cannot alter a CHECK constraint in place (the table is copied).
     with op.batch_alter_table("accounts") as batch:
-        batch.add_column(sa.Column("reseller_pk", sa.Integer(), nullable=True))
-        batch.create_index(batch.f("ix_accounts_reseller_pk"), ["reseller_pk"], unique=False)
-        batch.create_foreign_key(
-            batch.f("fk_accounts_reseller_pk_resellers"),
-            "resellers",
-            ["reseller_pk"],
-            ["pk"],
-            ondelete="CASCADE",
-        )
+        _add_reseller_pk(batch, "accounts", "CASCADE")
         batch.drop_constraint(op.f("ck_accounts_role"), type_="check")
         batch.create_check_constraint(op.f("ck_accounts_role"), f"role IN ('reseller_admin', {ROLES})")
 
@@ -64,11 +63,7 @@ def downgrade() -> None:
     with op.batch_alter_table("accounts") as batch:
         batch.drop_constraint(op.f("ck_accounts_role"), type_="check")
         batch.create_check_constraint(op.f("ck_accounts_role"), f"role IN ({ROLES})")
-        batch.drop_constraint(batch.f("fk_accounts_reseller_pk_resellers"), type_="foreignkey")
-        batch.drop_index(batch.f("ix_accounts_reseller_pk"))
-        batch.drop_column("reseller_pk")
+        _drop_reseller_pk(batch, "accounts")
     with op.batch_alter_table("tenants") as batch:
-        batch.drop_constraint(batch.f("fk_tenants_reseller_pk_resellers"), type_="foreignkey")
-        batch.drop_index(batch.f("ix_tenants_reseller_pk"))
-        batch.drop_column("reseller_pk")
+        _drop_reseller_pk(batch, "tenants")
     op.drop_table("resellers")
