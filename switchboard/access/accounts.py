@@ -21,7 +21,7 @@ from switchboard.access.policy import (
     visibility,
 )
 from switchboard.access.principal import Principal, Role
-from switchboard.access.schemas import AccountCreate, AccountUpdate
+from switchboard.access.schemas import AccountCreate, AccountUpdate, ResellerAdminCreate
 from switchboard.contact_centre.models import TeamMember
 from switchboard.db.base import utcnow
 from switchboard.directory.models import Group, Reseller, Tenant, User
@@ -191,6 +191,16 @@ def create_account(session: Session, principal: Principal, data: AccountCreate) 
     session.flush()
     _account_event(session, "account.created", account)
     return account
+
+
+def create_reseller_admin(
+    session: Session, principal: Principal, reseller_name: str, data: ResellerAdminCreate
+) -> Account:
+    """An account of role reseller_admin for the reseller (404 unless the principal sees it)."""
+    reseller = find_reseller(session, principal, reseller_name)
+    given = data.model_dump(by_alias=True)
+    placed = {**given, "role": "reseller_admin", "resellerId": reseller.name}
+    return create_account(session, principal, AccountCreate.model_validate(placed))
 
 
 def _account_event(session: Session, kind: str, account: Account) -> None:

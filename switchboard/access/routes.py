@@ -436,10 +436,8 @@ def create_reseller_admin(
     request: Request, principal: AccountsCaller, name: str, body: ResellerAdminCreate
 ) -> Response:
     """An account of role reseller_admin for this reseller (system only, as every reseller admin)."""
-    given = body.model_dump(by_alias=True)
-    data = AccountCreate.model_validate({**given, "role": "reseller_admin", "resellerId": name})
     with database_of(request).transaction() as session:
-        account = accounts.create_account(session, principal, data)
+        account = accounts.create_reseller_admin(session, principal, name, body)
         view = accounts.account_view(session, account)
     audit_write(request, 201, f"account:{account.username}", None)
     return json_response(view, 201)

@@ -38,6 +38,9 @@ def test_resellers_as_apio_documents_them(api: TestClient, global_key: str) -> N
     assert [a["username"] for a in admins["admins"]] == ["ra"]
     assert admins["total"] == 1
     assert api.get(f"{LOCAL}/nope/").status_code == 404
+    # A name no reseller could have is not found, as a missing one (the fuzz once got a 500).
+    ghost = api.post(f"{LOCAL}/bad%20name/admins/", json={"username": "x1", "password": PASSWORD})
+    assert ghost.status_code == 404, ghost.text
     assert api.post(f"{LOCAL}/", json={"name": "bad name"}).status_code == 400
 
 

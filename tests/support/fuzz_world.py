@@ -37,7 +37,7 @@ VICTIMS: dict[str, str | dict[str, str]] = {
     "group_id": "gv",
     "domain": "spare.t1.example",
     "user_id": {"/users/": "u2@t1.example"},
-    "name": {"/teams/": "M"},
+    "name": {"/teams/": "M", "/local/resellers/": "Rv"},
     "username": {"/members/": "ga1", "/accounts/": "av"},
     "key_id": "spare_key",
     "override_id": "spare_override",  # the probes delete "override"
@@ -170,6 +170,7 @@ def build_fuzz_world(client: TestClient, global_key: str, url: str = "") -> Fuzz
     world = FuzzWorld(headers={"anonymous": {}, **base.headers})
     world.headers["global_key"] = world.headers.pop("system")
     add_resellers(client, base)  # R1 owns t1, R2 t2; R1 has an admin
+    created(client.post("/api/v1/local/resellers/", json={"name": "Rv"}))  # owns nothing: deletable
     make_account(client, "sa1", "system")
     world.headers["system_admin"] = {"Authorization": f"Bearer {login(client, 'sa1')}"}
     ids = world.ids
