@@ -27,7 +27,7 @@ from switchboard.access.policy import (
 )
 from switchboard.access.principal import Principal
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team
-from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
+from switchboard.directory.models import Department, Group, Reseller, ServiceUser, Tenant, User
 from switchboard.errors import BadRequest, Forbidden
 
 # Kinds a non-admin sees through a campaign template's team (seed 000).
@@ -35,13 +35,14 @@ TEAM_SCOPED = frozenset({Kind.CAMPAIGN_TEMPLATE, Kind.CAMPAIGN})
 # The endpoints an object is reached through (what a user API key may reach is decided on these).
 AREAS: dict[Kind, Area] = {
     Kind.ACCOUNT: Area.ACCOUNTS,
+    Kind.RESELLER: Area.ACCOUNTS,
     Kind.CAMPAIGN_TEMPLATE: Area.CAMPAIGNS,
     Kind.CAMPAIGN: Area.CAMPAIGNS,
 }
 # The API decides changes to these on their tenant's contact centre, not on the object's kind.
 OBJECT_FORMS = (
     "object must be tenant:T, group:T/G, user:T/G/U, service_user:T/G/U, department:T/NAME, "
-    "department:T/G/NAME, account:NAME, campaign_template:T/ID or campaign:T/ID"
+    "department:T/G/NAME, account:NAME, reseller:NAME, campaign_template:T/ID or campaign:T/ID"
 )
 MANAGED_AS: dict[Kind, Kind] = {
     Kind.CAMPAIGN_TEMPLATE: Kind.CONTACT_CENTRE,
@@ -127,6 +128,8 @@ def _locate(kind: Kind, ids: list[str]) -> tuple[Any, Any]:
             Department.scope_pk == scope,
             Department.name_key == ids[-1].lower(),
         )
+    if kind is Kind.RESELLER and len(ids) == 1:
+        return Reseller, select(Reseller).where(Reseller.name_key == ids[0].lower())
     if kind is Kind.ACCOUNT and len(ids) == 1:
         return Account, select(Account).where(Account.username_key == ids[0].lower())
     if kind in TEAM_SCOPED and len(ids) == 2 and ids[1].isdigit():

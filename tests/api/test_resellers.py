@@ -126,6 +126,13 @@ def test_explain_says_why_for_a_reseller_admin(api: TestClient, global_key: str,
         assert managed.allowed
         assert "reseller admin manages its reseller's tenants" in managed.rule
         assert not explain(session, ra1, "account:t2.eu", "read").allowed
+        own = explain(session, ra1, "reseller:R1", "read")
+        assert own.allowed
+        assert "a reseller admin sees its own reseller" in own.rule
+        assert not explain(session, ra1, "reseller:R2", "read").allowed
+        renamed = explain(session, ra1, "reseller:R1", "manage")
+        assert not renamed.allowed
+        assert "reseller needs system rights" in renamed.rule
     # What explain says is what the API answers.
     headers = {"Authorization": f"Bearer {login(api, 'ra1')}"}
     assert api.get("/api/v1/tenants/t1/groups/g1/", headers=headers).status_code == 200
