@@ -21,10 +21,11 @@ from switchboard.access.policy import (
     visibility,
 )
 from switchboard.access.principal import Principal, Role
-from switchboard.access.schemas import AccountCreate, AccountUpdate
+from switchboard.access.schemas import AccountCreate, AccountUpdate, ResellerAdminCreate
 from switchboard.contact_centre.models import TeamMember
 from switchboard.db.base import utcnow
-from switchboard.directory.models import Group, Tenant, User
+from switchboard.directory.models import Group, Reseller, Tenant, User
+from switchboard.directory.resellers import find_reseller
 from switchboard.directory.service import find_tenant, full_user_id
 from switchboard.errors import BadRequest, Conflict, Forbidden, NotFound
 from switchboard.events.log import record_event
@@ -74,14 +75,21 @@ def _reach(session: Session, placement: Placement, account_pk: int | None, user_
     return Reach(placement, teams, extension or None)
 
 
+def placement_of(session: Session, account: Account) -> Placement:
+    """An account's placement as stored, with its reseller: a reseller admin's own, or its tenant's."""
+    reseller_pk = account.reseller_pk
+    if account.tenant_pk is not None:
+        reseller_pk = session.scalar(select(Tenant.reseller_pk).where(Tenant.pk == account.tenant_pk))
+    return Placement(account.role, account.tenant_pk, account.group_pk, reseller_pk)  # type: ignore[arg-type]
+
+
 def account_reach(session: Session, account: Account) -> Reach:
-    placement = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
-    return _reach(session, placement, account.pk, account.user_pk)
+    return _reach(session, placement_of(session, account), account.pk, account.user_pk)
 
 
 def take_over_decision(session: Session, principal: Principal, target: Reach) -> Decision:
     """policy.may_take_over_account, with the principal's own reach read as its account's."""
-    placement = Placement(principal.role, principal.tenant_pk, principal.group_pk)
+    placement = Placement(principal.role, principal.tenant_pk, principal.group_pk, principal.reseller_pk)
     own = _reach(session, placement, principal.account_pk, principal.user_pk)
     return may_take_over_account(principal, own, target)
 
@@ -96,9 +104,22 @@ def require_take_over(session: Session, principal: Principal, target: Reach) -> 
 
 
 def _placement(
-    session: Session, principal: Principal, role: Role, tenant_id: str | None, group_id: str | None
+    session: Session,
+    principal: Principal,
+    role: Role,
+    tenant_id: str | None,
+    group_id: str | None,
+    reseller_id: str | None = None,
 ) -> Placement:
     """Resolve ids to a placement consistent with the role (400 otherwise)."""
+    if role == "reseller_admin" or reseller_id:
+        if role != "reseller_admin":
+            raise BadRequest.field("resellerId", "only a reseller admin belongs to a reseller")
+        if tenant_id or group_id:
+            raise BadRequest.field("tenantId", "a reseller admin belongs to no single tenant")
+        if not reseller_id:
+            raise BadRequest.field("resellerId", "a reseller admin needs a reseller")
+        return Placement(role, None, None, find_reseller(session, principal, reseller_id).pk)
     tenant = find_tenant(session, principal, tenant_id) if tenant_id else None
     group = None
     if group_id:
@@ -117,7 +138,12 @@ def _placement(
         raise BadRequest.field("groupId", "a tenant admin belongs to no single group")
     if role == "group_admin" and group is None:
         raise BadRequest.field("groupId", "a group admin needs a group")
-    return Placement(role, tenant.pk if tenant else None, group.pk if group else None)
+    return Placement(
+        role,
+        tenant.pk if tenant else None,
+        group.pk if group else None,
+        tenant.reseller_pk if tenant else None,
+    )
 
 
 def _link(
@@ -139,7 +165,7 @@ def _link(
 
 
 def create_account(session: Session, principal: Principal, data: AccountCreate) -> Account:
-    placement = _placement(session, principal, data.role, data.tenant_id, data.group_id)
+    placement = _placement(session, principal, data.role, data.tenant_id, data.group_id, data.reseller_id)
     _require_grant(principal, placement)
     user_pk = _link(session, principal, placement, data.linked_user_id)
     require_take_over(session, principal, _reach(session, placement, None, user_pk))
@@ -156,6 +182,7 @@ def create_account(session: Session, principal: Principal, data: AccountCreate) 
         role=placement.role,
         tenant_pk=placement.tenant_pk,
         group_pk=placement.group_pk,
+        reseller_pk=placement.reseller_pk if placement.role == "reseller_admin" else None,
         user_pk=user_pk,
         enabled=data.enabled,
         password_hash=hash_password(data.password.get_secret_value()),
@@ -164,6 +191,16 @@ def create_account(session: Session, principal: Principal, data: AccountCreate) 
     session.flush()
     _account_event(session, "account.created", account)
     return account
+
+
+def create_reseller_admin(
+    session: Session, principal: Principal, reseller_name: str, data: ResellerAdminCreate
+) -> Account:
+    """An account of role reseller_admin for the reseller (404 unless the principal sees it)."""
+    reseller = find_reseller(session, principal, reseller_name)
+    given = data.model_dump(by_alias=True)
+    placed = {**given, "role": "reseller_admin", "resellerId": reseller.name}
+    return create_account(session, principal, AccountCreate.model_validate(placed))
 
 
 def _account_event(session: Session, kind: str, account: Account) -> None:
@@ -175,7 +212,7 @@ def _account_event(session: Session, kind: str, account: Account) -> None:
 def update_account(session: Session, principal: Principal, username: str, changes: AccountUpdate) -> Account:
     account = find_account(session, principal, username)
     fields = changed_fields(changes, CLEARABLE)
-    current = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
+    current = placement_of(session, account)
     is_self = account.pk == principal.account_pk
     if is_self and not fields <= SELF_EDITABLE:
         raise Forbidden(
@@ -187,13 +224,15 @@ def update_account(session: Session, principal: Principal, username: str, change
         role: Role = getattr(changes, "role", None) or account.role  # type: ignore[assignment]
         tenant_id = _tenant_id_of(session, account) if "tenant_id" not in fields else changes.tenant_id
         group_id = _group_id_of(session, account) if "group_id" not in fields else changes.group_id
-        placement = _placement(session, principal, role, tenant_id, group_id)
+        reseller_id = _reseller_id_of(session, account) if role == "reseller_admin" else None
+        placement = _placement(session, principal, role, tenant_id, group_id, reseller_id)
         _require_grant(principal, placement)
         account.role, account.tenant_pk, account.group_pk = (
             placement.role,
             placement.tenant_pk,
             placement.group_pk,
         )
+        account.reseller_pk = placement.reseller_pk if placement.role == "reseller_admin" else None
         if placement.tenant_pk != current.tenant_pk:
             # A name in a tenant's namespace stays with that tenant's objects (policy.may_give_name).
             Namespaces(session, principal).check("username", account.username, placement.tenant_pk)
@@ -203,8 +242,7 @@ def update_account(session: Session, principal: Principal, username: str, change
         if "linked_user_id" not in fields and account.user_pk is not None:
             account.user_pk = _link(session, principal, placement, _linked_id_of(session, account))
     if "linked_user_id" in fields:
-        placement = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
-        account.user_pk = _link(session, principal, placement, changes.linked_user_id)
+        account.user_pk = _link(session, principal, placement_of(session, account), changes.linked_user_id)
     for name in fields & {"display_name", "email", "enabled"}:
         setattr(account, name, getattr(changes, name))
     session.flush()
@@ -237,7 +275,7 @@ def delete_account(session: Session, principal: Principal, username: str) -> Non
     account = find_account(session, principal, username)
     if account.pk == principal.account_pk:
         raise Conflict("An account cannot delete itself.")
-    _require_grant(principal, Placement(account.role, account.tenant_pk, account.group_pk))  # type: ignore[arg-type]
+    _require_grant(principal, placement_of(session, account))
     _account_event(session, "account.deleted", account)
     session.delete(account)
     session.flush()
@@ -260,6 +298,14 @@ def _group_id_of(session: Session, account: Account) -> str | None:
     )
 
 
+def _reseller_id_of(session: Session, account: Account) -> str | None:
+    return (
+        session.scalar(select(Reseller.name).where(Reseller.pk == account.reseller_pk))
+        if account.reseller_pk
+        else None
+    )
+
+
 def _linked_id_of(session: Session, account: Account) -> str | None:
     return session.scalar(select(User.user_id).where(User.pk == account.user_pk)) if account.user_pk else None
 
@@ -273,6 +319,7 @@ def account_view(session: Session, account: Account) -> dict[str, Any]:
         "role": account.role,
         "tenantId": _tenant_id_of(session, account),
         "groupId": _group_id_of(session, account),
+        "resellerId": _reseller_id_of(session, account),
         "linkedUserId": user.user_id if user else None,
         "extension": (user.extension or None) if user else None,
         "enabled": account.enabled,

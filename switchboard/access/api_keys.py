@@ -10,9 +10,15 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from switchboard.access import keys
-from switchboard.access.accounts import CREDENTIALS, account_reach, find_account, require_take_over
+from switchboard.access.accounts import (
+    CREDENTIALS,
+    account_reach,
+    find_account,
+    placement_of,
+    require_take_over,
+)
 from switchboard.access.models import AccessToken, Account, ApiKey, TenantKey
-from switchboard.access.policy import ROLE_RANK, Placement, may_manage_account, may_widen_key_restrictions
+from switchboard.access.policy import ROLE_RANK, may_manage_account, may_widen_key_restrictions
 from switchboard.access.principal import Principal
 from switchboard.access.schemas import KEY_SCOPES, ApiKeyCreate, ApiKeyUpdate, KeyScope, TenantKeyUpdate
 from switchboard.db.base import utcnow
@@ -22,19 +28,18 @@ from switchboard.events.log import record_event
 from switchboard.signals.feed import bump
 
 
-def _require_key_rights(principal: Principal, account: Account) -> None:
+def _require_key_rights(session: Session, principal: Principal, account: Account) -> None:
     """An account's keys are listed and revoked by the account itself and by whoever manages it."""
     if account.pk == principal.account_pk:
         return
-    placement = Placement(account.role, account.tenant_pk, account.group_pk)  # type: ignore[arg-type]
-    if not may_manage_account(principal, placement):
+    if not may_manage_account(principal, placement_of(session, account)):
         raise Forbidden("Not allowed: you do not manage this account's API keys.")
 
 
 def _require_key_making(session: Session, principal: Principal, account: Account) -> None:
     """A key is created or changed by its account, or by whoever reaches all the account reaches
     (a key of it would otherwise reach further than its maker)."""
-    _require_key_rights(principal, account)
+    _require_key_rights(session, principal, account)
     if account.pk != principal.account_pk:
         require_take_over(session, principal, account_reach(session, account))
 
@@ -210,7 +215,7 @@ def update_api_key(
 
 def _keys_of(session: Session, principal: Principal, username: str) -> Select[ApiKey]:
     account = find_account(session, principal, username)
-    _require_key_rights(principal, account)
+    _require_key_rights(session, principal, account)
     return select(ApiKey).where(ApiKey.account_pk == account.pk)
 
 
@@ -227,7 +232,7 @@ def api_key_page(
 
 def revoke_api_key(session: Session, principal: Principal, username: str, key_id: int) -> ApiKey:
     account = find_account(session, principal, username)
-    _require_key_rights(principal, account)
+    _require_key_rights(session, principal, account)
     row = _own_key(session, account, username, key_id)
     if revoke_once(session, row):
         _key_event(session, "api_key.revoked", account, row)

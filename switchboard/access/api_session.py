@@ -30,7 +30,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # APIO's user_level of each role: 0 end user, 4 department admin (Switchboard has no such role),
 # 8 group admin, 12 tenant admin, 16 system.
-USER_LEVELS: dict[Role, int] = {"user": 0, "group_admin": 8, "tenant_admin": 12, "system": 16}
+# A reseller admin is APIO's system-level reseller user ("system_reseller", level 16).
+USER_LEVELS: dict[Role, int] = {
+    "user": 0,
+    "group_admin": 8,
+    "tenant_admin": 12,
+    "reseller_admin": 16,
+    "system": 16,
+}
 
 
 def session_token(request: Request) -> str | None:

@@ -77,6 +77,7 @@ def _credential_query(model: type[ApiKey] | type[AccessToken]) -> Any:
         Account.tenant_pk.label("tenant_pk"),
         Account.group_pk.label("group_pk"),
         Account.user_pk.label("user_pk"),
+        Account.reseller_pk.label("reseller_pk"),
         Account.enabled.label("enabled"),
     ]
     if is_key:
@@ -224,6 +225,7 @@ class CredentialResolver:
             tenant_pk=row["tenant_pk"],
             group_pk=row["group_pk"],
             user_pk=row["user_pk"],
+            reseller_pk=row["reseller_pk"],
             key_pk=row["key_pk"],
             key_prefix=row.get("prefix") or f"{kind.value}_#{row['key_pk']}",
             key_scopes=frozenset(row["scopes"]) if row.get("scopes") is not None else None,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from switchboard.access import keys
-from switchboard.access.accounts import account_reach, take_over_decision
+from switchboard.access.accounts import account_reach, placement_of, take_over_decision
 from switchboard.access.models import Account, ApiKey, TenantKey
 from switchboard.access.policy import (
     ADMIN_ROLES,
@@ -17,7 +17,6 @@ from switchboard.access.policy import (
     Area,
     Decision,
     Kind,
-    Placement,
     Target,
     first_visible,
     may_manage,
@@ -28,7 +27,7 @@ from switchboard.access.policy import (
 )
 from switchboard.access.principal import Principal
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team
-from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
+from switchboard.directory.models import Department, Group, Reseller, ServiceUser, Tenant, User
 from switchboard.errors import BadRequest, Forbidden
 
 # Kinds a non-admin sees through a campaign template's team (seed 000).
@@ -36,13 +35,14 @@ TEAM_SCOPED = frozenset({Kind.CAMPAIGN_TEMPLATE, Kind.CAMPAIGN})
 # The endpoints an object is reached through (what a user API key may reach is decided on these).
 AREAS: dict[Kind, Area] = {
     Kind.ACCOUNT: Area.ACCOUNTS,
+    Kind.RESELLER: Area.ACCOUNTS,
     Kind.CAMPAIGN_TEMPLATE: Area.CAMPAIGNS,
     Kind.CAMPAIGN: Area.CAMPAIGNS,
 }
 # The API decides changes to these on their tenant's contact centre, not on the object's kind.
 OBJECT_FORMS = (
     "object must be tenant:T, group:T/G, user:T/G/U, service_user:T/G/U, department:T/NAME, "
-    "department:T/G/NAME, account:NAME, campaign_template:T/ID or campaign:T/ID"
+    "department:T/G/NAME, account:NAME, reseller:NAME, campaign_template:T/ID or campaign:T/ID"
 )
 MANAGED_AS: dict[Kind, Kind] = {
     Kind.CAMPAIGN_TEMPLATE: Kind.CONTACT_CENTRE,
@@ -96,6 +96,7 @@ def _of(account: Account, credential: Any, key_pk: int | None, prefix: str | Non
         tenant_pk=account.tenant_pk,
         group_pk=account.group_pk,
         user_pk=account.user_pk,
+        reseller_pk=account.reseller_pk,
         key_pk=key_pk,
         key_prefix=prefix,
     )
@@ -127,6 +128,8 @@ def _locate(kind: Kind, ids: list[str]) -> tuple[Any, Any]:
             Department.scope_pk == scope,
             Department.name_key == ids[-1].lower(),
         )
+    if kind is Kind.RESELLER and len(ids) == 1:
+        return Reseller, select(Reseller).where(Reseller.name_key == ids[0].lower())
     if kind is Kind.ACCOUNT and len(ids) == 1:
         return Account, select(Account).where(Account.username_key == ids[0].lower())
     if kind in TEAM_SCOPED and len(ids) == 2 and ids[1].isdigit():
@@ -149,7 +152,7 @@ def _read_reason(
     """Why the object is (not) visible. The verdict is the policy's; this only words it."""
     if principal.role == "system":
         return "visible: system sees everything"
-    if kind in TEAM_SCOPED and principal.role not in ADMIN_ROLES:
+    if kind in TEAM_SCOPED and principal.role not in (*ADMIN_ROLES, "reseller_admin"):
         return _team_reason(session, principal, obj, found, visible)
     rule = VISIBILITY[kind][principal.role].explanation
     return f"visible: {rule}" if visible else f"not visible: {rule}, and {obj} is outside that"
@@ -187,7 +190,7 @@ def explain(session: Session, principal: Principal, obj: str, operation: str) ->
     if operation == "manage" and kind in MANAGED_AS and _sees_tenant(session, principal, found.tenant_pk):
         # The API refuses a change to a tenant's contact centre before it looks the object up:
         # its 403 is the same for every object of that tenant, visible or not.
-        decision = may_manage(principal, _target(kind, model, found))
+        decision = may_manage(principal, _target(session, kind, model, found))
         if not decision.allowed:
             return _decided(decision)
     visible = session.scalar(stmt.where(visibility(principal, kind)), scope_params(principal)) is not None
@@ -197,14 +200,14 @@ def explain(session: Session, principal: Principal, obj: str, operation: str) ->
     if operation == "read":
         return Explanation(True, reason)
     if model is Account:
-        if not may_manage_account(principal, Placement(found.role, found.tenant_pk, found.group_pk)):
+        if not may_manage_account(principal, placement_of(session, found)):
             return Explanation(False, "outside the escalation guard (403)")
         take_over = take_over_decision(session, principal, account_reach(session, found))
         refused = "" if take_over.allowed else " (the API answers 403)"
         return Explanation(
             True, f"within the escalation guard; its password, link and keys: {take_over.rule}{refused}"
         )
-    return _decided(may_manage(principal, _target(kind, model, found)))
+    return _decided(may_manage(principal, _target(session, kind, model, found)))
 
 
 def _sees_tenant(session: Session, principal: Principal, tenant_pk: int) -> bool:
@@ -214,10 +217,13 @@ def _sees_tenant(session: Session, principal: Principal, tenant_pk: int) -> bool
     )
 
 
-def _target(kind: Kind, model: Any, found: Any) -> Target:
+def _target(session: Session, kind: Kind, model: Any, found: Any) -> Target:
     tenant_pk = found.pk if model is Tenant else getattr(found, "tenant_pk", None)
     group_pk = found.pk if model is Group else getattr(found, "group_pk", None)
-    return Target(MANAGED_AS.get(kind, kind), tenant_pk, group_pk)
+    reseller_pk = (
+        session.scalar(select(Tenant.reseller_pk).where(Tenant.pk == tenant_pk)) if tenant_pk else None
+    )
+    return Target(MANAGED_AS.get(kind, kind), tenant_pk, group_pk, reseller_pk)
 
 
 def _decided(decision: Decision) -> Explanation:

@@ -22,6 +22,10 @@ class Account(Base):
     tenant_pk: Mapped[int | None] = mapped_column(ForeignKey("tenants.pk", ondelete="CASCADE"), index=True)
     group_pk: Mapped[int | None] = mapped_column(ForeignKey("groups.pk", ondelete="CASCADE"), index=True)
     user_pk: Mapped[int | None] = mapped_column(ForeignKey("users.pk", ondelete="SET NULL"), index=True)
+    # A reseller admin's reseller (its view: that reseller's tenants); NULL for every other role.
+    reseller_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("resellers.pk", ondelete="CASCADE"), index=True, default=None
+    )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     # The console's Basic / Advanced mode, remembered for the user (seed 000: "Switch to 'Advanced'").
@@ -30,7 +34,9 @@ class Account(Base):
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        CheckConstraint("role IN ('system', 'tenant_admin', 'group_admin', 'user')", name="role"),
+        CheckConstraint(
+            "role IN ('system', 'reseller_admin', 'tenant_admin', 'group_admin', 'user')", name="role"
+        ),
     )
 
 

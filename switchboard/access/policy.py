@@ -46,7 +46,7 @@ from switchboard.contact_centre.models import (
     Team,
     TeamMember,
 )
-from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
+from switchboard.directory.models import Department, Group, Reseller, ServiceUser, Tenant, User
 from switchboard.errors import Forbidden
 from switchboard.events.models import Webhook
 
@@ -71,6 +71,9 @@ class Area(StrEnum):
 # Seed 000: a user API key reaches the campaign-related endpoints only.
 USER_KEY_AREAS = frozenset({Area.CAMPAIGNS, Area.CALLS, Area.RECORDINGS})
 ADMIN_ROLES: frozenset[Role] = frozenset({"system", "tenant_admin"})
+# A reseller admin administers the directory and accounts of its reseller's tenants (APIO's
+# reseller admins); campaigns, calls, webhooks, audit and import stay with each tenant's admins.
+RESELLER_AREAS = frozenset({Area.DIRECTORY, Area.ACCOUNTS})
 
 
 # Credentials that act as a global key: the system's, and a tenant's own (inside its tenant).
@@ -84,6 +87,11 @@ def require_area(principal: Principal, area: Area) -> None:
         raise Forbidden(
             f"User API keys reach campaign-related endpoints only; {area.value} endpoints need a "
             "login token or the global key."
+        )
+    if principal.role == "reseller_admin" and area not in RESELLER_AREAS:
+        raise Forbidden(
+            f"Reseller administrators reach the directory and accounts of their reseller's tenants; "
+            f"{area.value} endpoints need a tenant administrator's login or a tenant key."
         )
     if principal.key_scopes is not None and area.value not in principal.key_scopes:
         raise Forbidden(f"This API key's scopes do not include {area.value}.")
@@ -100,6 +108,7 @@ def require_area(principal: Principal, area: Area) -> None:
 class Kind(StrEnum):
     """The kinds of object the policy decides on (the API's names for them)."""
 
+    RESELLER = "reseller"
     TENANT = "tenant"
     GROUP = "group"
     DEPARTMENT = "department"
@@ -132,10 +141,12 @@ class Kind(StrEnum):
 
 # Bind parameters carrying the principal's scope into compiled statements.
 P_TENANT, P_GROUP, P_USER, P_ACCOUNT = "p_tenant", "p_group", "p_user", "p_account"
+P_RESELLER = "p_reseller"
 
 
 def scope_params(principal: Principal) -> dict[str, int | None]:
     return {
+        P_RESELLER: principal.reseller_pk,
         P_TENANT: principal.tenant_pk,
         P_GROUP: principal.group_pk,
         P_USER: principal.user_pk,
@@ -253,9 +264,30 @@ def _audit_entry_of_tenant() -> ColumnElement[bool]:
 _AUDIT_OF_TENANT = "entries about its tenant's objects or made by its tenant's accounts"
 
 
-def _of_tenant(column: QueryableAttribute[Any], things: str) -> Rule:
-    """A tenant admin's view of most kinds: the rows of its tenant."""
-    return Rule(lambda: column == _p(P_TENANT), f"a tenant admin sees its tenant's {things}")
+def _reseller_tenant_pks() -> Any:
+    """The pks of the tenants the principal's reseller owns (a reseller admin's view)."""
+    tenant = aliased(Tenant)  # not the outer query's table
+    return select(tenant.pk).where(tenant.reseller_pk == _p(P_RESELLER))
+
+
+def _in_reseller_tenants(column: QueryableAttribute[Any]) -> Clause:
+    return lambda: column.in_(_reseller_tenant_pks())
+
+
+def _of_tenant(column: QueryableAttribute[Any], things: str) -> dict[Role, Rule]:
+    """An administrator's view of most kinds: the rows of its tenant (a tenant admin), or of the
+    tenants its reseller owns (a reseller admin)."""
+    return {
+        "reseller_admin": Rule(
+            _in_reseller_tenants(column), f"a reseller admin sees the {things} of its reseller's tenants"
+        ),
+        "tenant_admin": Rule(lambda: column == _p(P_TENANT), f"a tenant admin sees its tenant's {things}"),
+    }
+
+
+def _audit_entry_of_reseller() -> ColumnElement[bool]:
+    tenants = _reseller_tenant_pks()
+    return or_(AuditEntry.tenant_pk.in_(tenants), AuditEntry.principal_tenant_pk.in_(tenants))
 
 
 def _of_group(column: QueryableAttribute[Any], things: str) -> Rule:
@@ -278,17 +310,28 @@ def _members_see(clause: Clause, what: str) -> dict[Role, Rule]:
 
 # kind -> role -> rule (system sees everything: no entry needed)
 VISIBILITY: dict[Kind, dict[Role, Rule]] = {
+    Kind.RESELLER: {
+        "reseller_admin": Rule(
+            lambda: Reseller.pk == _p(P_RESELLER), "a reseller admin sees its own reseller"
+        ),
+        "tenant_admin": Rule(NOTHING, "a tenant admin sees no resellers"),
+        **_members_see_none("resellers"),
+    },
     Kind.TENANT: {
+        "reseller_admin": Rule(
+            lambda: Tenant.reseller_pk == _p(P_RESELLER),
+            "a reseller admin sees the tenants its reseller owns",
+        ),
         "tenant_admin": Rule(lambda: Tenant.pk == _p(P_TENANT), "a tenant admin sees its own tenant"),
         **_members_see(lambda: Tenant.pk == _p(P_TENANT), "its tenant's profile"),
     },
     Kind.GROUP: {
-        "tenant_admin": _of_tenant(Group.tenant_pk, "groups"),
+        **_of_tenant(Group.tenant_pk, "groups"),
         "group_admin": Rule(lambda: Group.pk == _p(P_GROUP), "a group admin sees its own group"),
         "user": Rule(lambda: Group.pk == _p(P_GROUP), "an end user sees its own group's profile"),
     },
     Kind.DEPARTMENT: {
-        "tenant_admin": _of_tenant(Department.tenant_pk, "departments"),
+        **_of_tenant(Department.tenant_pk, "departments"),
         # Its group's departments, and the tenant's (users of the group may be placed in them).
         "group_admin": Rule(
             lambda: and_(
@@ -300,18 +343,22 @@ VISIBILITY: dict[Kind, dict[Role, Rule]] = {
         "user": Rule(NOTHING, "an end user sees no departments"),
     },
     Kind.USER: {
-        "tenant_admin": _of_tenant(User.tenant_pk, "users"),
+        **_of_tenant(User.tenant_pk, "users"),
         "group_admin": _of_group(User.group_pk, "users"),
         "user": Rule(lambda: User.pk == _p(P_USER), "an end user sees only itself"),
     },
     Kind.SERVICE_USER: {
-        "tenant_admin": _of_tenant(ServiceUser.tenant_pk, "service users"),
+        **_of_tenant(ServiceUser.tenant_pk, "service users"),
         "group_admin": _of_group(ServiceUser.group_pk, "service users"),
         # Seed 003: not the IVRs or hunt groups of one's own group.
         "user": Rule(NOTHING, "an end user sees no service users (seed 003)"),
     },
     Kind.ACCOUNT: {
-        "tenant_admin": _of_tenant(Account.tenant_pk, "accounts"),
+        "reseller_admin": Rule(
+            lambda: or_(Account.tenant_pk.in_(_reseller_tenant_pks()), Account.reseller_pk == _p(P_RESELLER)),
+            "a reseller admin sees the accounts of its reseller's tenants and its reseller's admins",
+        ),
+        "tenant_admin": _of_tenant(Account.tenant_pk, "accounts")["tenant_admin"],
         "group_admin": Rule(
             lambda: or_(Account.group_pk == _p(P_GROUP), Account.pk == _p(P_ACCOUNT)),
             "a group admin sees its group's accounts and itself",
@@ -319,6 +366,15 @@ VISIBILITY: dict[Kind, dict[Role, Rule]] = {
         "user": Rule(lambda: Account.pk == _p(P_ACCOUNT), "an account sees only itself"),
     },
     Kind.API_KEY: {
+        "reseller_admin": Rule(
+            lambda: or_(
+                ApiKey.account_pk == _p(P_ACCOUNT),
+                ApiKey.account_pk.in_(
+                    select(Account.pk).where(Account.tenant_pk.in_(_reseller_tenant_pks()))
+                ),
+            ),
+            "a reseller admin sees its own API keys and those of its reseller's tenants' accounts",
+        ),
         "tenant_admin": Rule(
             lambda: ApiKey.account_pk.in_(_account_pks_of_tenant()),
             "a tenant admin sees the API keys of its tenant's accounts",
@@ -330,43 +386,46 @@ VISIBILITY: dict[Kind, dict[Role, Rule]] = {
         "user": Rule(lambda: ApiKey.account_pk == _p(P_ACCOUNT), "an account sees only its own API keys"),
     },
     Kind.TENANT_KEY: {
-        "tenant_admin": _of_tenant(TenantKey.tenant_pk, "tenant keys"),
+        **_of_tenant(TenantKey.tenant_pk, "tenant keys"),
         **_members_see_none("tenant keys"),
     },
     # Other accounts see templates and campaigns by the template's team (explain names the team).
     Kind.CAMPAIGN_TEMPLATE: {
-        "tenant_admin": _of_tenant(CampaignTemplate.tenant_pk, "campaign templates"),
+        **_of_tenant(CampaignTemplate.tenant_pk, "campaign templates"),
         **_members_see(
             _template_visible_to_member,
             "the templates of its teams, and team-less ones if the tenant opens them to everyone",
         ),
     },
     Kind.CAMPAIGN: {
-        "tenant_admin": _of_tenant(Campaign.tenant_pk, "campaigns"),
+        **_of_tenant(Campaign.tenant_pk, "campaigns"),
         **_members_see(_campaign_of_member, "the campaigns of the templates it sees"),
     },
     Kind.CALL: {
-        "tenant_admin": _of_tenant(Call.tenant_pk, "calls"),
+        **_of_tenant(Call.tenant_pk, "calls"),
         **_members_see(_call_of_member, "calls on its own extension and calls of the campaigns it sees"),
     },
-    Kind.TEAM: {"tenant_admin": _of_tenant(Team.tenant_pk, "teams"), **_members_see_none("teams")},
+    Kind.TEAM: {**_of_tenant(Team.tenant_pk, "teams"), **_members_see_none("teams")},
     # Seed 000's rule for teams, as getCampaignList applies it: members see the teams they are in.
     Kind.ROSTER: {
-        "tenant_admin": _of_tenant(Team.tenant_pk, "teams' rosters"),
+        **_of_tenant(Team.tenant_pk, "teams' rosters"),
         **_members_see(_team_of_member, "the rosters of the teams it is in"),
     },
     # Webhook subscriptions: a tenant administrator's are its tenant's; the area rule keeps others out.
     Kind.WEBHOOK: {
-        "tenant_admin": _of_tenant(Webhook.tenant_pk, "webhooks"),
+        **_of_tenant(Webhook.tenant_pk, "webhooks"),
         **_members_see_none("webhooks"),
     },
     # Others are refused before any read (may_import); they see nothing, should one slip through.
     Kind.IMPORT_JOB: {
-        "tenant_admin": _of_tenant(ImportJob.tenant_pk, "import jobs"),
+        **_of_tenant(ImportJob.tenant_pk, "import jobs"),
         **_members_see_none("import jobs"),
     },
     # The area rule keeps all but administrators out; the clause holds for every non-system role.
     Kind.AUDIT_ENTRY: {
+        "reseller_admin": Rule(
+            _audit_entry_of_reseller, "a reseller admin sees the entries of its reseller's tenants"
+        ),
         "tenant_admin": Rule(_audit_entry_of_tenant, f"a tenant admin sees {_AUDIT_OF_TENANT}"),
         **_members_see(_audit_entry_of_tenant, _AUDIT_OF_TENANT),
     },
@@ -416,6 +475,12 @@ class Target:
     kind: Kind
     tenant_pk: int | None = None
     group_pk: int | None = None
+    reseller_pk: int | None = None  # the tenant's reseller (for a tenant being made: the one it gets)
+
+
+def target_in(kind: Kind, tenant: Tenant, group_pk: int | None = None) -> Target:
+    """An object of `tenant` (and of a group of it), its tenant's reseller included."""
+    return Target(kind, tenant.pk, group_pk, tenant.reseller_pk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,14 +497,22 @@ def may_manage(principal: Principal, target: Target) -> Decision:
     kind = target.kind
     in_tenant = target.tenant_pk is not None and target.tenant_pk == principal.tenant_pk
     in_group = target.group_pk is not None and target.group_pk == principal.group_pk
+    in_reseller = target.reseller_pk is not None and target.reseller_pk == principal.reseller_pk
     if kind is Kind.LEAD:
         # Leads follow their campaign: whoever sees it (checked by the lookup) may work its leads,
         # which is what seed 000's user keys are for.
         return Decision(True, "whoever sees a campaign may add and change its leads")
     if kind is Kind.CONTACT_CENTRE:
-        allowed = role == "tenant_admin" and in_tenant
+        allowed = (role == "tenant_admin" and in_tenant) or (role == "reseller_admin" and in_reseller)
         return Decision(allowed, "tenant admins manage their tenant's teams, templates and campaigns")
-    if kind in (Kind.TENANT_LIFECYCLE, Kind.DOMAIN, Kind.SETTINGS):
+    if kind is Kind.TENANT_LIFECYCLE and role == "reseller_admin":
+        # Tenants made by a reseller admin are its reseller's (create_tenant sets it).
+        return Decision(in_reseller, "a reseller admin creates and deletes its reseller's tenants only")
+    if role == "reseller_admin" and kind not in (Kind.DOMAIN, Kind.SETTINGS, Kind.RESELLER):
+        if in_reseller:
+            return Decision(True, "reseller admin manages its reseller's tenants")
+        return Decision(False, "outside the reseller admin's reseller's tenants")
+    if kind in (Kind.TENANT_LIFECYCLE, Kind.DOMAIN, Kind.SETTINGS, Kind.RESELLER):
         return Decision(False, f"{kind.replace('_', ' ')} needs system rights")
     if role == "tenant_admin":
         if in_tenant:
@@ -468,6 +541,8 @@ class Placement:
     role: Role
     tenant_pk: int | None
     group_pk: int | None
+    # A reseller admin's reseller; for an account of a tenant, its tenant's reseller (if any).
+    reseller_pk: int | None = None
 
 
 def may_manage_account(principal: Principal, placement: Placement) -> bool:
@@ -475,8 +550,17 @@ def may_manage_account(principal: Principal, placement: Placement) -> bool:
     role or scope wider than their own."""
     if principal.role == "system":
         return True
+    if principal.role == "reseller_admin":
+        # Its reseller's other admins are the system's to make and change (APIO: system level).
+        return (
+            placement.role in ("tenant_admin", "group_admin", "user")
+            and placement.tenant_pk is not None
+            and placement.reseller_pk == principal.reseller_pk
+        )
     if principal.role == "tenant_admin":
-        return placement.role != "system" and placement.tenant_pk == principal.tenant_pk
+        return (
+            placement.role not in ("system", "reseller_admin") and placement.tenant_pk == principal.tenant_pk
+        )
     if principal.role == "group_admin":
         return placement.role == "user" and placement.group_pk == principal.group_pk
     return False
@@ -503,7 +587,7 @@ def may_take_over_account(principal: Principal, own: Reach, target: Reach) -> De
     campaigns), so the account's teams must be among theirs and its extension theirs."""
     if not may_manage_account(principal, target.placement):
         return Decision(False, "the account's role or scope is wider than yours")
-    if principal.role in ADMIN_ROLES:
+    if principal.role in ADMIN_ROLES or principal.role == "reseller_admin":
         return Decision(True, "administrators see every campaign and call of the accounts they manage")
     if not target.team_pks <= own.team_pks:
         return Decision(False, "the account works campaigns of teams you are not in")
@@ -531,6 +615,13 @@ def may_give_name(principal: Principal, own_tenant_id: str | None, naming: Namin
     form of the name alone, whether or not it is taken anywhere), and a name in tenant T's
     namespace is given, by anyone, to T's objects only. A 409 then tells a tenant only about its
     own objects."""
+    if principal.role == "reseller_admin" and (
+        naming.namespace_tenant_pk is None or naming.namespace_tenant_pk != naming.owner_tenant_pk
+    ):
+        # Bound to its reseller's tenants: it names inside the namespace of the tenant it names for.
+        return Decision(
+            False, f"names made by a reseller admin take the form <tenantId>.<name>{naming.suffix}"
+        )
     if principal.tenant_pk is not None:
         form = f"{own_tenant_id}.<name>{naming.suffix}"
         if naming.namespace != (own_tenant_id or "").lower() or not naming.local:
@@ -545,7 +636,7 @@ def may_give_name(principal: Principal, own_tenant_id: str | None, naming: Namin
 
 
 # Who is above whom, for restrictions set on another account's key.
-ROLE_RANK: dict[str, int] = {"user": 0, "group_admin": 1, "tenant_admin": 2, "system": 3}
+ROLE_RANK: dict[str, int] = {"user": 0, "group_admin": 1, "tenant_admin": 2, "reseller_admin": 3, "system": 4}
 
 
 def may_widen_key_restrictions(

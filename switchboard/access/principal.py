@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Role = Literal["system", "tenant_admin", "group_admin", "user"]
+Role = Literal["system", "reseller_admin", "tenant_admin", "group_admin", "user"]
 Credential = Literal["global_key", "tenant_key", "user_key", "token", "session", "cli"]
-ROLES: tuple[Role, ...] = ("system", "tenant_admin", "group_admin", "user")
+ROLES: tuple[Role, ...] = ("system", "reseller_admin", "tenant_admin", "group_admin", "user")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,7 @@ class Principal:
     key_pk: int | None = None  # the user key, tenant key, token or console session row
     key_prefix: str | None = None  # identifies a key in logs and audit, never enough to use it
     key_scopes: frozenset[str] | None = None  # a user key's areas, when narrowed (None: all it may reach)
+    reseller_pk: int | None = None  # a reseller admin's reseller (its view: the tenants it owns)
 
     @property
     def audit_name(self) -> str:

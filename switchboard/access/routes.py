@@ -23,6 +23,7 @@ from switchboard.access.schemas import (
     ApioLoginOut,
     LoginBody,
     LoginOut,
+    ResellerAdminCreate,
     TenantKeyCreate,
     TenantKeyCreated,
     TenantKeyOut,
@@ -31,9 +32,12 @@ from switchboard.access.schemas import (
 )
 from switchboard.audit.recording import audit_write
 from switchboard.db.base import utcnow
+from switchboard.directory import resellers
+from switchboard.directory.schemas import ResellerCreate, ResellerOut, ResellerUpdate
 from switchboard.kit.pagination import (
     DEFAULT_LIMIT,
     Cursor,
+    DeleteNonEmpty,
     Limit,
     decode_cursor,
     decode_pk_cursor,
@@ -51,6 +55,8 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 AccountPage = page_of(AccountOut, "accounts")
 ApiKeyPage = page_of(ApiKeyOut, "apiKeys")
 TenantKeyPage = page_of(TenantKeyOut, "tenantKeys")
+ResellerPage = page_of(ResellerOut, "resellers")
+ResellerAdminPage = page_of(AccountOut, "admins")
 
 
 def _key_issued(request: Request, view: dict[str, object], obj: str, tenant_pk: int | None) -> Response:
@@ -352,3 +358,86 @@ def apio_logout(request: Request, principal: AccountsCaller) -> Response:
     response = logout(request, principal)
     api_session.clear_session_cookies(response)
     return response
+
+
+# -- resellers (APIO's /local/resellers/) ----------------------------------------------------------
+
+
+@router.get("/local/resellers/", response_model=ResellerPage, responses=errors(400, 401, 403))
+def list_resellers(
+    request: Request, principal: AccountsCaller, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Response:
+    """The resellers the caller sees: every one for the system, its own for a reseller admin."""
+    after = decode_cursor(cursor) if cursor else None
+    with database_of(request).transaction() as session:
+        rows, total = resellers.list_resellers(session, principal, after, limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].name_key) if more and rows else None
+    return json_response(ResellerPage.body([resellers.reseller_view(r) for r in rows], total, next_cursor))
+
+
+@router.post(
+    "/local/resellers/", status_code=201, response_model=ResellerOut, responses=errors(400, 401, 403, 409)
+)
+def create_reseller(request: Request, principal: AccountsCaller, body: ResellerCreate) -> Response:
+    """System only. A name already taken answers 409 (APIO's ALREADY_EXISTS)."""
+    with database_of(request).transaction() as session:
+        view = resellers.reseller_view(resellers.create_reseller(session, principal, body))
+    audit_write(request, 201, f"reseller:{body.name}", None)
+    return json_response(view, 201)
+
+
+@router.get("/local/resellers/{name}/", response_model=ResellerOut, responses=errors(401, 403, 404))
+def get_reseller(request: Request, principal: AccountsCaller, name: str) -> Response:
+    with database_of(request).transaction() as session:
+        return json_response(resellers.reseller_view(resellers.find_reseller(session, principal, name)))
+
+
+@router.put("/local/resellers/{name}/", response_model=ResellerOut, responses=errors(400, 401, 403, 404))
+def update_reseller(request: Request, principal: AccountsCaller, name: str, body: ResellerUpdate) -> Response:
+    with database_of(request).transaction() as session:
+        view = resellers.reseller_view(resellers.update_reseller(session, principal, name, body))
+    audit_write(request, 200, f"reseller:{name}", None)
+    return json_response(view)
+
+
+@router.delete("/local/resellers/{name}/", status_code=204, responses=errors(401, 403, 404, 409))
+def delete_reseller(
+    request: Request, principal: AccountsCaller, name: str, non_empty: DeleteNonEmpty = False
+) -> Response:
+    """Deletes the reseller. One owning tenants or having admins: 409, unless deleteNonEmpty=1
+    (then its tenants stay, owned by no reseller, and its admins are deleted)."""
+    with database_of(request).transaction() as session:
+        resellers.delete_reseller(session, principal, name, non_empty)
+    audit_write(request, 204, f"reseller:{name}", None)
+    return no_content()
+
+
+@router.get(
+    "/local/resellers/{name}/admins/", response_model=ResellerAdminPage, responses=errors(401, 403, 404)
+)
+def list_reseller_admins(request: Request, principal: AccountsCaller, name: str) -> Response:
+    """The reseller's admins: for the system and the reseller's own admins."""
+    with database_of(request).transaction() as session:
+        items = [
+            accounts.account_view(session, row) for row in resellers.reseller_admins(session, principal, name)
+        ]
+    return json_response(ResellerAdminPage.body(items, len(items), None))
+
+
+@router.post(
+    "/local/resellers/{name}/admins/",
+    status_code=201,
+    response_model=AccountOut,
+    responses=errors(400, 401, 403, 404, 409),
+)
+def create_reseller_admin(
+    request: Request, principal: AccountsCaller, name: str, body: ResellerAdminCreate
+) -> Response:
+    """An account of role reseller_admin for this reseller (system only, as every reseller admin)."""
+    with database_of(request).transaction() as session:
+        account = accounts.create_reseller_admin(session, principal, name, body)
+        view = accounts.account_view(session, account)
+    audit_write(request, 201, f"account:{account.username}", None)
+    return json_response(view, 201)

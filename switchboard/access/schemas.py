@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, StringConstraints
 
-from switchboard.directory.schemas import ObjectId, UserIdInput
+from switchboard.directory.schemas import ObjectId, ResellerName, UserIdInput
 from switchboard.kit.schemas import Schema
 
 Username = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@\-]*$")
 ]
 Password = Annotated[SecretStr, Field(min_length=12, max_length=256)]
-RoleName = Literal["system", "tenant_admin", "group_admin", "user"]
+RoleName = Literal["system", "reseller_admin", "tenant_admin", "group_admin", "user"]
 DisplayName = Annotated[str, StringConstraints(max_length=80)]
 Email = Annotated[str, StringConstraints(max_length=80)]
 Cidr = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -31,9 +31,22 @@ class AccountCreate(Schema):
     role: RoleName
     tenant_id: ObjectId | None = None
     group_id: ObjectId | None = None
+    reseller_id: ResellerName | None = Field(
+        default=None, description="A reseller admin's reseller (made by the system only)."
+    )
     linked_user_id: UserIdInput | None = Field(
         default=None, description="A directory end user of the account's tenant (gives it an extension)."
     )
+    enabled: bool = True
+
+
+class ResellerAdminCreate(Schema):
+    """A reseller admin, made under its reseller's path (role and reseller come from it)."""
+
+    username: Username
+    password: Password
+    display_name: DisplayName = ""
+    email: Email = ""
     enabled: bool = True
 
 
@@ -57,6 +70,7 @@ class AccountOut(Schema):
     role: RoleName
     tenant_id: str | None
     group_id: str | None
+    reseller_id: str | None = None
     linked_user_id: str | None
     extension: str | None
     enabled: bool

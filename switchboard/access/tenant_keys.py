@@ -12,7 +12,7 @@ from switchboard.access import keys
 from switchboard.access.accounts import CREDENTIALS
 from switchboard.access.api_keys import apply_key_changes, checked_cidrs, future_expiry, revoke_once
 from switchboard.access.models import TenantKey
-from switchboard.access.policy import Kind, Target, first_visible, require_manage
+from switchboard.access.policy import Kind, first_visible, require_manage, target_in
 from switchboard.access.principal import Principal
 from switchboard.access.schemas import TenantKeyCreate, TenantKeyUpdate
 from switchboard.db.base import utcnow
@@ -27,7 +27,7 @@ def keys_tenant(session: Session, principal: Principal, tenant_id: str) -> Tenan
     """The tenant whose keys the principal manages: another tenant is 'not found' (as a missing
     one), and only its administrators and the system may hold or see its keys (403)."""
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target(Kind.TENANT_KEY, tenant.pk))
+    require_manage(principal, target_in(Kind.TENANT_KEY, tenant))
     return tenant
 
 

@@ -13,9 +13,9 @@ from switchboard.access.dependencies import authorize
 from switchboard.access.policy import (
     Area,
     Kind,
-    Target,
     may_drive_simulator,
     require_manage,
+    target_in,
 )
 from switchboard.access.principal import Principal
 from switchboard.audit.recording import audit_write
@@ -290,7 +290,7 @@ def get_dialling_policy(request: Request, principal: CallsCaller, tenant_id: str
     """What the tenant's API callers may dial (defaults until set)."""
     with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
-        require_manage(principal, Target(Kind.DIALLING_POLICY, tenant.pk))
+        require_manage(principal, target_in(Kind.DIALLING_POLICY, tenant))
         allowed, max_calls = service.dialling_policy(session, tenant.pk)
     return json_response({"allowed": allowed, "maxConcurrentCalls": max_calls})
 
@@ -304,7 +304,7 @@ def put_dialling_policy(
             raise BadRequest.field("allowed", refused)
     with database_of(request).transaction() as session:
         tenant = find_tenant(session, principal, tenant_id)
-        require_manage(principal, Target(Kind.DIALLING_POLICY, tenant.pk))
+        require_manage(principal, target_in(Kind.DIALLING_POLICY, tenant))
         policy = queries.store_dialling_policy(session, tenant.pk, body.allowed, body.max_concurrent_calls)
     audit_write(request, 200, f"dialling_policy:{tenant_id}", tenant.pk)
     return json_response({"allowed": policy.allowed, "maxConcurrentCalls": policy.max_concurrent_calls})

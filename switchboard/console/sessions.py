@@ -114,6 +114,7 @@ def resolve(session: Session, secret: str, now: datetime | None = None) -> Signe
         tenant_pk=account.tenant_pk,
         group_pk=account.group_pk,
         user_pk=account.user_pk,
+        reseller_pk=account.reseller_pk,
         key_pk=console.pk,  # the session row: a password change made here keeps this session
         key_prefix=f"console:{console.pk}",
     )

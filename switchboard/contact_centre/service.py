@@ -12,7 +12,14 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from switchboard.access.models import Account
-from switchboard.access.policy import Kind, Target, first_visible, require_manage, scope_params, visibility
+from switchboard.access.policy import (
+    Kind,
+    first_visible,
+    require_manage,
+    scope_params,
+    target_in,
+    visibility,
+)
 from switchboard.access.principal import Principal
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
 from switchboard.contact_centre.schemas import (
@@ -33,7 +40,7 @@ from switchboard.kit.writes import changed_fields, flush_or_conflict, stored_jso
 def tenant_to_manage(session: Session, principal: Principal, tenant_id: str) -> Tenant:
     """The tenant, if visible (404) and its contact centre the principal's to change (403)."""
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target(Kind.CONTACT_CENTRE, tenant.pk))
+    require_manage(principal, target_in(Kind.CONTACT_CENTRE, tenant))
     return tenant
 
 

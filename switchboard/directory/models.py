@@ -32,10 +32,27 @@ class ExternalIds:
     external_id4: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_LENGTH))
 
 
+class Reseller(Base):
+    """APIO's reseller: owns tenants; its administrators (accounts of role reseller_admin) see and
+    manage those tenants only."""
+
+    __tablename__ = "resellers"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name_key: Mapped[str] = mapped_column(key_string(NAME_LENGTH), unique=True)
+    external_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+
 class Tenant(ExternalIds, Base):
     __tablename__ = "tenants"
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The reseller owning the tenant (APIO's resellerId); a reseller's deletion leaves it unowned.
+    reseller_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("resellers.pk", ondelete="SET NULL"), index=True, default=None
+    )
     tenant_id: Mapped[str] = mapped_column(String(30))
     tenant_key: Mapped[str] = mapped_column(key_string(30), unique=True)
     type: Mapped[str] = mapped_column(String(20))

@@ -18,7 +18,7 @@ from switchboard.access.policy import Kind, scope_params, visibility, visibility
 from switchboard.access.principal import Principal
 from switchboard.db.fastread import AnySelect, CompiledQuery, FastReader, Row
 from switchboard.db.in_lists import chunks, one_of
-from switchboard.directory.models import Department, Group, ServiceUser, Tenant, User
+from switchboard.directory.models import Department, Group, Reseller, ServiceUser, Tenant, User
 from switchboard.directory.schemas import (
     GroupCreate,
     ServiceInstanceProfile,
@@ -34,7 +34,8 @@ def _columns(model: Any, fields: list[str]) -> list[Any]:
     return [getattr(model, name).label(to_camel(name)) for name in fields]
 
 
-TENANT_FIELDS = list(TenantCreate.model_fields)
+# The reseller is stored as a key to its row, read by name (resellerId).
+TENANT_FIELDS = [f for f in TenantCreate.model_fields if f != "reseller_id"]
 GROUP_FIELDS = [f for f in GroupCreate.model_fields] + ["user_count"]
 USER_FIELDS = [f for f in UserCreate.model_fields if f != "department"]
 PROFILE_FIELDS = [f for f in ServiceInstanceProfile.model_fields if f != "department"]
@@ -159,7 +160,9 @@ class Shape:
 
 
 def _tenant_base() -> AnySelect:
-    return select(*_columns(Tenant, TENANT_FIELDS))
+    return select(*_columns(Tenant, TENANT_FIELDS), Reseller.name.label("resellerId")).outerjoin(
+        Reseller, Reseller.pk == Tenant.reseller_pk
+    )
 
 
 def _group_base() -> AnySelect:

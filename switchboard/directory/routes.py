@@ -51,6 +51,7 @@ from switchboard.errors import NotFound
 from switchboard.kit.pagination import (
     DEFAULT_LIMIT,
     Cursor,
+    DeleteNonEmpty,
     Limit,
     PageRequest,
     page_body,
@@ -309,15 +310,6 @@ def update_tenant(
         lambda s: service.update_tenant(s, principal, tenant_id, body),
         lambda t: {"key": t.tenant_key},
     )
-
-
-DeleteNonEmpty = Annotated[
-    bool,
-    Query(
-        alias="deleteNonEmpty",
-        description="1: delete it with what it holds (as APIO does); 0 or absent: 409 if it holds anything.",
-    ),
-]
 
 
 @router.delete("/tenants/{tenant_id}/", status_code=204, responses=errors(400, 401, 403, 404, 409))

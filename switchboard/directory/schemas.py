@@ -13,6 +13,9 @@ ObjectId = Annotated[
     str, StringConstraints(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 ]
 Text = Annotated[str, StringConstraints(max_length=80)]
+ResellerName = Annotated[
+    str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+]
 Phone = Annotated[str, StringConstraints(max_length=30, pattern=r"^(\+?[0-9]{0,29})$")]
 Extension = Annotated[str, StringConstraints(max_length=20, pattern=r"^([0-9]{0,20})$")]
 DepartmentName = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\\/]+$")]
@@ -90,6 +93,11 @@ class TenantCreate(Schema):
     external_id2: ExternalId | None = None
     external_id3: ExternalId | None = None
     external_id4: ExternalId | None = None
+    reseller_id: ResellerName | None = Field(
+        default=None,
+        description="The reseller owning the tenant (APIO's resellerId): set by the system; a tenant made "
+        "by a reseller admin is its reseller's.",
+    )
 
 
 class TenantUpdate(Schema):
@@ -109,6 +117,23 @@ class TenantUpdate(Schema):
     external_id2: ExternalId | None = Field(default=None, description="null clears it.")
     external_id3: ExternalId | None = Field(default=None, description="null clears it.")
     external_id4: ExternalId | None = Field(default=None, description="null clears it.")
+    reseller_id: ResellerName | None = Field(
+        default=None, description="System only: the reseller owning the tenant; null clears it."
+    )
+
+
+class ResellerCreate(Schema):
+    name: ResellerName
+    external_name: Text = ""
+
+
+class ResellerUpdate(Schema):
+    external_name: Text | None = None
+
+
+class ResellerOut(Schema):
+    name: str
+    external_name: str
 
 
 class TenantOut(TenantCreate):

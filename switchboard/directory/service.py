@@ -15,13 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from switchboard.access.names import Namespaces, namespace_in_use
-from switchboard.access.policy import Kind, Target, first_visible, require_manage
+from switchboard.access.policy import Kind, Target, first_visible, require_manage, target_in
 from switchboard.access.principal import Principal
 from switchboard.db.base import utcnow
 from switchboard.db.bulk_insert import insert_rows
 from switchboard.db.in_lists import chunks, one_of
 from switchboard.db.keyset import keyset_page
 from switchboard.directory.models import Department, Domain, Group, ServiceUser, Tenant, User
+from switchboard.directory.resellers import tenant_reseller_pk
 from switchboard.directory.schemas import (
     KIND_SETTINGS,
     DepartmentCreate,
@@ -70,8 +71,11 @@ def _assign(row: Any, data: Schema, fields: Collection[str]) -> None:
 
 
 # Fields a PATCH may set to null to clear them; for every other field null means "unchanged".
+# The reseller is stored as a key to its row (create_tenant, update_tenant set it).
+TENANT_STORED = frozenset(TenantCreate.model_fields) - {"reseller_id"}
 CLEARABLE = frozenset(
     {
+        "reseller_id",
         "department",
         "trunk_addressing",
         "parent",
@@ -167,7 +171,7 @@ def _group_with_tenant(
     group = find_group(session, principal, tenant_id, group_id)
     tenant = session.get_one(Tenant, group.tenant_pk)
     if manage is not None:
-        require_manage(principal, Target(manage, tenant.pk, group.pk))
+        require_manage(principal, target_in(manage, tenant, group.pk))
     return tenant, group
 
 
@@ -175,7 +179,13 @@ def _group_with_tenant(
 
 
 def create_tenant(session: Session, principal: Principal, data: TenantCreate) -> Tenant:
-    require_manage(principal, Target(Kind.TENANT_LIFECYCLE))
+    # A reseller admin's tenants are its reseller's; a resellerId it sends must name its own (a
+    # reseller it cannot see is not found). Who may make tenants at all is decided first.
+    reseller_pk = principal.reseller_pk
+    require_manage(principal, Target(Kind.TENANT_LIFECYCLE, reseller_pk=reseller_pk))
+    if data.reseller_id:
+        reseller_pk = tenant_reseller_pk(session, principal, data.reseller_id)
+        require_manage(principal, Target(Kind.TENANT_LIFECYCLE, reseller_pk=reseller_pk))
     if session.scalar(select(Tenant.pk).where(Tenant.tenant_key == data.tenant_id.lower())):
         raise Conflict(f"tenant {data.tenant_id!r} already exists")
     if namespace_in_use(session, data.tenant_id.lower(), read_setting(session, DEFAULT_DOMAIN)):
@@ -184,8 +194,8 @@ def create_tenant(session: Session, principal: Principal, data: TenantCreate) ->
             f"names of the form {data.tenant_id}.<name> (usernames, ids in the default domain) are "
             "already held outside this tenant; rename them first"
         )
-    tenant = Tenant(tenant_key=data.tenant_id.lower())
-    _assign(tenant, data, TenantCreate.model_fields)
+    tenant = Tenant(tenant_key=data.tenant_id.lower(), reseller_pk=reseller_pk)
+    _assign(tenant, data, TENANT_STORED)
     session.add(tenant)
     flush_or_conflict(session, f"tenant {data.tenant_id!r} already exists")
     if data.noojee_accept_get is not None:  # every worker's cache of the GET setting hears of it
@@ -195,9 +205,12 @@ def create_tenant(session: Session, principal: Principal, data: TenantCreate) ->
 
 def update_tenant(session: Session, principal: Principal, tenant_id: str, changes: TenantUpdate) -> Tenant:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target(Kind.TENANT, tenant.pk))
+    require_manage(principal, target_in(Kind.TENANT, tenant))
     fields = changed_fields(changes, CLEARABLE)
-    _assign(tenant, changes, fields)
+    if "reseller_id" in fields:
+        require_manage(principal, Target(Kind.RESELLER))  # which reseller owns a tenant: the system's call
+        tenant.reseller_pk = tenant_reseller_pk(session, principal, changes.reseller_id)
+    _assign(tenant, changes, fields - {"reseller_id"})
     session.flush()
     if "noojee_accept_get" in fields:  # every worker's cache of the GET setting hears of it
         bump(session, SETTINGS_CHANNEL)
@@ -223,7 +236,7 @@ def delete_tenant(
     """Deletes the tenant; one holding groups or departments only `with_children` (they go with it).
     Its domains, accounts, keys and contact-centre data go with it either way."""
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target(Kind.TENANT_LIFECYCLE, tenant.pk))
+    require_manage(principal, target_in(Kind.TENANT_LIFECYCLE, tenant))
     if not with_children:
         _refuse_non_empty(
             session,
@@ -239,7 +252,7 @@ def delete_tenant(
 
 def add_domain(session: Session, principal: Principal, tenant_id: str, data: DomainCreate) -> Domain:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target(Kind.DOMAIN, tenant.pk))
+    require_manage(principal, target_in(Kind.DOMAIN, tenant))
     name = check_domain_name("domain", data.domain)
     if name == read_setting(session, DEFAULT_DOMAIN):
         raise Conflict(f"domain {name} is the system default domain and belongs to no tenant")
@@ -270,7 +283,7 @@ def domain_page(
 
 def remove_domain(session: Session, principal: Principal, tenant_id: str, name: str) -> None:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target(Kind.DOMAIN, tenant.pk))
+    require_manage(principal, target_in(Kind.DOMAIN, tenant))
     domain = session.scalar(
         select(Domain).where(Domain.tenant_pk == tenant.pk, Domain.name_key == name.lower())
     )
@@ -421,7 +434,7 @@ def _split_id(user_id: str) -> tuple[str, str]:
 
 def create_group(session: Session, principal: Principal, tenant_id: str, data: GroupCreate) -> Group:
     tenant = find_tenant(session, principal, tenant_id)
-    require_manage(principal, Target(Kind.GROUP, tenant.pk))
+    require_manage(principal, target_in(Kind.GROUP, tenant))
     key = data.group_id.lower()
     conflict = f"group {data.group_id!r} already exists in this tenant"
     if session.scalar(select(Group.pk).where(Group.tenant_pk == tenant.pk, Group.group_key == key)):
@@ -476,7 +489,7 @@ def _department_scope(
         tenant, group = find_tenant(session, principal, tenant_id), None
     else:
         tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
-    require_manage(principal, Target(Kind.DEPARTMENT, tenant.pk, group.pk if group else None))
+    require_manage(principal, target_in(Kind.DEPARTMENT, tenant, group.pk if group else None))
     return tenant, group
 
 
@@ -735,7 +748,7 @@ def update_user(
 ) -> User:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     user = _find_user(session, principal, group, user_id)
-    require_manage(principal, Target(Kind.USER, tenant.pk, group.pk))
+    require_manage(principal, target_in(Kind.USER, tenant, group.pk))
     fields = changed_fields(changes, CLEARABLE)
     if changes.extension is not None:
         Admission(session, principal).extension(tenant.pk, changes.extension, own=("user", user.pk))
@@ -756,7 +769,7 @@ def update_user(
 def delete_user(session: Session, principal: Principal, tenant_id: str, group_id: str, user_id: str) -> None:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     user = _find_user(session, principal, group, user_id)
-    require_manage(principal, Target(Kind.USER, tenant.pk, group.pk))
+    require_manage(principal, target_in(Kind.USER, tenant, group.pk))
     session.delete(user)
     bump(session, "credentials")  # an account linked to this user loses its link (and extension)
     session.execute(
@@ -828,7 +841,7 @@ def update_service_user(
 ) -> ServiceUser:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     row = _find_service_user(session, principal, group, kind, user_id)
-    require_manage(principal, Target(Kind.SERVICE_USER, tenant.pk, group.pk))
+    require_manage(principal, target_in(Kind.SERVICE_USER, tenant, group.pk))
     profile = changes.service_instance_profile
     if profile is not None:
         _apply_profile(session, principal, tenant, group, row, profile)
@@ -842,6 +855,6 @@ def delete_service_user(
 ) -> None:
     tenant, group = _group_with_tenant(session, principal, tenant_id, group_id, manage=None)
     row = _find_service_user(session, principal, group, kind, user_id)
-    require_manage(principal, Target(Kind.SERVICE_USER, tenant.pk, group.pk))
+    require_manage(principal, target_in(Kind.SERVICE_USER, tenant, group.pk))
     session.delete(row)
     session.flush()

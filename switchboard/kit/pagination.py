@@ -22,6 +22,14 @@ PREFIX_END = "\U0010ffff"
 # The query parameters of every list: how many rows a page holds, and the cursor it starts after.
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=400)]
+# APIO's deletes of what holds something (a tenant, a group, a reseller).
+DeleteNonEmpty = Annotated[
+    bool,
+    Query(
+        alias="deleteNonEmpty",
+        description="1: delete it with what it holds (as APIO does); 0 or absent: 409 if it holds anything.",
+    ),
+]
 
 
 # (idPrefix, namePrefix, search, the criteria); with where a page starts or ends first.

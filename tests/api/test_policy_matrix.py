@@ -5,6 +5,10 @@ Codes per principal, in the order system, tenant admin (t1), group admin (t1/g1)
 identical to the 404 for an object that does not exist, 9 = 409 (past the policy, refused for the
 object's state). A tenant key acts as its tenant's admin: a
 row of five codes gives it the tenant admin's; a sixth code says where it differs or is worth saying.
+The seventh principal is ra1, the admin of reseller R1, which owns t1 (R2 owns t2): inside t1 it
+may do what t1's admin may, so a row of five or six codes gives it the tenant admin's; a seventh
+code says where it differs (making tenants, the reseller endpoints, and the areas it does not
+reach: campaigns, calls, webhooks, audit, import answer it 403).
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.support.access_world import PASSWORD, build_world, make_account
+from tests.support.access_world import PASSWORD, add_resellers, build_world, make_account
 from tests.support.calls import dial
 from tests.support.factories import created, make_group, make_tenant, make_user
 from tests.support.pages import items_of
 from tests.support.webhook_receiver import CLOSED_HOOK
 
-PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key", "tenant_key"]
+PRINCIPALS = ["system", "tenant_admin", "group_admin", "user", "user_key", "tenant_key", "reseller_admin"]
 SHORT = {
     "system": "s",
     "tenant_admin": "ta",
@@ -27,6 +31,7 @@ SHORT = {
     "user": "eu",
     "user_key": "uk",
     "tenant_key": "tk",
+    "reseller_admin": "ra",
 }
 TK = "/api/v1/tenants/t1/tenant-keys"
 G1 = "/api/v1/tenants/t1/groups/g1"
@@ -82,9 +87,10 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/tenants/t2/domains/", None, "O4443"),
     ("GET", "/api/v1/settings/", None, "O3333"),
     ("GET", "/api/v1/settings/ip-allowlist/", None, "O3333"),
-    ("GET", "/api/v1/audit/", None, "OO333"),
-    ("GET", "/api/v1/import/", None, "OO333"),
-    ("GET", "/api/v1/import/ffffffffffffffffffffffffffffffff/", None, "44333"),
+    # Audit and bulk import stay with each tenant's admins: a reseller admin is refused (403).
+    ("GET", "/api/v1/audit/", None, "OO333O3"),
+    ("GET", "/api/v1/import/", None, "OO333O3"),
+    ("GET", "/api/v1/import/ffffffffffffffffffffffffffffffff/", None, "4433343"),
     ("GET", "/api/v1/accounts/", None, "OOOO3"),
     ("GET", "/api/v1/accounts/ta1/", None, "OO443"),
     ("GET", "/api/v1/accounts/ta2/", None, "O4443"),
@@ -110,7 +116,17 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ),
     ("POST", "/api/v1/search/objects/", {"tenant_id": "t2"}, "O4443"),
     # writes
-    ("POST", "/api/v1/tenants/", {"tenantId": "n-{p}", "type": "Enterprise"}, "O3333"),
+    # A reseller admin makes tenants, its reseller's; naming another reseller is not found.
+    ("POST", "/api/v1/tenants/", {"tenantId": "n-{p}", "type": "Enterprise"}, "O33333O"),
+    (
+        "POST",
+        "/api/v1/tenants/",
+        {"tenantId": "r1-{p}", "type": "Enterprise", "resellerId": "R1"},
+        "O33333O",
+    ),
+    ("POST", "/api/v1/tenants/", {"tenantId": "r2-{p}", "type": "Enterprise", "resellerId": "R2"}, "O333334"),
+    # Which reseller owns a tenant is the system's call.
+    ("PATCH", "/api/v1/tenants/t1/", {"resellerId": "R1"}, "O333333"),
     ("PATCH", "/api/v1/tenants/t1/", {"name": "T1 {p}"}, "OO333"),
     ("PATCH", "/api/v1/tenants/t2/", {"name": "T2 {p}"}, "O4443"),
     ("POST", "/api/v1/tenants/t1/domains/", {"domain": "{p}.t1.example"}, "O3333"),
@@ -206,6 +222,31 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("DELETE", "/api/v1/tenants/t2/groups/gfull/?deleteNonEmpty=1", None, "O4443"),
     ("DELETE", "/api/v1/tenants/tfull-{p}/", None, "94443"),
     ("DELETE", "/api/v1/tenants/tfull-{p}/?deleteNonEmpty=1", None, "O4443"),
+    ("DELETE", "/api/v1/tenants/tr1-{p}/?deleteNonEmpty=1", None, "O44434O"),
+]
+
+# Resellers (APIO's /local/resellers/): the system's; a reseller admin reads its own and its admins.
+LOCAL = "/api/v1/local/resellers"
+RESELLER_ROWS: list[tuple[str, str, Any, str]] = [
+    ("GET", f"{LOCAL}/", None, "OOOO3OO"),
+    ("GET", f"{LOCAL}/R1/", None, "O44434O"),
+    ("GET", f"{LOCAL}/R2/", None, "O444344"),
+    ("GET", f"{LOCAL}/R1/admins/", None, "O44434O"),
+    ("GET", f"{LOCAL}/R2/admins/", None, "O444344"),
+    ("POST", f"{LOCAL}/", {"name": "n-{p}"}, "O333333"),
+    ("POST", f"{LOCAL}/", {"name": "R1"}, "9333333"),  # taken: 409, as APIO's ALREADY_EXISTS
+    ("PUT", f"{LOCAL}/R1/", {"externalName": "by {p}"}, "O444343"),
+    ("PUT", f"{LOCAL}/R2/", {"externalName": "by {p}"}, "O444344"),
+    ("POST", f"{LOCAL}/R1/admins/", {"username": "r1adm-{p}", "password": PASSWORD}, "O444343"),
+    ("POST", f"{LOCAL}/R2/admins/", {"username": "r2adm-{p}", "password": PASSWORD}, "O444344"),
+    (
+        "POST",
+        "/api/v1/accounts/",
+        {"username": "rx-{p}", "password": PASSWORD, "role": "reseller_admin", "resellerId": "R1"},
+        "O44434" + "3",
+    ),
+    ("DELETE", f"{LOCAL}/R2/", None, "9444344"),  # owns t2: 409 without deleteNonEmpty
+    ("DELETE", f"{LOCAL}/rdel-{{p}}/", None, "O444344"),
 ]
 
 
@@ -222,8 +263,25 @@ def _fill(value: Any, p: str) -> Any:
     return value
 
 
+def _all_codes(codes: str) -> str:
+    """Five codes: the tenant key as the tenant admin; six: the reseller admin as the tenant admin."""
+    while len(codes) < len(PRINCIPALS):
+        codes += codes[1]
+    return codes
+
+
+def _beyond_reseller(rows: list[tuple[str, str, Any, str]]) -> list[tuple[str, str, Any, str]]:
+    """Rows of areas a reseller admin does not reach (campaigns, calls, webhooks...): 403. Teams
+    and their rosters are account administration: there it is its tenants' admin."""
+    return [
+        (m, path, body, codes if "/teams/" in path else _all_codes(codes)[:-1] + "3")
+        for m, path, body, codes in rows
+    ]
+
+
 def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
     world = build_world(api, global_key)
+    add_resellers(api, world)
     for short in SHORT.values():
         make_user(api, "t1", "g1", f"del-{short}@t1.example")
         make_user(api, "t2", "g1", f"del-{short}@t2.example")
@@ -232,6 +290,9 @@ def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
         make_user(api, "t1", f"gfull-{short}", f"full-{short}@t1.example")
         make_tenant(api, f"tfull-{short}")
         make_group(api, f"tfull-{short}", "g")
+        make_tenant(api, f"tr1-{short}", resellerId="R1")
+        make_group(api, f"tr1-{short}", "g")
+        created(api.post("/api/v1/local/resellers/", json={"name": f"rdel-{short}"}))
     make_group(api, "t2", "gfull")
     make_user(api, "t2", "gfull", "full@t2.example")
     missing = api.get("/api/v1/tenants/no-such-tenant/", headers=world.headers["system"])
@@ -240,9 +301,9 @@ def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
     missing_noojee = api.post(f"{NOOJEE}/insertLeadFast?fTemplateId=999999&fCampaignId=999999", json=[])
     assert missing_noojee.status_code == 404
     failures = []
-    for method, path, body, codes in MATRIX + _contact_centre_rows(api) + _tenant_key_rows(api):
-        if len(codes) == len(PRINCIPALS) - 1:
-            codes += codes[1]  # the tenant key: as its tenant's admin
+    rows = MATRIX + RESELLER_ROWS + _beyond_reseller(_contact_centre_rows(api)) + _tenant_key_rows(api)
+    for method, path, body, codes in rows:
+        codes = _all_codes(codes)
         for principal, code in zip(PRINCIPALS, codes, strict=True):
             p = SHORT[principal]
             response = api.request(
@@ -260,7 +321,7 @@ def test_role_operation_tenant_matrix(api: TestClient, global_key: str) -> None:
                 "4": got == 404,
                 "9": got == 409,
             }[code]
-            noojee = path.startswith("/servicemanager/")
+            noojee = "/rest/" in path  # Noojee's prefixes and aliases
             plain = missing_noojee if noojee else missing
             if ok and code == "4":
                 ok = (
@@ -512,6 +573,7 @@ def _tenant_key_rows(api: TestClient) -> list[tuple[str, str, Any, str]]:
 
 def test_lists_show_exactly_what_each_principal_may_see(api: TestClient, global_key: str) -> None:
     world = build_world(api, global_key)
+    add_resellers(api, world)
 
     def ids(principal: str, path: str, key: str) -> set[str]:
         response = api.get(path, headers=world.headers[principal])
@@ -550,7 +612,16 @@ def test_lists_show_exactly_what_each_principal_may_see(api: TestClient, global_
     assert ids("tenant_admin", "/api/v1/accounts/", "username") == {"ta1", "ga1", "eu1"}
     assert ids("group_admin", "/api/v1/accounts/", "username") == {"ga1", "eu1"}
     assert ids("user", "/api/v1/accounts/", "username") == {"eu1"}
-    assert ids("system", "/api/v1/accounts/", "username") >= {"admin", "ta1", "ga1", "eu1", "ta2"}
+    assert ids("system", "/api/v1/accounts/", "username") >= {"admin", "ta1", "ga1", "eu1", "ta2", "ra1"}
+    # ra1, R1's admin: R1's tenant t1 and all in it, never R2's t2; itself among R1's admins.
+    assert ids("reseller_admin", "/api/v1/tenants/", "tenantId") == {"t1"}
+    assert ids("reseller_admin", "/api/v1/tenants/t1/groups/", "groupId") == {"g1", "g2"}
+    assert ids("reseller_admin", f"{G1}/users/", "userId") == {"u1@t1.example", "u2@t1.example"}
+    assert ids("reseller_admin", "/api/v1/accounts/", "username") == {"ta1", "ga1", "eu1", "ra1"}
+    assert ids("reseller_admin", "/api/v1/local/resellers/", "name") == {"R1"}
+    assert ids("tenant_admin", "/api/v1/local/resellers/", "name") == set()
+    assert ids("system", "/api/v1/local/resellers/", "name") == {"R1", "R2"}
+    assert ids("reseller_admin", "/api/v1/local/resellers/R1/admins/", "username") == {"ra1"}
 
 
 def test_an_apio_session_acts_as_its_account(api: TestClient, global_key: str, anonymous: TestClient) -> None:

@@ -25,6 +25,7 @@ FULL_TENANT = {
     "externalId2": "Billing ÀÉ 7",
     "externalId3": "",
     "externalId4": "x" * 255,
+    "resellerId": None,  # a reseller's tenants: tests/api/test_resellers.py
 }
 
 

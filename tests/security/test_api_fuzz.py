@@ -341,6 +341,12 @@ PROBES: list[Probe] = [
         201,
         json={"username": "new1", "password": "long enough password", "role": "user", "tenantId": "t1"},
     ),
+    probe(
+        "POST /api/v1/local/resellers/{name}/admins/",
+        201,
+        path={"name": "R1"},
+        json={"username": "radm1", "password": "long enough password"},
+    ),
     probe("POST /api/v1/auth/login/", 200, json={"username": "m1", "password": PASSWORD}),
     probe("POST /api/v1/login/", 200, json={"username": "m1", "password": PASSWORD}),
     probe("POST /api/v1/login/", 401, json={"username": "m1", "password": "not the password"}),

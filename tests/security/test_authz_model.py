@@ -44,6 +44,7 @@ Response = Any  # the test client's response (its HTTP library is the test clien
 NOOJEE = "/servicemanager/rest/CampaignAPI"
 PHONE_FIELD = [{"name": "phone", "type": "phone", "phone": True}]
 MAX_TENANTS, MAX_GROUPS, MAX_USERS, MAX_ACCOUNTS = 3, 5, 10, 7
+RESELLERS = ("R1", "R2")
 MAX_TEAMS, MAX_TEMPLATES, MAX_CAMPAIGNS, MAX_CALLS = 5, 8, 10, 12
 # Every tenant may have this many live API calls (the default dialling policy allows 10).
 MAX_LIVE_API_CALLS = 8
@@ -187,6 +188,7 @@ class AuthorizationMachine(RuleBasedStateMachine):
                     a["linkedUserId"],
                     a["extension"],
                     a["enabled"],
+                    a["resellerId"],
                 )
                 for a in items
             }
@@ -258,11 +260,14 @@ class AuthorizationMachine(RuleBasedStateMachine):
 
     @initialize(data=st.data())
     def base_world(self, data: st.DataObject) -> None:
-        """Two tenants, each with a group of two end users, a team, a template of that team and
-        a team-less one with a campaign each; three accounts of drawn roles with a login token,
-        some with a key and some in their tenant's team."""
+        """Resellers R1 and R2; two tenants of drawn resellers (or none), each with a group of two
+        end users, a team, a template of that team and a team-less one with a campaign each; three
+        accounts of drawn roles with a login token, some with a key and some in their tenant's
+        team."""
+        for reseller in RESELLERS:
+            self.admin("POST", "/api/v1/local/resellers/", 201, json={"name": reseller})
         for _ in range(2):
-            self.create_tenant()
+            self.create_tenant(data)
         for tenant in list(self.model.tenants):
             group = self.create_group_in(tenant)
             for _ in range(2):
@@ -287,12 +292,65 @@ class AuthorizationMachine(RuleBasedStateMachine):
                 joined.members.add(username)
 
     @precondition(lambda self: len(self.model.tenants) < MAX_TENANTS)
-    @rule()
-    def create_tenant(self) -> None:
+    @rule(data=st.data())
+    def create_tenant(self, data: st.DataObject) -> None:
+        """By the global key, for a drawn reseller or none; or by a reseller admin, whose new
+        tenant is its reseller's."""
         tenant = f"t{len(self.model.tenants)}"
-        self.admin("POST", "/api/v1/tenants/", 201, json={"tenantId": tenant, "type": "Enterprise"})
+        makers = [self.global_key, *self.reseller_admin_tokens()]
+        by = data.draw(st.sampled_from(makers), label="tenant maker")
+        account = self.model.account_of(by)
+        if account is None:
+            reseller = data.draw(st.sampled_from([None, *RESELLERS]), label="reseller")
+        else:
+            reseller = account.reseller
+        body = {"tenantId": tenant, "type": "Enterprise", "resellerId": reseller if account is None else None}
+        response = self.send("POST", "/api/v1/tenants/", by, json=body)
+        assert response.status_code == 201, response.text
+        assert response.json()["resellerId"] == reseller, response.text
         self.admin("POST", f"/api/v1/tenants/{tenant}/domains/", 201, json={"domain": f"{tenant}.example"})
-        self.model.tenants[tenant] = Tenant(tenant)
+        self.model.tenants[tenant] = Tenant(tenant, reseller=reseller)
+
+    def reseller_admin_tokens(self) -> list[Credential]:
+        return [
+            c
+            for c in self.model.live_credentials()
+            if c.kind == "token" and self.model.role(c) == "reseller_admin"
+        ]
+
+    @rule(data=st.data())
+    def set_tenant_reseller(self, data: st.DataObject) -> None:
+        """The system moves a tenant to another reseller (or none): its old reseller's admins lose
+        it and all in it at once, the new one's gain it; a reseller admin may not (403)."""
+        tenant = self.model.tenants[data.draw(st.sampled_from(sorted(self.model.tenants)), label="tenant")]
+        reseller = data.draw(st.sampled_from([None, *RESELLERS]), label="reseller")
+        if self.reseller_admin_tokens():
+            event("a tenant changed reseller while a reseller admin was signed in")
+        for by in self.reseller_admin_tokens()[:1]:
+            response = self.send(
+                "PATCH", f"/api/v1/tenants/{tenant.tenant_id}/", by, json={"resellerId": reseller}
+            )
+            account = self.model.account_of(by)
+            assert account is not None
+            expected = FORBIDDEN if self.model.in_reseller(account, tenant.tenant_id) else NOT_FOUND
+            self.assert_refused(response, expected, f"{by.label} moves {tenant.tenant_id}")
+        self.admin("PATCH", f"/api/v1/tenants/{tenant.tenant_id}/", 200, json={"resellerId": reseller})
+        tenant.reseller = reseller
+
+    @precondition(lambda self: len(self.model.accounts) > 1)
+    @rule(data=st.data())
+    def probe_reseller(self, data: st.DataObject) -> None:
+        """A reseller and its admins: the system's, and its own admins'; 404 for everyone else
+        (a user key: 403, accounts are not campaign-related)."""
+        by = data.draw(st.sampled_from(self.model.live_credentials()), label="by")
+        reseller = data.draw(st.sampled_from(RESELLERS), label="reseller")
+        account = self.model.account_of(by)
+        own = self.model.role(by) == "system" or (
+            account is not None and account.role == "reseller_admin" and account.reseller == reseller
+        )
+        expected = FORBIDDEN if not self.model.reaches(by, "accounts") else 200 if own else NOT_FOUND
+        for path in (f"/api/v1/local/resellers/{reseller}/", f"/api/v1/local/resellers/{reseller}/admins/"):
+            self.assert_status(self.send("GET", path, by), expected, f"{by.label} reads {path}")
 
     def create_group_in(self, tenant: str) -> str:
         group = self.name("g")
@@ -350,12 +408,17 @@ class AuthorizationMachine(RuleBasedStateMachine):
 
     def placement(
         self, data: st.DataObject, system: bool = True
-    ) -> tuple[Role, str | None, str | None, str | None]:
-        """A role with a consistent tenant, group and (optional) linked end user."""
+    ) -> tuple[Role, str | None, str | None, str | None, str | None]:
+        """A role with a consistent tenant, group and (optional) linked end user; a reseller
+        admin's reseller (accounts made by the system: system and reseller admins among them)."""
         roles: list[Role] = ["tenant_admin", "group_admin", "user", "user"]
-        role: Role = data.draw(st.sampled_from([*roles, "system"] if system else roles), label="role")
+        role: Role = data.draw(
+            st.sampled_from([*roles, "system", "reseller_admin"] if system else roles), label="role"
+        )
         if role == "system":
-            return role, None, None, None
+            return role, None, None, None, None
+        if role == "reseller_admin":
+            return role, None, None, None, data.draw(st.sampled_from(RESELLERS), label="reseller")
         if role == "tenant_admin":
             tenant = data.draw(st.sampled_from(sorted(self.model.tenants)), label="tenant")
             group = None
@@ -365,7 +428,7 @@ class AuthorizationMachine(RuleBasedStateMachine):
             tenant = self.model.groups[group].tenant
             candidates = [u for u in sorted(self.model.users) if self.model.users[u].group == group]
         linked = data.draw(st.sampled_from([None, *candidates]), label="linked")
-        return role, tenant, group, linked
+        return role, tenant, group, linked, None
 
     @precondition(lambda self: self.model.groups and len(self.model.accounts) < MAX_ACCOUNTS)
     @rule(data=st.data(), log_in=st.booleans(), with_key=st.booleans())
@@ -376,7 +439,9 @@ class AuthorizationMachine(RuleBasedStateMachine):
         if with_key:
             self.issue_key(username)
 
-    def add_account(self, role: Role, tenant: str | None, group: str | None, linked: str | None) -> str:
+    def add_account(
+        self, role: Role, tenant: str | None, group: str | None, linked: str | None, reseller: str | None
+    ) -> str:
         username = self.name("a")
         body = {
             "username": username,
@@ -385,9 +450,10 @@ class AuthorizationMachine(RuleBasedStateMachine):
             "tenantId": tenant,
             "groupId": group,
             "linkedUserId": linked,
+            "resellerId": reseller,
         }
         self.admin("POST", "/api/v1/accounts/", 201, json=body)
-        self.model.accounts[username] = Account(username, role, tenant, group, linked)
+        self.model.accounts[username] = Account(username, role, tenant, group, linked, reseller=reseller)
         return username
 
     def log_in(self, username: str) -> None:
@@ -437,7 +503,7 @@ class AuthorizationMachine(RuleBasedStateMachine):
     def move_account(self, data: st.DataObject) -> None:
         """A new role, tenant, group and link at once (the global key may place anyone)."""
         account = data.draw(st.sampled_from(self.accounts_of("tenant_admin", "group_admin", "user")))
-        role, tenant, group, linked = self.placement(data, system=False)
+        role, tenant, group, linked, _ = self.placement(data, system=False)
         body = {"role": role, "tenantId": tenant, "groupId": group, "linkedUserId": linked}
         self.admin("PATCH", f"/api/v1/accounts/{account.username}/", 200, json=body)
         account.role, account.tenant, account.group, account.linked = role, tenant, group, linked
@@ -497,7 +563,9 @@ class AuthorizationMachine(RuleBasedStateMachine):
     @rule(data=st.data(), enabled=st.booleans())
     def enable_account(self, data: st.DataObject, enabled: bool) -> None:
         account = data.draw(
-            st.sampled_from(self.accounts_of("system", "tenant_admin", "group_admin", "user"))
+            st.sampled_from(
+                self.accounts_of("system", "reseller_admin", "tenant_admin", "group_admin", "user")
+            )
         )
         self.admin("PATCH", f"/api/v1/accounts/{account.username}/", 200, json={"enabled": enabled})
         account.enabled = enabled
@@ -506,7 +574,9 @@ class AuthorizationMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def delete_account(self, data: st.DataObject) -> None:
         account = data.draw(
-            st.sampled_from(self.accounts_of("system", "tenant_admin", "group_admin", "user"))
+            st.sampled_from(
+                self.accounts_of("system", "reseller_admin", "tenant_admin", "group_admin", "user")
+            )
         )
         self.admin("DELETE", f"/api/v1/accounts/{account.username}/", 204)
         self.model.delete_account(account.username)
@@ -607,7 +677,7 @@ class AuthorizationMachine(RuleBasedStateMachine):
         if not self.model.reaches(by, "accounts"):
             expected = FORBIDDEN  # teams are administration, never a user key's
         else:
-            expected = self.contact_centre_write_code(by, team.tenant, 200)
+            expected = self.contact_centre_write_code(by, team.tenant, 200, area="accounts")
             if expected == 200 and self.model.accounts[username].tenant != team.tenant:
                 expected = 400
         self.assert_status(response, expected, f"{by.label} adds {username} to {team.name}")
@@ -616,9 +686,12 @@ class AuthorizationMachine(RuleBasedStateMachine):
         else:
             self.recheck.add((self.global_key.secret, ("teams", team.tenant)))
 
-    def contact_centre_write_code(self, by: Credential, tenant: str, ok: int) -> int:
+    def contact_centre_write_code(self, by: Credential, tenant: str, ok: int, area: str = "campaigns") -> int:
         """Changing a tenant's teams, templates and campaigns: its administrators (403 before any
-        lookup for the other roles); another tenant's is "not found"."""
+        lookup for the other roles); another tenant's is "not found". A reseller admin reaches
+        its tenants' teams, not their templates and campaigns (403)."""
+        if not self.model.reaches(by, area):
+            return FORBIDDEN
         if not self.model.sees_tenant(by, tenant):
             return NOT_FOUND
         return ok if self.model.manages_contact_centre(by, tenant) else FORBIDDEN
@@ -718,10 +791,9 @@ class AuthorizationMachine(RuleBasedStateMachine):
         path = f"/api/v1/tenants/{campaign.tenant}/campaigns/{campaign.pk}/leads/"
         lead = {"externalId": self.name("lead"), "fields": {"phone": "0390001234"}}
         response = self.send("POST", path, by, json={"leads": [lead], "allowDuplicates": True})
-        visible = self.model.sees_campaign(by, campaign)
-        self.assert_status(
-            response, 200 if visible else NOT_FOUND, f"{by.label} adds a lead to {campaign.name}"
-        )
+        visible = self.model.sees_campaign(by, campaign) and self.model.reaches(by, "campaigns")
+        expected = 200 if visible else NOT_FOUND if self.model.reaches(by, "campaigns") else FORBIDDEN
+        self.assert_status(response, expected, f"{by.label} adds a lead to {campaign.name}")
         if visible:
             assert response.json()["written"] == 1, response.text
             campaign.leads += 1
@@ -810,11 +882,13 @@ class AuthorizationMachine(RuleBasedStateMachine):
         call = data.draw(st.sampled_from(sorted(self.model.calls)), label="call")
         by = data.draw(st.sampled_from(self.model.live_credentials()), label="by")
         visible = self.model.sees_call(by, self.model.calls[call])
+        refused = not self.model.reaches(by, "calls")
         read = self.send("GET", f"/api/v1/calls/{call}/", by)
-        self.assert_status(read, 200 if visible else NOT_FOUND, f"{by.label} reads call {call}")
+        expected = FORBIDDEN if refused else 200 if visible else NOT_FOUND
+        self.assert_status(read, expected, f"{by.label} reads call {call}")
         pause = self.send("POST", f"/api/v1/calls/{call}/recording/pause/", by)
         controls = self.model.controls_call(by, self.model.calls[call])
-        expected = NOT_FOUND if not visible else 409 if controls else FORBIDDEN
+        expected = FORBIDDEN if refused else NOT_FOUND if not visible else 409 if controls else FORBIDDEN
         self.assert_status(pause, expected, f"{by.label} pauses call {call}")
 
     @precondition(lambda self: self.model.campaigns or self.model.templates)
@@ -822,6 +896,10 @@ class AuthorizationMachine(RuleBasedStateMachine):
     def probe_campaign(self, data: st.DataObject) -> None:
         """A campaign and a template by id, and one tenant's campaign list."""
         by = data.draw(st.sampled_from(self.model.live_credentials()), label="by")
+        if not self.model.reaches(by, "campaigns"):
+            path = "/api/v1/tenants/t0/campaigns/"
+            self.assert_refused(self.send("GET", path, by), FORBIDDEN, f"{by.label} lists campaigns")
+            return
         if self.model.campaigns:
             campaign = self.model.campaigns[data.draw(st.sampled_from(sorted(self.model.campaigns)))]
             read = self.send("GET", f"/api/v1/tenants/{campaign.tenant}/campaigns/{campaign.pk}/", by)

@@ -95,6 +95,7 @@ def _t1_objects(api: TestClient, global_key: str) -> Objects:
             )
         )
     created(api.post(f"{t1}/groups/g1/departments/", json={"name": "Desk"}))
+    created(api.post("/api/v1/local/resellers/", json={"name": "R1"}))  # ta2b, t2's admin, does not see it
     created(api.post(f"{t1}/teams/", json={"name": "A"}))
     created(api.post(f"{t1}/teams/A/members/", json={"username": "eu1"}), 200)
     shift = {"username": "eu1", "start": "2026-12-07T09:00:00Z", "end": "2026-12-07T10:00:00Z"}
@@ -159,6 +160,8 @@ def _value(path: str, param: str, ids: dict[str, str]) -> str:
         return "Desk"
     if param == "name" and "/teams/" in path:
         return "A"
+    if param == "name" and "/local/resellers/" in path:
+        return "R1"
     if param == "username" and "/members/" in path:
         return "eu1"
     return ids[param]
@@ -189,6 +192,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "tenant-keys/"): {"name": "k"},
     ("PATCH", "{key_id}/"): {"name": "k2"},
     ("PATCH", "{webhook_id}/"): {"description": "d"},
+    ("PUT", "resellers/{name}/"): {"externalName": "x"},
+    ("POST", "admins/"): {"username": "radm", "password": "long enough password"},
     ("PUT", "roster/"): {"members": []},
     ("POST", "overrides/"): {
         "username": "eu1",

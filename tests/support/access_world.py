@@ -105,3 +105,13 @@ def add_campaign_team(api: TestClient, world: World) -> None:
     world.ids["template"], world.ids["campaign"] = str(template["id"]), str(campaign["id"])
     world.ids["leads"] = f"/api/v1/tenants/t1/campaigns/{campaign['id']}/leads/"
     created(api.post(world.ids["leads"], json={"leads": [{"externalId": "L1"}]}), 200)
+
+
+def add_resellers(api: TestClient, world: World) -> None:
+    """On top of build_world: reseller R1 owns t1, R2 owns t2; ra1, R1's admin, signed in as
+    "reseller_admin"."""
+    for reseller, tenant in (("R1", "t1"), ("R2", "t2")):
+        created(api.post("/api/v1/local/resellers/", json={"name": reseller}))
+        created(api.patch(f"/api/v1/tenants/{tenant}/", json={"resellerId": reseller}), 200)
+    created(api.post("/api/v1/local/resellers/R1/admins/", json={"username": "ra1", "password": PASSWORD}))
+    world.headers["reseller_admin"] = {"Authorization": f"Bearer {login(api, 'ra1')}"}

@@ -21,7 +21,7 @@ from switchboard.directory.models import Tenant
 from switchboard.settings import Settings
 from switchboard.system.bootstrap import initialise
 from switchboard.web.idempotency import IdempotencyRecord, fingerprint
-from tests.support.access_world import build_world, login, make_account
+from tests.support.access_world import add_resellers, build_world, login, make_account
 from tests.support.factories import created, make_tree, make_user
 from tests.support.webhook_receiver import CLOSED_HOOK
 
@@ -37,7 +37,7 @@ VICTIMS: dict[str, str | dict[str, str]] = {
     "group_id": "gv",
     "domain": "spare.t1.example",
     "user_id": {"/users/": "u2@t1.example"},
-    "name": {"/teams/": "M"},
+    "name": {"/teams/": "M", "/local/resellers/": "Rv"},
     "username": {"/members/": "ga1", "/accounts/": "av"},
     "key_id": "spare_key",
     "override_id": "spare_override",  # the probes delete "override"
@@ -74,6 +74,8 @@ class FuzzWorld:
                     return [ids[key], "ivr@t2.example"]
             return ["u1@t1.example", "u4@t2.example", "u3@t1.example"]
         if name == "name":
+            if "/local/resellers/" in path:
+                return ["R1", "R2"]
             if "/teams/" in path:
                 return ["A", "M"]
             return ["GOps"] if "/groups/" in path else ["Ops"]
@@ -167,6 +169,8 @@ def build_fuzz_world(client: TestClient, global_key: str, url: str = "") -> Fuzz
     base = build_world(client, global_key)
     world = FuzzWorld(headers={"anonymous": {}, **base.headers})
     world.headers["global_key"] = world.headers.pop("system")
+    add_resellers(client, base)  # R1 owns t1, R2 t2; R1 has an admin
+    created(client.post("/api/v1/local/resellers/", json={"name": "Rv"}))  # owns nothing: deletable
     make_account(client, "sa1", "system")
     world.headers["system_admin"] = {"Authorization": f"Bearer {login(client, 'sa1')}"}
     ids = world.ids

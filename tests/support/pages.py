@@ -34,6 +34,8 @@ LIST_KEYS: dict[str, str] = {
     "/api/v1/recordings/": "recordings",
     "/api/v1/accounts/": "accounts",
     "/api/v1/accounts/{username}/api-keys/": "apiKeys",
+    "/api/v1/local/resellers/": "resellers",
+    "/api/v1/local/resellers/{name}/admins/": "admins",
     "/api/v1/tenants/{tenant_id}/tenant-keys/": "tenantKeys",
     "/api/v1/audit/": "auditEntries",
     "/api/v1/webhooks/": "webhooks",
