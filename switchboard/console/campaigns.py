@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from switchboard.access.policy import Kind, Target, may_manage
+from switchboard.access.policy import Area, Kind, Target, may_manage
 from switchboard.audit.recording import audit_write
 from switchboard.console.contact_centre import tenant_page
 from switchboard.console.lead_import import FileRefused, LeadFile, example_csv, read_lead_file, run_view
@@ -116,7 +116,7 @@ def _campaign_list(request: Request, tenant: str, q: str, number: int, new: NewC
             "new": new,
         }
 
-    return tenant_page(request, "campaigns.html", tenant, build)
+    return tenant_page(request, "campaigns.html", tenant, build, Area.CAMPAIGNS)
 
 
 @router.get("/campaigns/")
@@ -143,7 +143,7 @@ async def create_campaign(request: Request, tenant: str) -> Response:
             answer.status_code = error.status
         return answer
 
-    done = await console_action(request, work, invalid)
+    done = await console_action(request, work, invalid, area=Area.CAMPAIGNS)
     if isinstance(done, Response):
         return done
     campaign_pk, tenant_pk = done[1]
@@ -254,7 +254,7 @@ def campaign_page(
     after: str = "",
 ) -> Response:
     """The campaign, and its leads (searched, a page at a time) or the Import tab."""
-    current = console_page(request)
+    current = console_page(request, Area.CAMPAIGNS)
     if isinstance(current, Response):
         return current
     if tab == "import":
@@ -275,7 +275,7 @@ async def change_status(request: Request, campaign_id: int, tenant: str) -> Resp
         changes = checked(CampaignUpdate, {"status": form.get("status", "")})
         return service.update_campaign(session, current.principal, tenant, campaign_id, changes).tenant_pk
 
-    done = await console_action(request, work)
+    done = await console_action(request, work, area=Area.CAMPAIGNS)
     if isinstance(done, Response):
         return done
     audit_write(request, 200, f"campaign:{tenant}/{campaign_id}", done[1])
@@ -328,7 +328,7 @@ async def import_leads(request: Request, campaign_id: int, tenant: str = "") -> 
     """Checks the session, the upload's size, the form's token, the campaign and the whole file
     first; then starts the import (through the API's lead service) and answers with a redirect to
     its page (post/redirect/get: reloading that page shows the import again, never repeats it)."""
-    current = await console_page_async(request)
+    current = await console_page_async(request, Area.CAMPAIGNS)
     if isinstance(current, Response):
         return current
     declared = request.headers.get("content-length", "")
@@ -420,7 +420,7 @@ def _start_import(
 def import_page(request: Request, campaign_id: int, run_id: str, tenant: str = "") -> Response:
     """One import: its progress while it runs (the page refreshes itself), then its outcome.
     Whoever sees the campaign sees its imports; anyone else gets the same 404 as for a missing one."""
-    current = console_page(request)
+    current = console_page(request, Area.CAMPAIGNS)
     if isinstance(current, Response):
         return current
     try:

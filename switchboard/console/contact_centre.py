@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from switchboard.access.policy import Kind, scope_params, visibility
+from switchboard.access.policy import Area, Kind, scope_params, visibility
 from switchboard.audit.recording import audit_write
 from switchboard.console.pages import (
     checked,
@@ -54,7 +54,7 @@ TeamWork = Callable[[Session, SignedIn, dict[str, str]], int]  # returns the ten
 
 async def _team_action(request: Request, work: TeamWork, status: int, obj: str, tenant: str) -> Response:
     """A Team Management form: `work` in a unit of work, audited, then back to the page."""
-    done = await console_action(request, work)
+    done = await console_action(request, work, area=Area.ACCOUNTS)
     if isinstance(done, Response):
         return done
     audit_write(request, status, obj, done[1])
@@ -66,9 +66,11 @@ def tenant_page(
     template_name: str,
     tenant: str,
     build: Callable[[Session, SignedIn, Tenant], dict[str, Any]],
+    area: Area,
 ) -> Response:
-    """A page about one tenant's objects, with the tenant picker; refusals as pages."""
-    current = console_page(request)
+    """A page about one tenant's objects, with the tenant picker; refusals as pages. `area`: the
+    API's area for those objects (a principal the API refuses there is refused here too)."""
+    current = console_page(request, area)
     if isinstance(current, Response):
         return current
     try:
@@ -96,7 +98,7 @@ def teams_page(request: Request, tenant: str = "") -> Response:
             ]
         }
 
-    return tenant_page(request, "teams.html", tenant, build)
+    return tenant_page(request, "teams.html", tenant, build, Area.ACCOUNTS)
 
 
 @router.post("/teams/")
@@ -212,12 +214,12 @@ def templates_page(request: Request, tenant: str = "") -> Response:
         _, rows = service.list_templates(session, current.principal, chosen.tenant_id)
         return {"templates": [service.template_view(session, row, chosen.tenant_id) for row in rows]}
 
-    return tenant_page(request, "templates.html", tenant, build)
+    return tenant_page(request, "templates.html", tenant, build, Area.CAMPAIGNS)
 
 
 @router.get("/templates/{template_id}/")
 def template_page(request: Request, template_id: int, tenant: str = "", tab: str = "details") -> Response:
-    current = console_page(request)
+    current = console_page(request, Area.CAMPAIGNS)
     if isinstance(current, Response):
         return current
     try:
@@ -251,7 +253,7 @@ async def save_details(request: Request, template_id: int, tenant: str) -> Respo
         changes = checked(TemplateUpdate, {"name": form.get("name", ""), "team": form.get("team") or None})
         return service.update_template(session, current.principal, tenant, template_id, changes).tenant_pk
 
-    done = await console_action(request, work)
+    done = await console_action(request, work, area=Area.CAMPAIGNS)
     if isinstance(done, Response):
         return done
     audit_write(request, 200, f"campaign_template:{tenant}/{template_id}", done[1])

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from switchboard.access.policy import Area, require_area
 from switchboard.audit.recording import audit_refusal
 from switchboard.console import sessions
 from switchboard.directory.models import Tenant
@@ -97,8 +98,9 @@ def refusal(request: Request, current: sessions.SignedIn | None, error: Switchbo
     return refused(request, current, error.title, error.detail, error.status)
 
 
-def console_page(request: Request) -> sessions.SignedIn | Response:
-    """The signed-in account, or a redirect to the sign-in page."""
+def console_page(request: Request, area: Area | None = None) -> sessions.SignedIn | Response:
+    """The signed-in account, or a redirect to the sign-in page; with `area`, a refusal page
+    unless the account may reach that area of the API (the console's pages are its views)."""
     secret = request.cookies.get(sessions.COOKIE)
     found = None
     if secret:
@@ -107,12 +109,17 @@ def console_page(request: Request) -> sessions.SignedIn | Response:
     if found is None:
         return RedirectResponse("/console/sign-in", status_code=303)
     request.state.principal = found.principal  # for the audit log
+    if area is not None:
+        try:
+            require_area(found.principal, area)
+        except SwitchboardError as error:
+            return refusal(request, found, error)
     return found
 
 
-async def console_page_async(request: Request) -> sessions.SignedIn | Response:
+async def console_page_async(request: Request, area: Area | None = None) -> sessions.SignedIn | Response:
     """console_page for async routes (the session lookup runs off the event loop)."""
-    return await run_in_threadpool(console_page, request)
+    return await run_in_threadpool(console_page, request, area)
 
 
 async def form_of(request: Request, current: sessions.SignedIn) -> dict[str, str] | Response:
@@ -123,9 +130,11 @@ async def form_of(request: Request, current: sessions.SignedIn) -> dict[str, str
     return form
 
 
-async def _signed_form(request: Request) -> tuple[sessions.SignedIn, dict[str, str]] | Response:
+async def _signed_form(
+    request: Request, area: Area | None
+) -> tuple[sessions.SignedIn, dict[str, str]] | Response:
     """A post's signed-in account and its CSRF-checked form, or the page that refuses it."""
-    current = await console_page_async(request)
+    current = await console_page_async(request, area)
     if isinstance(current, Response):
         return current
     form = await form_of(request, current)
@@ -136,11 +145,13 @@ async def console_action(
     request: Request,
     work: Callable[[Session, sessions.SignedIn, dict[str, str]], T],
     invalid: Callable[[sessions.SignedIn, dict[str, str], SwitchboardError], Response] | None = None,
+    area: Area | None = None,
 ) -> tuple[sessions.SignedIn, T] | Response:
     """A form post: the signed-in account, its CSRF-checked form, and `work` run in one unit of
     work off the event loop; a service's refusal becomes a page. With `invalid`, bad input (400)
-    and conflicts (409) instead show the form again, the message next to its field."""
-    signed = await _signed_form(request)
+    and conflicts (409) instead show the form again, the message next to its field. `area`: as
+    console_page's."""
+    signed = await _signed_form(request, area)
     if isinstance(signed, Response):
         return signed
     current, form = signed
@@ -162,7 +173,7 @@ async def console_action_async(
 ) -> tuple[sessions.SignedIn, T] | Response:
     """console_action for async services (call control): `work` runs on the event loop and opens
     its own transactions (never one held across a PBX call)."""
-    signed = await _signed_form(request)
+    signed = await _signed_form(request, None)
     if isinstance(signed, Response):
         return signed
     current, form = signed

@@ -253,7 +253,7 @@ def tenant_keys_page(request: Request, tenant: str = "") -> Response:
             "max_grace_hours": MAX_TENANT_KEY_GRACE_HOURS,
         }
 
-    return tenant_page(request, "tenant_keys.html", tenant, build)
+    return tenant_page(request, "tenant_keys.html", tenant, build, Area.ACCOUNTS)
 
 
 def _new_key_view(session: Session, row: TenantKey, key: str) -> dict[str, Any]:

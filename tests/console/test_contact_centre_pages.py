@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from switchboard.settings import Settings
-from tests.support.access_world import build_world
+from tests.support.access_world import add_resellers, build_world
 from tests.support.console import csrf_of, signed_in_as
 from tests.support.factories import created
 
@@ -82,3 +82,24 @@ def test_the_details_tab_sets_the_team(api: TestClient, global_key: str, setting
         missing = browser.get("/console/templates/999999/?tenant=nope")
         assert hidden.status_code == missing.status_code == 404
         assert hidden.text == missing.text
+
+
+def test_a_reseller_admin_gets_the_console_pages_the_api_gives_it(
+    api: TestClient, global_key: str, settings: Settings
+) -> None:
+    # The API keeps campaign templates and campaigns with each tenant's own administrators and
+    # lets a reseller admin manage teams (accounts): the console's pages are views of the same
+    # rule, not a side door around it.
+    world = build_world(api, global_key)
+    add_resellers(api, world)
+    created(api.post(f"{T1}/teams/", json={"name": "Sales"}))
+    reseller_admin = world.headers["reseller_admin"]
+    assert api.get(f"{T1}/campaign-templates/", headers=reseller_admin).status_code == 403
+    assert api.get(f"{T1}/teams/", headers=reseller_admin).status_code == 200
+    with signed_in_as(settings, "ra1") as browser:
+        for path in ("/console/campaigns/?tenant=t1", "/console/templates/?tenant=t1"):
+            answer = browser.get(path)
+            assert answer.status_code == 403, (path, answer.status_code)
+        teams = browser.get("/console/teams/?tenant=t1")
+        assert teams.status_code == 200
+        assert "Sales" in teams.text
