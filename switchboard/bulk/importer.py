@@ -113,15 +113,18 @@ class Validated:
     digest: str
     batch_size: int
 
+    @staticmethod
+    def write(stream: IO[bytes], batch: list[Plain | None]) -> None:
+        # Each batch with its length first: marshal.load on a file reads in small pieces (slow).
+        data = marshal.dumps(batch)
+        stream.write(len(data).to_bytes(8, "big") + data)
+
     def batches(self) -> Generator[list[Plain | None]]:
         with self.path.open("rb") as stream:
-            while True:
-                try:
-                    # Written by this process's check moments before, in the data dir (which
-                    # holds the database itself); marshal builds plain values, never runs code.
-                    yield marshal.load(stream)  # noqa: S302
-                except EOFError:
-                    return
+            while size := int.from_bytes(stream.read(8), "big"):
+                # Written by this process's check moments before, in the data dir (which
+                # holds the database itself); marshal builds plain values, never runs code.
+                yield marshal.loads(stream.read(size))  # noqa: S302
 
     @property
     def partial(self) -> Path:
@@ -213,7 +216,7 @@ class Importer:
                 for batch in _batches(_rows(ordered), self._batch_size):
                     validated = self._check_batch(session, batch, outcome)
                     if spool is not None:
-                        marshal.dump(validated, spool)
+                        Validated.write(spool, validated)
                     self._statistics.refresh(session, outcome.rows)
                     session.expunge_all()  # a million rows must not pile up in the identity map
                     self._progress(len(batch))
