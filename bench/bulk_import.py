@@ -2,8 +2,8 @@
 
 Writes a JSON Lines file (one tenant and its domain, groups of up to 1,000 users, then the users,
 each with the fields a migration typically carries), initialises an empty database of the chosen
-engine, then runs the real command in a child process and reports its wall time, rows per second
-and peak memory (the child's maximum RSS).
+engine, then runs the real command in a child process and reports its wall time, rows per second,
+peak memory (the child's maximum RSS) and its CPU time.
 """
 
 from __future__ import annotations
@@ -98,10 +98,15 @@ def main() -> None:
     command = [*switchboard, "import", str(source)]
     if args.batch_size:
         command += ["--batch-size", str(args.batch_size)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = after.ru_maxrss / 1024
+    # The command's own CPU time (not the PostgreSQL server's): steadier than wall time when
+    # other work shares the machine.
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     print(done.stdout[-2000:], done.stderr[-2000:])
     result = {
         "engine": args.engine,
@@ -111,6 +116,7 @@ def main() -> None:
         "seconds": round(seconds, 1),
         "rows_per_second": round(rows / seconds),
         "peak_rss_mb": round(peak_mb),
+        "cpu_seconds": round(cpu, 1),
     }
     print(json.dumps(result))
 

@@ -11,15 +11,18 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from switchboard.access.principal import CLI_PRINCIPAL, Principal
 from switchboard.bulk.importer import Checkpoint, Importer, Problem
+from switchboard.bulk.kinds import Kind, Record
 from switchboard.cli.demo import load_demo
 from switchboard.cli.main import app
 from switchboard.db.engine import Database
 from switchboard.directory.models import Group, Tenant, User
+from switchboard.kit.schemas import Schema
 from tests.support.bulk import big_tenant_file, bulk_user, export_to
 
 
@@ -201,6 +204,49 @@ def test_a_batch_refuses_exactly_what_one_by_one_creation_refuses(
         title = session.scalar(select(User.title).where(User.user_key == "u7@switchboard.local"))
     assert counts == {"small": 3, "big": 1}
     assert (desk_users, title) == (1, "Lead")
+
+
+def test_the_load_writes_the_rows_the_check_validated_without_validating_them_again(
+    db: Database, global_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = [row for index, row in enumerate(BATCHED, 1) if index not in (6, 7, 8, 11, 13)]
+    source = tmp_path / "batched.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in good))
+    checked = Importer(db, CLI_PRINCIPAL, batch_size=4).check([source], tmp_path / "imports")
+    assert checked.validated is not None
+    assert checked.validated.path.exists()
+    validations: list[Record] = []
+    body = Kind.body
+
+    def counted(kind: Kind, record: Record) -> Schema:
+        validations.append(record)
+        return body(kind, record)
+
+    monkeypatch.setattr(Kind, "body", counted)
+    loaded = Importer(db, CLI_PRINCIPAL, batch_size=4).load([source], tmp_path / "imports", checked.validated)
+    assert (loaded.created, loaded.problem_count) == (len(good), 0)
+    assert [r for r in validations if "userId" in r] == []  # the end users: validated by the check only
+    assert not checked.validated.path.exists()
+    with db.transaction() as session:
+        desk = session.scalar(select(User.department_pk).where(User.user_key == "u1@switchboard.local"))
+        extension = session.scalar(select(User.extension).where(User.user_key == "u7@switchboard.local"))
+    assert desk is not None
+    assert extension == "202"
+
+
+def test_a_file_changed_after_its_check_is_validated_again_by_the_load(
+    db: Database, global_key: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "users.jsonl"
+    rows = [BATCHED[0], BATCHED[1], bulk_user("u1", title="Checked")]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    checked = Importer(db, CLI_PRINCIPAL).check([source], tmp_path / "imports")
+    rows[2] = bulk_user("u1", title="x" * 81)  # too long: the check would have refused it
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    loaded = Importer(db, CLI_PRINCIPAL).load([source], tmp_path / "imports", checked.validated)
+    assert loaded.stopped
+    assert [p.field for p in loaded.problems] == ["title"]
+    assert _count(db, User) == 0
 
 
 def test_an_import_reaches_only_the_importers_tenant(db: Database, global_key: str, tmp_path: Path) -> None:

@@ -251,7 +251,8 @@ class _Run:
         progress.phase = "checking"
         self._save()
         checking = self._advance("rows_checked", save=True)
-        checked = Importer(self._db, self._principal, progress=checking).check(files)
+        keep = None if self._check_only else self._checkpoints
+        checked = Importer(self._db, self._principal, progress=checking).check(files, keep)
         progress.outcome(checked)
         if checked.problem_count:
             progress.status = "refused"
@@ -262,7 +263,7 @@ class _Run:
         progress.phase = "loading"
         self._save()
         loader = Importer(self._db, self._principal, progress=self._advance("rows_loaded", save=True))
-        loaded = loader.load(files, self._checkpoints)
+        loaded = loader.load(files, self._checkpoints, checked.validated)
         progress.outcome(loaded)
         # Stopped: a row refused after the check (the directory changed meanwhile); the batches
         # before it are written, and posting the file again resumes after them.

@@ -4,7 +4,7 @@ record, and how to create or change it — always through the directory services
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -58,6 +58,10 @@ class RowError(Exception):
 
 
 Result = Change | RowError
+# A record's validated body as plain data (what an import's check keeps for its load), and as the
+# batch path takes it. Only end users have a batch path.
+Plain = service.PlainUser
+Valid = service.UserValues
 
 
 def row_error(exc: SwitchboardError) -> RowError:
@@ -99,16 +103,29 @@ class Kind:
     # Fields whose CSV cells hold JSON (objects and lists).
     json_fields: frozenset[str] = frozenset()
     # Many records at once, each record's result (a refused one writes nothing); None: one by one.
-    batch: Callable[[Session, Principal, list[Record]], list[Result]] | None = None
+    # The batch path takes each record's validation when it was made already (None: not yet).
+    batch: Callable[[Session, Principal, list[Record], Sequence[Valid | None]], list[Result]] | None = None
+    # A record validated, as plain data (None: refused), and back: what an import's check keeps
+    # for its load, so that each row is validated once. None: the kind's records are not kept.
+    validate: Callable[[Record], Plain | None] | None = None
 
-    def apply_many(self, session: Session, principal: Principal, records: list[Record]) -> list[Result]:
+    def apply_many(
+        self,
+        session: Session,
+        principal: Principal,
+        records: list[Record],
+        validated: Sequence[Plain | None] | None = None,
+    ) -> list[Result]:
         """Create, change or leave each record's object; each one's change, or why it was refused.
         RowError when the records are refused as a whole (a concurrent writer took an id the
-        checks found free): the caller then tries them one by one to tell which."""
+        checks found free): the caller then tries them one by one to tell which. `validated`:
+        the records' `validate` results, when the caller has them."""
         if self.batch is None:
             return [self._apply_isolated(session, principal, record) for record in records]
+        given = validated or [None] * len(records)
+        valid = [None if plain is None else service.UserValues.from_plain(plain) for plain in given]
         try:
-            return self.batch(session, principal, records)
+            return self.batch(session, principal, records, valid)
         except SwitchboardError as exc:
             raise row_error(exc) from exc
 
@@ -361,18 +378,30 @@ def _user_stored(session: Session, principal: Principal, record: Record) -> Reco
     return None if view is None else user_record(view)
 
 
-def _users_batch(session: Session, principal: Principal, records: list[Record]) -> list[Result]:
+def _validate_user(record: Record) -> Plain | None:
+    try:
+        return service.UserValues.of(cast(UserCreate, USER.body(record))).plain()
+    except RowError:
+        return None  # the batch path validates it again, to say why
+
+
+def _users_batch(
+    session: Session, principal: Principal, records: list[Record], validated: Sequence[Valid | None]
+) -> list[Result]:
     """End users many at a time: their groups resolved once, the stored ones read a query per
     group, the new ones created by the directory's batch path, changed ones updated one by one."""
     results: dict[int, Result] = {}
     default_domain = read_setting(session, DEFAULT_DOMAIN)
     groups: dict[tuple[str, str], Group | RowError] = {}
     wanted: list[Wanted] = []
-    for index, record in enumerate(records):
+    bodies: dict[int, UserCreate] = {}  # the models validated here (a stored user's update needs it)
+    for index, (record, valid) in enumerate(zip(records, validated, strict=True)):
         try:
             tenant_id, group_id = _context_ids(record, "tenantId", "groupId")
             place = (tenant_id, group_id)
-            body = cast(UserCreate, USER.body(record))
+            if valid is None:
+                bodies[index] = cast(UserCreate, USER.body(record))
+            body = valid if valid is not None else service.UserValues.of(bodies[index])
             if place not in groups:
                 try:
                     groups[place] = _visible_group(session, principal, tenant_id, group_id)
@@ -386,11 +415,11 @@ def _users_batch(session: Session, principal: Principal, records: list[Record]) 
             continue
         wanted.append((index, place, service.full_user_id(body.user_id, default_domain).lower(), body))
     for segment in _without_repeats(wanted):
-        _apply_users(session, principal, records, segment, groups, results)
+        _apply_users(session, principal, records, segment, groups, results, bodies)
     return [results[index] for index in range(len(records))]
 
 
-Wanted = tuple[int, tuple[str, str], str, UserCreate]  # record index, (tenant, group), key, body
+Wanted = tuple[int, tuple[str, str], str, Valid]  # record index, (tenant, group), key, body
 
 
 def _without_repeats(wanted: list[Wanted]) -> Iterator[list[Wanted]]:
@@ -415,6 +444,7 @@ def _apply_users(
     wanted: list[Wanted],
     groups: dict[tuple[str, str], Group | RowError],
     results: dict[int, Result],
+    bodies: dict[int, UserCreate],
 ) -> None:
     """One segment (each user once): the stored ones changed as needed, the rest created together
     (changes go first: the users a segment changes are never the ones it creates)."""
@@ -433,7 +463,8 @@ def _apply_users(
             continue
         try:
             with session.begin_nested():
-                results[index] = USER.reconcile(session, principal, records[index], body, view)
+                given = bodies.get(index) or USER.body(records[index])
+                results[index] = USER.reconcile(session, principal, records[index], given, view)
         except RowError as error:
             results[index] = error
         except SwitchboardError as exc:
@@ -463,6 +494,7 @@ USER = Kind(
     ),
     json_fields=frozenset({"department", "address", "devices", "trunkAddressing"}),
     batch=_users_batch,
+    validate=_validate_user,
 )
 
 # -- service users ---------------------------------------------------------------------------------

@@ -68,14 +68,14 @@ def import_command(
         with _bar() as progress:
             task = progress.add_task("Checking", total=total, rate="0")
             importer = Importer(db, CLI_PRINCIPAL, batch_size, _rate(progress, task, time.monotonic()))
-            checked = importer.check(files)
+            checked = importer.check(files, None if check_only else settings.data_dir / "imports")
             if checked.problem_count or check_only:
                 progress.stop()
                 _report("Checked", checked)
                 raise typer.Exit(1 if checked.problem_count else 0)
             task = progress.add_task("Importing", total=total, rate="0")
             importer = Importer(db, CLI_PRINCIPAL, batch_size, _rate(progress, task, time.monotonic()))
-            loaded: Outcome = importer.load(files, settings.data_dir / "imports")
+            loaded: Outcome = importer.load(files, settings.data_dir / "imports", checked.validated)
         _report("Imported", loaded)
         if loaded.stopped:
             raise typer.Exit(1)

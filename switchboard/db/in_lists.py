@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator
 from typing import TypeVar
 
-from sqlalchemy import ARRAY, String, any_, bindparam
+from sqlalchemy import ARRAY, Select, String, any_, bindparam, func, literal_column, select
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -23,8 +24,13 @@ def chunks(values: Collection[T]) -> Iterator[list[T]]:
 def one_of(
     session: Session, column: ColumnElement[str] | QueryableAttribute[str], values: list[str]
 ) -> ColumnElement[bool]:
-    """`column IN values`: an IN list on SQLite; `= ANY(array)` on PostgreSQL, one parameter, so
-    the statement is the same text whatever the count (no driver parsing a thousand placeholders)."""
+    """`column IN values` with the values as one parameter, so that the statement is the same
+    text whatever the count (no driver parsing, nor SQLAlchemy naming, a thousand placeholders):
+    `= ANY(array)` on PostgreSQL, `IN (SELECT value FROM json_each(array))` on SQLite (both still
+    look each value up in the column's index)."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)
+    listed: Select[tuple[str]] = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(values)))
+    )
+    return column.in_(listed.scalar_subquery())

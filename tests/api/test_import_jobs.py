@@ -292,7 +292,7 @@ def test_progress_is_readable_while_the_check_holds_its_transaction(
     reached, release = threading.Event(), threading.Event()
 
     class Pausing(Importer):
-        def check(self, paths: list[Path]) -> Outcome:
+        def check(self, paths: list[Path], keep: Path | None = None) -> Outcome:
             advance = self._progress
 
             def pause(rows: int) -> None:
@@ -301,7 +301,7 @@ def test_progress_is_readable_while_the_check_holds_its_transaction(
                 assert release.wait(20)
 
             self._progress = pause
-            return super().check(paths)
+            return super().check(paths, keep)
 
     monkeypatch.setattr(jobs, "Importer", Pausing)
     monkeypatch.setattr(jobs, "SAVE_EVERY", 0.0)
