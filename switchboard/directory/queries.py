@@ -300,6 +300,7 @@ def _tenant_criteria() -> dict[str, Field]:
         "TenantId": Field(Tenant.tenant_id, Tenant.tenant_key),
         "Name": Field(Tenant.name),
         "Type": Field(Tenant.type),
+        "ResellerId": Field(Reseller.name, Reseller.name_key),  # the base's outer join
         **_external_ids(Tenant),
     }
 

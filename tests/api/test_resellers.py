@@ -137,3 +137,22 @@ def test_explain_says_why_for_a_reseller_admin(api: TestClient, global_key: str,
     headers = {"Authorization": f"Bearer {login(api, 'ra1')}"}
     assert api.get("/api/v1/tenants/t1/groups/g1/", headers=headers).status_code == 200
     assert api.get("/api/v1/tenants/t2/", headers=headers).status_code == 404
+
+
+def test_the_tenant_list_filters_by_reseller_as_apio_clients_send_it(
+    api: TestClient, global_key: str
+) -> None:
+    # APIO's tenants page lists insensitiveResellerIdEquals among its filters; the count and
+    # the page follow it, and a reseller admin still sees only its own reseller's tenants.
+    world = _world(api, global_key)
+    created(api.post(f"{LOCAL}/", json={"name": "Other"}))
+    make_tenant(api, "acme", resellerId="Other")
+    page = api.get("/api/v1/tenants/?insensitiveResellerIdEquals=r1").json()
+    assert ([t["tenantId"] for t in page["tenants"]], page["total"]) == (["t1"], 1)
+    other = api.get("/api/v1/tenants/", params={"sensitiveResellerIdStarts": "Oth"}).json()
+    assert [t["tenantId"] for t in other["tenants"]] == ["acme"]
+    assert api.get("/api/v1/tenants/?sensitiveResellerIdEquals=r1").json()["tenants"] == []
+    mine = api.get(
+        "/api/v1/tenants/?insensitiveResellerIdEquals=other", headers=world.headers["reseller_admin"]
+    )
+    assert (mine.status_code, mine.json()["tenants"], mine.json()["total"]) == (200, [], 0)
