@@ -14,6 +14,7 @@ from switchboard.access.principal import Principal
 from switchboard.db.in_lists import chunks, one_of
 from switchboard.directory.models import ServiceUser, Tenant, User
 from switchboard.errors import BadRequest
+from switchboard.kit.criteria import escape_like
 
 
 def namespace_of(name: str) -> tuple[str | None, str]:
@@ -24,13 +25,9 @@ def namespace_of(name: str) -> tuple[str | None, str]:
     return (head.lower(), local) if dot else (None, name)
 
 
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _in_namespace(column: QueryableAttribute[str], space: str, suffix: str) -> ColumnElement[bool]:
     """`column` (lower-cased) is `<space>.<name><suffix>` with no "." in <name>."""
-    head, tail = _escaped(space), _escaped(suffix)
+    head, tail = escape_like(space), escape_like(suffix)
     return and_(column.like(f"{head}.%{tail}", escape="\\"), ~column.like(f"{head}.%.%{tail}", escape="\\"))
 
 

@@ -11,7 +11,7 @@ import orjson
 from fastapi import Query
 
 from switchboard.errors import BadRequest
-from switchboard.kit.criteria import Criterion, Signature
+from switchboard.kit.criteria import Criterion, Signature, escape_like
 from switchboard.kit.schemas import ListPage
 
 MAX_LIMIT = 500
@@ -87,8 +87,7 @@ def is_number(text: str) -> bool:
 
 
 def like_prefix(prefix: str) -> str:
-    escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
+    return escape_like(prefix.lower()) + "%"
 
 
 def encode_cursor(sort_key: str) -> str:
