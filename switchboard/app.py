@@ -278,7 +278,7 @@ def _streams_its_upload(path: str) -> bool:
 
 
 def _document_real_error_statuses(app: FastAPI) -> None:
-    """FastAPI documents 422 for input errors; Switchboard answers those 400 (seed 003). Every
+    """FastAPI documents 422 for input errors; Switchboard answers those 400 (as APIO does). Every
     operation can also be answered 414 by the request limits, before its route runs."""
     generate = app.openapi
 

@@ -1,4 +1,4 @@
-"""The system IP allowlist (seed 000: "only accepts requests from whitelisted IP addresses")."""
+"""The system IP allowlist (Noojee's API-key page: "only accepts requests from whitelisted IP addresses")."""
 
 from __future__ import annotations
 

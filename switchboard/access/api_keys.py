@@ -1,4 +1,4 @@
-"""User API keys (seed 000) and login tokens: issued once, stored as digests, revocable at once."""
+"""User API keys (Noojee's API keys) and login tokens: issued once, stored as digests, revocable at once."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team
 from switchboard.directory.models import Department, Group, Reseller, ServiceUser, Tenant, User
 from switchboard.errors import BadRequest, Forbidden
 
-# Kinds a non-admin sees through a campaign template's team (seed 000).
+# Kinds a non-admin sees through a campaign template's team (Noojee's API-key rule).
 TEAM_SCOPED = frozenset({Kind.CAMPAIGN_TEMPLATE, Kind.CAMPAIGN})
 # The endpoints an object is reached through (what a user API key may reach is decided on these).
 AREAS: dict[Kind, Area] = {
@@ -186,7 +186,7 @@ def explain(session: Session, principal: Principal, obj: str, operation: str) ->
     try:
         require_area(principal, AREAS.get(kind, Area.DIRECTORY))
     except Forbidden as exc:
-        return Explanation(False, f"{exc.detail.rstrip('.')} (seed 000; the API answers 403)")
+        return Explanation(False, f"{exc.detail.rstrip('.')} (the API answers 403)")
     if operation == "manage" and kind in MANAGED_AS and _sees_tenant(session, principal, found.tenant_pk):
         # The API refuses a change to a tenant's contact centre before it looks the object up:
         # its 403 is the same for every object of that tenant, visible or not.

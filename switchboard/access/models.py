@@ -28,7 +28,7 @@ class Account(Base):
     )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    # The console's Basic / Advanced mode, remembered for the user (seed 000: "Switch to 'Advanced'").
+    # The console's Basic / Advanced mode, remembered for the user (Noojee's page: "Switch to 'Advanced'").
     console_mode: Mapped[str] = mapped_column(String(10), default="basic", server_default="basic")
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow, onupdate=utcnow)
@@ -41,7 +41,7 @@ class Account(Base):
 
 
 class ApiKey(Base):
-    """A user API key (seed 000): belongs to an account, shown once, stored as a SHA-256 digest."""
+    """A user API key (as Noojee's): belongs to an account, shown once, stored as a SHA-256 digest."""
 
     __tablename__ = "api_keys"
 

@@ -68,7 +68,7 @@ class Area(StrEnum):
     HEALTH = "health"  # Noojee's systemHealth/test
 
 
-# Seed 000: a user API key reaches the campaign-related endpoints only.
+# Noojee's API-key rules: a user API key reaches the campaign-related endpoints only.
 USER_KEY_AREAS = frozenset({Area.CAMPAIGNS, Area.CALLS, Area.RECORDINGS})
 ADMIN_ROLES: frozenset[Role] = frozenset({"system", "tenant_admin"})
 # A reseller admin administers the directory and accounts of its reseller's tenants (APIO's
@@ -171,7 +171,7 @@ class Rule:
 
 
 def _member_template_pks() -> Any:
-    """Seed 000: the pks of the templates whose team the account is in, and team-less ones only
+    """Noojee's API-key rule: the pks of the templates whose team the account is in, and team-less ones only
     if the tenant opened them to everyone; one tenant's templates only, whatever the teams say.
 
     Written as a union of two index walks (memberships -> templates by team; team-less ones)
@@ -350,8 +350,8 @@ VISIBILITY: dict[Kind, dict[Role, Rule]] = {
     Kind.SERVICE_USER: {
         **_of_tenant(ServiceUser.tenant_pk, "service users"),
         "group_admin": _of_group(ServiceUser.group_pk, "service users"),
-        # Seed 003: not the IVRs or hunt groups of one's own group.
-        "user": Rule(NOTHING, "an end user sees no service users (seed 003)"),
+        # APIO's search objects: not the IVRs or hunt groups of one's own group.
+        "user": Rule(NOTHING, "an end user sees no service users"),
     },
     Kind.ACCOUNT: {
         "reseller_admin": Rule(
@@ -406,7 +406,7 @@ VISIBILITY: dict[Kind, dict[Role, Rule]] = {
         **_members_see(_call_of_member, "calls on its own extension and calls of the campaigns it sees"),
     },
     Kind.TEAM: {**_of_tenant(Team.tenant_pk, "teams"), **_members_see_none("teams")},
-    # Seed 000's rule for teams, as getCampaignList applies it: members see the teams they are in.
+    # Noojee's API-key rule for teams, as getCampaignList applies it: members see the teams they are in.
     Kind.ROSTER: {
         **_of_tenant(Team.tenant_pk, "teams' rosters"),
         **_members_see(_team_of_member, "the rosters of the teams it is in"),
@@ -440,7 +440,7 @@ def _follows_campaign(campaign_pk: QueryableAttribute[int], things: str) -> dict
 
 
 VISIBILITY[Kind.ALLOCATION] = _follows_campaign(Allocation.campaign_pk, "allocations")
-# Whoever sees a campaign may add its leads (seed 000), so sees its imports too, whoever ran them.
+# Whoever sees a campaign may add its leads (Noojee's rules), so sees its imports too, whoever ran them.
 VISIBILITY[Kind.LEAD_IMPORT] = _follows_campaign(LeadImportRun.campaign_pk, "lead imports")
 VISIBILITY[Kind.RECORDING] = {
     role: Rule(_recording_via_call(rule.clause), f"{rule.explanation}, and their recordings")
@@ -500,7 +500,7 @@ def may_manage(principal: Principal, target: Target) -> Decision:
     in_reseller = target.reseller_pk is not None and target.reseller_pk == principal.reseller_pk
     if kind is Kind.LEAD:
         # Leads follow their campaign: whoever sees it (checked by the lookup) may work its leads,
-        # which is what seed 000's user keys are for.
+        # which is what Noojee's user keys are for.
         return Decision(True, "whoever sees a campaign may add and change its leads")
     if kind is Kind.CONTACT_CENTRE:
         allowed = (role == "tenant_admin" and in_tenant) or (role == "reseller_admin" and in_reseller)
@@ -701,7 +701,7 @@ def may_import(principal: Principal) -> bool:
     return principal.role in ADMIN_ROLES
 
 
-# A tenant key (the tenant's "global key", added with issue 18) is named by its credential kind.
+# A tenant key (the tenant's "global key" for its Noojee integrations) is named by its credential kind.
 _TENANT_KEY = "tenant_key"
 
 

@@ -77,7 +77,7 @@ class AccountOut(Schema):
     created_at: datetime
 
 
-# The areas a user key may reach (seed 000: campaign-related endpoints); a key may be narrowed to some.
+# The areas a user key may reach (Noojee's rules: campaign-related endpoints); a key may be narrowed to some.
 KeyScope = Literal["campaigns", "calls", "recordings"]
 KEY_SCOPES: tuple[KeyScope, ...] = ("campaigns", "calls", "recordings")
 KeyName = Annotated[str, StringConstraints(min_length=1, max_length=80)]

@@ -41,7 +41,7 @@ def campaign_call_records(
     campaign_id: int | None,
     allocation_id: int | None,
 ) -> list[CallRecord]:
-    """The calls of the campaigns the principal sees (seed 000, as getCampaignList), by id;
+    """The calls of the campaigns the principal sees (Noojee's API-key rule, as getCampaignList), by id;
     optionally of one template, campaign or allocation."""
     visible_campaigns = select(Campaign.pk).where(visibility(principal, Kind.CAMPAIGN))
     if template_id is not None:

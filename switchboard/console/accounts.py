@@ -1,5 +1,5 @@
 """Users | Accounts: the list with search, an account's page in Basic or Advanced mode, and the
-Security tab's API keys (seed 000: "Switch to 'Advanced' mode ... Select the 'Security' tab and
+Security tab's API keys (Noojee's API-key page: "Switch to 'Advanced' mode ... Select the 'Security' tab and
 click the 'Create API Key'"). Every read and write goes through the access services."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Accounts | Team Management and campaign templates (the Details tab sets the Team, seed 000):
+"""Accounts | Team Management and campaign templates (the Details tab sets the Team, as in Noojee):
 pages over the contact-centre services, so the console and the API cannot disagree."""
 
 from __future__ import annotations

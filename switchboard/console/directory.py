@@ -144,7 +144,7 @@ def _department_path(row: Row) -> str:
 
 
 def kind_label(row: Row) -> str:
-    """The kind as search objects names it (seed 003's userType), written for reading."""
+    """The kind as search objects names it (APIO's userType), written for reading."""
     if row["kind"] == "call_center":
         user_type = CALL_CENTER_TYPES[row.get("type", "Basic")]
     else:

@@ -1,4 +1,4 @@
-"""Contact-centre tables. A template's optional team decides who sees its campaigns (seed 000)."""
+"""Contact-centre tables. A template's optional team decides who sees its campaigns (Noojee's rule)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class CampaignTemplate(Base):
     tenant_pk: Mapped[int] = mapped_column(ForeignKey("tenants.pk", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(80))
     name_key: Mapped[str] = mapped_column(key_string(80))
-    # The seed's "Details tab" Team: who may see this template's campaigns. NULL: admins only,
+    # Noojee's "Details tab" Team: who may see this template's campaigns. NULL: admins only,
     # unless the tenant opens team-less templates to everyone.
     team_pk: Mapped[int | None] = mapped_column(ForeignKey("teams.pk", ondelete="SET NULL"))
     dial_mode: Mapped[str] = mapped_column(String(20), default="preview")

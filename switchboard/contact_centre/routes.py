@@ -39,7 +39,7 @@ from switchboard.web.responses import errors, json_response, no_content
 from switchboard.web.state import database_of
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant_id}", tags=["contact centre"])
-# Seed 000: user API keys reach campaign-related endpoints, seeing what their account may.
+# Noojee's API-key rules: user API keys reach campaign-related endpoints, seeing what their account may.
 CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
 READ = errors(401, 403, 404)
 LOOKUP = errors(400, 401, 403, 404)  # READ, by an id that must be a number
@@ -189,7 +189,7 @@ def list_campaigns(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    """The campaigns the caller may see, by id (seed 000: those of its teams' templates, no others)."""
+    """The campaigns the caller may see, by id (a non-admin: those of its teams' templates, no others)."""
     page = page_request(limit, cursor, None, None)
     with database_of(request).transaction() as session:
         tenant, campaigns, total = service.campaign_page(

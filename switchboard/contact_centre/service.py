@@ -344,7 +344,7 @@ def _campaigns_visible(
 def visible_campaigns(
     session: Session, principal: Principal, template_id: int | None, tenant_pk: int | None = None
 ) -> list[Campaign]:
-    """Every campaign the principal may see (seed 000: those of its teams' templates), by id."""
+    """Every campaign the principal may see (Noojee's API-key rule: those of its teams' templates), by id."""
     stmt = _campaigns_visible(principal, template_id, tenant_pk).order_by(Campaign.pk)
     return list(session.scalars(stmt, scope_params(principal)))
 

@@ -1,4 +1,4 @@
-"""Request and response shapes of the directory, with the seed's camelCase names."""
+"""Request and response shapes of the directory, with APIO's camelCase names."""
 
 from __future__ import annotations
 

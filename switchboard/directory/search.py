@@ -1,4 +1,4 @@
-"""Search objects (seed 003): one indexed query with the policy in it, shaped as APIO shapes it.
+"""APIO's search objects: one indexed query with the policy in it, shaped as APIO shapes it.
 
 Missing, not visible and mismatched ids all end in the same "no row" of the same query, so the
 404s are byte-identical and take the same path (and time).
@@ -59,7 +59,7 @@ GROUP = [
     ("locationDialingCode", Group.location_dialing_code),
     ("addressInformation", Group.address_information),
 ]
-# The seed's user example, in its order; no device and no trunking information.
+# APIO's user example, in its order; no device and no trunking information.
 END_USER = [
     ("userId", User.user_id),
     ("lastName", User.last_name),
@@ -97,7 +97,7 @@ SERVICE_USER = [
 
 
 class SearchRequest(Schema):
-    """The seed's request: snake_case keys, strings only, nothing else."""
+    """APIO's request: snake_case keys, strings only, nothing else."""
 
     model_config = {"alias_generator": None, "validate_by_name": True}
     tenant_id: StrictStr
@@ -121,7 +121,7 @@ class Search:
 
 
 def parse(raw: dict[str, Any], default_domain: str) -> Search:
-    """Seed 003's rules; every violation is a 400 that names the field."""
+    """APIO's rules for search objects; every violation is a 400 that names the field."""
     try:
         request = SearchRequest.model_validate(raw)
     except ValidationError as exc:

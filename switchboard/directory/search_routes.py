@@ -1,4 +1,4 @@
-"""GET/POST /api/v1/search/objects/: seed 003's request, as a JSON body or as query parameters."""
+"""GET/POST /api/v1/search/objects/: APIO's search objects request, as a JSON body or as query parameters."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ _QUERY_PARAMETERS = [
 _BODY = {
     "required": False,
     "content": {"application/json": {"schema": SearchRequest.model_json_schema()}},
-    "description": "The search, as in seed 003 (or send the same fields as query parameters).",
+    "description": "The search, as APIO's search objects take it (or the same fields as query parameters).",
 }
 DOCS = {"requestBody": _BODY, "parameters": _QUERY_PARAMETERS}
 RESPONSES = errors(400, 401, 403, 404)

@@ -49,7 +49,7 @@ PATH_SEPARATOR = " \\ "
 
 
 def full_user_id(raw: str, default_domain: str) -> str:
-    """local@domain as given, or local@DEFAULT_DOMAIN when the domain is left out (seed 003)."""
+    """local@domain as given, or local@DEFAULT_DOMAIN when the domain is left out (as APIO's searches do)."""
     return raw if "@" in raw else f"{raw}@{default_domain}"
 
 

@@ -240,7 +240,7 @@ async def start(request: Request, principal: CallsCaller) -> Response:
 
 @router.post("/CallManagementAPI/stop", response_model=RecordingResult, responses=KEYED_ERRORS)
 async def stop(request: Request, principal: CallsCaller) -> Response:
-    """Stops the recording (seed 000: `stop?extenOrUniqueId=410`); `agentLoginName`, when given,
+    """Stops the recording (`stop?extenOrUniqueId=410`); `agentLoginName`, when given,
     must be the recording's owner."""
     return await _recording(request, principal, "stop")
 

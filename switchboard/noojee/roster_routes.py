@@ -20,7 +20,7 @@ from switchboard.noojee.parameters import parameter, required
 from switchboard.web.state import database_of
 
 router = APIRouter(prefix=NOOJEE_PREFIX.rstrip("/"), tags=["noojee"])
-# Seed 000's team rule, as for getCampaignList: user keys see the teams their account is in.
+# Noojee's API-key rule for teams, as for getCampaignList: user keys see the teams their account is in.
 CampaignsCaller = Annotated[Principal, Depends(authorize(Area.CAMPAIGNS))]
 ENTITY_TYPE = "ActiveRoster"
 

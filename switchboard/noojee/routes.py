@@ -87,7 +87,7 @@ class CampaignList(Schema):
     responses={status: ENVELOPE_ERRORS[status] for status in (401, 403, 405, 429)},  # no parameters
 )
 def get_campaign_template_list(request: Request, principal: CampaignsCaller) -> Response:
-    """The campaign templates this key may see (seed 000: its account's teams' templates)."""
+    """The campaign templates this key may see (a user key: its account's teams' templates)."""
     with database_of(request).transaction() as session:
         templates = service.visible_templates(session, principal)
         tenants = _tenant_ids(session, {t.tenant_pk for t in templates})

@@ -19,7 +19,7 @@ GLOBAL_API_KEYS = "GLOBAL_API_KEYS"  # list of {digest, prefix, createdAt, expir
 IP_ALLOWLIST = "IP_ALLOWLIST"  # CIDRs every request must come from; a fresh install: loopback only
 SETTINGS_CHANNEL = "settings"
 
-END_USER_NAME = "END_USER_NAME"  # how search objects builds an end user's "name" (seed 003)
+END_USER_NAME = "END_USER_NAME"  # how search objects builds an end user's "name" (as APIO's does)
 # How long a Noojee subscribe waits at most: its Java client gives up reading after 5 s, so a longer
 # wait would answer nobody (SWITCHBOARD_SUBSCRIBE_MAX_WAIT_SECONDS stays the hard upper bound).
 NOOJEE_SUBSCRIBE_MAX_WAIT = "noojeeSubscribeMaxWaitSeconds"
@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
 # Settings readable and writable through /api/v1/settings/ (secrets are never in this list).
 PUBLIC_SETTINGS = (DEFAULT_DOMAIN, END_USER_NAME, NOOJEE_SUBSCRIBE_MAX_WAIT, NOOJEE_ACCEPT_GET)
 
-# A parameter in one or two braces on each side: seed 003 itself writes "{first_name}} {{last_name}}".
+# A parameter in one or two braces on each side: APIO's own page writes "{first_name}} {{last_name}}".
 _NAME_PARAMETER = re.compile(r"\{\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}?")
 NAME_PARAMETERS = frozenset({"first_name", "last_name"})
 

@@ -99,7 +99,7 @@ class Perimeter:
 
 def canonical_native_path(scope: Scope) -> None:
     """A native route's path gets its trailing slash in place, found at once (the router's SlashTwin
-    finds any other form later). Never a redirect: it would drop a GET body (seed 003)."""
+    finds any other form later). Never a redirect: it would drop a GET body (as APIO's searches send)."""
     path: str = scope["path"]
     if path.startswith("/api/v1/") and not path.endswith("/") and "." not in path.rsplit("/", 1)[1]:
         scope["path"] = path + "/"

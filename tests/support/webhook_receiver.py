@@ -1,5 +1,5 @@
 """A real HTTP receiver for webhook tests: records every request, answers as scripted, and verifies
-signatures with the README's recipe."""
+signatures with the recipe in docs/api.md."""
 
 from __future__ import annotations
 
@@ -107,21 +107,21 @@ def wait_log(api: TestClient, webhook_id: int, count: int) -> Any:
         time.sleep(0.05)
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+API_DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
 
 def readme_verify() -> Any:
-    """The verification recipe exactly as the README gives it to receivers."""
-    text_ = README.read_text()
+    """The verification recipe exactly as docs/api.md gives it to receivers."""
+    text_ = API_DOCS.read_text()
     block = re.search(
         r"<!-- webhook-verification-recipe -->\s*```python\n(.*?)```"
         r"\s*<!-- end-webhook-verification-recipe -->",
         text_,
         re.S,
     )
-    assert block is not None, "the README has no verification recipe"
+    assert block is not None, "docs/api.md has no verification recipe"
     namespace: dict[str, Any] = {}
-    exec(block.group(1), namespace)  # noqa: S102 -- our own README's code, as a receiver would paste it
+    exec(block.group(1), namespace)  # noqa: S102 -- our own docs' code, as a receiver would paste it
     return namespace["verify"]
 
 
