@@ -98,7 +98,7 @@ def _box(request: Request) -> SecretBox:
 @router.post("/", status_code=201, response_model=WebhookCreated, responses=WRITE)
 async def create_webhook(request: Request, principal: WebhooksCaller, body: WebhookCreate) -> Response:
     """Subscribes a URL to event types. The response holds the signing secret, once: verify
-    each delivery's Switchboard-Signature with it (README). 400 for a URL whose host is, or
+    each delivery's Switchboard-Signature with it (docs/api.md, webhooks). 400 for a URL whose host is, or
     resolves to, an address that may not be called (private, loopback, link-local, metadata...)."""
     url = await webhooks.vetted_url(body.url, services_of(request).settings)  # before any transaction
 

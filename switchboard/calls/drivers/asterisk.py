@@ -317,7 +317,7 @@ class AsteriskAmi(Driver):
             raise PbxTimedOut(
                 f"The PBX did not answer the {fields['Action']} request in {ACTION_TIMEOUT:g} s. If it "
                 "does it later, a call or recording it starts is ended at once and a stop, pause or "
-                "hang-up is recorded; retrying is safe (README: when the PBX does not answer)."
+                "hang-up is recorded; retrying is safe (docs/api.md: when the PBX does not answer)."
             ) from None
         finally:  # answered, timed out, or the caller gave up first (readyz's deadline)
             self._pending.pop(action_id, None)
