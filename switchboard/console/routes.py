@@ -138,14 +138,14 @@ def static_file(name: str) -> Response:
 front_router = APIRouter(include_in_schema=False)
 
 
-@front_router.get("/")
+@front_router.api_route("/", methods=["GET", "HEAD"])  # HEAD: `curl -I` answers too
 async def front_door() -> Response:
     """The console is the front door (the API's index is at /api/v1/). A path, not a URL: a
     Location built from the Host header could send the browser elsewhere."""
     return RedirectResponse(CONSOLE.path, status_code=302)
 
 
-@front_router.get("/favicon.ico")
+@front_router.api_route("/favicon.ico", methods=["GET", "HEAD"])
 def favicon() -> Response:
     """For clients that ask before (or without) reading a page's <link rel="icon">: an icon, not a
     404 and its audit line at every page view."""

@@ -40,7 +40,7 @@ PAGE_HEADERS = {
 }
 
 
-@index_router.get(INDEX.path)
+@index_router.api_route(INDEX.path, methods=["GET", "HEAD"])
 async def api_index(request: Request) -> Response:
     if _quality(request.headers.get("accept", ""), "text/html") > _quality(
         request.headers.get("accept", "*/*"), "application/json"

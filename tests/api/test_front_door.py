@@ -34,6 +34,8 @@ def test_the_root_leads_to_the_console(anonymous: TestClient) -> None:
     spoofed = anonymous.get("/", headers={"Host": "evil.example"}, follow_redirects=False)
     assert spoofed.headers["location"] == "/console/"
     assert anonymous.get("/").url.path == "/console/sign-in"
+    for path in ("/", "/api/v1/", "/favicon.ico"):  # `curl -I` too
+        assert anonymous.head(path, follow_redirects=False).status_code in (200, 302), path
 
 
 def test_the_api_index_is_public_and_the_same_for_everyone(
