@@ -16,7 +16,16 @@ from switchboard.cli.main import app
 
 # What only the commands that serve, migrate or query need; the command line must not load them
 # to print its help (each costs tenths of a second at every start).
-HEAVY = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "playwright", "prometheus_client")
+HEAVY = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "playwright",
+    "prometheus_client",
+    "pydantic",  # typer's value coercion uses it: a flag's default must not need it (readable_help)
+)
 HEAVY_OURS = ("switchboard.app", "switchboard.db", "switchboard.settings", "switchboard.access")
 # typer's type placeholders: <str>, <bool>, <int>, <path>, <list[str]>, <int range>...
 PLACEHOLDER = re.compile(r"<[a-z][a-z_ \[\],|]*>")

@@ -56,6 +56,9 @@ class _ReadableParams:
         option: TyperOption | None = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             _readable(option)
+            # Unset, typer's help flag is None, which goes through its value coercion; that loads
+            # pydantic (a tenth of a second at each start). A flag not given is False.
+            option.default = False
         return option
 
 
