@@ -37,6 +37,7 @@ from switchboard.console.calls import router as console_calls_router
 from switchboard.console.campaigns import router as console_campaigns_router
 from switchboard.console.contact_centre import router as console_contact_centre_router
 from switchboard.console.directory import router as console_directory_router
+from switchboard.console.routes import front_router
 from switchboard.console.routes import router as console_router
 from switchboard.console.settings import router as console_settings_router
 from switchboard.contact_centre.lead_routes import router as leads_router
@@ -64,6 +65,7 @@ from switchboard.noojee.get_method import AcceptGet, add_get_twins
 from switchboard.noojee.health_routes import router as noojee_health_router
 from switchboard.noojee.roster_routes import router as noojee_roster_router
 from switchboard.noojee.routes import router as noojee_router
+from switchboard.ops.index_routes import index_router
 from switchboard.ops.routes import Floor, floor
 from switchboard.ops.routes import router as ops_router
 from switchboard.settings import Settings
@@ -231,6 +233,10 @@ def create_app(settings: Settings) -> FastAPI:
         console_calls_router,
         console_audit_router,
         console_settings_router,
+        # Last: the front door (/ and /favicon.ico) and the API's index, asked for by people, not
+        # clients; matched after every other route, they cost the API's requests nothing.
+        front_router,
+        index_router,
     )
     for router in routers:
         add_get_twins(router.routes)  # every Noojee method, whichever router holds it

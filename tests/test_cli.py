@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -327,3 +328,48 @@ def test_demo_prints_acmes_tenant_key_once_and_the_tenant_key_commands(cli_env: 
     assert own.exit_code == 0, own.output
     other = runner.invoke(app, ["access", "explain", "--key-prefix", prefix, "--object", "tenant:globex"])
     assert other.exit_code == 3
+
+
+def test_keys_create_takes_scopes_as_the_api_does(cli_env: Path, db: Database) -> None:
+    from switchboard.access.models import ApiKey
+    from switchboard.access.schemas import KEY_SCOPES
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["accounts", "create", "ann", "--role", "system"]).exit_code == 0
+
+    def create(name: str, *scopes: str) -> Any:
+        return runner.invoke(app, ["keys", "create", "--account", "ann", "--name", name, *scopes])
+
+    for name, given in [
+        ("comma", ["--scopes", "calls, recordings"]),
+        ("repeated", ["--scopes", "recordings", "--scopes", "calls,"]),
+        ("default", []),
+        ("all", ["--scopes", ",".join(KEY_SCOPES)]),
+    ]:
+        made = create(name, *given)
+        assert made.exit_code == 0, made.output
+        assert keys.is_well_formed(_lines(made.stdout)["api_key"])
+    with db.transaction() as session:
+        stored = {row.name: row.scopes for row in session.scalars(select(ApiKey))}
+    # As POST /api/v1/accounts/{username}/api-keys/ stores them: in their order, none for all three.
+    assert stored == {
+        "comma": ["calls", "recordings"],
+        "repeated": ["calls", "recordings"],
+        "default": None,
+        "all": None,
+    }
+
+    for given, words in [
+        (["--scopes", "calls,bogus"], ["--scopes", "'bogus'", "'campaigns', 'calls' or 'recordings'"]),
+        (["--scopes", "Calls"], ["--scopes", "'Calls'"]),
+        (["--scopes", ","], ["--scopes", "at least 1"]),
+    ]:
+        refused = create("refused", *given)
+        assert refused.exit_code == 2, refused.output
+        assert refused.exception is None or isinstance(refused.exception, SystemExit)
+        assert "Traceback" not in refused.output
+        for word in words:
+            assert word in refused.output, refused.output
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(ApiKey)) == 4  # nothing made by a refusal

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.support.server import add_extension_410, running_server
+from tests.support.server import add_extension_410, running_server, server_log_path
 
 pytestmark = pytest.mark.server
 
@@ -62,6 +63,8 @@ def test_https_with_a_self_signed_certificate_and_redacted_logs(
         assert secret not in text
     assert "apiKey=[REDACTED]" in text
     assert '"GET /api/v1/tenants/" 200' in text
+    assert f"  console: https://127.0.0.1:{port}/console/" in text
+    assert f"clients may trust {cert}" in text  # the self-signed certificate, named
 
 
 def test_certificate_is_reused_across_restarts(database_url: str, global_key: str, tmp_path: Path) -> None:
@@ -81,6 +84,21 @@ def test_development_mode_serves_plain_http_on_loopback_only(
         spoofed = httpx2.get(url, headers={"X-API-Key": global_key, "X-Forwarded-For": "127.0.0.1"})
         assert spoofed.status_code == 403
     assert any("development only" in line for line in log)
+
+
+def test_the_banner_names_the_console_and_links_that_answer(
+    database_url: str, global_key: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    with running_server(data_dir, database_url, "--insecure-http") as (port, _):
+        banner = server_log_path(data_dir, port).read_text()
+        base = f"http://127.0.0.1:{port}"
+        assert f"Switchboard is serving on {base}\n" in banner
+        urls = re.findall(r"^  [a-z]+: +(http://\S+)$", banner, re.MULTILINE)
+        assert urls == [f"{base}/console/", f"{base}/api/v1/", f"{base}/api/v1/docs", f"{base}/healthz"]
+        for url in urls:
+            assert httpx2.get(url, follow_redirects=True).status_code == 200, url
+    assert global_key not in banner
 
 
 def test_simulate_call_reaches_the_running_servers_simulated_pbx(

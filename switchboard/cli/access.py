@@ -8,22 +8,43 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from switchboard.cli.common import DataDir, command_settings, err, open_database, upgrade_schema
+from switchboard.cli.common import (
+    DataDir,
+    checked_body,
+    command_settings,
+    err,
+    open_database,
+    upgrade_schema,
+)
+from switchboard.cli.readable_help import CommandGroup
 from switchboard.errors import NotFound, SwitchboardError
 
-keys_app = typer.Typer(help="Global key rotation, tenant keys and user API keys.", no_args_is_help=True)
-accounts_app = typer.Typer(help="Accounts (the shell acts with system rights).", no_args_is_help=True)
-allowlist_app = typer.Typer(help="The system IP allowlist.", no_args_is_help=True)
-access_app = typer.Typer(help="Explain access decisions.", no_args_is_help=True)
+if TYPE_CHECKING:  # the database layer loads where a command needs it (start-up time)
+    from sqlalchemy.orm import Session
+
+keys_app = CommandGroup(help="Global key rotation, tenant keys and user API keys.", no_args_is_help=True)
+accounts_app = CommandGroup(help="Accounts (the shell acts with system rights).", no_args_is_help=True)
+allowlist_app = CommandGroup(help="The system IP allowlist.", no_args_is_help=True)
+access_app = CommandGroup(help="Explain access decisions.", no_args_is_help=True)
 out = Console()
+KeyId = Annotated[int, typer.Argument(metavar="KEY_ID", help="The key's id (as the list shows it).")]
+Username = Annotated[str, typer.Argument(metavar="USERNAME", help="The account's name.")]
+# The schemas' fields, as the command line names them (in messages about what it was given).
+KEY_OPTIONS = {"name": "--name", "expiresAt": "--expires-in", "ipAllowlist": "--allow", "scopes": "--scopes"}
+TENANT_KEY_OPTIONS = {**KEY_OPTIONS, "expiresAt": "--expires"}
+ACCOUNT_OPTIONS = {
+    "username": "USERNAME",
+    "role": "--role",
+    "tenantId": "--tenant",
+    "groupId": "--group",
+    "linkedUserId": "--linked-user",
+}
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 
 
@@ -58,7 +79,8 @@ def shell_transaction(data_dir: Path | None) -> Iterator[Session]:
 def rotate_global(
     data_dir: DataDir = None,
     grace: Annotated[
-        str, typer.Option(help="How long the current key keeps working (e.g. 1h, 7d, 0).")
+        str,
+        typer.Option(metavar="DURATION", help="How long the current key keeps working (e.g. 1h, 7d, 0)."),
     ] = "1h",
 ) -> None:
     """Issue a new global key, printed once; the old one works until the grace period ends."""
@@ -72,11 +94,16 @@ def rotate_global(
 
 
 @keys_app.command("list")
-def list_keys(data_dir: DataDir = None, account: Annotated[str | None, typer.Option()] = None) -> None:
+def list_keys(
+    data_dir: DataDir = None,
+    account: Annotated[str | None, typer.Option(metavar="ACCOUNT", help="Only this account's keys.")] = None,
+) -> None:
     """User API keys (never the keys themselves)."""
+    from sqlalchemy import select
+
     from switchboard.access.models import Account, ApiKey
 
-    table = Table("id", "account", "name", "prefix", "created", "expires", "last used", "revoked")
+    table = Table("id", "account", "name", "prefix", "scopes", "created", "expires", "last used", "revoked")
     with shell_transaction(data_dir) as session:
         stmt = select(ApiKey, Account.username).join(Account).order_by(ApiKey.pk)
         if account:
@@ -87,6 +114,7 @@ def list_keys(data_dir: DataDir = None, account: Annotated[str | None, typer.Opt
                 username,
                 key.name,
                 key.prefix,
+                "all" if key.scopes is None else ",".join(key.scopes),
                 f"{key.created_at:%Y-%m-%d %H:%M}",
                 f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "-",
                 f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-",
@@ -97,12 +125,22 @@ def list_keys(data_dir: DataDir = None, account: Annotated[str | None, typer.Opt
 
 @keys_app.command("create")
 def create_key(
-    account: Annotated[str, typer.Option(help="The account the key acts as.")],
-    name: Annotated[str, typer.Option(help="What the key is for.")],
+    account: Annotated[str, typer.Option(metavar="ACCOUNT", help="The account the key acts as.")],
+    name: Annotated[str, typer.Option(metavar="NAME", help="What the key is for.")],
     data_dir: DataDir = None,
-    expires_in: Annotated[str | None, typer.Option(help="e.g. 90d")] = None,
+    expires_in: Annotated[
+        str | None, typer.Option(metavar="DURATION", help="e.g. 90d (default: never).")
+    ] = None,
     allow: Annotated[
-        list[str] | None, typer.Option(help="CIDR the key may be used from (repeatable).")
+        list[str] | None, typer.Option(metavar="CIDR", help="CIDR the key may be used from (repeatable).")
+    ] = None,
+    scopes: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SCOPES",
+            help="What the key reaches: campaigns, calls, recordings; comma-separated or repeated "
+            "(default: all three).",
+        ),
     ] = None,
 ) -> None:
     """Create a user API key for an account; the key is printed once."""
@@ -112,8 +150,11 @@ def create_key(
     from switchboard.db.base import utcnow
 
     expires = utcnow() + parse_duration(expires_in) if expires_in else None
+    given = {"name": name, "expiresAt": expires, "ipAllowlist": allow or []}
+    if scopes is not None:
+        given["scopes"] = [scope.strip() for entry in scopes for scope in entry.split(",") if scope.strip()]
+    body = checked_body(ApiKeyCreate, given, KEY_OPTIONS)
     with shell_transaction(data_dir) as session:
-        body = ApiKeyCreate.model_validate({"name": name, "expiresAt": expires, "ipAllowlist": allow or []})
         row, key = create_api_key(session, CLI_PRINCIPAL, account, body)
         key_id = row.pk
     err.print(f"API key {key_id} for {account} (shown once; send it over a secure channel):")
@@ -121,8 +162,10 @@ def create_key(
 
 
 @keys_app.command("revoke")
-def revoke_key(key_id: int, data_dir: DataDir = None) -> None:
+def revoke_key(key_id: KeyId, data_dir: DataDir = None) -> None:
     """Revoke a user API key by id; every worker refuses it at once."""
+    from sqlalchemy import select
+
     from switchboard.access.api_keys import revoke_api_key
     from switchboard.access.models import Account, ApiKey
     from switchboard.access.principal import CLI_PRINCIPAL
@@ -137,12 +180,16 @@ def revoke_key(key_id: int, data_dir: DataDir = None) -> None:
 
 @keys_app.command("tenant-create")
 def create_tenant_key(
-    tenant: Annotated[str, typer.Option(help="The tenant the key acts in (as its administrator).")],
-    name: Annotated[str, typer.Option(help="What the key is for, e.g. Noojee.")],
+    tenant: Annotated[
+        str, typer.Option(metavar="TENANT", help="The tenant the key acts in (as its administrator).")
+    ],
+    name: Annotated[str, typer.Option(metavar="NAME", help="What the key is for, e.g. Noojee.")],
     data_dir: DataDir = None,
-    expires: Annotated[str | None, typer.Option(help="e.g. 90d (default: never)")] = None,
+    expires: Annotated[
+        str | None, typer.Option(metavar="DURATION", help="e.g. 90d (default: never).")
+    ] = None,
     allow: Annotated[
-        list[str] | None, typer.Option(help="CIDR the key may be used from (repeatable).")
+        list[str] | None, typer.Option(metavar="CIDR", help="CIDR the key may be used from (repeatable).")
     ] = None,
 ) -> None:
     """Create a tenant key (the tenant's own global key, e.g. for Noojee integrations); printed once."""
@@ -152,8 +199,10 @@ def create_tenant_key(
     from switchboard.db.base import utcnow
 
     expires_at = utcnow() + parse_duration(expires) if expires else None
+    body = checked_body(
+        TenantKeyCreate, {"name": name, "expiresAt": expires_at, "ipAllowlist": allow}, TENANT_KEY_OPTIONS
+    )
     with shell_transaction(data_dir) as session:
-        body = TenantKeyCreate.model_validate({"name": name, "expiresAt": expires_at, "ipAllowlist": allow})
         row, key = create(session, CLI_PRINCIPAL, tenant, body)
         key_id = row.pk
     err.print(f"Tenant key {key_id} for {tenant} (shown once; send it over a secure channel):")
@@ -162,7 +211,8 @@ def create_tenant_key(
 
 @keys_app.command("tenant-list")
 def list_tenant_keys(
-    tenant: Annotated[str, typer.Option(help="The tenant whose keys to list.")], data_dir: DataDir = None
+    tenant: Annotated[str, typer.Option(metavar="TENANT", help="The tenant whose keys to list.")],
+    data_dir: DataDir = None,
 ) -> None:
     """A tenant's keys (never the keys themselves)."""
     from switchboard.access.principal import CLI_PRINCIPAL
@@ -191,7 +241,7 @@ def list_tenant_keys(
 
 
 @keys_app.command("tenant-revoke")
-def revoke_tenant_key(key_id: int, data_dir: DataDir = None) -> None:
+def revoke_tenant_key(key_id: KeyId, data_dir: DataDir = None) -> None:
     """Revoke a tenant key by id; every worker refuses it at once."""
     from switchboard.access import tenant_keys
     from switchboard.access.principal import CLI_PRINCIPAL
@@ -204,10 +254,13 @@ def revoke_tenant_key(key_id: int, data_dir: DataDir = None) -> None:
 
 @keys_app.command("tenant-rotate")
 def rotate_tenant_key(
-    key_id: int,
+    key_id: KeyId,
     data_dir: DataDir = None,
     grace: Annotated[
-        str, typer.Option(help="How long the current key keeps working (e.g. 1h, 7d, 0; at most 7d).")
+        str,
+        typer.Option(
+            metavar="DURATION", help="How long the current key keeps working (e.g. 1h, 7d, 0; at most 7d)."
+        ),
     ] = "1h",
 ) -> None:
     """Issue the key's successor, printed once; the old key works until the grace period ends."""
@@ -230,6 +283,9 @@ def rotate_tenant_key(
 
 @accounts_app.command("list")
 def list_accounts(data_dir: DataDir = None) -> None:
+    """Every account: its role, tenant, group, linked user and whether it is enabled."""
+    from sqlalchemy import select
+
     from switchboard.access.accounts import account_view
     from switchboard.access.models import Account
 
@@ -250,15 +306,19 @@ def list_accounts(data_dir: DataDir = None) -> None:
 
 @accounts_app.command("create")
 def create_account(
-    username: str,
-    role: Annotated[str, typer.Option(help="system, tenant_admin, group_admin or user")],
+    username: Username,
+    role: Annotated[str, typer.Option(metavar="ROLE", help="system, tenant_admin, group_admin or user")],
     data_dir: DataDir = None,
-    tenant: Annotated[str | None, typer.Option()] = None,
-    group: Annotated[str | None, typer.Option()] = None,
-    linked_user: Annotated[str | None, typer.Option(help="A directory end user id")] = None,
+    tenant: Annotated[
+        str | None, typer.Option(metavar="TENANT", help="Its tenant (tenant and group roles).")
+    ] = None,
+    group: Annotated[str | None, typer.Option(metavar="GROUP", help="Its group (group_admin).")] = None,
+    linked_user: Annotated[
+        str | None, typer.Option(metavar="USER_ID", help="A directory end user id")
+    ] = None,
 ) -> None:
     """Create an account with a generated password, printed once."""
-    from pydantic import SecretStr, ValidationError
+    from pydantic import SecretStr
 
     from switchboard.access.accounts import create_account as create
     from switchboard.access.passwords import generate_password
@@ -266,20 +326,18 @@ def create_account(
     from switchboard.access.schemas import AccountCreate
 
     password = generate_password()
-    try:
-        body = AccountCreate.model_validate(
-            {
-                "username": username,
-                "password": SecretStr(password),
-                "role": role,
-                "tenantId": tenant,
-                "groupId": group,
-                "linkedUserId": linked_user,
-            }
-        )
-    except ValidationError as exc:
-        err.print(f"[red]Invalid:[/red] {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
-        raise typer.Exit(2) from exc
+    body = checked_body(
+        AccountCreate,
+        {
+            "username": username,
+            "password": SecretStr(password),
+            "role": role,
+            "tenantId": tenant,
+            "groupId": group,
+            "linkedUserId": linked_user,
+        },
+        ACCOUNT_OPTIONS,
+    )
     with shell_transaction(data_dir) as session:
         create(session, CLI_PRINCIPAL, body)
     err.print(f"Account {username} created (password shown once).")
@@ -287,7 +345,7 @@ def create_account(
 
 
 @accounts_app.command("set-password")
-def set_password(username: str, data_dir: DataDir = None) -> None:
+def set_password(username: Username, data_dir: DataDir = None) -> None:
     """Set a new generated password (printed once); ends its login tokens and console sessions."""
     from switchboard.access.accounts import update_account
     from switchboard.access.passwords import generate_password
@@ -302,6 +360,7 @@ def set_password(username: str, data_dir: DataDir = None) -> None:
 
 @allowlist_app.command("show")
 def allowlist_show(data_dir: DataDir = None) -> None:
+    """The allowlist's entries, one a line (none: every address may connect)."""
     from switchboard.system.store import IP_ALLOWLIST, read_setting
 
     with shell_transaction(data_dir) as session:
@@ -310,7 +369,10 @@ def allowlist_show(data_dir: DataDir = None) -> None:
 
 
 @allowlist_app.command("set")
-def allowlist_set(entries: list[str], data_dir: DataDir = None) -> None:
+def allowlist_set(
+    entries: Annotated[list[str], typer.Argument(metavar="ADDRESS", help="Addresses or CIDRs, one or more.")],
+    data_dir: DataDir = None,
+) -> None:
     """Replace the allowlist (addresses or CIDRs); every worker applies it at once."""
     from switchboard.system.store import IP_ALLOWLIST, normalise_allowlist, write_setting
 
@@ -322,11 +384,20 @@ def allowlist_set(entries: list[str], data_dir: DataDir = None) -> None:
 
 @access_app.command("explain")
 def access_explain(
-    obj: Annotated[str, typer.Option("--object", help="KIND:ID, e.g. user:acme/acme-sales/bob@acme.example")],
+    obj: Annotated[
+        str,
+        typer.Option(
+            "--object", metavar="KIND:ID", help="The object, e.g. user:acme/acme-sales/bob@acme.example"
+        ),
+    ],
     data_dir: DataDir = None,
-    key_prefix: Annotated[str | None, typer.Option(help="The key's shown prefix, e.g. sbu_AbCdEf")] = None,
-    account: Annotated[str | None, typer.Option(help="An account name (as with its login token)")] = None,
-    operation: Annotated[str, typer.Option(help="read or manage")] = "read",
+    key_prefix: Annotated[
+        str | None, typer.Option(metavar="PREFIX", help="The key's shown prefix, e.g. sbu_AbCdEf")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option(metavar="ACCOUNT", help="An account name (as with its login token)")
+    ] = None,
+    operation: Annotated[str, typer.Option(metavar="OPERATION", help="read or manage")] = "read",
 ) -> None:
     """Print allow/deny for a key or account on an object, and the rule that decided."""
     from switchboard.access.explain import explain, principal_for

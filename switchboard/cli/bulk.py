@@ -14,7 +14,7 @@ from switchboard.bulk import BATCH_SIZE
 from switchboard.cli.common import DataDir, command_settings, err, open_database, upgrade_schema
 
 FILES_HELP = (
-    "CSV files named after their kind (tenants.csv, domains.csv, groups.csv, departments.csv, "
+    "One or more: CSV files named after their kind (tenants.csv, domains.csv, groups.csv, departments.csv, "
     'users.csv, service_users.csv) or JSON Lines files (.jsonl, a "kind" in each record).'
 )
 
@@ -43,6 +43,7 @@ def import_command(
     files: Annotated[
         list[Path],
         typer.Argument(
+            metavar="FILE",
             help=FILES_HELP,
             exists=True,
             dir_okay=False,
@@ -50,7 +51,7 @@ def import_command(
     ],
     check_only: Annotated[bool, typer.Option("--check-only", help="Check every row, write nothing.")] = False,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, max=10_000, help="Rows per transaction.")
+        int, typer.Option("--batch-size", min=1, max=10_000, metavar="ROWS", help="Rows per transaction.")
     ] = BATCH_SIZE,
     data_dir: DataDir = None,
 ) -> None:
@@ -105,7 +106,10 @@ def _report(verb: str, outcome: object) -> None:
 
 
 def export_command(
-    target: Annotated[Path, typer.Argument(help="A directory (CSV: one file per kind) or a .jsonl file.")],
+    target: Annotated[
+        Path,
+        typer.Argument(metavar="TARGET", help="A directory (CSV: one file per kind) or a .jsonl file."),
+    ],
     data_dir: DataDir = None,
 ) -> None:
     """Export the directory in the formats `switchboard import` reads (round trip: export, then

@@ -8,25 +8,29 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import SecretStr
 
 from switchboard.cli.common import DataDir, command_settings, err, open_database, upgrade_schema
-from switchboard.settings import Settings, UnsafeSettingsError
+from switchboard.cli.readable_help import CommandGroup
 
-app = typer.Typer(
+if TYPE_CHECKING:  # settings, pydantic and the rest load where a command needs them (start-up time)
+    from switchboard.settings import Settings
+
+app = CommandGroup(
     help="Switchboard: a secure API layer for hosted telephony and contact centres.",
     no_args_is_help=True,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+db_app = CommandGroup(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
 def _export(settings: Settings) -> None:
     """Server worker processes build their settings from the environment: hand ours over."""
+    from pydantic import SecretStr
+
     for name, value in settings.model_dump().items():
         if value is None:
             continue
@@ -114,19 +118,23 @@ def demo(data_dir: DataDir = None) -> None:
 @app.command()
 def serve(
     data_dir: DataDir = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8443).")] = None,
+    host: Annotated[
+        str | None, typer.Option(metavar="ADDRESS", help="Address to bind (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default 8443).")] = None,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Worker processes (PostgreSQL only for >1).")
+        int, typer.Option(min=1, max=64, metavar="N", help="Worker processes (PostgreSQL only for >1).")
     ] = 1,
-    certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
-    keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    certfile: Annotated[Path | None, typer.Option(metavar="FILE", help="TLS certificate (PEM).")] = None,
+    keyfile: Annotated[Path | None, typer.Option(metavar="FILE", help="TLS private key (PEM).")] = None,
     insecure_http: Annotated[
         bool, typer.Option("--insecure-http", help="Development only: plain HTTP on loopback.")
     ] = False,
 ) -> None:
     """Serve the API over HTTPS (a self-signed localhost certificate is made if none is given)."""
     import uvicorn
+
+    from switchboard.settings import UnsafeSettingsError
 
     settings = command_settings(
         data_dir,
@@ -149,21 +157,21 @@ def serve(
     listener = _bind(settings.host, settings.port)
     ssl: dict[str, str] = {}
     scheme = "http"
+    self_signed: Path | None = None
     if not settings.insecure_http:
         from switchboard.tls import ensure_self_signed
 
-        cert, key = (
-            (settings.certfile, settings.keyfile)
-            if settings.certfile and settings.keyfile
-            else ensure_self_signed(settings.data_dir)
-        )
+        if settings.certfile and settings.keyfile:
+            cert, key = settings.certfile, settings.keyfile
+        else:
+            cert, key = ensure_self_signed(settings.data_dir)
+            self_signed = cert
         ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
         scheme = "https"
     else:
         err.print("[yellow]WARNING: serving plain HTTP (development only, loopback only).[/yellow]")
     _export(settings)
-    base = f"{scheme}://{settings.host}:{settings.port}"
-    typer.echo(f"Switchboard API: {base}/api/v1/  docs: {base}/api/v1/docs  health: {base}/healthz", err=True)
+    typer.echo(banner(scheme, settings.host, settings.port, self_signed), err=True)
     config = uvicorn.Config(
         "switchboard.server:app_from_environment",
         factory=True,
@@ -190,6 +198,20 @@ def serve(
         return
     if not server.started:
         raise typer.Exit(3)
+
+
+def banner(scheme: str, host: str, port: int, self_signed: Path | None) -> str:
+    """What `serve` prints as it starts: where the console, the API's index, its documentation and
+    the health check answer (addresses only: no secret is ever part of one)."""
+    from switchboard.kit.entry_points import BANNER_LINKS
+
+    base = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+    width = max(len(link.name) for link in BANNER_LINKS) + 1
+    lines = [f"Switchboard is serving on {base}"]
+    lines += [f"  {link.name + ':':<{width}} {base}{link.path}" for link in BANNER_LINKS]
+    if self_signed is not None:
+        lines.append(f"  (a self-signed certificate: browsers warn; clients may trust {self_signed})")
+    return "\n".join(lines)
 
 
 def _bind(host: str, port: int) -> socket.socket:

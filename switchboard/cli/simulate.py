@@ -2,46 +2,55 @@
 
 from __future__ import annotations
 
-import json
-import ssl
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-simulate_app = typer.Typer(help="Drive the simulated PBX of a running server.", no_args_is_help=True)
+from switchboard.cli.readable_help import CommandGroup
+
+simulate_app = CommandGroup(help="Drive the simulated PBX of a running server.", no_args_is_help=True)
 err = Console(stderr=True)
 
 
 @simulate_app.command("call")
 def simulate_call(
-    to: Annotated[str, typer.Option("--to", help="The extension called, e.g. 410.")],
-    caller: Annotated[str, typer.Option("--from", help="The caller's number, e.g. +61390000001.")],
+    to: Annotated[str, typer.Option("--to", metavar="EXTENSION", help="The extension called, e.g. 410.")],
+    caller: Annotated[
+        str, typer.Option("--from", metavar="NUMBER", help="The caller's number, e.g. +61390000001.")
+    ],
     key: Annotated[
         str,
         typer.Option(
             "--key",
+            metavar="KEY",
             envvar="SWITCHBOARD_API_KEY",
             help="An administrator's credential (the global key, a tenant admin's token or key); "
             "prefer the environment variable SWITCHBOARD_API_KEY to keep it out of shell history.",
         ),
     ],
     tenant: Annotated[
-        str | None, typer.Option("--tenant", help="The tenant, if the extension is in several.")
+        str | None,
+        typer.Option("--tenant", metavar="TENANT", help="The tenant, if the extension is in several."),
     ] = None,
-    url: Annotated[str, typer.Option("--url", help="The server.")] = "https://127.0.0.1:8443",
+    url: Annotated[str, typer.Option("--url", metavar="URL", help="The server.")] = "https://127.0.0.1:8443",
     cacert: Annotated[
         Path | None,
         typer.Option(
-            "--cacert", help="CA or certificate to trust (default: ./data/tls/localhost.crt if present)."
+            "--cacert",
+            metavar="FILE",
+            help="CA or certificate to trust (default: ./data/tls/localhost.crt if present).",
         ),
     ] = None,
 ) -> None:
     """An inbound call from --from to extension --to, on the server's simulated PBX."""
+    import json
+    import ssl
+    import urllib.error
+    import urllib.request
+
     if not url.startswith(("https://", "http://")):
         err.print("[red]--url must be an https:// (or, in development, http://) address[/red]")
         sys.exit(2)

@@ -19,6 +19,7 @@ from switchboard.console.pages import (
     refused,
 )
 from switchboard.errors import NotFound, TooManyRequests, Unauthorized
+from switchboard.kit.entry_points import CONSOLE
 from switchboard.web.state import database_of, services_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -113,13 +114,39 @@ def new_key(request: Request) -> Response:
     return page(request, "key_created.html", current, **shown)
 
 
-STATIC_TYPES = {"console.css": "text/css", "console.js": "text/javascript"}
+STATIC_TYPES = {
+    "console.css": "text/css",
+    "console.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
+    "favicon.ico": "image/vnd.microsoft.icon",
+}
+# An icon may be kept a day: browsers ask for it at every page otherwise.
+ICON_HEADERS = {**PAGE_HEADERS, "Cache-Control": "max-age=86400"}
 
 
 @router.get("/static/{name}")
 def static_file(name: str) -> Response:
-    """The stylesheet and the script (a fixed list: no path from the request reaches the disk)."""
+    """The stylesheet, the script and the icon (a fixed list: no path from the request reaches the disk)."""
     media_type = STATIC_TYPES.get(name)
     if media_type is None:
         raise NotFound(f"no static file {name}")
-    return Response((HERE / "static" / name).read_bytes(), media_type=media_type, headers=PAGE_HEADERS)
+    headers = ICON_HEADERS if media_type.startswith("image/") else PAGE_HEADERS
+    return Response((HERE / "static" / name).read_bytes(), media_type=media_type, headers=headers)
+
+
+# The site's root and its icon: outside /console/, so in a router of their own (no prefix).
+front_router = APIRouter(include_in_schema=False)
+
+
+@front_router.api_route("/", methods=["GET", "HEAD"])  # HEAD: `curl -I` answers too
+async def front_door() -> Response:
+    """The console is the front door (the API's index is at /api/v1/). A path, not a URL: a
+    Location built from the Host header could send the browser elsewhere."""
+    return RedirectResponse(CONSOLE.path, status_code=302)
+
+
+@front_router.api_route("/favicon.ico", methods=["GET", "HEAD"])
+def favicon() -> Response:
+    """For clients that ask before (or without) reading a page's <link rel="icon">: an icon, not a
+    404 and its audit line at every page view."""
+    return static_file("favicon.ico")

@@ -22,6 +22,7 @@ OTHER_FORMS = [
     "/api/v1/docs/",
     "/api/v1/openapi.json",
     "/api/v1/openapi.json/",
+    "/api/v1",  # the index (/api/v1/)
     "/healthz/",
     f"{NOOJEE}/getCampaignList/",
     "/console/sign-in/",
