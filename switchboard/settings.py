@@ -129,6 +129,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'switchboard.db').resolve()}"
 
     @property
+    def base_url(self) -> str:
+        """Where `serve` answers with these settings (its banner; the demo's demo.env)."""
+        scheme = "http" if self.insecure_http else "https"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
     def recordings_dir(self) -> Path:
         return (self.data_dir / "recordings").resolve()
 

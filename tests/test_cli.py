@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from switchboard.access import keys
 from switchboard.access.models import Account, TenantKey
 from switchboard.access.passwords import verify_password
+from switchboard.cli.demo_env import read_demo_env
 from switchboard.cli.main import app
 from switchboard.contact_centre.models import Campaign, CampaignTemplate, Team, TeamMember
 from switchboard.db.engine import Database
@@ -153,8 +154,8 @@ def test_explain_on_demo_campaigns(cli_env: Path, db: Database) -> None:
         ),
         ("acme.agent500", f"campaign:acme/{ids['Spring Sale Germany']}", 3, "template team Outbound Sales"),
         ("acme.agent401", f"campaign:acme/{ids['Annual Satisfaction Survey']}", 3, "administrators only"),
-        ("globex.agent500", f"campaign:globex/{ids['Fault Follow-up']}", 0, "to everyone"),
-        ("globex.agent500", f"campaign:acme/{ids['Win-back Lapsed Customers']}", 3, "another tenant"),
+        ("globex.agent800", f"campaign:globex/{ids['Fault Follow-up']}", 0, "to everyone"),
+        ("globex.agent800", f"campaign:acme/{ids['Win-back Lapsed Customers']}", 3, "another tenant"),
     )
     for account, obj, code, words in cases:
         result = runner.invoke(app, ["access", "explain", "--account", account, "--object", obj])
@@ -256,15 +257,16 @@ def test_keys_accounts_allowlist_and_explain_commands(cli_env: Path, db: Databas
     assert runner.invoke(app, ["keys", "rotate-global", "--grace", "soon"]).exit_code == 2
 
 
-def test_demo_prints_acmes_tenant_key_once_and_the_tenant_key_commands(cli_env: Path, db: Database) -> None:
+def test_demos_tenant_key_for_acme_and_the_tenant_key_commands(cli_env: Path, db: Database) -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["init"]).exit_code == 0
     first = runner.invoke(app, ["demo"])
     assert first.exit_code == 0, first.output
-    demo_key = _lines(first.stdout)["tenant_key"]
+    demo_key = read_demo_env(cli_env / "demo.env")["SB_TENANT_KEY"]
     assert keys.key_kind(demo_key) is keys.KeyKind.TENANT
     assert keys.is_well_formed(demo_key)
-    assert "tenant_key" not in runner.invoke(app, ["demo"]).stdout  # one key, shown once
+    assert demo_key not in first.output  # written to demo.env, never printed
+    assert runner.invoke(app, ["demo"]).exit_code == 0  # the key still works: kept, no second one
     with db.transaction() as session:
         stored = session.scalars(select(TenantKey)).one()
         assert stored.digest == keys.digest(demo_key)

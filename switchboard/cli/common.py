@@ -42,6 +42,16 @@ def command_settings(data_dir: Path | None, **overrides: object) -> Settings:
     return settings
 
 
+def tls_files(settings: Settings) -> tuple[Path, Path]:
+    """The certificate and key `serve` uses: the configured ones, else the data dir's self-signed
+    pair (made on first use, by whichever of serve and demo comes first)."""
+    if settings.certfile and settings.keyfile:
+        return settings.certfile, settings.keyfile
+    from switchboard.tls import ensure_self_signed
+
+    return ensure_self_signed(settings.data_dir)
+
+
 def open_database(settings: Settings) -> Database:
     from switchboard.db.engine import Database
 

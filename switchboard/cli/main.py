@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from switchboard.cli.common import DataDir, command_settings, err, open_database, upgrade_schema
+from switchboard.cli.common import DataDir, command_settings, err, open_database, tls_files, upgrade_schema
 from switchboard.cli.readable_help import CommandGroup
 
 if TYPE_CHECKING:  # settings, pydantic and the rest load where a command needs them (start-up time)
@@ -92,15 +92,23 @@ def dbupgrade_schema(data_dir: DataDir = None) -> None:
 @app.command()
 def demo(data_dir: DataDir = None) -> None:
     """Load the demo: two tenants, 220 users, every service kind, agent accounts, teams, campaign
-    templates and campaigns; safe to run again."""
+    templates and campaigns; writes the demo's address and credentials to DATA_DIR/demo.env for
+    your shell (`. data/demo.env`). Safe to run again."""
     from switchboard.cli.demo import load_demo
+    from switchboard.cli.demo_env import DEMO_ENV, demo_secrets, read_demo_env, write_demo_env
 
     settings = command_settings(data_dir)
     upgrade_schema(settings)
+    env_file = (settings.data_dir / DEMO_ENV).resolve()
+    earlier = read_demo_env(env_file)
     db = open_database(settings)
     with db.transaction() as session:
         made = load_demo(session)
+        secrets = demo_secrets(session, earlier)
     db.engine.dispose()
+    # The certificate is made now if serve has not yet: curl can trust it before the first start.
+    certificate = tls_files(settings)[0].resolve()
+    write_demo_env(env_file, {"SB": settings.base_url, "CURL_CA_BUNDLE": str(certificate), **secrets.values})
     if not any(vars(made).values()):
         err.print("Demo data already present: nothing changed.")
     else:
@@ -110,9 +118,12 @@ def demo(data_dir: DataDir = None) -> None:
             f"{made.teams} teams ({made.team_members} members), {made.campaign_templates} campaign "
             f"templates, {made.campaigns} campaigns."
         )
-    if made.tenant_key:
-        err.print("Tenant key for acme (shown once; Noojee integrations of acme use it as their apiKey):")
-        typer.echo(f"tenant_key={made.tenant_key}")
+    if secrets.reissued and earlier:
+        err.print(
+            f"Re-issued in {DEMO_ENV} (the earlier ones no longer worked): {', '.join(secrets.reissued)}"
+        )
+    err.print(f"The demo's address and credentials, for your shell: . {env_file}", soft_wrap=True)
+    typer.echo(f"demo_env={env_file}")
 
 
 @app.command()
@@ -156,22 +167,15 @@ def serve(
     # (the PBX reconciliation, the event workers) writes to the database the running server uses.
     listener = _bind(settings.host, settings.port)
     ssl: dict[str, str] = {}
-    scheme = "http"
     self_signed: Path | None = None
     if not settings.insecure_http:
-        from switchboard.tls import ensure_self_signed
-
-        if settings.certfile and settings.keyfile:
-            cert, key = settings.certfile, settings.keyfile
-        else:
-            cert, key = ensure_self_signed(settings.data_dir)
-            self_signed = cert
+        cert, key = tls_files(settings)
+        self_signed = None if settings.certfile and settings.keyfile else cert
         ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
-        scheme = "https"
     else:
         err.print("[yellow]WARNING: serving plain HTTP (development only, loopback only).[/yellow]")
     _export(settings)
-    typer.echo(banner(scheme, settings.host, settings.port, self_signed), err=True)
+    typer.echo(banner(settings.base_url, self_signed), err=True)
     config = uvicorn.Config(
         "switchboard.server:app_from_environment",
         factory=True,
@@ -200,12 +204,11 @@ def serve(
         raise typer.Exit(3)
 
 
-def banner(scheme: str, host: str, port: int, self_signed: Path | None) -> str:
+def banner(base: str, self_signed: Path | None) -> str:
     """What `serve` prints as it starts: where the console, the API's index, its documentation and
     the health check answer (addresses only: no secret is ever part of one)."""
     from switchboard.kit.entry_points import BANNER_LINKS
 
-    base = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
     width = max(len(link.name) for link in BANNER_LINKS) + 1
     lines = [f"Switchboard is serving on {base}"]
     lines += [f"  {link.name + ':':<{width}} {base}{link.path}" for link in BANNER_LINKS]
