@@ -8,12 +8,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import ssl
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,7 +38,7 @@ from tests.support.examples import (
     syntax_error,
     write_curl_shim,
 )
-from tests.support.server import free_port
+from tests.support.server import free_port, running_server
 
 pytestmark = [pytest.mark.server, pytest.mark.xdist_group("examples")]  # one demo server for all
 
@@ -87,66 +84,28 @@ def _switchboard(project: Path, env: dict[str, str], *arguments: str) -> str:
     return done.stdout
 
 
-def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, cafile: Path, log: Path) -> None:
-    context = ssl.create_default_context(cafile=str(cafile))
-    deadline = time.monotonic() + 60  # a loaded machine (a parallel run) starts it slowly
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the demo server stopped: {log.read_text()}"
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", context=context, timeout=2) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the demo server did not answer /healthz: {log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """`make run` in a temporary project: init (its key and password exported as SB_KEY and
-    SB_ADMIN_PASSWORD, as the README tells the reader to), demo, serve on a free port."""
+    SB_ADMIN_PASSWORD, as the README tells the reader to), serve on a free port, and the demo
+    (its demo.env naming that port; loaded into the served database, as before a start)."""
     project = tmp_path_factory.mktemp("examples-project")
     shims = tmp_path_factory.mktemp("examples-shims")
     real_curl = shutil.which("curl")
     assert real_curl, "the examples need curl"
     write_curl_shim(shims, real_curl)
-    port = free_port()
-    env = {**_shell_env(shims), "SWITCHBOARD_PORT": str(port)}  # demo.env's SB names the test's port
+    env = _shell_env(shims)
     printed = dict(
         line.split("=", 1) for line in _switchboard(project, env, "init", "--data-dir", "data").splitlines()
     )
     env["SB_KEY"], env["SB_ADMIN_PASSWORD"] = printed["global_api_key"], printed["admin_password"]
-    _switchboard(project, env, "demo", "--data-dir", "data")
-    demo_env = (project / "data" / "demo.env").read_text()
-    secrets = (env["SB_KEY"], env["SB_ADMIN_PASSWORD"], *re.findall(r"_PASSWORD='([^']+)'", demo_env))
-    log = tmp_path_factory.mktemp("examples-server") / "server.log"  # scanned for secrets after the run
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "switchboard"),
-                "serve",
-                "--data-dir",
-                "data",
-                "--port",
-                str(port),
-            ],
-            cwd=project,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_healthy(
-            server, f"https://127.0.0.1:{port}", project / "data" / "tls" / "localhost.crt", log
-        )
-        yield Demo(project, env, secrets)
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    data = project / "data"
+    # Its log (beside the project) is scanned for secrets after the run, like every server's.
+    with running_server(data, f"sqlite:///{data / 'switchboard.db'}") as (port, _):
+        env["SWITCHBOARD_PORT"] = str(port)  # demo.env's SB names the test's port
+        _switchboard(project, env, "demo", "--data-dir", "data")
+        passwords = re.findall(r"_PASSWORD='([^']+)'", (data / "demo.env").read_text())
+        yield Demo(project, env, (env["SB_KEY"], env["SB_ADMIN_PASSWORD"], *passwords))
 
 
 # -- the CLI named in blocks that are not run ---------------------------------------------------------

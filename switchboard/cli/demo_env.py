@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from switchboard.access import keys
@@ -72,12 +73,30 @@ def demo_secrets(session: Session, previous: dict[str, str]) -> DemoSecrets:
     previous file while they still work, new ones (only their hashes are kept) where they do not."""
     made = DemoSecrets()
     _tenant_admin(session)
-    made.values["SB_TENANT_KEY"] = _tenant_key(session, previous.get("SB_TENANT_KEY", ""), made)
+    acme = select(Tenant.pk).where(Tenant.tenant_key == TENANT).scalar_subquery()
+    made.values["SB_TENANT_KEY"] = _key(
+        session,
+        made,
+        "SB_TENANT_KEY",
+        previous,
+        TenantKey,
+        TenantKey.tenant_pk == acme,
+        lambda: create_tenant_key(session, CLI_PRINCIPAL, TENANT, TenantKeyCreate(name="Noojee (demo)"))[1],
+    )
     for variable, username in SIGN_INS.items():
         made.values[variable] = username
         password = f"{variable}_PASSWORD"
         made.values[password] = _password(session, username, previous.get(password, ""), password, made)
-    made.values["SB_AGENT_KEY"] = _agent_key(session, previous.get("SB_AGENT_KEY", ""), made)
+    agent = select(Account.pk).where(Account.username_key == AGENT).scalar_subquery()
+    made.values["SB_AGENT_KEY"] = _key(
+        session,
+        made,
+        "SB_AGENT_KEY",
+        previous,
+        ApiKey,
+        ApiKey.account_pk == agent,
+        lambda: create_api_key(session, CLI_PRINCIPAL, AGENT, ApiKeyCreate(name="demo"))[1],
+    )
     return made
 
 
@@ -95,14 +114,6 @@ def _tenant_admin(session: Session) -> None:
     create_account(session, CLI_PRINCIPAL, AccountCreate.model_validate(body))
 
 
-def _tenant_key(session: Session, known: str, made: DemoSecrets) -> str:
-    tenant_pk = select(Tenant.pk).where(Tenant.tenant_key == TENANT).scalar_subquery()
-    if _works(session, known, keys.KeyKind.TENANT, TenantKey, TenantKey.tenant_pk == tenant_pk):
-        return known
-    made.reissued.append("SB_TENANT_KEY")
-    return create_tenant_key(session, CLI_PRINCIPAL, TENANT, TenantKeyCreate(name="Noojee (demo)"))[1]
-
-
 def _password(session: Session, username: str, known: str, variable: str, made: DemoSecrets) -> str:
     account = find_account(session, CLI_PRINCIPAL, username)
     if known and verify_password(account.password_hash, known):
@@ -113,24 +124,34 @@ def _password(session: Session, username: str, known: str, variable: str, made: 
     return password
 
 
-def _agent_key(session: Session, known: str, made: DemoSecrets) -> str:
-    account_pk = select(Account.pk).where(Account.username_key == AGENT).scalar_subquery()
-    if _works(session, known, keys.KeyKind.USER, ApiKey, ApiKey.account_pk == account_pk):
-        return known
-    made.reissued.append("SB_AGENT_KEY")
-    return create_api_key(session, CLI_PRINCIPAL, AGENT, ApiKeyCreate(name="demo"))[1]
+def _key(
+    session: Session,
+    made: DemoSecrets,
+    variable: str,
+    previous: dict[str, str],
+    model: type[ApiKey] | type[TenantKey],
+    owned: ColumnElement[bool],
+    issue: Callable[[], str],
+) -> str:
+    """The previous file's key while it works (is the owner's, not revoked, not expired), else a new one."""
+    key = previous.get(variable, "")
+    if _works(session, key, model, owned):
+        return key
+    made.reissued.append(variable)
+    return issue()
 
 
 def _works(
-    session: Session, key: str, kind: keys.KeyKind, model: type[ApiKey] | type[TenantKey], owned: object
+    session: Session, key: str, model: type[ApiKey] | type[TenantKey], owned: ColumnElement[bool]
 ) -> bool:
-    """Is the key well formed, of its kind, its owner's, and neither revoked nor expired?"""
+    """Is the key well formed, of the model's kind, its owner's, and neither revoked nor expired?"""
+    kind = keys.KeyKind.TENANT if model is TenantKey else keys.KeyKind.USER
     if not keys.is_well_formed(key) or keys.key_kind(key) is not kind:
         return False
     now = utcnow()
     found = select(model.pk).where(
         model.digest == keys.digest(key),
-        owned,  # type: ignore[arg-type]
+        owned,
         model.revoked_at.is_(None),
         model.expires_at.is_(None) | (model.expires_at > now),
     )
