@@ -345,7 +345,7 @@ def test_a_failing_curl_fails_its_block_by_file_and_line(bare_shell: Demo, tmp_p
         markdown = (
             f"```sh\ncurl http://127.0.0.1:{port}/here.json\n```\n\n"
             f"```sh\necho before\ncurl http://127.0.0.1:{port}/missing.json\n"
-            "echo after hunter2-secret\n```\n\n"
+            "echo after hunter2-secret password=x7Rt9q\n```\n\n"
             "```sh\necho never\n```\n"
         )
         problems, _ = check_document("broken.md", markdown, bare_shell, tmp_path / "work")
@@ -357,6 +357,8 @@ def test_a_failing_curl_fails_its_block_by_file_and_line(bare_shell: Demo, tmp_p
     assert "/missing.json" in problems[0]  # the block's text
     assert "--- stdout ---\nbefore\n" in problems[0]
     assert "404" in problems[0]  # curl's complaint, on stderr
+    assert "hunter2" not in problems[0]
+    assert "x7Rt9q" not in problems[0]
 
 
 def test_output_contradicting_the_text_fails(bare_shell: Demo, tmp_path: Path) -> None:

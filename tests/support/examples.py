@@ -330,9 +330,13 @@ def write_curl_shim(directory: Path, real_curl: str) -> None:
     shim.chmod(0o755)
 
 
+PRINTED_PASSWORD = re.compile(r"""(password"?\s*[=:]\s*"?)[^\s"',}]+""", re.IGNORECASE)
+
+
 def redact(text: str, secrets: list[str]) -> str:
     """A failure report shows output; the keys and passwords in it are the demo's, still not for a log."""
     text = KEY_PATTERN.sub(lambda match: match.group()[:8] + "…", text)
+    text = PRINTED_PASSWORD.sub(r"\1…", text)  # one a documented command made (accounts create)
     for secret in secrets:
         if secret:
             text = text.replace(secret, secret[:3] + "…")
