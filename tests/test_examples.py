@@ -87,8 +87,8 @@ def _switchboard(project: Path, env: dict[str, str], *arguments: str) -> str:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """`make run` in a temporary project: init (its key and password exported as SB_KEY and
-    SB_ADMIN_PASSWORD, as the README tells the reader to), serve on a free port, and the demo
-    (its demo.env naming that port; loaded into the served database, as before a start)."""
+    SB_ADMIN_PASSWORD, as the README tells the reader to), demo (its demo.env naming the port the
+    test serves on; the certificate made by demo, as on a reader's first run), serve."""
     project = tmp_path_factory.mktemp("examples-project")
     shims = tmp_path_factory.mktemp("examples-shims")
     real_curl = shutil.which("curl")
@@ -99,12 +99,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         line.split("=", 1) for line in _switchboard(project, env, "init", "--data-dir", "data").splitlines()
     )
     env["SB_KEY"], env["SB_ADMIN_PASSWORD"] = printed["global_api_key"], printed["admin_password"]
+    port = free_port()
+    env["SWITCHBOARD_PORT"] = str(port)  # demo.env's SB names the test's port
+    _switchboard(project, env, "demo", "--data-dir", "data")
     data = project / "data"
-    # Its log (beside the project) is scanned for secrets after the run, like every server's.
-    with running_server(data, f"sqlite:///{data / 'switchboard.db'}") as (port, _):
-        env["SWITCHBOARD_PORT"] = str(port)  # demo.env's SB names the test's port
-        _switchboard(project, env, "demo", "--data-dir", "data")
-        passwords = re.findall(r"_PASSWORD='([^']+)'", (data / "demo.env").read_text())
+    passwords = re.findall(r"_PASSWORD='([^']+)'", (data / "demo.env").read_text())
+    # Its log (in the project) is scanned for secrets after the run, like every server's.
+    with running_server(data, f"sqlite:///{data / 'switchboard.db'}", port=port):
         yield Demo(project, env, (env["SB_KEY"], env["SB_ADMIN_PASSWORD"], *passwords))
 
 

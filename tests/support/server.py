@@ -31,9 +31,12 @@ def server_log_path(data_dir: Path, port: int) -> Path:
 
 
 @contextmanager
-def running_server(data_dir: Path, database_url: str, *extra: str) -> Iterator[tuple[int, list[str]]]:
-    """Start the server, wait until it accepts connections, stop it and hand back its log lines."""
-    port = free_port()
+def running_server(
+    data_dir: Path, database_url: str, *extra: str, port: int | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """Start the server (on a free port unless told), wait until it accepts connections, stop it and
+    hand back its log lines."""
+    port = port or free_port()
     env = {**os.environ, "SWITCHBOARD_DATABASE_URL": database_url, "SWITCHBOARD_DATA_DIR": str(data_dir)}
     log_path = server_log_path(data_dir, port)
     with log_path.open("w") as log:
