@@ -304,6 +304,11 @@ A request body:
 ```text
 not after a command: prose in a box
 ```
+
+```
+switchboard/
+  cli/      the command
+```
 """
 
 
@@ -315,6 +320,7 @@ def test_extract_classifies_blocks_and_pairs_shown_output() -> None:
         (19, ROOT),
         (27, "other"),
         (31, "other"),
+        (35, "other"),  # no info string, no command: a directory tree
     ]
     assert blocks[0].output is not None
     assert blocks[0].output.line == 10
@@ -392,13 +398,14 @@ def test_unclassified_blocks_and_unknown_cli_commands_fail(bare_shell: Demo, tmp
     markdown = (
         "```bash\nls\n```\n\n```\nswitchboard init\n```\n\n"
         "```sh root\nswitchboard keys create --scope x\n```\n\n"
-        "```sh setup\nswitchboard sreve\nmake run (\n```\n"
+        "```sh setup\nswitchboard sreve\nmake run (\n```\n\nThen:\n\n    curl http://127.0.0.1/\n"
     )
     problems, _ = check_document("loose.md", markdown, bare_shell, tmp_path / "work")
     assert [problem.splitlines()[0] for problem in problems] == [
         "loose.md:1: info string 'bash' is not in the contract (commands: ```sh, ```sh setup, ```sh root)",
-        "loose.md:5: a code block without an info string (say ```sh, ```sh setup, ```sh root, ```text, ...)",
+        "loose.md:5: commands in a code block without an info string (say ```sh, ```sh setup or ```sh root)",
         "loose.md:9: `switchboard keys create --scope x`: `switchboard keys create` has no option --scope",
         "loose.md:13: bash -n: bash: line 2: syntax error near unexpected token `('",
         "loose.md:13: `switchboard sreve`: no command `switchboard sreve`",
+        "loose.md:20: commands in an indented code block (fence them: ```sh, ```sh setup or ```sh root)",
     ]

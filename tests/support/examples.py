@@ -49,16 +49,20 @@ class Block:
         if self.kind != UNCLASSIFIED:
             return None
         if not self.fenced:
-            return "an indented code block (fence it, with an info string: ```sh, ```text, ...)"
+            return "commands in an indented code block (fence them: ```sh, ```sh setup or ```sh root)"
         if not self.info:
-            return "a code block without an info string (say ```sh, ```sh setup, ```sh root, ```text, ...)"
+            return "commands in a code block without an info string (say ```sh, ```sh setup or ```sh root)"
         return f"info string {self.info!r} is not in the contract (commands: ```sh, ```sh setup, ```sh root)"
 
 
-def classify(info: str) -> str:
+# A line a reader would type at a shell: in a block without an info string, it must not go unrun.
+COMMAND_LINE = re.compile(r"^\s*(\$ |sudo |curl |switchboard |make |export |\. |cd |python3? )")
+
+
+def classify(info: str, text: str) -> str:
     words = info.split()
-    if not words:
-        return UNCLASSIFIED
+    if not words:  # a directory tree, say (or an indented block); commands in it would go unrun
+        return UNCLASSIFIED if any(COMMAND_LINE.match(line) for line in text.splitlines()) else OTHER
     if words[0] == "sh" or words[0] in SHELL_LIKE:
         return COMMAND_KINDS.get(" ".join(words), UNCLASSIFIED)
     return OTHER
@@ -77,7 +81,13 @@ def extract(document: str, markdown: str) -> list[Block]:
         info = token.info.strip() if token.type == "fence" else ""
         fenced = token.type == "fence"
         block = Block(
-            document, start + 1, info, token.content, classify(info) if fenced else UNCLASSIFIED, None, fenced
+            document,
+            start + 1,
+            info,
+            token.content,
+            classify(info, token.content),
+            None,
+            fenced,
         )
         previous = blocks[-1] if blocks else None
         adjacent = all(not line.strip() for line in source[end_of_last:start])
