@@ -1,5 +1,18 @@
-"""The documentation's code blocks as the examples test sees them (docs/../EXAMPLES contract): found,
-classified by info string, run in one bash session per document, and their shown output matched.
+"""The documentation's code blocks as tests/test_examples.py sees them. The rules for writers:
+
+- ```sh blocks run, in order, in one bash session per document (`set -euo pipefail`), in a project
+  directory whose ./data `make run` prepared and serves; SB_KEY and SB_ADMIN_PASSWORD are exported
+  (init's secrets), `. data/demo.env` loads the rest. curl fails on any HTTP status >= 400: a call
+  meant to fail says `|| true` and shows the error after it.
+- ```sh setup (the project's own set-up: make run, make test) and ```sh root (needs root on a
+  server) are only syntax-checked; a `switchboard ...` command in them must name a real command
+  and real options.
+- A ```text or ```json block right after a command block (blank lines between at most) is its
+  output: each shown line must appear in it (`...` elides: a whole line, or any part of one);
+  shown JSON must be contained in the JSON printed (objects: the keys shown; arrays: the elements
+  shown; `...` as a value or element matches anything).
+- Any other language is not a command. A block without an info string may hold no shell command
+  line, and other spellings of shell (```bash, ```console) are refused: nothing goes unrun unseen.
 
 Also a pytest plugin: the terminal summary lists what the examples test ran and checked, per file."""
 
