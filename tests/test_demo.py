@@ -161,3 +161,19 @@ def test_demo_extensions_name_one_end_user_across_tenants(
     twice = [extension for extension, count in Counter(e for e, _ in owners).items() if count > 1]
     assert twice == []
     assert ("410", "acme") in owners  # the examples' extension
+
+
+def test_demo_refuses_to_complete_an_older_demo_whose_extensions_overlap(
+    cli_env: Path, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before globex moved to the 700s its agent at 400 was globex.agent400: such a data directory
+    cannot be completed (its users hold the extensions, the groups their limits), and says so."""
+    _demo(monkeypatch)
+    runner = CliRunner()
+    older = runner.invoke(
+        app, ["accounts", "create", "globex.agent400", "--role", "tenant_admin", "--tenant", "globex"]
+    )
+    assert older.exit_code == 0, older.output
+    refused = runner.invoke(app, ["demo"])
+    assert refused.exit_code == 1
+    assert "remove the data directory" in " ".join(refused.output.split())

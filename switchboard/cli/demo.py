@@ -27,6 +27,7 @@ from switchboard.directory.schemas import (
     TenantCreate,
     UserCreate,
 )
+from switchboard.errors import Conflict
 
 FIRST_NAMES = (
     "Olivia Noah Amelia Jack Isla William Mia Oliver Ava Thomas Grace James Chloe Lucas Emily "
@@ -230,8 +231,19 @@ def _exists(session: Session, stmt: Any) -> bool:
     return session.scalar(stmt) is not None
 
 
+# The demo's tenant administrator (the agents' accounts are named after their extensions).
+TENANT_ADMIN = ("acme", "acme.admin")
+# An account only a demo from before globex moved to the 700s has: its extensions overlap acme's.
+OVERLAPPING_DEMO = "globex.agent400"
+
+
 def load_demo(session: Session) -> DemoSummary:
     """Create whatever part of the demo is missing; running it again creates nothing."""
+    if _exists(session, select(Account.pk).where(Account.username_key == OVERLAPPING_DEMO)):
+        raise Conflict(
+            "this data directory holds an older demo whose globex extensions are acme's too, so it "
+            "cannot be completed; remove the data directory and load the demo again"
+        )
     made = DemoSummary()
     rng = random.Random(20261122)  # fixed seed: the same demo every time
     for tenant in DEMO:
@@ -262,7 +274,24 @@ def load_demo(session: Session) -> DemoSummary:
             made.users += _users(session, tenant, group, rng)
             made.service_users += _services(session, tenant, group)
         _contact_centre(session, tenant, made)
+    made.accounts += _tenant_admin(session)
     return made
+
+
+def _tenant_admin(session: Session) -> int:
+    tenant_id, username = TENANT_ADMIN
+    if _exists(session, select(Account.pk).where(Account.username_key == username)):
+        return 0
+    body = {
+        "username": username,
+        "password": generate_password(),  # never shown: demo_env sets the one it writes down
+        "displayName": "Acme Administrator",
+        "email": f"admin@{tenant_id}.example",
+        "role": "tenant_admin",
+        "tenantId": tenant_id,
+    }
+    create_account(session, CLI_PRINCIPAL, AccountCreate.model_validate(body))
+    return 1
 
 
 def _group(session: Session, tenant: DemoTenant, group: DemoGroup) -> int:

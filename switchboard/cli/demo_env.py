@@ -12,19 +12,19 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from switchboard.access import keys
-from switchboard.access.accounts import create_account, find_account, update_account
+from switchboard.access.accounts import find_account, update_account
 from switchboard.access.api_keys import create_api_key
 from switchboard.access.models import Account, ApiKey, TenantKey
 from switchboard.access.passwords import generate_password, verify_password
 from switchboard.access.principal import CLI_PRINCIPAL
-from switchboard.access.schemas import AccountCreate, AccountUpdate, ApiKeyCreate, TenantKeyCreate
+from switchboard.access.schemas import AccountUpdate, ApiKeyCreate, TenantKeyCreate
 from switchboard.access.tenant_keys import create_tenant_key
+from switchboard.cli.demo import TENANT_ADMIN
 from switchboard.db.base import utcnow
 from switchboard.directory.models import Tenant
 
 DEMO_ENV = "demo.env"
-TENANT = "acme"
-ACME_ADMIN = "acme.admin"
+TENANT, ACME_ADMIN = TENANT_ADMIN
 SUPERVISOR = "acme.agent400"  # the demo's supervisor of Outbound Sales
 AGENT = "acme.agent401"
 # The accounts whose passwords demo.env holds, by the variable naming each.
@@ -72,7 +72,6 @@ def demo_secrets(session: Session, previous: dict[str, str]) -> DemoSecrets:
     """acme's tenant key, three acme accounts' passwords and the agent's user key: those of the
     previous file while they still work, new ones (only their hashes are kept) where they do not."""
     made = DemoSecrets()
-    _tenant_admin(session)
     acme = select(Tenant.pk).where(Tenant.tenant_key == TENANT).scalar_subquery()
     made.values["SB_TENANT_KEY"] = _key(
         session,
@@ -98,20 +97,6 @@ def demo_secrets(session: Session, previous: dict[str, str]) -> DemoSecrets:
         lambda: create_api_key(session, CLI_PRINCIPAL, AGENT, ApiKeyCreate(name="demo"))[1],
     )
     return made
-
-
-def _tenant_admin(session: Session) -> None:
-    if session.scalar(select(Account.pk).where(Account.username_key == ACME_ADMIN)) is not None:
-        return
-    body = {
-        "username": ACME_ADMIN,
-        "password": generate_password(),  # replaced below, like every demo password, and written down
-        "displayName": "Acme Administrator",
-        "email": f"admin@{TENANT}.example",
-        "role": "tenant_admin",
-        "tenantId": TENANT,
-    }
-    create_account(session, CLI_PRINCIPAL, AccountCreate.model_validate(body))
 
 
 def _password(session: Session, username: str, known: str, variable: str, made: DemoSecrets) -> str:

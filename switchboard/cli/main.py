@@ -96,16 +96,22 @@ def demo(data_dir: DataDir = None) -> None:
     your shell (`. data/demo.env`). Safe to run again."""
     from switchboard.cli.demo import load_demo
     from switchboard.cli.demo_env import DEMO_ENV, demo_secrets, read_demo_env, write_demo_env
+    from switchboard.errors import SwitchboardError
 
     settings = command_settings(data_dir)
     upgrade_schema(settings)
     env_file = (settings.data_dir / DEMO_ENV).resolve()
     earlier = read_demo_env(env_file)
     db = open_database(settings)
-    with db.transaction() as session:
-        made = load_demo(session)
-        secrets = demo_secrets(session, earlier)
-    db.engine.dispose()
+    try:
+        with db.transaction() as session:
+            made = load_demo(session)
+            secrets = demo_secrets(session, earlier)
+    except SwitchboardError as exc:
+        err.print(f"[red]{exc.title}:[/red] {exc.detail}")
+        raise typer.Exit(1) from exc
+    finally:
+        db.engine.dispose()
     # The certificate is made now if serve has not yet: curl can trust it before the first start.
     certificate = tls_files(settings)[0].resolve()
     write_demo_env(env_file, {"SB": settings.base_url, "CURL_CA_BUNDLE": str(certificate), **secrets.values})
