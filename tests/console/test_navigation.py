@@ -10,8 +10,9 @@ from starlette.testclient import TestClient
 
 from switchboard.console.nav import SECTIONS
 from switchboard.settings import Settings
-from tests.support.access_world import add_resellers, build_world
+from tests.support.access_world import add_resellers, build_world, make_account
 from tests.support.console import ROLE_ACCOUNTS, csrf_of, signed_in_as, with_team_supervisor
+from tests.support.factories import created
 
 NAV = re.compile(r'<nav aria-label="Console"[^>]*>(.*?)</nav>', re.S)
 LINK = re.compile(r'<a href="([^"]+)"[^>]*>([^<]+)</a>')
@@ -104,3 +105,32 @@ def test_the_template_details_form_is_for_those_who_may_change_it(
         assert "<dt>Team</dt><dd>A</dd>" in page.text
     with signed_in_as(settings, "ta1") as browser:
         assert "/details?" in browser.get(path).text
+
+
+def test_api_key_forms_are_for_those_who_may_use_them(
+    api: TestClient, global_key: str, settings: Settings
+) -> None:
+    """ga1 manages eu1 (its group's end user) but not the campaigns of eu1's team: it sees and
+    revokes eu1's keys, and is not offered to make or change one (the API refuses it); another
+    group admin of its group is not its to manage at all: no Security tab."""
+    build_world(api, global_key)
+    with_team_supervisor(api)
+    make_account(api, "ga1b", "group_admin", "t1", "g1")
+    created(api.post("/api/v1/accounts/eu1/api-keys/", json={"name": "crm"}))
+    with signed_in_as(settings, "ga1") as browser:
+        token = csrf_of(browser.get("/console/accounts/").text)
+        browser.post("/console/preferences/mode", data={"mode": "advanced", "csrf": token})
+        security = browser.get("/console/accounts/eu1/?tab=security").text
+        assert "crm" in security
+        assert "Revoke crm" in security
+        assert "Create API Key" not in security
+        assert "Edit crm" not in security
+        refused = browser.post(
+            "/console/accounts/eu1/api-keys", data={"name": "mine", "scope_campaigns": "on", "csrf": token}
+        )
+        assert refused.status_code == 403
+        other = browser.get("/console/accounts/ga1b/?tab=security").text
+        assert ">Security</a>" not in other
+        assert "Create API Key" not in other
+        own = browser.get("/console/accounts/ga1/?tab=security").text
+        assert "Create API Key" in own
