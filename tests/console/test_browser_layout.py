@@ -31,6 +31,11 @@ PAGES = {
     "calls": "/console/calls/",
     "teams": "/console/teams/?tenant=t1",
     "directory": "/console/directory/t1/groups/g1/",
+    "accounts": "/console/accounts/",
+    "templates": "/console/templates/?tenant=t1",
+    "campaigns": "/console/campaigns/?tenant=t1",
+    "settings": "/console/settings/",
+    "tenant-keys": "/console/settings/tenant-keys/?tenant=t1",
 }
 
 # Where each table ends, against the room it has; where the page ends, against the window; and
@@ -66,6 +71,7 @@ def test_each_role_is_offered_the_pages_that_open(
         nav = page.get_by_role("navigation", name="Console")
         labels = nav.get_by_role("link").all_inner_texts()
         assert labels == EXPECTED[role], role
+        assert _misfits(page.evaluate(MEASURE), laptop=True) == [], role  # the header on one line
         for label in labels:
             nav.get_by_role("link", name=label, exact=True).click()
             page.wait_for_load_state()
