@@ -46,6 +46,11 @@ class Unauthorized(SwitchboardError):
     status = 401
     title = "Unauthorized"
 
+    def __init__(self, detail: str, *, reason: str = "") -> None:
+        # The audit log's words, when the client's would not read well there.
+        super().__init__(detail)
+        self.reason = reason or detail
+
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": 'Bearer realm="switchboard"'}
 

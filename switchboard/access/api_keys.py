@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,27 @@ def _require_key_making(session: Session, principal: Principal, account: Account
     _require_key_rights(session, principal, account)
     if account.pk != principal.account_pk:
         require_take_over(session, principal, account_reach(session, account))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRights:
+    """What the principal may do with an account's API keys, by the rules the services enforce:
+    list and revoke them (`see`), create and change them (`make`)."""
+
+    see: bool
+    make: bool
+
+
+def key_rights(session: Session, principal: Principal, account: Account) -> KeyRights:
+    try:
+        _require_key_rights(session, principal, account)
+    except Forbidden:
+        return KeyRights(see=False, make=False)
+    try:
+        _require_key_making(session, principal, account)
+    except Forbidden:
+        return KeyRights(see=True, make=False)
+    return KeyRights(see=True, make=True)
 
 
 def checked_cidrs(entries: list[str]) -> list[str]:

@@ -138,7 +138,11 @@ class CredentialResolver:
         session = api_session.session_token(request) if key is None else None
         key = key or session
         if key is None:
-            raise Unauthorized("An API key or login token is required (Authorization: Bearer <key>).")
+            raise Unauthorized(
+                "An API key or login token is required (Authorization: Bearer <key>).",
+                # The client's words hold a credential header's form, which the audit log redacts.
+                reason="No API key or login token was presented.",
+            )
         client = request.client.host if request.client else "-"
         failures = f"auth-fail:{client}"
         # Failures are counted per address, but a valid credential passes whatever its address

@@ -105,6 +105,15 @@ def require_area(principal: Principal, area: Area) -> None:
         raise Forbidden("System health needs the global API key or a tenant key.")
 
 
+def may_reach(principal: Principal, area: Area) -> bool:
+    """require_area as a question (the console's navigation asks it before offering a page)."""
+    try:
+        require_area(principal, area)
+    except Forbidden:
+        return False
+    return True
+
+
 class Kind(StrEnum):
     """The kinds of object the policy decides on (the API's names for them)."""
 

@@ -43,7 +43,7 @@ def audit_refusal(request: Request, error: SwitchboardError) -> None:
     if isinstance(error, NotFound):
         code, reason = "not_found_or_not_visible", error.reason
     elif isinstance(error, Unauthorized):
-        code, reason = "authentication_failed", error.detail
+        code, reason = "authentication_failed", error.reason
     else:
         code, reason = f"http_{error.status}", error.detail
     services_of(request).audit.record(

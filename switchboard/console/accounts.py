@@ -67,21 +67,30 @@ def account_page(request: Request, username: str, tab: str = "details") -> Respo
         with database_of(request).transaction() as session:
             account = accounts.find_account(session, current.principal, username)
             view = accounts.account_view(session, account)
+            rights = api_keys.key_rights(session, current.principal, account)
             keys = (
                 [
                     api_keys.key_view(row)
                     for row in api_keys.list_api_keys(session, current.principal, username)
                 ]
-                if tab == "security"
+                if tab == "security" and rights.see
                 else []
             )
     except SwitchboardError as error:
         return refusal(request, current, error)
     mode = _mode_of(request, current.principal.account_pk)
-    if mode != "advanced":
-        tab = "details"  # the Security tab is an Advanced-mode tab
+    if mode != "advanced" or not rights.see:
+        tab = "details"  # the Security tab is an Advanced-mode tab, for who may see the keys
     return page(
-        request, "account.html", current, account=view, keys=keys, mode=mode, tab=tab, scopes=KEY_SCOPES
+        request,
+        "account.html",
+        current,
+        account=view,
+        keys=keys,
+        key_rights=rights,
+        mode=mode,
+        tab=tab,
+        scopes=KEY_SCOPES,
     )
 
 

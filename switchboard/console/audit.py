@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -29,6 +31,26 @@ class AuditQuery(Schema):
     principal: Annotated[str, StringConstraints(max_length=120)] | None = None
     decision: Decision | None = None
     cursor: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+
+# A mapping written as Python once wrote it (reasons recorded before they were sentences).
+_MAPPING = re.compile(r"\{[^{}]*\}")
+
+
+def _mapping_in_words(match: re.Match[str]) -> str:
+    try:
+        value = ast.literal_eval(match.group())  # literals only: nothing from the text runs
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return match.group()
+    if not isinstance(value, dict):
+        return match.group()
+    return ", ".join(f"{key} {item!r}" for key, item in value.items() if item is not None) or "nothing"
+
+
+def readable_reason(reason: str) -> str:
+    """A reason as words: older entries may hold a Python mapping ({'tenant': 't1', 'group': None}),
+    shown as "tenant 't1'"."""
+    return _MAPPING.sub(_mapping_in_words, reason) if "{" in reason else reason
 
 
 def _form_value(moment: datetime | None) -> str:
@@ -81,7 +103,7 @@ def audit_page(
         current,
         values=values,
         errors={},
-        entries=found.items,
+        entries=[{**entry, "reason": readable_reason(entry["reason"] or "")} for entry in found.items],
         total=found.total,
         next_page=next_page,
         newest=("?" + urlencode(kept)) if query.cursor else None,

@@ -19,6 +19,7 @@ from switchboard.access.policy import Area, Kind, Target, may_manage
 from switchboard.audit.recording import audit_write
 from switchboard.console.contact_centre import tenant_page
 from switchboard.console.lead_import import FileRefused, LeadFile, example_csv, read_lead_file, run_view
+from switchboard.console.nav import CAMPAIGNS
 from switchboard.console.pages import (
     checked,
     console_action,
@@ -116,7 +117,7 @@ def _campaign_list(request: Request, tenant: str, q: str, number: int, new: NewC
             "new": new,
         }
 
-    return tenant_page(request, "campaigns.html", tenant, build, Area.CAMPAIGNS)
+    return tenant_page(request, "campaigns.html", tenant, build, CAMPAIGNS)
 
 
 @router.get("/campaigns/")

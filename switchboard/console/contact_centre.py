@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from switchboard.access.policy import Area, Kind, scope_params, visibility
+from switchboard.access.policy import Area, Kind, may_manage, scope_params, target_in, visibility
 from switchboard.audit.recording import audit_write
+from switchboard.console.nav import TEAMS, TEMPLATES, Section
 from switchboard.console.pages import (
     checked,
     console_action,
@@ -66,11 +67,12 @@ def tenant_page(
     template_name: str,
     tenant: str,
     build: Callable[[Session, SignedIn, Tenant], dict[str, Any]],
-    area: Area,
+    section: Section,
 ) -> Response:
-    """A page about one tenant's objects, with the tenant picker; refusals as pages. `area`: the
-    API's area for those objects (a principal the API refuses there is refused here too)."""
-    current = console_page(request, area)
+    """A page about one tenant's objects, with the tenant picker; refusals as pages. The section's
+    area is the API's for those objects (a principal the API refuses there is refused here too, and
+    the navigation does not offer the page)."""
+    current = console_page(request, section.area)
     if isinstance(current, Response):
         return current
     try:
@@ -84,10 +86,18 @@ def tenant_page(
     return page(request, template_name, current, tenant_id=tenant_id, tenants=tenants, **context)
 
 
+def _may_manage_contact_centre(current: SignedIn, tenant: Tenant) -> bool:
+    """The rule the team, roster and template services enforce on every change (tenant_to_manage)."""
+    return may_manage(current.principal, target_in(Kind.CONTACT_CENTRE, tenant)).allowed
+
+
 @router.get("/teams/")
 def teams_page(request: Request, tenant: str = "") -> Response:
+    """Administrators manage the tenant's teams; anyone else sees the teams it is in, and no form
+    it could not submit."""
+
     def build(session: Session, current: SignedIn, chosen: Tenant) -> dict[str, Any]:
-        _, rows = service.list_teams(session, current.principal, chosen.tenant_id)
+        _, rows = rosters.roster_teams(session, current.principal, chosen.tenant_id)
         return {
             "teams": [
                 {
@@ -95,10 +105,11 @@ def teams_page(request: Request, tenant: str = "") -> Response:
                     "roster": rosters.roster_view(session, chosen, team),
                 }
                 for team in rows
-            ]
+            ],
+            "may_manage": _may_manage_contact_centre(current, chosen),
         }
 
-    return tenant_page(request, "teams.html", tenant, build, Area.ACCOUNTS)
+    return tenant_page(request, "teams.html", tenant, build, TEAMS)
 
 
 @router.post("/teams/")
@@ -214,7 +225,7 @@ def templates_page(request: Request, tenant: str = "") -> Response:
         _, rows = service.list_templates(session, current.principal, chosen.tenant_id)
         return {"templates": [service.template_view(session, row, chosen.tenant_id) for row in rows]}
 
-    return tenant_page(request, "templates.html", tenant, build, Area.CAMPAIGNS)
+    return tenant_page(request, "templates.html", tenant, build, TEMPLATES)
 
 
 @router.get("/templates/{template_id}/")
@@ -231,6 +242,7 @@ def template_page(request: Request, template_id: int, tenant: str = "", tab: str
             team_names = [team.name for team in teams]
             _, campaigns = service.list_campaigns(session, current.principal, chosen.tenant_id, row.pk)
             own = [service.campaign_view(session, c, chosen.tenant_id) for c in campaigns]
+            may_change = _may_manage_contact_centre(current, chosen)
     except SwitchboardError as error:
         return refusal(request, current, error)
     return page(
@@ -241,6 +253,7 @@ def template_page(request: Request, template_id: int, tenant: str = "", tab: str
         template=template,
         teams=team_names,
         campaigns=own,
+        may_manage=may_change,
         tab="campaigns" if tab == "campaigns" else "details",
     )
 

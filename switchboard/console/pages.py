@@ -17,6 +17,7 @@ from starlette.templating import Jinja2Templates
 from switchboard.access.policy import Area, require_area
 from switchboard.audit.recording import audit_refusal
 from switchboard.console import sessions
+from switchboard.console.nav import sections_for, shown_section
 from switchboard.directory.models import Tenant
 from switchboard.directory.service import find_tenant
 from switchboard.errors import BadRequest, SwitchboardError
@@ -79,7 +80,13 @@ def page(
     **context: Any,
 ) -> Response:
     if current is not None:
-        context.update(signed_in=current, csrf=sessions.csrf_token(current.secret))
+        nav = sections_for(current.principal)
+        context.update(
+            signed_in=current,
+            csrf=sessions.csrf_token(current.secret),
+            nav=nav,
+            nav_current=shown_section(nav, request.url.path),
+        )
     response = templates.TemplateResponse(request, template_name, context, status_code=status)
     response.headers.update(PAGE_HEADERS)
     return response

@@ -22,6 +22,7 @@ from switchboard.access.policy import Area, require_area
 from switchboard.access.schemas import MAX_TENANT_KEY_GRACE_SECONDS, TenantKeyCreate
 from switchboard.audit.recording import audit_write
 from switchboard.console.contact_centre import tenant_page
+from switchboard.console.nav import TENANT_KEYS
 from switchboard.console.pages import (
     checked,
     console_action,
@@ -253,7 +254,7 @@ def tenant_keys_page(request: Request, tenant: str = "") -> Response:
             "max_grace_hours": MAX_TENANT_KEY_GRACE_HOURS,
         }
 
-    return tenant_page(request, "tenant_keys.html", tenant, build, Area.ACCOUNTS)
+    return tenant_page(request, "tenant_keys.html", tenant, build, TENANT_KEYS)
 
 
 def _new_key_view(session: Session, row: TenantKey, key: str) -> dict[str, Any]:

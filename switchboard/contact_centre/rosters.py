@@ -134,6 +134,14 @@ def override_view(override: RosterOverride, username: str, zone: tzinfo) -> dict
     }
 
 
+def roster_teams(session: Session, principal: Principal, tenant_id: str) -> tuple[Tenant, list[Team]]:
+    """The tenant's teams whose rosters the principal sees, by name: every team for its
+    administrators, the teams it is in for anyone else (its supervisors and agents)."""
+    tenant = find_tenant(session, principal, tenant_id)
+    stmt = select(Team).where(Team.tenant_pk == tenant.pk, visibility(principal, Kind.ROSTER))
+    return tenant, list(session.scalars(stmt.order_by(Team.name_key), scope_params(principal)))
+
+
 def visible_team(session: Session, principal: Principal, tenant_id: str, name: str) -> tuple[Tenant, Team]:
     tenant = find_tenant(session, principal, tenant_id)
     return tenant, find_team(session, principal, tenant, name)

@@ -109,7 +109,10 @@ async def _require(
 ) -> dict[str, Any]:
     row = await read_item(database_of(request).reader, shape, params, principal)
     if row is None:
-        raise NotFound(f"{shape.name} {params.get('key')!r} not found")
+        where = f" in tenant {params['tenant']!r}" if params.get("tenant") else ""
+        raise NotFound(
+            f"{shape.kind.replace('_', ' ')} {params.get('key')!r}{where} is not found or not visible"
+        )
     return row
 
 

@@ -119,6 +119,17 @@ class Search:
             return "tenant" if self.group is None else "group"
         return "end_user" if self.kind == "user" else "service_user"
 
+    def described(self) -> str:
+        """What was asked for, in words (for the audit log): "end user 'u@t.example' of group 'g'
+        in tenant 't'"."""
+        words = f"tenant {self.tenant!r}"
+        if self.group is not None:
+            words = f"group {self.group!r} in {words}"
+        if self.user is not None:
+            noun = "end user" if self.kind == "user" else (self.kind or "user").replace("_", " ")
+            words = f"{noun} {self.user!r} of {words}"
+        return words
+
 
 def parse(raw: dict[str, Any], default_domain: str) -> Search:
     """APIO's rules for search objects; every violation is a 400 that names the field."""
@@ -208,7 +219,7 @@ async def search_objects(
     params = {"tenant": search.tenant, "group": search.group, "user": search.user, "kind": search.kind}
     row = await reader.fetch_one(query, {**params, **scope_params(principal)})
     if row is None:
-        raise NotFound(f"search objects: no visible match for {params}")
+        raise NotFound(f"search objects: {search.described()} is not found or not visible")
     tenant, group, user, rest = _split(row)
     answer: dict[str, Any] = {"tenant": {**tenant, "id": tenant["tenantId"]}}
     if search.group is not None:

@@ -7,6 +7,8 @@ import re
 
 from starlette.testclient import TestClient
 
+from switchboard.audit.models import AuditEntry
+from switchboard.db.engine import Database
 from switchboard.settings import Settings
 from tests.support.access_world import build_world, login, make_account
 from tests.support.console import signed_in_as
@@ -110,3 +112,46 @@ def test_filters_and_pages_are_the_apis(api: TestClient, global_key: str, settin
         assert bad_decision.status_code == 400
         assert 'id="decision-error"' in bad_decision.text
         assert console.get(AUDIT, params={"cursor": "x"}).status_code == 400
+
+
+def test_reasons_read_as_words(api: TestClient, global_key: str, settings: Settings, db: Database) -> None:
+    """A refusal's reason is written as a sentence, not as a Python mapping; an entry written before
+    (a mapping in its reason) still reads as words on the page."""
+    world = build_world(api, global_key)
+    make_account(api, "root2", "system")
+    missing = {"tenant_id": "t1", "group_id": "g1", "user_id": "u2@t1.example"}
+    assert api.post("/api/v1/search/objects/", json=missing, headers=world.headers["user"]).status_code == 404
+    assert api.get("/api/v1/tenants/t1/groups/g1/services/ivrs/nope@t1.example/").status_code == 404
+    # Without a credential (this client's own, taken off), so that its audit read writes the entry.
+    assert api.get("/api/v1/tenants/", headers={"Authorization": ""}).status_code == 401
+    entries = api.get("/api/v1/audit/").json()["auditEntries"]
+    reasons = [entry["reason"] for entry in entries if entry["decision"] != "allow"]
+    # The client is told the header's form; the audit log, which redacts credential headers, says
+    # in words what was missing (not "... (Authorization: [REDACTED]").
+    assert "No API key or login token was presented." in reasons
+    assert not [reason for reason in reasons if "REDACTED" in reason], reasons
+    assert (
+        "search objects: end user 'u2@t1.example' of group 'g1' in tenant 't1' is not found or not visible"
+        in (reasons)
+    )
+    assert "service user 'nope@t1.example' in tenant 't1' is not found or not visible" in reasons
+    assert not [reason for reason in reasons if "{" in reason or "_" in reason.split("'")[0]], reasons
+    old = "search objects: no visible match for {'tenant': 't2', 'group': None, 'user': None, 'kind': None}"
+    with db.transaction() as session:
+        session.add(
+            AuditEntry(
+                principal="account:root2",
+                client="-",
+                operation="POST /api/v1/search/objects/",
+                decision="deny",
+                status=404,
+                reason_code="not_found_or_not_visible",
+                reason=old,
+            )
+        )
+    with signed_in_as(settings, "root2") as browser:
+        page = browser.get(AUDIT).text
+        assert "search objects: no visible match for tenant &#39;t2&#39;</span>" in page
+        shown = re.findall(r'<td data-label="Reason">(.*?)</td>', page)
+        assert shown
+        assert not [reason for reason in shown if "{" in reason], shown

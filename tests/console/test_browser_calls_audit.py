@@ -9,7 +9,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from tests.support.access_world import build_world
-from tests.support.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
+from tests.support.browser import ONE_ENGINE, browser, dial, require_browser, server, shot, sign_in
 
 __all__ = ["browser", "server"]  # fixtures, used by name
 
@@ -18,22 +18,6 @@ pytestmark = ONE_ENGINE
 
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-
-
-def dial(browser: Any, server: str, global_key: str, extension: str) -> str:
-    """A call through the server's own API: its simulated PBX is the one the page controls."""
-    context = browser.new_context(ignore_https_errors=True)  # no console session in it
-    try:
-        answer = context.request.post(
-            f"{server}/api/v1/calls/",
-            data={"extension": extension, "number": "0390001234", "tenantId": "t1"},
-            headers={"Authorization": f"Bearer {global_key}"},
-        )
-        assert answer.status == 201, answer.text()
-        unique_id: str = answer.json()["uniqueId"]
-    finally:
-        context.close()
-    return unique_id
 
 
 def row_of(page: Any, unique_id: str) -> Any:

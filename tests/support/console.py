@@ -92,3 +92,29 @@ def richer_world(api: TestClient, global_key: str) -> World:
         )
     )
     return world
+
+
+# The signed-in account of each role of the navigation tests (build_world, add_resellers and
+# with_team_supervisor make them): system, reseller admin, tenant admin, group admin, and two
+# end users of t1, eu1 supervising team A and eu2 an agent in it.
+ROLE_ACCOUNTS = {
+    "system": "root",
+    "reseller_admin": "ra1",
+    "tenant_admin": "ta1",
+    "group_admin": "ga1",
+    "supervisor": "eu1",
+    "agent": "eu2",
+}
+
+
+def with_team_supervisor(api: TestClient) -> None:
+    """On top of build_world: a system account, eu2 (an end user of t1/g1), and team A of t1 with
+    eu1 as its supervisor and eu2 as an agent, eu1 on the roster's stack with Monday's shift."""
+    make_account(api, "root", "system")
+    make_account(api, "eu2", "user", "t1", "g1", linked="u2@t1.example")
+    created(api.post("/api/v1/tenants/t1/teams/", json={"name": "A"}))
+    for username, role in (("eu1", "supervisor"), ("eu2", "agent")):
+        body = {"username": username, "role": role}
+        created(api.post("/api/v1/tenants/t1/teams/A/members/", json=body), 200)
+    roster = {"members": [{"username": "eu1", "shifts": [{"day": "mon", "start": "09:00", "end": "17:00"}]}]}
+    created(api.put("/api/v1/tenants/t1/teams/A/roster/", json=roster), 200)
