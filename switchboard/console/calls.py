@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from switchboard.access.policy import Area, may_control_call, require_area
 from switchboard.access.principal import Principal
@@ -16,6 +16,7 @@ from switchboard.calls import queries, service
 from switchboard.calls.control import CallControl
 from switchboard.calls.models import Call, Recording
 from switchboard.calls.recordings import LocatedCall, RecordingAction, check_action
+from switchboard.console import notices
 from switchboard.console.pages import console_action_async, console_page, page, refusal
 from switchboard.console.sessions import SignedIn
 from switchboard.db.base import utcnow
@@ -28,6 +29,12 @@ T = TypeVar("T")
 
 # In the order the buttons appear.
 ACTIONS: tuple[RecordingAction, ...] = ("start", "pause", "resume", "stop")
+RECORDING_DONE = {
+    "start": "Recording started.",
+    "pause": "Recording paused.",
+    "resume": "Recording resumed.",
+    "stop": "Recording stopped.",
+}
 # Without JavaScript the page reloads itself this often (console.js refreshes the table instead).
 RELOAD_SECONDS = 10
 REFRESH_SECONDS = 5
@@ -159,7 +166,8 @@ async def control_recording(request: Request, unique_id: str, action: str) -> Re
     if isinstance(done, Response):
         return done
     audit_write(request, 200, f"call:{unique_id} recording {action}", done[1])
-    return RedirectResponse(f"/console/calls/{_refresh_query(request)}", status_code=303)
+    words = RECORDING_DONE.get(action, "Recording changed.")
+    return notices.redirect(f"/console/calls/{_refresh_query(request)}", done[0], words)
 
 
 def _visible_call(request: Request, principal: Principal, unique_id: str) -> dict[str, Any]:
@@ -191,4 +199,4 @@ async def hangup(request: Request, unique_id: str) -> Response:
     if isinstance(done, Response):
         return done
     audit_write(request, 200, f"call:{unique_id} hangup", None)
-    return RedirectResponse(f"/console/calls/{_refresh_query(request)}", status_code=303)
+    return notices.redirect(f"/console/calls/{_refresh_query(request)}", done[0], "Call hung up.")
