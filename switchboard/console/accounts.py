@@ -186,7 +186,9 @@ def _optional(form: dict[str, str], name: str) -> str | None:
     return form.get(name, "").strip() or None
 
 
-def _show_password_next(session: Session, current: SignedIn, username: str, password: str, what: str) -> None:
+def _show_password_next(
+    session: Session, current: SignedIn, username: str, password: str, what: str, note: str
+) -> None:
     """A generated password, shown once on the page after (as a new key is)."""
     show_new_key_next(
         session,
@@ -194,7 +196,7 @@ def _show_password_next(session: Session, current: SignedIn, username: str, pass
         what=what,
         name=username,
         key=password,
-        holder_note=f"whoever holds it signs in as {username}; its other sign-ins were ended.",
+        holder_note=f"whoever holds it signs in as {username}; {note}",
         back=(_account_url(username), f"Go to {username}"),
         noun="password",
     )
@@ -221,7 +223,8 @@ async def create_account(request: Request) -> Response:
         data = checked(AccountCreate, fields)
         account = accounts.create_account(session, current.principal, data)
         if not typed:
-            _show_password_next(session, current, account.username, password, "Account")
+            note = "they may change it once signed in."
+            _show_password_next(session, current, account.username, password, "Account", note)
         return account.username, account.tenant_pk, not typed
 
     def again(current: SignedIn, filled: Filled) -> Response:
@@ -239,6 +242,9 @@ async def create_account(request: Request) -> Response:
     return notices.redirect(_account_url(username), current, f"Account '{username}' created.")
 
 
+CASELESS = frozenset({"tenantId", "groupId", "linkedUserId"})  # ids: any case names the same one
+
+
 def _changes(form: dict[str, str], now: dict[str, Any]) -> dict[str, Any]:
     """The details form as an account PATCH: only what differs from the account now (so a field
     left as it was asks for no right, as in the API). An emptied tenant, group or link clears it."""
@@ -254,8 +260,9 @@ def _changes(form: dict[str, str], now: dict[str, Any]) -> dict[str, Any]:
     for name, value in wanted.items():
         if value is None:
             continue
-        value = value.strip()
-        if value.lower() != (now[name] or "").lower():
+        value, was = value.strip(), now[name] or ""
+        same = value.lower() == was.lower() if name in CASELESS else value == was
+        if not same:
             changes[name] = value or None
     return changes
 
@@ -316,7 +323,8 @@ async def reset_password(request: Request, username: str) -> Response:
         changes = checked(AccountUpdate, {"password": password})
         account = accounts.update_account(session, current.principal, username, changes)
         if generate:
-            _show_password_next(session, current, account.username, password, "New password")
+            note = "its other sign-ins were ended."
+            _show_password_next(session, current, account.username, password, "New password", note)
         return account.tenant_pk, generate
 
     def again(current: SignedIn, filled: Filled) -> Response:

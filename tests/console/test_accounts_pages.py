@@ -308,6 +308,9 @@ def test_an_account_is_changed_reset_disabled_and_enabled(
             "g1",
             None,
         )
+        recased = browser.post("/console/accounts/eu1/", data={**form, "display_name": "EVE"})
+        assert recased.status_code == 200
+        assert account_of(api, "eu1")["displayName"] == "EVE"  # a name's case is a change
         # A group admin needs a group: the form comes back, the words at the field.
         refused = browser.post("/console/accounts/eu1/", data={**form, "group": "", "display_name": "Eva"})
         assert refused.status_code == 400

@@ -38,6 +38,7 @@ def test_a_refused_key_form_and_the_notices_in_the_browser(
     assert allow.input_value() == "10.0.0.0/8, 300.1.1.1"
     assert allow.get_attribute("aria-invalid") == "true"
     assert allow.get_attribute("aria-describedby") == "err-new-key-allow"
+    assert page.evaluate("document.activeElement.id") == "key-allow"  # brought into view, focused
     assert page.get_by_label("Name", exact=True).input_value() == "CRM"
     assert not page.get_by_label("campaigns").is_checked()
     assert "Bad Request" not in page.content()
