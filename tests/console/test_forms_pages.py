@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from switchboard.settings import Settings
 from tests.support.access_world import build_world, make_account
 from tests.support.console import csrf_of, signed_in_as
+from tests.support.factories import created
 
 NOTICE_COOKIE = "__Host-sb_notice"
 
@@ -170,3 +171,29 @@ def test_a_notice_signed_for_another_session_is_not_shown(
         forged = cookie.rsplit(".", 1)[0] + "." + "0" * 64
         second.cookies.set(NOTICE_COOKIE, forged)
         assert status_notice(second.get("/console/").text) is None
+
+
+def test_a_refused_roster_row_and_template_come_back_at_their_fields(
+    api: TestClient, global_key: str, settings: Settings
+) -> None:
+    build_world(api, global_key)
+    created(api.post("/api/v1/tenants/t1/teams/", json={"name": "Sales"}))
+    created(api.post("/api/v1/tenants/t1/teams/Sales/members/", json={"username": "eu1"}), 200)
+    with signed_in_as(settings, "ta1") as browser:
+        token = csrf_of(browser.get("/console/teams/").text)
+        form = {"member-0": "eu1", "position-0": "x", "shifts-0": "mon 09:00-17:00", "csrf": token}
+        refused = browser.post("/console/teams/Sales/roster?tenant=t1", data=form)
+        assert refused.status_code == 400
+        assert field_error(refused.text, "err-roster-Sales-position-0") == (
+            "Stack position, row 1: a whole number, or blank"
+        )
+        assert (
+            'name="shifts-0" size="50" aria-label="Weekly shifts of eu1" value="mon 09:00-17:00"'
+            in refused.text
+        )
+        override = {"username": "eu1", "start": "tomorrow", "end": "", "note": "dentist", "csrf": token}
+        refused = browser.post("/console/teams/Sales/roster/overrides?tenant=t1", data=override)
+        assert refused.status_code == 400
+        assert field_error(refused.text, "err-override-Sales-start").startswith("From: ")
+        assert 'value="dentist"' in refused.text
+        assert status_notice(refused.text) is None
