@@ -17,6 +17,7 @@ from switchboard.calls.control import CallControl
 from switchboard.calls.models import Call, Recording
 from switchboard.calls.recordings import LocatedCall, RecordingAction, check_action
 from switchboard.console import notices
+from switchboard.console.forms import BLANK, Filled, ShowAgain
 from switchboard.console.pages import console_action_async, console_page, page, refusal
 from switchboard.console.sessions import SignedIn
 from switchboard.db.base import utcnow
@@ -85,6 +86,10 @@ def calls_page(request: Request, cursor: str = "", refresh: str = "on") -> Respo
     current = console_page(request)
     if isinstance(current, Response):
         return current
+    return _calls_page(request, current, cursor, refresh, BLANK)
+
+
+def _calls_page(request: Request, current: SignedIn, cursor: str, refresh: str, filled: Filled) -> Response:
     try:
         principal = _calls_principal(current)
         before_pk = number_after(page_request(DEFAULT_LIMIT, cursor[:400] or None, None, None))
@@ -126,6 +131,7 @@ def calls_page(request: Request, cursor: str = "", refresh: str = "on") -> Respo
         back=_refresh_query(request),
         show_tenant=current.principal.role == "system",
         now_utc=utcnow().strftime("%H:%M:%S UTC"),
+        filled=filled,
     )
 
 
@@ -137,7 +143,11 @@ async def _control_action(
     async def run(current: SignedIn, form: dict[str, str]) -> T:
         return await work(_calls_principal(current))
 
-    return await console_action_async(request, run)
+    def again(current: SignedIn, filled: Filled) -> Response:
+        refresh = "off" if _refresh_query(request) else "on"
+        return _calls_page(request, current, "", refresh, filled)
+
+    return await console_action_async(request, run, ShowAgain("calls", {}, again))
 
 
 def _control(request: Request) -> CallControl:

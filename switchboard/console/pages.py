@@ -175,17 +175,13 @@ async def console_action(
     try:
         return current, await run_in_threadpool(run)
     except SwitchboardError as error:
-        if again is None or error.status not in FORM_STATUSES:
-            return refusal(request, current, error)
-        filled = refused_form(again, form, error)
-        response = await run_in_threadpool(again.page, current, filled)
-        if response.status_code == 200:  # else the page itself was refused (e.g. 404): that answer
-            response.status_code = error.status
-        return response
+        return await _refused(request, current, form, error, again)
 
 
 async def console_action_async(
-    request: Request, work: Callable[[sessions.SignedIn, dict[str, str]], Awaitable[T]]
+    request: Request,
+    work: Callable[[sessions.SignedIn, dict[str, str]], Awaitable[T]],
+    again: ShowAgain | None = None,
 ) -> tuple[sessions.SignedIn, T] | Response:
     """console_action for async services (call control): `work` runs on the event loop and opens
     its own transactions (never one held across a PBX call)."""
@@ -196,7 +192,25 @@ async def console_action_async(
     try:
         return current, await work(current, form)
     except SwitchboardError as error:
+        return await _refused(request, current, form, error, again)
+
+
+async def _refused(
+    request: Request,
+    current: sessions.SignedIn,
+    form: dict[str, str],
+    error: SwitchboardError,
+    again: ShowAgain | None,
+) -> Response:
+    """A refusal as a page; with `again`, a refusal of what was typed (400, 409, 422) shows the
+    form again instead, as typed, each problem in words at its input, under the refusal's status."""
+    if again is None or error.status not in FORM_STATUSES:
         return refusal(request, current, error)
+    filled = refused_form(again, form, error)
+    response = await run_in_threadpool(again.page, current, filled)
+    if response.status_code == 200:  # else the page itself was refused (e.g. 404): that answer
+        response.status_code = error.status
+    return response
 
 
 def picked_tenant(session: Session, current: sessions.SignedIn, tenant_id: str | None) -> Tenant:
