@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.support.access_world import PASSWORD, build_world
+from tests.support.access_world import PASSWORD, build_world, make_account
 from tests.support.browser import ONE_ENGINE, browser, require_browser, server, shot, sign_in
 
 require_browser()
@@ -102,4 +102,35 @@ def test_an_account_made_changed_and_disabled_in_the_browser(
     assert (
         api.post("/api/v1/auth/login", json={"username": "t1.dan", "password": PASSWORD}).status_code == 200
     )
+    context.close()
+
+
+def test_settings_and_teams_forms_come_back_with_the_words_in_the_browser(
+    api: TestClient, global_key: str, server: str, browser: Any
+) -> None:
+    build_world(api, global_key)
+    make_account(api, "root3", "system")
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
+    page = sign_in(context, server, "root3")
+    page.goto(f"{server}/console/settings/")
+    entries = page.get_by_label(re.compile("Addresses and networks allowed"))
+    entries.fill("127.0.0.1\n300.1.1.1")
+    page.locator("#IP_ALLOWLIST").get_by_role("button", name="Save").click()
+    message = page.locator("#IP_ALLOWLIST-error")
+    message.wait_for()
+    assert message.inner_text() == "IP allowlist, line 2: '300.1.1.1' is not an IP address or network"
+    assert entries.input_value() == "127.0.0.1\n300.1.1.1"
+    shot(page, "46-settings-allowlist-refused")
+    entries.fill("127.0.0.1\n::1")
+    page.locator("#IP_ALLOWLIST").get_by_role("button", name="Save").click()
+    page.get_by_role("status").filter(has_text="IP allowlist: saved.").wait_for()
+    page.goto(f"{server}/console/teams/?tenant=t1")
+    page.get_by_label("Name", exact=True).fill("Sales")
+    page.get_by_role("button", name="Create team").click()
+    page.get_by_role("status").filter(has_text="Team created.").wait_for()
+    page.get_by_label("Name", exact=True).fill("Sales")
+    page.get_by_role("button", name="Create team").click()
+    page.locator("#err-new-team-name").wait_for()
+    assert page.get_by_label("Name", exact=True).input_value() == "Sales"
+    shot(page, "47-team-name-taken")
     context.close()
