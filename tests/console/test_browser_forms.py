@@ -42,18 +42,18 @@ def test_a_refused_key_form_and_the_notices_in_the_browser(
     assert page.get_by_label("Name", exact=True).input_value() == "CRM"
     assert not page.get_by_label("campaigns").is_checked()
     assert "Bad Request" not in page.content()
-    shot(page, "40-key-form-refused")
+    shot(page, "80-key-form-refused")
     allow.fill("10.0.0.0/8")
     page.get_by_role("button", name="Create API Key").click()
     page.get_by_role("status").filter(has_text="Key 'CRM' created.").wait_for()
     assert page.locator("#new-key").input_value().startswith("sbu_")
-    shot(page, "41-key-created-notice")
+    shot(page, "81-key-created-notice")
     page.get_by_role("link", name="Back to the Security tab").click()
     assert page.get_by_role("status").count() == 0  # the notice was for one page
     page.get_by_role("link", name="Revoke CRM").click()
     page.get_by_role("button", name="Revoke the key").click()
     page.get_by_role("status").filter(has_text="Key 'CRM' revoked.").wait_for()
-    shot(page, "42-key-revoked-notice")
+    shot(page, "82-key-revoked-notice")
     context.close()
 
 
@@ -75,12 +75,12 @@ def test_an_account_made_changed_and_disabled_in_the_browser(
     assert message.inner_text() == "Password: at least 12 characters"
     assert page.get_by_label("Username", exact=True).input_value() == "t1.dan"
     assert page.get_by_label(re.compile("^Password")).input_value() == ""  # never sent back
-    shot(page, "43-account-form-refused")
+    shot(page, "83-account-form-refused")
     page.get_by_role("button", name="Create account").click()  # empty: one is generated
     page.get_by_role("status").filter(has_text="Account 't1.dan' created.").wait_for()
     generated = page.locator("#new-key").input_value()
     assert len(generated) >= 12
-    shot(page, "44-account-created-password-shown-once")
+    shot(page, "84-account-created-password-shown-once")
     page.get_by_role("link", name="Go to t1.dan").click()
     page.get_by_label("Role").select_option("group_admin")
     page.get_by_label(re.compile("^Linked end user")).fill("u2@t1.example")
@@ -91,7 +91,7 @@ def test_an_account_made_changed_and_disabled_in_the_browser(
     page.get_by_role("button", name="Disable t1.dan").click()
     page.get_by_role("status").filter(has_text="Account 't1.dan' disabled.").wait_for()
     assert api.get("/api/v1/accounts/t1.dan/").json()["enabled"] is False
-    shot(page, "45-account-disabled")
+    shot(page, "85-account-disabled")
     refused = api.post("/api/v1/auth/login", json={"username": "t1.dan", "password": generated})
     assert refused.status_code == 401
     page.get_by_role("button", name="Enable t1.dan").click()
@@ -120,7 +120,7 @@ def test_settings_and_teams_forms_come_back_with_the_words_in_the_browser(
     message.wait_for()
     assert message.inner_text() == "IP allowlist, line 2: '300.1.1.1' is not an IP address or network"
     assert entries.input_value() == "127.0.0.1\n300.1.1.1"
-    shot(page, "46-settings-allowlist-refused")
+    shot(page, "86-settings-allowlist-refused")
     entries.fill("127.0.0.1\n::1")
     page.locator("#IP_ALLOWLIST").get_by_role("button", name="Save").click()
     page.get_by_role("status").filter(has_text="IP allowlist: saved.").wait_for()
@@ -132,5 +132,5 @@ def test_settings_and_teams_forms_come_back_with_the_words_in_the_browser(
     page.get_by_role("button", name="Create team").click()
     page.locator("#err-new-team-name").wait_for()
     assert page.get_by_label("Name", exact=True).input_value() == "Sales"
-    shot(page, "47-team-name-taken")
+    shot(page, "87-team-name-taken")
     context.close()
