@@ -72,7 +72,8 @@ def checked_cidrs(entries: list[str]) -> list[str]:
         try:
             result.append(str(ipaddress.ip_network(entry, strict=False)))
         except ValueError as exc:
-            raise BadRequest.field(f"ipAllowlist.{index}", f"{entry!r} is not an address or CIDR") from exc
+            reason = f"{entry!r} is not an IP address or network"
+            raise BadRequest.field(f"ipAllowlist.{index}", reason) from exc
     return result
 
 

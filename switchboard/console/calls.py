@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from switchboard.access.policy import Area, may_control_call, require_area
 from switchboard.access.principal import Principal
@@ -16,6 +16,8 @@ from switchboard.calls import queries, service
 from switchboard.calls.control import CallControl
 from switchboard.calls.models import Call, Recording
 from switchboard.calls.recordings import LocatedCall, RecordingAction, check_action
+from switchboard.console import notices
+from switchboard.console.forms import BLANK, Filled, ShowAgain
 from switchboard.console.pages import console_action_async, console_page, page, refusal
 from switchboard.console.sessions import SignedIn
 from switchboard.db.base import utcnow
@@ -28,6 +30,12 @@ T = TypeVar("T")
 
 # In the order the buttons appear.
 ACTIONS: tuple[RecordingAction, ...] = ("start", "pause", "resume", "stop")
+RECORDING_DONE = {
+    "start": "Recording started.",
+    "pause": "Recording paused.",
+    "resume": "Recording resumed.",
+    "stop": "Recording stopped.",
+}
 # Without JavaScript the page reloads itself this often (console.js refreshes the table instead).
 RELOAD_SECONDS = 10
 REFRESH_SECONDS = 5
@@ -78,6 +86,10 @@ def calls_page(request: Request, cursor: str = "", refresh: str = "on") -> Respo
     current = console_page(request)
     if isinstance(current, Response):
         return current
+    return _calls_page(request, current, cursor, refresh, BLANK)
+
+
+def _calls_page(request: Request, current: SignedIn, cursor: str, refresh: str, filled: Filled) -> Response:
     try:
         principal = _calls_principal(current)
         before_pk = number_after(page_request(DEFAULT_LIMIT, cursor[:400] or None, None, None))
@@ -119,6 +131,7 @@ def calls_page(request: Request, cursor: str = "", refresh: str = "on") -> Respo
         back=_refresh_query(request),
         show_tenant=current.principal.role == "system",
         now_utc=utcnow().strftime("%H:%M:%S UTC"),
+        filled=filled,
     )
 
 
@@ -130,7 +143,11 @@ async def _control_action(
     async def run(current: SignedIn, form: dict[str, str]) -> T:
         return await work(_calls_principal(current))
 
-    return await console_action_async(request, run)
+    def again(current: SignedIn, filled: Filled) -> Response:
+        refresh = "off" if _refresh_query(request) else "on"
+        return _calls_page(request, current, "", refresh, filled)
+
+    return await console_action_async(request, run, ShowAgain("calls", {}, again))
 
 
 def _control(request: Request) -> CallControl:
@@ -159,7 +176,8 @@ async def control_recording(request: Request, unique_id: str, action: str) -> Re
     if isinstance(done, Response):
         return done
     audit_write(request, 200, f"call:{unique_id} recording {action}", done[1])
-    return RedirectResponse(f"/console/calls/{_refresh_query(request)}", status_code=303)
+    words = RECORDING_DONE.get(action, "Recording changed.")
+    return notices.redirect(f"/console/calls/{_refresh_query(request)}", done[0], words)
 
 
 def _visible_call(request: Request, principal: Principal, unique_id: str) -> dict[str, Any]:
@@ -191,4 +209,4 @@ async def hangup(request: Request, unique_id: str) -> Response:
     if isinstance(done, Response):
         return done
     audit_write(request, 200, f"call:{unique_id} hangup", None)
-    return RedirectResponse(f"/console/calls/{_refresh_query(request)}", status_code=303)
+    return notices.redirect(f"/console/calls/{_refresh_query(request)}", done[0], "Call hung up.")

@@ -17,7 +17,9 @@ from starlette.responses import RedirectResponse, Response
 
 from switchboard.access.policy import Area, Kind, Target, may_manage
 from switchboard.audit.recording import audit_write
+from switchboard.console import notices
 from switchboard.console.contact_centre import tenant_page
+from switchboard.console.forms import BLANK, Filled, Input, ShowAgain
 from switchboard.console.lead_import import FileRefused, LeadFile, example_csv, read_lead_file, run_view
 from switchboard.console.nav import CAMPAIGNS
 from switchboard.console.pages import (
@@ -81,16 +83,10 @@ def _campaign_url(campaign_id: int, tenant_id: str) -> str:
 # -- the campaign list -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class NewCampaign:
-    """The New campaign form as last sent, and why it was refused (shown next to it)."""
-
-    name: str = ""
-    template: str = ""
-    error: str | None = None
+CAMPAIGN_FIELDS = {"name": Input("name", "Name"), "templateId": Input("template", "Template")}
 
 
-def _campaign_list(request: Request, tenant: str, q: str, number: int, new: NewCampaign) -> Response:
+def _campaign_list(request: Request, tenant: str, q: str, number: int, filled: Filled) -> Response:
     needle = q.strip().lower()[:80]
 
     def build(session: Session, current: SignedIn, chosen: Tenant) -> dict[str, Any]:
@@ -114,10 +110,9 @@ def _campaign_list(request: Request, tenant: str, q: str, number: int, new: NewC
             "pages": max(1, -(-len(matching) // CAMPAIGNS_PER_PAGE)),
             "may_create": may_create,
             "templates": [{"id": str(t.pk), "name": t.name} for t in visible_templates],
-            "new": new,
         }
 
-    return tenant_page(request, "campaigns.html", tenant, build, CAMPAIGNS)
+    return tenant_page(request, "campaigns.html", tenant, build, CAMPAIGNS, filled)
 
 
 @router.get("/campaigns/")
@@ -125,7 +120,7 @@ def campaigns_page(
     request: Request, tenant: str = "", q: str = "", page_asked: Annotated[str, Query(alias="page")] = "1"
 ) -> Response:
     """The campaigns the API's list gives the account (an agent: its teams'), by name."""
-    return _campaign_list(request, tenant, q, _page_number(page_asked), NewCampaign())
+    return _campaign_list(request, tenant, q, _page_number(page_asked), BLANK)
 
 
 @router.post("/campaigns/")
@@ -137,19 +132,16 @@ async def create_campaign(request: Request, tenant: str) -> Response:
         campaign = service.create_campaign(session, current.principal, tenant, data)
         return campaign.pk, campaign.tenant_pk
 
-    def invalid(current: SignedIn, form: dict[str, str], error: SwitchboardError) -> Response:
-        new = NewCampaign(form.get("name", ""), form.get("template", ""), error.detail)
-        answer = _campaign_list(request, tenant, "", 1, new)
-        if answer.status_code == 200:
-            answer.status_code = error.status
-        return answer
+    def again(current: SignedIn, filled: Filled) -> Response:
+        return _campaign_list(request, tenant, "", 1, filled)
 
-    done = await console_action(request, work, invalid, area=Area.CAMPAIGNS)
+    shown = ShowAgain("new-campaign", CAMPAIGN_FIELDS, again, conflict="name")
+    done = await console_action(request, work, shown, Area.CAMPAIGNS)
     if isinstance(done, Response):
         return done
-    campaign_pk, tenant_pk = done[1]
+    current, (campaign_pk, tenant_pk) = done
     audit_write(request, 201, f"campaign:{tenant}/{campaign_pk}", tenant_pk)
-    return RedirectResponse(_campaign_url(campaign_pk, tenant), status_code=303)
+    return notices.redirect(_campaign_url(campaign_pk, tenant), current, "Campaign created.")
 
 
 # -- one campaign: its leads, and the import tab ----------------------------------------------------
@@ -272,15 +264,17 @@ def campaign_page(
 async def change_status(request: Request, campaign_id: int, tenant: str) -> Response:
     """The API's update, status only: tenant administrators."""
 
-    def work(session: Session, current: SignedIn, form: dict[str, str]) -> int:
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> tuple[int, str]:
         changes = checked(CampaignUpdate, {"status": form.get("status", "")})
-        return service.update_campaign(session, current.principal, tenant, campaign_id, changes).tenant_pk
+        campaign = service.update_campaign(session, current.principal, tenant, campaign_id, changes)
+        return campaign.tenant_pk, campaign.status
 
     done = await console_action(request, work, area=Area.CAMPAIGNS)
     if isinstance(done, Response):
         return done
-    audit_write(request, 200, f"campaign:{tenant}/{campaign_id}", done[1])
-    return RedirectResponse(_campaign_url(campaign_id, tenant), status_code=303)
+    current, (tenant_pk, status) = done
+    audit_write(request, 200, f"campaign:{tenant}/{campaign_id}", tenant_pk)
+    return notices.redirect(_campaign_url(campaign_id, tenant), current, f"Campaign status: {status}.")
 
 
 # -- the import ------------------------------------------------------------------------------------

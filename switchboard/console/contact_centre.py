@@ -10,10 +10,12 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from switchboard.access.policy import Area, Kind, may_manage, scope_params, target_in, visibility
 from switchboard.audit.recording import audit_write
+from switchboard.console import notices
+from switchboard.console.forms import BLANK, Fields, Filled, Input, ShowAgain
 from switchboard.console.nav import TEAMS, TEMPLATES, Section
 from switchboard.console.pages import (
     checked,
@@ -35,16 +37,12 @@ from switchboard.web.state import database_of
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 
-def _tenants(session: Session, current: SignedIn) -> list[str]:
+def visible_tenants(session: Session, current: SignedIn) -> list[str]:
     """The tenants the account may pick from (a system account sees them all)."""
     stmt = (
         select(Tenant.tenant_id).where(visibility(current.principal, Kind.TENANT)).order_by(Tenant.tenant_key)
     )
     return list(session.scalars(stmt, scope_params(current.principal)))
-
-
-def _back(path: str, tenant_id: str, **extra: str) -> Response:
-    return RedirectResponse(f"{path}?{urlencode({'tenant': tenant_id, **extra})}", status_code=303)
 
 
 # -- Team Management -------------------------------------------------------------------------------
@@ -53,13 +51,28 @@ def _back(path: str, tenant_id: str, **extra: str) -> Response:
 TeamWork = Callable[[Session, SignedIn, dict[str, str]], int]  # returns the tenant's pk
 
 
-async def _team_action(request: Request, work: TeamWork, status: int, obj: str, tenant: str) -> Response:
-    """A Team Management form: `work` in a unit of work, audited, then back to the page."""
-    done = await console_action(request, work, area=Area.ACCOUNTS)
+async def _team_action(
+    request: Request,
+    work: TeamWork,
+    status: int,
+    obj: str,
+    tenant: str,
+    notice: str,
+    form: tuple[str, Fields, str] | None = None,
+) -> Response:
+    """A Team Management form: `work` in a unit of work, audited, then back to the page with
+    `notice`; refused, the page again with `form` (its name, its inputs, the input a conflict is
+    about) as typed."""
+
+    def again(current: SignedIn, filled: Filled) -> Response:
+        return _teams_page(request, tenant, filled)
+
+    shown = ShowAgain(form[0], form[1], again, form[2]) if form else None
+    done = await console_action(request, work, shown, Area.ACCOUNTS)
     if isinstance(done, Response):
         return done
     audit_write(request, status, obj, done[1])
-    return _back("/console/teams/", tenant)
+    return notices.redirect(f"/console/teams/?{urlencode({'tenant': tenant})}", done[0], notice)
 
 
 def tenant_page(
@@ -68,6 +81,7 @@ def tenant_page(
     tenant: str,
     build: Callable[[Session, SignedIn, Tenant], dict[str, Any]],
     section: Section,
+    filled: Filled = BLANK,
 ) -> Response:
     """A page about one tenant's objects, with the tenant picker; refusals as pages. The section's
     area is the API's for those objects (a principal the API refuses there is refused here too, and
@@ -78,12 +92,34 @@ def tenant_page(
     try:
         with database_of(request).transaction() as session:
             chosen = tenant_in_view(session, current, tenant or None)
-            tenants = _tenants(session, current)
+            tenants = visible_tenants(session, current)
             context = build(session, current, chosen) if chosen is not None else {}
     except SwitchboardError as error:
         return refusal(request, current, error)
     tenant_id = chosen.tenant_id if chosen else None
-    return page(request, template_name, current, tenant_id=tenant_id, tenants=tenants, **context)
+    return page(
+        request, template_name, current, tenant_id=tenant_id, tenants=tenants, filled=filled, **context
+    )
+
+
+TEAM_FIELDS = {"name": Input("name", "Name")}
+MEMBER_FIELDS = {"username": Input("username", "Account"), "role": Input("role", "Role")}
+MAX_ROSTER_ROWS = 500  # a team's members on one page
+ROSTER_FIELDS = {
+    "members": Input("", "Roster", "row"),
+    **{
+        f"position-{i}": Input(f"position-{i}", f"Stack position, row {i + 1}")
+        for i in range(MAX_ROSTER_ROWS)
+    },
+    **{f"shifts-{i}": Input(f"shifts-{i}", f"Weekly shifts, row {i + 1}") for i in range(MAX_ROSTER_ROWS)},
+}
+OVERRIDE_FIELDS = {
+    "username": Input("username", "Member"),
+    "start": Input("start", "From"),
+    "end": Input("end", "To"),
+    "onShift": Input("onShift", "Shift"),
+    "note": Input("note", "Note"),
+}
 
 
 def _may_manage_contact_centre(current: SignedIn, tenant: Tenant) -> bool:
@@ -93,6 +129,10 @@ def _may_manage_contact_centre(current: SignedIn, tenant: Tenant) -> bool:
 
 @router.get("/teams/")
 def teams_page(request: Request, tenant: str = "") -> Response:
+    return _teams_page(request, tenant, BLANK)
+
+
+def _teams_page(request: Request, tenant: str, filled: Filled) -> Response:
     """Administrators manage the tenant's teams; anyone else sees the teams it is in, and no form
     it could not submit."""
 
@@ -109,7 +149,7 @@ def teams_page(request: Request, tenant: str = "") -> Response:
             "may_manage": _may_manage_contact_centre(current, chosen),
         }
 
-    return tenant_page(request, "teams.html", tenant, build, TEAMS)
+    return tenant_page(request, "teams.html", tenant, build, TEAMS, filled)
 
 
 @router.post("/teams/")
@@ -120,7 +160,10 @@ async def create_team(request: Request, tenant: str) -> Response:
         )
         return team.tenant_pk
 
-    return await _team_action(request, work, 201, f"team:{tenant}", tenant)
+    words = "Team created."
+    return await _team_action(
+        request, work, 201, f"team:{tenant}", tenant, words, ("new-team", TEAM_FIELDS, "name")
+    )
 
 
 @router.post("/teams/{name}/members")
@@ -131,7 +174,9 @@ async def add_member(request: Request, tenant: str, name: str) -> Response:
         body = checked(MemberBody, {"username": form.get("username", ""), "role": form.get("role", "agent")})
         return service.add_member(session, current.principal, tenant, name, body).tenant_pk
 
-    return await _team_action(request, work, 200, f"team:{tenant}/{name}+member", tenant)
+    words = f"Added to team '{name}'."
+    form = (f"member-{name}", MEMBER_FIELDS, "username")
+    return await _team_action(request, work, 200, f"team:{tenant}/{name}+member", tenant, words, form)
 
 
 @router.post("/teams/{name}/members/{username}/remove")
@@ -140,7 +185,8 @@ async def remove_member(request: Request, tenant: str, name: str, username: str)
         service.remove_member(session, current.principal, tenant, name, username)
         return service.tenant_to_manage(session, current.principal, tenant).pk
 
-    return await _team_action(request, work, 204, f"team:{tenant}/{name}-{username}", tenant)
+    words = f"{username} removed from team '{name}'."
+    return await _team_action(request, work, 204, f"team:{tenant}/{name}-{username}", tenant, words)
 
 
 # -- rosters (on the Team Management page) ----------------------------------------------------------
@@ -184,7 +230,9 @@ async def save_roster(request: Request, tenant: str, name: str) -> Response:
         tenant_row, _ = rosters.replace_roster(session, current.principal, tenant, name, _roster_form(form))
         return tenant_row.pk
 
-    return await _team_action(request, work, 200, f"roster:{tenant}/{name}", tenant)
+    words = f"Roster of '{name}' saved."
+    form = (f"roster-{name}", ROSTER_FIELDS, "")
+    return await _team_action(request, work, 200, f"roster:{tenant}/{name}", tenant, words, form)
 
 
 @router.post("/teams/{name}/roster/overrides")
@@ -205,7 +253,9 @@ async def add_override(request: Request, tenant: str, name: str) -> Response:
         tenant_row, _ = rosters.add_override(session, current.principal, tenant, name, body)
         return tenant_row.pk
 
-    return await _team_action(request, work, 201, f"roster_override:{tenant}/{name}", tenant)
+    words = f"Override added to the roster of '{name}'."
+    form = (f"override-{name}", OVERRIDE_FIELDS, "")
+    return await _team_action(request, work, 201, f"roster_override:{tenant}/{name}", tenant, words, form)
 
 
 @router.post("/teams/{name}/roster/overrides/{override_id}/remove")
@@ -213,7 +263,9 @@ async def remove_override(request: Request, tenant: str, name: str, override_id:
     def work(session: Session, current: SignedIn, form: dict[str, str]) -> int:
         return rosters.delete_override(session, current.principal, tenant, name, override_id).tenant_pk
 
-    return await _team_action(request, work, 204, f"roster_override:{tenant}/{name}/{override_id}", tenant)
+    words = f"Override removed from the roster of '{name}'."
+    obj = f"roster_override:{tenant}/{name}/{override_id}"
+    return await _team_action(request, work, 204, obj, tenant, words)
 
 
 # -- campaign templates ----------------------------------------------------------------------------
@@ -228,11 +280,20 @@ def templates_page(request: Request, tenant: str = "") -> Response:
     return tenant_page(request, "templates.html", tenant, build, TEMPLATES)
 
 
+TEMPLATE_FIELDS = {"name": Input("name", "Name"), "team": Input("team", "Team")}
+
+
 @router.get("/templates/{template_id}/")
 def template_page(request: Request, template_id: int, tenant: str = "", tab: str = "details") -> Response:
     current = console_page(request, Area.CAMPAIGNS)
     if isinstance(current, Response):
         return current
+    return _template_page(request, current, template_id, tenant, tab, BLANK)
+
+
+def _template_page(
+    request: Request, current: SignedIn, template_id: int, tenant: str, tab: str, filled: Filled
+) -> Response:
     try:
         with database_of(request).transaction() as session:
             chosen = picked_tenant(session, current, tenant or None)
@@ -255,6 +316,7 @@ def template_page(request: Request, template_id: int, tenant: str = "", tab: str
         campaigns=own,
         may_manage=may_change,
         tab="campaigns" if tab == "campaigns" else "details",
+        filled=filled,
     )
 
 
@@ -266,8 +328,14 @@ async def save_details(request: Request, template_id: int, tenant: str) -> Respo
         changes = checked(TemplateUpdate, {"name": form.get("name", ""), "team": form.get("team") or None})
         return service.update_template(session, current.principal, tenant, template_id, changes).tenant_pk
 
-    done = await console_action(request, work, area=Area.CAMPAIGNS)
+    def again(current: SignedIn, filled: Filled) -> Response:
+        return _template_page(request, current, template_id, tenant, "details", filled)
+
+    done = await console_action(
+        request, work, ShowAgain("details", TEMPLATE_FIELDS, again, "name"), Area.CAMPAIGNS
+    )
     if isinstance(done, Response):
         return done
     audit_write(request, 200, f"campaign_template:{tenant}/{template_id}", done[1])
-    return RedirectResponse(f"/console/templates/{template_id}/?tenant={quote(tenant)}", status_code=303)
+    url = f"/console/templates/{template_id}/?tenant={quote(tenant)}"
+    return notices.redirect(url, done[0], "Template saved.")

@@ -16,7 +16,8 @@ from starlette.templating import Jinja2Templates
 
 from switchboard.access.policy import Area, require_area
 from switchboard.audit.recording import audit_refusal
-from switchboard.console import sessions
+from switchboard.console import notices, sessions
+from switchboard.console.forms import BLANK, FORM_STATUSES, ShowAgain, refused_form, schema_problem
 from switchboard.console.nav import sections_for, shown_section
 from switchboard.directory.models import Tenant
 from switchboard.directory.service import find_tenant
@@ -51,9 +52,11 @@ def show_new_key_next(
     key: str,
     holder_note: str,
     back: tuple[str, str],
+    noun: str = "key",
 ) -> None:
-    """Post/redirect/get for a form that makes a key: the key is kept (sealed, in this transaction)
-    for the page the redirect to NEW_KEY_PAGE leads to, which shows it once; a reload makes nothing."""
+    """Post/redirect/get for a form that makes a key (or a password: `noun`): it is kept (sealed, in
+    this transaction) for the page the redirect to NEW_KEY_PAGE leads to, which shows it once; a
+    reload makes nothing."""
     back_url, back_label = back
     sessions.keep_once(
         session,
@@ -64,12 +67,13 @@ def show_new_key_next(
             "holder_note": holder_note,
             "back_url": back_url,
             "back_label": back_label,
+            "noun": noun,
         },
     )
 
 
-def to_new_key() -> Response:
-    return RedirectResponse(NEW_KEY_PAGE, status_code=303)
+def to_new_key(current: sessions.SignedIn, notice: str) -> Response:
+    return notices.redirect(NEW_KEY_PAGE, current, notice)
 
 
 def page(
@@ -79,6 +83,8 @@ def page(
     status: int = 200,
     **context: Any,
 ) -> Response:
+    """A console page; a notice a change left for it (notices.leave) is shown, then forgotten."""
+    notice = None
     if current is not None:
         nav = sections_for(current.principal)
         context.update(
@@ -87,8 +93,14 @@ def page(
             nav=nav,
             nav_current=shown_section(nav, request.url.path),
         )
-    response = templates.TemplateResponse(request, template_name, context, status_code=status)
+        notice = notices.take(request, current)
+    context.setdefault("filled", BLANK)
+    response = templates.TemplateResponse(
+        request, template_name, {**context, "notice": notice}, status_code=status
+    )
     response.headers.update(PAGE_HEADERS)
+    if notices.COOKIE in request.cookies:
+        notices.forget(response)
     return response
 
 
@@ -151,13 +163,13 @@ async def _signed_form(
 async def console_action(
     request: Request,
     work: Callable[[Session, sessions.SignedIn, dict[str, str]], T],
-    invalid: Callable[[sessions.SignedIn, dict[str, str], SwitchboardError], Response] | None = None,
+    again: ShowAgain | None = None,
     area: Area | None = None,
 ) -> tuple[sessions.SignedIn, T] | Response:
     """A form post: the signed-in account, its CSRF-checked form, and `work` run in one unit of
-    work off the event loop; a service's refusal becomes a page. With `invalid`, bad input (400)
-    and conflicts (409) instead show the form again, the message next to its field. `area`: as
-    console_page's."""
+    work off the event loop; a service's refusal becomes a page. With `again`, a refusal of what
+    was typed (400, 409, 422) instead shows the form again with what was typed, each problem in
+    words next to its input, under the refusal's status. `area`: as console_page's."""
     signed = await _signed_form(request, area)
     if isinstance(signed, Response):
         return signed
@@ -170,13 +182,13 @@ async def console_action(
     try:
         return current, await run_in_threadpool(run)
     except SwitchboardError as error:
-        if invalid is not None and error.status in (400, 409):
-            return await run_in_threadpool(invalid, current, form, error)
-        return refusal(request, current, error)
+        return await _refused(request, current, form, error, again)
 
 
 async def console_action_async(
-    request: Request, work: Callable[[sessions.SignedIn, dict[str, str]], Awaitable[T]]
+    request: Request,
+    work: Callable[[sessions.SignedIn, dict[str, str]], Awaitable[T]],
+    again: ShowAgain | None = None,
 ) -> tuple[sessions.SignedIn, T] | Response:
     """console_action for async services (call control): `work` runs on the event loop and opens
     its own transactions (never one held across a PBX call)."""
@@ -187,7 +199,25 @@ async def console_action_async(
     try:
         return current, await work(current, form)
     except SwitchboardError as error:
+        return await _refused(request, current, form, error, again)
+
+
+async def _refused(
+    request: Request,
+    current: sessions.SignedIn,
+    form: dict[str, str],
+    error: SwitchboardError,
+    again: ShowAgain | None,
+) -> Response:
+    """A refusal as a page; with `again`, a refusal of what was typed (400, 409, 422) shows the
+    form again instead, as typed, each problem in words at its input, under the refusal's status."""
+    if again is None or error.status not in FORM_STATUSES:
         return refusal(request, current, error)
+    filled = refused_form(again, form, error)
+    response = await run_in_threadpool(again.page, current, filled)
+    if response.status_code == 200:  # else the page itself was refused (e.g. 404): that answer
+        response.status_code = error.status
+    return response
 
 
 def picked_tenant(session: Session, current: sessions.SignedIn, tenant_id: str | None) -> Tenant:
@@ -209,9 +239,8 @@ def tenant_in_view(session: Session, current: sessions.SignedIn, tenant_id: str 
 
 
 def checked(model: type[M], data: dict[str, Any]) -> M:
-    """A schema from form values; its first error as the 400 the API would give."""
+    """A schema from form values; its errors as the 400 the API would give, each in words."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise BadRequest.field(".".join(map(str, first["loc"])) or "form", first["msg"]) from exc
+        raise schema_problem(exc) from exc

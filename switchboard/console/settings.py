@@ -14,14 +14,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from switchboard.access import tenant_keys
 from switchboard.access.models import TenantKey
 from switchboard.access.policy import Area, require_area
 from switchboard.access.schemas import MAX_TENANT_KEY_GRACE_SECONDS, TenantKeyCreate
 from switchboard.audit.recording import audit_write
+from switchboard.console import notices
 from switchboard.console.contact_centre import tenant_page
+from switchboard.console.forms import BLANK, Filled, Input, ShowAgain
 from switchboard.console.nav import TENANT_KEYS
 from switchboard.console.pages import (
     checked,
@@ -108,21 +110,22 @@ def _settings_view(
         lock_out=lock_out,
         global_keys=global_keys,
         max_grace_hours=MAX_GRACE_HOURS,
-        saved=request.query_params.get("saved"),
     )
 
 
-def _shown_again(request: Request, section: str, value_field: str) -> Any:
-    """console_action's `invalid` hook: the page again with what was typed, the error next to it."""
+def _shown_again(request: Request, section: str, value_field: str, label: str) -> ShowAgain:
+    """console_action's form coming back: the page again with what was typed, the words next to it."""
+    typed_input = Input(value_field, label, "line")
+    fields = {section: typed_input, value_field: typed_input, "entries": typed_input, "template": typed_input}
 
-    def invalid(current: SignedIn, form: dict[str, str], error: SwitchboardError) -> Response:
-        typed = form.get(value_field, "")
-        lock_out = store.normalise_allowlist(_lines(typed)) if isinstance(error, WouldLockOut) else None
-        return _settings_view(
-            request, current, error.status, {section: typed}, {section: error.detail}, lock_out
-        )
+    def again(current: SignedIn, filled: Filled) -> Response:
+        typed = filled.values.get(value_field, "")
+        words = " ".join(filled.errors.values())
+        warn = section == store.IP_ALLOWLIST and filled.status == WouldLockOut.status
+        lock_out = store.normalise_allowlist(_lines(typed)) if warn else None
+        return _settings_view(request, current, 200, {section: typed}, {section: words}, lock_out)
 
-    return invalid
+    return ShowAgain(section, fields, again)
 
 
 def _lines(text: str) -> list[str]:
@@ -150,13 +153,15 @@ async def save_end_user_name(request: Request) -> Response:
         def change(session: Session, form: dict[str, str]) -> None:
             store.update_public_settings(session, {store.END_USER_NAME: form.get("template", "")})
 
-        return await _save(request, store.END_USER_NAME, "template", change)
+        return await _save(request, store.END_USER_NAME, "template", "End user names", change)
 
     def work(session: Session, current: SignedIn, form: dict[str, str]) -> str:
         require_area(current.principal, Area.SETTINGS)
         return store.check_end_user_name(form.get("template", ""))
 
-    done = await console_action(request, work, _shown_again(request, store.END_USER_NAME, "template"))
+    done = await console_action(
+        request, work, _shown_again(request, store.END_USER_NAME, "template", "End user names")
+    )
     if isinstance(done, Response):
         return done
     current, template = done
@@ -164,7 +169,11 @@ async def save_end_user_name(request: Request) -> Response:
 
 
 async def _save(
-    request: Request, section: str, field: str, change: Callable[[Session, dict[str, str]], None]
+    request: Request,
+    section: str,
+    field: str,
+    label: str,
+    change: Callable[[Session, dict[str, str]], None],
 ) -> Response:
     """One section's form: checked, changed, audited, then back to the page at that section."""
 
@@ -172,11 +181,11 @@ async def _save(
         require_area(current.principal, Area.SETTINGS)
         change(session, form)
 
-    done = await console_action(request, work, _shown_again(request, section, field))
+    done = await console_action(request, work, _shown_again(request, section, field, label))
     if isinstance(done, Response):
         return done
     audit_write(request, 200, f"settings:{section}", None)
-    return RedirectResponse(f"/console/settings/?saved={section}#{section}", status_code=303)
+    return notices.redirect(f"/console/settings/#{section}", done[0], f"{label}: saved.")
 
 
 @router.post("/settings/default-domain")
@@ -184,7 +193,7 @@ async def save_default_domain(request: Request) -> Response:
     def change(session: Session, form: dict[str, str]) -> None:
         store.update_public_settings(session, {store.DEFAULT_DOMAIN: form.get("domain", "")})
 
-    return await _save(request, store.DEFAULT_DOMAIN, "domain", change)
+    return await _save(request, store.DEFAULT_DOMAIN, "domain", "Default domain", change)
 
 
 @router.post("/settings/noojee-get")
@@ -192,7 +201,7 @@ async def save_noojee_get(request: Request) -> Response:
     def change(session: Session, form: dict[str, str]) -> None:
         store.update_public_settings(session, {store.NOOJEE_ACCEPT_GET: form.get("accept") == "on"})
 
-    return await _save(request, store.NOOJEE_ACCEPT_GET, "accept", change)
+    return await _save(request, store.NOOJEE_ACCEPT_GET, "accept", "Noojee methods over GET", change)
 
 
 @router.post("/settings/ip-allowlist")
@@ -209,7 +218,7 @@ async def save_allowlist(request: Request) -> Response:
             )
         store.write_setting(session, store.IP_ALLOWLIST, entries)
 
-    return await _save(request, store.IP_ALLOWLIST, "entries", change)
+    return await _save(request, store.IP_ALLOWLIST, "entries", "IP allowlist", change)
 
 
 @router.post("/settings/global-key/rotate")
@@ -232,11 +241,13 @@ async def rotate_global(request: Request) -> Response:
             back=("/console/settings/#GLOBAL_API_KEYS", "Back to Settings"),
         )
 
-    done = await console_action(request, work, _shown_again(request, store.GLOBAL_API_KEYS, "grace_hours"))
+    done = await console_action(
+        request, work, _shown_again(request, store.GLOBAL_API_KEYS, "grace_hours", "Hours")
+    )
     if isinstance(done, Response):
         return done
     audit_write(request, 200, "settings:GLOBAL_API_KEYS rotated", None)
-    return to_new_key()
+    return to_new_key(done[0], "Global API key rotated.")
 
 
 # -- tenant keys (system accounts pick the tenant; a tenant's administrators have theirs) -------------
@@ -245,8 +256,28 @@ TENANT_KEYS_PAGE = "/console/settings/tenant-keys/"
 MAX_TENANT_KEY_GRACE_HOURS = MAX_TENANT_KEY_GRACE_SECONDS // 3600
 
 
+TENANT_KEY_FIELDS = {
+    "name": Input("name", "Name"),
+    "expires_days": Input("expires_days", "Expires in"),
+    "expiresAt": Input("expires_days", "Expires in"),
+    "ipAllowlist": Input("ip_allowlist", "Allowed from", "line"),
+}
+GRACE_FIELDS = {"grace_hours": Input("grace_hours", "Keep it working for")}
+
+
+def _tenant_keys_again(request: Request, tenant: str) -> Callable[[SignedIn, Filled], Response]:
+    def again(current: SignedIn, filled: Filled) -> Response:
+        return _tenant_keys_page(request, tenant, filled)
+
+    return again
+
+
 @router.get("/settings/tenant-keys/")
 def tenant_keys_page(request: Request, tenant: str = "") -> Response:
+    return _tenant_keys_page(request, tenant, BLANK)
+
+
+def _tenant_keys_page(request: Request, tenant: str, filled: Filled) -> Response:
     def build(session: Session, current: SignedIn, chosen: Tenant) -> dict[str, Any]:
         rows, _ = tenant_keys.list_tenant_keys(session, current.principal, chosen.tenant_id, None, 500)
         return {
@@ -254,7 +285,7 @@ def tenant_keys_page(request: Request, tenant: str = "") -> Response:
             "max_grace_hours": MAX_TENANT_KEY_GRACE_HOURS,
         }
 
-    return tenant_page(request, "tenant_keys.html", tenant, build, TENANT_KEYS)
+    return tenant_page(request, "tenant_keys.html", tenant, build, TENANT_KEYS, filled)
 
 
 def _new_key_view(session: Session, row: TenantKey, key: str) -> dict[str, Any]:
@@ -266,6 +297,8 @@ async def _show_new_key(
     work: Callable[[Session, SignedIn, dict[str, str]], dict[str, Any]],
     what: str,
     audit_note: str,
+    notice: str,
+    again: ShowAgain,
 ) -> Response:
     """A form that makes a tenant key: audited, and the key shown this once on the page after."""
 
@@ -282,12 +315,12 @@ async def _show_new_key(
         )
         return view
 
-    done = await console_action(request, made)
+    done = await console_action(request, made, again)
     if isinstance(done, Response):
         return done
     view = done[1]
     audit_write(request, 201, f"tenant_key:{view['prefix']}{audit_note}", view["tenantPk"])
-    return to_new_key()
+    return to_new_key(done[0], f"Tenant key '{view['name']}' {notice}.")
 
 
 @router.post("/settings/tenant-keys/")
@@ -306,7 +339,8 @@ async def create_tenant_key(request: Request, tenant: str) -> Response:
             session, *tenant_keys.create_tenant_key(session, current.principal, tenant, data)
         )
 
-    return await _show_new_key(request, work, "Tenant key", "")
+    again = ShowAgain("new-tenant-key", TENANT_KEY_FIELDS, _tenant_keys_again(request, tenant))
+    return await _show_new_key(request, work, "Tenant key", "", "created", again)
 
 
 @router.post("/settings/tenant-keys/{key_id}/rotate")
@@ -323,18 +357,23 @@ async def rotate_tenant_key(request: Request, key_id: int, tenant: str) -> Respo
         row, key = tenant_keys.rotate_tenant_key(session, current.principal, tenant, key_id, grace)
         return _new_key_view(session, row, key)
 
-    return await _show_new_key(request, work, "Tenant key (rotated)", f" rotated from #{key_id}")
+    again = ShowAgain(f"rotate-{key_id}", GRACE_FIELDS, _tenant_keys_again(request, tenant))
+    return await _show_new_key(
+        request, work, "Tenant key (rotated)", f" rotated from #{key_id}", "rotated", again
+    )
 
 
 @router.post("/settings/tenant-keys/{key_id}/revoke")
 async def revoke_tenant_key(request: Request, key_id: int, tenant: str) -> Response:
-    def work(session: Session, current: SignedIn, form: dict[str, str]) -> tuple[int, str]:
+    def work(session: Session, current: SignedIn, form: dict[str, str]) -> tuple[int, str, str]:
         row = tenant_keys.revoke_tenant_key(session, current.principal, tenant, key_id)
-        return row.tenant_pk, row.prefix
+        return row.tenant_pk, row.prefix, row.name
 
     done = await console_action(request, work)
     if isinstance(done, Response):
         return done
-    tenant_pk, prefix = done[1]
+    current, (tenant_pk, prefix, name) = done
     audit_write(request, 204, f"tenant_key:{prefix}", tenant_pk)
-    return RedirectResponse(f"{TENANT_KEYS_PAGE}?{urlencode({'tenant': tenant})}", status_code=303)
+    return notices.redirect(
+        f"{TENANT_KEYS_PAGE}?{urlencode({'tenant': tenant})}", current, f"Tenant key '{name}' revoked."
+    )

@@ -102,7 +102,7 @@ def normalise_allowlist(entries: list[str]) -> list[str]:
         try:
             network = str(ipaddress.ip_network(entry.strip(), strict=False))
         except ValueError as exc:
-            raise BadRequest.field(f"entries.{index}", f"{entry!r} is not an address or CIDR") from exc
+            raise BadRequest.field(f"entries.{index}", f"{entry!r} is not an IP address or network") from exc
         if network not in seen:
             seen.append(network)
     return seen

@@ -125,10 +125,12 @@ def test_recording_from_the_page_shows_in_the_api(
     assert buttons(paused.text, unique_id) == ["Resume", "Stop"]
     console.post(f"/console/calls/{unique_id}/recording/resume", data={"csrf": token})
     assert recordings(api, unique_id) == [("recording", "ta1")]
-    # A button pressed twice (a stale page): the API's refusal, as a page; nothing changes.
+    assert '<p class="notice" role="status">Recording started.</p>' in started.text
+    # A button pressed twice (a stale page): the API's refusal, above the list again; nothing changes.
     again = console.post(start, data={"csrf": token})
     assert again.status_code == 409
-    assert "already being recorded" in again.text
+    assert re.search(r'<p class="error form-problem" role="alert">[^<]*already being recorded', again.text)
+    assert "<h1>Live calls</h1>" in again.text
     stopped = console.post(f"/console/calls/{unique_id}/recording/stop", data={"csrf": token})
     assert recordings(api, unique_id) == [("stopped", "ta1")]
     assert buttons(stopped.text, unique_id) == ["Start"]

@@ -126,11 +126,13 @@ def test_creating_a_campaign_and_changing_its_status(
         assert (spring["templateId"], spring["status"]) == (template, "active")
         taken = browser.post("/console/campaigns/?tenant=t1", data={**form, "csrf": token})
         assert taken.status_code == 409  # the form again, the reason next to it
-        assert re.search(r'<p class="error" id="new-campaign-error" role="alert">[^<]*Spring', taken.text)
-        assert 'value="Spring" aria-invalid="true"' in taken.text
+        assert re.search(
+            r'<p id="err-new-campaign-name" class="error field-error">Name: [^<]*Spring', taken.text
+        )
+        assert 'value="Spring" aria-invalid="true" aria-describedby="err-new-campaign-name"' in taken.text
         unnamed = browser.post("/console/campaigns/?tenant=t1", data={**form, "name": "a/b", "csrf": token})
         assert unnamed.status_code == 400
-        assert 'id="new-campaign-error"' in unnamed.text
+        assert 'id="err-new-campaign-name"' in unnamed.text
         paused = browser.post(
             f"/console/campaigns/{spring['id']}/status?tenant=t1", data={"status": "paused", "csrf": token}
         )

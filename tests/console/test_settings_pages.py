@@ -55,7 +55,7 @@ def test_end_user_name_preview_and_save(api: TestClient, global_key: str, settin
         assert 'value="{{email}}"' in bad.text  # what was typed stays in the field
         saved = browser.post("/console/settings/end-user-name", data={**form, "action": "save"})
         assert saved.status_code == 200
-        assert "Saved." in saved.text
+        assert "End user names: saved." in saved.text
     assert api.get("/api/v1/settings/").json()["END_USER_NAME"] == "{{last_name}}, {{first_name}}"
 
 
@@ -98,7 +98,7 @@ def test_an_allowlist_without_the_current_address_needs_confirming(
         assert api.get(ALLOW).json()["entries"] == ["127.0.0.1/32", "::1/128"]  # nothing saved yet
         bad = browser.post("/console/settings/ip-allowlist", data={**elsewhere, "entries": "127.0.0.1\nnope"})
         assert bad.status_code == 400
-        assert "&#39;nope&#39; is not an address or CIDR" in bad.text
+        assert "IP allowlist, line 2: &#39;nope&#39; is not an IP address or network" in bad.text
         kept = browser.post(
             "/console/settings/ip-allowlist", data={**elsewhere, "entries": "127.0.0.0/8, 198.51.100.0/24"}
         )

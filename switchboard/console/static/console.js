@@ -147,3 +147,8 @@ document.addEventListener("submit", (event) => {
   });
   request.send(new FormData(form));
 });
+
+// A refused form comes back as the whole page: bring its first problem into view, its input focused
+// (a screen reader then reads the words, which the input's aria-describedby points to).
+const firstInvalid = document.querySelector('[aria-invalid="true"]');
+if (firstInvalid) firstInvalid.focus();
