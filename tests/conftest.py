@@ -20,7 +20,10 @@ from switchboard.tables import Base
 from tests.support.clients import initialise_cheaply, make_client
 from tests.support.postgres import scratch_postgres_database
 
-pytest_plugins = ["tests.support.secrets_scan"]  # no secret in clear in logs or databases, after all tests
+pytest_plugins = [
+    "tests.support.secrets_scan",  # no secret in clear in logs or databases, after all tests
+    "tests.support.run_summary",  # what ran on each database, in the browser, under load, and what could not
+]
 
 ENGINES = ["sqlite", "postgresql"]
 
