@@ -15,12 +15,15 @@ from bench.__main__ import fill_database
 from bench.load import MIX, run
 from tests.support.postgres import scratch_postgres_database
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.load]
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_mixed_load_answers_every_request(engine: str, tmp_path: Path) -> None:
-    assert shutil.which("wrk"), "the load test drives wrk (apt-get install wrk; .ci/run installs it)"
+    if not shutil.which("wrk"):  # the end-of-run summary shows it NOT RUN; under CI that fails the run
+        pytest.skip(
+            "no wrk: the load test drives it (`apt-get install wrk`; `make test` installs it as root)"
+        )
     users = 1_000  # `make soak` runs the 60 s version on 10,000 users (python -m bench.load)
     if engine == "sqlite":
         url = f"sqlite:///{tmp_path / 'load.db'}"

@@ -33,10 +33,10 @@ ONE_ENGINE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 def require_browser() -> None:
     """Skip the calling test module, saying why, when Playwright or Chromium is missing."""
-    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    pytest.importorskip("playwright.sync_api", reason="no browser: Playwright for Python is not installed")
     if not Path(CHROMIUM).exists():
         pytest.skip(
-            f"{CHROMIUM} is missing: `apt-get install chromium` (CI installs it) to run the browser tests",
+            f"no browser: {CHROMIUM} is missing (apt-get install chromium; make test installs it as root)",
             allow_module_level=True,
         )
 

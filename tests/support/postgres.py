@@ -21,7 +21,10 @@ def scratch_postgres_database(prefix: str) -> Iterator[str]:
     """A new, empty PostgreSQL database on the test server, dropped afterwards (skips without one)."""
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (CI sets it); running SQLite only")
+        pytest.skip(
+            f"no PostgreSQL: {PG_ENV} is not set, and `make test` found no server at 127.0.0.1:5432"
+            " (start one with trust authentication and a database `test`, or set the variable)"
+        )
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(sync_url(base), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
