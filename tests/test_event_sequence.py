@@ -21,7 +21,7 @@ from tests.support.postgres import scratch_postgres_database
 
 
 @pytest.fixture
-def pg() -> Iterator[Database]:
+def pg_database() -> Iterator[Database]:
     with scratch_postgres_database("sb_seq") as url:
         upgrade(url)
         database = Database(url)
@@ -50,24 +50,24 @@ def numbered(db: Database) -> list[tuple[int | None, str]]:
         return [(e.seq, e.data["name"]) for e in session.scalars(select(Event).order_by(Event.pk))]
 
 
-def test_an_event_committed_late_is_numbered_after_those_already_read(pg: Database) -> None:
+def test_an_event_committed_late_is_numbered_after_those_already_read(pg_database: Database) -> None:
     """PostgreSQL hands out keys at insert and transactions commit in any order: key 1 may
     commit after key 2. A reader that has seen 2's number must still receive 1 later."""
-    with pg.sessions() as slow:
+    with pg_database.sessions() as slow:
         slow.begin()
         record_event(slow, "lead.created", None, {"name": "slow"})  # key 1, still uncommitted
         slow.flush()
-        with pg.transaction() as session:
+        with pg_database.transaction() as session:
             record_event(session, "lead.created", None, {"name": "fast"})  # key 2, committed
-        assert number_pending(pg) == 1
-        assert numbered(pg) == [(2, "fast")]  # "slow" not visible yet: not numbered, not readable
+        assert number_pending(pg_database) == 1
+        assert numbered(pg_database) == [(2, "fast")]  # "slow" not visible yet: not numbered, not readable
         slow.commit()
-    assert number_pending(pg) == 1
-    assert number_pending(pg) == 0
+    assert number_pending(pg_database) == 1
+    assert number_pending(pg_database) == 0
     # Key order slow, fast; number order fast, slow: whoever saw 2 as the high-water mark
     # still receives "slow", numbered 3.
-    assert numbered(pg) == [(3, "slow"), (2, "fast")]
-    with pg.transaction() as session:
+    assert numbered(pg_database) == [(3, "slow"), (2, "fast")]
+    with pg_database.transaction() as session:
         assert session.scalar(select(ChangeCounter.value).where(ChangeCounter.channel == EVENTS_CHANNEL)) == 3
 
 

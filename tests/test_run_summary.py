@@ -97,6 +97,15 @@ def test_in_the_browser(database_url, browser):
 
 def test_without_a_database():
     pass
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request):
+    if request.param == "postgresql":
+        pytest.skip("no PostgreSQL: none here")
+    return request.param
+
+def test_on_an_engine_under_another_name(empty_database):
+    pass
 """
 
 
@@ -129,7 +138,7 @@ def test_under_xdist_the_summary_names_what_ran_and_ci_fails_on_a_missing_half(t
     relaxed = run_suite(tmp_path)
     assert relaxed.returncode == 0, relaxed.stdout + relaxed.stderr
     summary = relaxed.stdout.split("what ran")[1]
-    assert "SQLite: 2 passed\n" in summary
+    assert "SQLite: 3 passed\n" in summary  # the engine parameter under another name counts too
     assert "PostgreSQL: NOT RUN: no PostgreSQL: none here\n" in summary
     assert "browser: 1 passed\n" in summary
     assert "without a database: 1 passed\n" in summary

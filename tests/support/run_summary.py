@@ -39,16 +39,17 @@ NOT_RUN_PREFIXES = {
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 
-# Fixtures and parameters that put a test on an engine.
-ENGINE_PARAMETERS = ("database_url", "engine")
-POSTGRESQL_FIXTURES = ("pg_system", "postgres_url")
+# Fixtures that put a test on PostgreSQL without an engine parameter (any parameter whose value is
+# an engine's name puts a test on that engine).
+POSTGRESQL_FIXTURES = ("pg_system", "postgres_url", "pg_database")
+ENGINES = ("sqlite", "postgresql")
 
 
 def parts_of_item(item: pytest.Item) -> list[str]:
     """The summary's parts a collected test belongs to (a browser test on SQLite is in both)."""
     params: Mapping[str, Any] = getattr(getattr(item, "callspec", None), "params", {})
     fixtures: Sequence[str] = getattr(item, "fixturenames", ())
-    parts = [engine for name in ENGINE_PARAMETERS if (engine := params.get(name)) in ("sqlite", "postgresql")]
+    parts = list(dict.fromkeys(value for value in params.values() if value in ENGINES))
     if not parts and any(name in fixtures for name in POSTGRESQL_FIXTURES):
         parts.append("postgresql")
     if "browser" in fixtures:
