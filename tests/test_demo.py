@@ -144,6 +144,15 @@ def test_demo_env_survives_a_quote_in_a_value(tmp_path: Path) -> None:
     assert sourced.stdout == str(env_file.parent / "tls.crt")
 
 
+def test_demo_env_is_private_even_over_a_leftover_file(tmp_path: Path) -> None:
+    env_file = tmp_path / "demo.env"
+    leftover = tmp_path / ".demo.env.new"  # what a run stopped mid-write leaves
+    leftover.write_text("")
+    leftover.chmod(0o644)
+    write_demo_env(env_file, {"SB_AGENT_PASSWORD": "secret"})
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+
 def test_demo_extensions_name_one_end_user_across_tenants(
     cli_env: Path, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

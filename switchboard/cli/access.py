@@ -312,7 +312,7 @@ def create_account(
     tenant: Annotated[
         str | None, typer.Option(metavar="TENANT", help="Its tenant (tenant and group roles).")
     ] = None,
-    group: Annotated[str | None, typer.Option(metavar="GROUP", help="Its group (group_admin).")] = None,
+    group: Annotated[str | None, typer.Option(metavar="GROUP", help="Its group (group_admin, user).")] = None,
     linked_user: Annotated[
         str | None, typer.Option(metavar="USER_ID", help="A directory end user id")
     ] = None,

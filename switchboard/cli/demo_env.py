@@ -58,6 +58,7 @@ def write_demo_env(path: Path, values: dict[str, str]) -> None:
     lines += [f"export {name}='{_quoted(value)}'" for name, value in values.items()]
     temporary = path.with_name(f".{path.name}.new")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover file keeps its mode through O_CREAT; make it private first
     with os.fdopen(fd, "w") as handle:
         handle.write("\n".join(lines) + "\n")
     os.replace(temporary, path)  # a reader sourcing it meanwhile sees the old file or the new, whole

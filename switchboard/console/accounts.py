@@ -267,7 +267,9 @@ def _changes(form: dict[str, str], now: dict[str, Any]) -> dict[str, Any]:
         value, was = value.strip(), now[name] or ""
         same = value.lower() == was.lower() if name in CASELESS else value == was
         if not same:
-            changes[name] = value or None
+            # The API's PATCH clears a scope or link with null (accounts.CLEARABLE) but reads null
+            # as "unchanged" for a name or email, which an empty string clears.
+            changes[name] = (value or None) if name in CASELESS else value
     return changes
 
 

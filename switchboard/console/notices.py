@@ -13,6 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from switchboard.console import sessions
 from switchboard.console.sessions import SignedIn
 
 COOKIE = "__Host-sb_notice"
@@ -25,16 +26,12 @@ def _signature(secret: str, payload: bytes) -> str:
     return hmac.new(secret.encode(), _PURPOSE + payload, hashlib.sha256).hexdigest()
 
 
-def _cookie_attributes() -> dict[str, object]:
-    return {"path": "/", "secure": True, "httponly": True, "samesite": "strict"}
-
-
 def leave(response: Response, current: SignedIn, text: str) -> Response:
     """`response` carrying `text` for the next console page this session shows."""
     body = {"text": text[:MAX_LENGTH], "until": int(time.time()) + LIFETIME_SECONDS}
     payload = base64.urlsafe_b64encode(orjson.dumps(body))
     value = f"{payload.decode()}.{_signature(current.secret, payload)}"
-    response.set_cookie(COOKIE, value, max_age=LIFETIME_SECONDS, **_cookie_attributes())  # type: ignore[arg-type]
+    sessions.set_cookie(response, COOKIE, value, LIFETIME_SECONDS)
     return response
 
 
@@ -62,4 +59,4 @@ def take(request: Request, current: SignedIn) -> str | None:
 
 
 def forget(response: Response) -> None:
-    response.delete_cookie(COOKIE, **_cookie_attributes())  # type: ignore[arg-type]
+    sessions.forget_cookie(response, COOKIE)

@@ -29,14 +29,6 @@ ALREADY_SHOWN = (
 )
 
 
-def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict")
-
-
-def _forget(response: Response, name: str) -> None:
-    response.delete_cookie(name, path="/", secure=True, httponly=True, samesite="strict")
-
-
 @router.get("/")
 def home(request: Request) -> Response:
     current = console_page(request)
@@ -50,7 +42,7 @@ def sign_in_form(request: Request) -> Response:
     """The form; its CSRF token is tied to a pre-session cookie set here."""
     pre = request.cookies.get(sessions.PRE_COOKIE) or sessions.new_secret()
     response = page(request, "sign_in.html", csrf=sessions.csrf_token(pre), username="", error=None)
-    _cookie(response, sessions.PRE_COOKIE, pre, 3600)
+    sessions.set_cookie(response, sessions.PRE_COOKIE, pre, 3600)
     return response
 
 
@@ -83,8 +75,8 @@ async def sign_in(request: Request) -> Response:
 
     secret = await run_in_threadpool(start)
     response = RedirectResponse("/console/", status_code=303)
-    _cookie(response, sessions.COOKIE, secret, int(sessions.LIFETIME.total_seconds()))
-    _forget(response, sessions.PRE_COOKIE)
+    sessions.set_cookie(response, sessions.COOKIE, secret, int(sessions.LIFETIME.total_seconds()))
+    sessions.forget_cookie(response, sessions.PRE_COOKIE)
     return response
 
 
@@ -97,7 +89,7 @@ async def sign_out(request: Request) -> Response:
     if isinstance(done, Response):
         return done
     response = RedirectResponse("/console/sign-in", status_code=303)
-    _forget(response, sessions.COOKIE)
+    sessions.forget_cookie(response, sessions.COOKIE)
     return response
 
 

@@ -19,6 +19,7 @@ import orjson
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from switchboard.access import csrf
 from switchboard.access.models import Account, ConsoleSession
@@ -161,3 +162,12 @@ def take_once(session: Session, secret: str) -> dict[str, Any] | None:
     except InvalidToken:
         return None
     return value
+
+
+def set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    """A console cookie: sent over HTTPS only, never to scripts, never on another site's request."""
+    response.set_cookie(name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict")
+
+
+def forget_cookie(response: Response, name: str) -> None:
+    response.delete_cookie(name, path="/", secure=True, httponly=True, samesite="strict")

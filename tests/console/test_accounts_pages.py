@@ -311,6 +311,10 @@ def test_an_account_is_changed_reset_disabled_and_enabled(
         recased = browser.post("/console/accounts/eu1/", data={**form, "display_name": "EVE"})
         assert recased.status_code == 200
         assert account_of(api, "eu1")["displayName"] == "EVE"  # a name's case is a change
+        # Emptied fields: the name and email are cleared (not left as they were).
+        cleared = browser.post("/console/accounts/eu1/", data={**form, "display_name": "", "email": ""})
+        assert cleared.status_code == 200
+        assert (account_of(api, "eu1")["displayName"], account_of(api, "eu1")["email"]) == ("", "")
         # A group admin needs a group: the form comes back, the words at the field.
         refused = browser.post("/console/accounts/eu1/", data={**form, "group": "", "display_name": "Eva"})
         assert refused.status_code == 400

@@ -119,6 +119,7 @@ def test_an_agent_imports_on_a_phone_without_javascript(
     # The form's redirect: the import's page, which reloads itself (<noscript> refresh) until it ends.
     assert re.search(rf"/console/campaigns/{s['campaign']}/imports/[0-9a-f]{{32}}\?tenant=t1$", page.url)
     progress = page.locator(".import-progress > p:visible")
+    progress.first.wait_for()  # the page may be reloading itself at this moment
     assert progress.count() == 1
     shot(page, "46-import-progress-phone")
     page.get_by_text("Inserted 7,998 leads.").wait_for(timeout=60_000)
