@@ -377,8 +377,6 @@ def _key_fields(form: dict[str, str], current_expiry: str | None = None) -> dict
         ],
         "scopes": [scope for scope in KEY_SCOPES if form.get(f"scope_{scope}")],
     }
-    if not fields["scopes"]:
-        raise BadRequest.field("scopes", "choose at least one of " + ", ".join(KEY_SCOPES))
     day = form.get("expires_on", "").strip()
     if current_expiry is not None and day == current_expiry[:10]:
         return fields

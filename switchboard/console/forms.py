@@ -123,6 +123,8 @@ def _reason(err: Mapping[str, Any]) -> str:
         return "required"
     # A list's length counts entries; a string's (a password's too) characters.
     unit = "entry" if isinstance(err.get("input"), list | tuple) else "character"
+    if kind == "too_short" and unit == "entry" and ctx.get("min_length") == 1:
+        return "choose at least one"
     if kind in ("string_too_short", "too_short"):
         return f"at least {_plural(ctx['min_length'], unit)}"
     if kind in ("string_too_long", "too_long"):
